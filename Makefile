@@ -1,0 +1,82 @@
+# ksysmon — build, run and test.
+#   make          build build/ksysmon (installs missing packages first)
+#   make run      run the monitor (as root)
+#   make test     every test: unit + integration (ASan/UBSan) + Windows
+#   make bench    overhead benchmarks (see bench/README.md)
+
+BUILD    := build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc -I$(BUILD)
+LDLIBS   := -lbpf -lelf -lz
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# user-side code shared by the Linux client, the Windows client and tests
+CORE_SRCS := src/buf.c src/decode.c src/escape.c src/format_json.c src/format_text.c src/timefmt.c
+CLI_SRCS  := $(CORE_SRCS) src/options.c src/output.c src/ksysmon.c
+BPF_SRCS  := src/bpf/ksysmon.bpf.c
+BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h
+HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps run test unit integration bench clean windows test-windows
+
+all: $(BUILD)/ksysmon
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/.dir: | deps
+	@mkdir -p $(BUILD)/tests $(BUILD)/asan
+	@touch $@
+
+$(BUILD)/vmlinux.h: | $(BUILD)/.dir
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/ksysmon.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter \
+		-Iinclude -Isrc/bpf -I$(BUILD) -c $< -o $@
+
+$(BUILD)/ksysmon.skel.h: $(BUILD)/ksysmon.bpf.o
+	$(BPFTOOL) gen skeleton $< name ksysmon_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/ksysmon: $(CLI_SRCS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(CLI_SRCS) -o $@ $(LDLIBS)
+
+# the same client under AddressSanitizer/UBSan, for the integration tests
+$(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRCS) src/options.c $(HDRS) tests/unit/unit.h
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(CORE_SRCS) src/options.c -o $@ -lcmocka
+
+$(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread $< -o $@
+
+$(BUILD)/tests/workload-static: tests/integration/workload.c | $(BUILD)/.dir
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -static $< -o $@
+
+run: $(BUILD)/ksysmon
+	$(BUILD)/ksysmon $(ARGS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/asan/ksysmon $(BUILD)/tests/workload
+	python3 tests/integration/run.py --monitor $(BUILD)/asan/ksysmon --workload $(BUILD)/tests/workload
+
+test: unit integration test-windows
+
+bench: $(BUILD)/ksysmon $(BUILD)/tests/workload
+	python3 bench/bench.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
+
+clean:
+	rm -rf $(BUILD)
+
+-include windows/windows.mk

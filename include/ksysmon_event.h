@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ksysmon event records: the one format shared by the Linux BPF sensor,
+ * the Windows driver and both clients.
+ *
+ * A record is a fixed part that starts with struct ksm_header, followed by
+ * variable-length strings.  Each string is located by a struct ksm_str
+ * (offset from the start of the record, length in bytes) in the fixed part,
+ * exactly as the seed's CommandLineOffset/CommandLineLength, but 32 bits
+ * wide so that no command line or path can overflow its size field.
+ * Strings are not NUL-terminated in the record; their length is exact.
+ *
+ * All fields are little-endian, naturally aligned; every fixed part is a
+ * multiple of 8 bytes so that records can be laid end to end.
+ */
+#ifndef KSYSMON_EVENT_H
+#define KSYSMON_EVENT_H
+
+#if defined(__bpf__)
+/* vmlinux.h already defines the __uN types */
+typedef __u8 ksm_u8;
+typedef __u16 ksm_u16;
+typedef __u32 ksm_u32;
+typedef __u64 ksm_u64;
+#elif defined(_NTDDK_) || defined(_WDMDDK_)
+typedef unsigned char ksm_u8;
+typedef unsigned short ksm_u16;
+typedef unsigned int ksm_u32;
+typedef unsigned long long ksm_u64;
+#else
+#include <stdint.h>
+typedef uint8_t ksm_u8;
+typedef uint16_t ksm_u16;
+typedef uint32_t ksm_u32;
+typedef uint64_t ksm_u64;
+#endif
+
+#define KSM_COMM_LEN 16
+
+enum ksm_event_type {
+	KSM_EV_NONE = 0,
+	KSM_EV_PROCESS_CREATE = 1,
+	KSM_EV_PROCESS_EXEC = 2,
+	KSM_EV_PROCESS_EXIT = 3,
+	KSM_EV_THREAD_CREATE = 4,
+	KSM_EV_THREAD_EXIT = 5,
+	KSM_EV_IMAGE_LOAD = 6,
+	KSM_EV_EVENTS_LOST = 7,
+	KSM_EV_EXEC_BLOCKED = 8,
+	KSM_EV_MAX, /* one past the last type; sizes per-type arrays */
+};
+
+/* ksm_header.flags */
+enum ksm_header_flags {
+	/* time is nanoseconds since the Unix epoch (UTC); otherwise it is
+	 * CLOCK_BOOTTIME nanoseconds and the reader adds the boot time. */
+	KSM_HF_TIME_REALTIME = 1u << 0,
+	/* the record's strings are UTF-16LE (Windows) instead of raw bytes */
+	KSM_HF_UTF16 = 1u << 1,
+};
+
+struct ksm_header {
+	ksm_u16 type;  /* enum ksm_event_type */
+	ksm_u16 flags; /* enum ksm_header_flags */
+	ksm_u32 size;  /* whole record: fixed part + strings */
+	ksm_u64 time;  /* nanoseconds, see KSM_HF_TIME_REALTIME */
+};
+
+/* A string stored after the fixed part of a record. */
+struct ksm_str {
+	ksm_u32 offset; /* from the start of the record; 0 when absent */
+	ksm_u32 length; /* bytes */
+};
+
+/* A new process (fork/vfork/clone without CLONE_THREAD). */
+struct ksm_process_create {
+	struct ksm_header hdr;
+	ksm_u32 pid;        /* thread-group id of the new process */
+	ksm_u32 ppid;       /* parent process */
+	ksm_u32 parent_tid; /* thread that created it */
+	ksm_u32 reserved;
+	char comm[KSM_COMM_LEN];
+	/* Windows creates and executes in one step: its driver fills these;
+	 * on Linux they are absent (process_exec carries them). */
+	struct ksm_str image;
+	struct ksm_str cmdline;
+};
+
+/* ksm_process_exec.flags */
+enum ksm_exec_flags {
+	KSM_EXEC_ARGV_TRUNCATED = 1u << 0,  /* argv longer than the limit */
+	KSM_EXEC_IMAGE_TRUNCATED = 1u << 1, /* path longer than PATH_MAX */
+	KSM_EXEC_ARGV_UNREADABLE = 1u << 2, /* argv pages could not be read */
+};
+
+/* A program replaced the process image (execve/execveat). */
+struct ksm_process_exec {
+	struct ksm_header hdr;
+	ksm_u32 pid;
+	ksm_u32 tid; /* the thread that called exec (before it became leader) */
+	ksm_u32 uid;
+	ksm_u32 gid;
+	ksm_u32 flags; /* enum ksm_exec_flags */
+	ksm_u32 reserved;
+	char comm[KSM_COMM_LEN];
+	struct ksm_str image;    /* resolved path of the executed file */
+	struct ksm_str filename; /* the name exec was given, as the kernel saw it */
+	struct ksm_str argv;     /* arguments, each followed by a NUL byte */
+};
+
+/* The whole process ended: the last thread of the group exited. */
+struct ksm_process_exit {
+	struct ksm_header hdr;
+	ksm_u32 pid;
+	ksm_u32 tid;    /* the last thread to exit */
+	ksm_u32 status; /* wait(2) status: exit code << 8, or signal | 0x80 core */
+	ksm_u32 reserved;
+	char comm[KSM_COMM_LEN];
+};
+
+/* A thread other than the initial one started or ended. */
+struct ksm_thread {
+	struct ksm_header hdr;
+	ksm_u32 pid;
+	ksm_u32 tid;
+};
+
+/* ksm_image_load.flags */
+enum ksm_image_flags {
+	KSM_IMAGE_DELETED = 1u << 0,   /* the file was unlinked */
+	KSM_IMAGE_MEMFD = 1u << 1,     /* memfd_create() file */
+	KSM_IMAGE_KERNEL = 1u << 2,    /* kernel module / driver */
+	KSM_IMAGE_TRUNCATED = 1u << 3, /* path longer than the buffer */
+};
+
+/* An executable image was mapped. */
+struct ksm_image_load {
+	struct ksm_header hdr;
+	ksm_u32 pid;
+	ksm_u32 tid;
+	ksm_u64 base; /* load address (the dynamic loader's dlpi_addr) */
+	ksm_u64 size; /* extent of the image's mappings */
+	ksm_u64 inode;
+	ksm_u32 dev;   /* device number, new_encode_dev() form */
+	ksm_u32 flags; /* enum ksm_image_flags */
+	struct ksm_str path;
+};
+
+/* Events the queue could not hold, by type, since the previous report. */
+struct ksm_events_lost {
+	struct ksm_header hdr;
+	ksm_u64 lost[KSM_EV_MAX];
+};
+
+/* ksm_exec_blocked.flags */
+enum ksm_blocked_flags {
+	KSM_BLOCKED_HAS_SHA256 = 1u << 0,
+	KSM_BLOCKED_AUDIT = 1u << 1, /* would have been denied (audit mode) */
+};
+
+/* An execution refused (or, in audit mode, that would be) by policy. */
+struct ksm_exec_blocked {
+	struct ksm_header hdr;
+	ksm_u32 pid;
+	ksm_u32 flags; /* enum ksm_blocked_flags */
+	ksm_u8 sha256[32];
+	struct ksm_str path;
+	struct ksm_str rule;
+};
+
+#endif /* KSYSMON_EVENT_H */

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ksysmon needs to build and test.
+# Idempotent: does nothing when every package is already present.
+set -euo pipefail
+
+linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+            libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev)
+windows_pkgs=(mingw-w64 wine wine64)
+
+want=("${linux_pkgs[@]}")
+case "${1:-}" in
+    --windows) want=("${windows_pkgs[@]}") ;;
+    --all) want+=("${windows_pkgs[@]}") ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

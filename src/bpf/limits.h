@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Limits shared by the BPF side and the loader. */
+#ifndef KSM_LIMITS_H
+#define KSM_LIMITS_H
+
+#define KSM_PATH_MAX 4096             /* PATH_MAX, NUL included */
+#define KSM_ARGS_CAP (1u << 20)       /* --max-args-bytes must stay below */
+#define KSM_DEFAULT_ARGS_BYTES 65536
+#define KSM_DEFAULT_RINGBUF_BYTES (16u << 20)
+#define KSM_MAX_PID_FILTER 1024
+#define KSM_PATH_DEPTH 160            /* path components walked */
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Path resolution in BPF.  bpf_d_path() is only offered to fentry/LSM
+ * programs, which these machines refuse, so the path is rebuilt here the way
+ * d_path() does it: from the dentry up to its mount's root, then across to
+ * the mount point in the parent mount, until the task's root or the global
+ * root.  Names are written backwards from the end of a per-CPU buffer.
+ */
+#ifndef KSM_PATH_BPF_H
+#define KSM_PATH_BPF_H
+
+#include "ksysmon_bpf.h"
+
+#define KSM_NAME_MASK 255 /* NAME_MAX */
+#define KSM_POS_MASK (KSM_PATH_MAX - 1)
+
+struct path_scratch {
+	/* The write position lives in the map, not in a register: reloaded
+	 * each iteration it is an unknown (masked) value to the verifier, so
+	 * the states of successive iterations can be pruned instead of
+	 * multiplying across the loop's branches. */
+	__u32 pos;
+	__u32 pad;
+	char buf[KSM_PATH_MAX + KSM_NAME_MASK + 1];
+};
+
+#define POS(s) (*(volatile __u32 *)&(s)->pos)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+enum path_flags {
+	PATH_TRUNCATED = 1u << 0,
+	PATH_UNLINKED = 1u << 1,
+};
+
+static __always_inline bool dentry_unlinked(struct dentry *d)
+{
+	/* d_unhashed() && !IS_ROOT(): what makes d_path() add " (deleted)" */
+	return !BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d;
+}
+
+/*
+ * Writes the path of (mnt, dentry) as seen from the current task's root to
+ * dst (no NUL); returns its length (< KSM_PATH_MAX).  *flags gets
+ * PATH_TRUNCATED when the path did not fit or was too deep, PATH_UNLINKED
+ * when the file was deleted.
+ */
+static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry *dentry,
+					  char *dst, __u32 *flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	__u32 zero = 0, pos, i;
+	struct path_scratch *s = bpf_map_lookup_elem(&path_scratch, &zero);
+
+	*flags = 0;
+	if (!s || !dentry)
+		return 0;
+	if (dentry_unlinked(dentry))
+		*flags |= PATH_UNLINKED;
+	POS(s) = KSM_PATH_MAX;
+
+	for (i = 0; i < KSM_PATH_DEPTH; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+		if (dentry == root_dentry && vfsmnt == root_mnt)
+			break;
+		if (dentry == mnt_root || dentry == parent) {
+			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (dentry != mnt_root || mnt_parent == mnt)
+				break; /* global root, or a detached/internal mount */
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = &mnt->mnt;
+			continue;
+		}
+		struct qstr name = BPF_CORE_READ(dentry, d_name);
+		__u32 len = name.len & KSM_NAME_MASK;
+		pos = POS(s);
+		if (len + 1 >= pos) {
+			*flags |= PATH_TRUNCATED;
+			break;
+		}
+		pos -= len;
+		bpf_probe_read_kernel(&s->buf[pos & KSM_POS_MASK], len, name.name);
+		pos -= 1;
+		s->buf[pos & KSM_POS_MASK] = '/';
+		POS(s) = pos;
+		dentry = parent;
+	}
+	if (i == KSM_PATH_DEPTH)
+		*flags |= PATH_TRUNCATED;
+	pos = POS(s);
+	if (pos == KSM_PATH_MAX) {
+		/* the root itself, or a pseudo file: use the dentry's own name */
+		if (dentry == root_dentry || dentry == BPF_CORE_READ(dentry, d_parent)) {
+			pos -= 1;
+			s->buf[pos & KSM_POS_MASK] = '/';
+		}
+	}
+	__u32 len = (KSM_PATH_MAX - pos) & KSM_POS_MASK;
+	bpf_probe_read_kernel(dst, len, &s->buf[pos & KSM_POS_MASK]);
+	return len;
+}
+
+#endif

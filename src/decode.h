@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Decoding of ksysmon records (include/ksysmon_event.h) into a checked,
+ * platform-neutral view.  Pure functions: no allocation, no I/O; every
+ * offset and length is validated against the record's bounds so that a
+ * malformed or truncated record is reported, never read past.
+ */
+#ifndef KSM_DECODE_H
+#define KSM_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ksysmon_event.h"
+
+/* A string inside a record: raw bytes, or UTF-16LE code units. */
+struct ksm_text {
+	const uint8_t *data;
+	uint32_t len; /* bytes */
+	bool utf16;
+	bool present;
+};
+
+struct ksm_event {
+	enum ksm_event_type type;
+	uint16_t hdr_flags;
+	uint32_t size;     /* bytes the record occupies */
+	uint64_t time_ns;  /* nanoseconds since the Unix epoch, UTC */
+	uint32_t pid;
+	uint32_t tid;
+	uint32_t flags;    /* the record's own flags field, if it has one */
+	char comm[KSM_COMM_LEN + 1]; /* NUL-terminated */
+	union {
+		struct {
+			uint32_t ppid;
+			uint32_t parent_tid;
+			struct ksm_text image;
+			struct ksm_text cmdline;
+		} create;
+		struct {
+			uint32_t uid;
+			uint32_t gid;
+			struct ksm_text image;
+			struct ksm_text filename;
+			struct ksm_text argv; /* NUL-separated arguments */
+		} exec;
+		struct {
+			uint32_t status; /* wait(2) status */
+		} exit;
+		struct {
+			uint64_t base;
+			uint64_t size;
+			uint64_t inode;
+			uint32_t dev;
+			struct ksm_text path;
+		} image;
+		struct {
+			uint64_t lost[KSM_EV_MAX];
+		} lost;
+		struct {
+			const uint8_t *sha256; /* 32 bytes, or NULL */
+			struct ksm_text path;
+			struct ksm_text rule;
+		} blocked;
+	} u;
+};
+
+enum ksm_decode_status {
+	KSM_DECODE_OK = 0,
+	KSM_DECODE_SHORT,        /* fewer bytes than a header / the fixed part */
+	KSM_DECODE_BAD_SIZE,     /* header size beyond the data or below fixed */
+	KSM_DECODE_BAD_TYPE,     /* unknown event type */
+	KSM_DECODE_BAD_STRING,   /* a string lies outside the record */
+};
+
+const char *ksm_decode_strerror(enum ksm_decode_status st);
+
+/*
+ * Decodes the record at data (avail bytes available).  boot_ns is the wall
+ * clock time of boot in ns, added to CLOCK_BOOTTIME timestamps.  On success
+ * ev->size says how many bytes the record takes.
+ */
+enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
+				  struct ksm_event *ev);
+
+/* The JSON/CLI name of an event type ("process_exec"), or NULL. */
+const char *ksm_event_name(unsigned type);
+/* The type of a name, or KSM_EV_NONE. */
+enum ksm_event_type ksm_event_by_name(const char *name, size_t len);
+
+/* Iterates over the arguments of a NUL-separated argv blob. */
+struct ksm_argv_iter {
+	const uint8_t *p;
+	const uint8_t *end;
+};
+void ksm_argv_begin(struct ksm_argv_iter *it, const struct ksm_text *argv);
+/* Next argument (without its NUL); false at the end.  A last argument that
+ * the limit cut has no NUL and is returned as it is. */
+bool ksm_argv_next(struct ksm_argv_iter *it, const uint8_t **arg, size_t *len);
+
+#endif

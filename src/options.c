@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "bpf/limits.h"
+
+const char ksm_usage[] =
+	"Usage: ksysmon [OPTION...]\n"
+	"Reports process creation and exit, program execution and thread start\n"
+	"and end, from inside the kernel, until interrupted (SIGINT/SIGTERM).\n"
+	"\n"
+	"  -f, --format=FORMAT        text (default) or json (JSON Lines)\n"
+	"  -e, --events=LIST          comma-separated event types to report:\n"
+	"                             process_create, process_exec, process_exit,\n"
+	"                             thread_create, thread_exit, or all (default)\n"
+	"  -p, --pid=PID              only events of this process (and processes\n"
+	"                             it creates); repeatable\n"
+	"  -a, --max-args-bytes=N     capture at most N bytes of arguments per exec\n"
+	"                             (default 65536, at most 1048576)\n"
+	"  -b, --ringbuf-size=SIZE    kernel queue size in bytes, a power of two;\n"
+	"                             K and M suffixes accepted (default 16M)\n"
+	"  -l, --latency-ms=MS        longest delay before an event is shown\n"
+	"                             (default 100, 1..1000)\n"
+	"  -o, --output=FILE          write events to FILE instead of stdout\n"
+	"  -h, --help                 show this help\n"
+	"  -V, --version              show the version\n";
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Whole decimal number in [min, max] with an optional K/M/G suffix. */
+static int parse_size(const char *s, uint64_t min, uint64_t max, bool suffix, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (suffix && *end) {
+		unsigned shift = *end == 'K' || *end == 'k' ? 10 :
+				 *end == 'M' || *end == 'm' ? 20 :
+				 *end == 'G' || *end == 'g' ? 30 : 0;
+		if (!shift || end[1] || v > (UINT64_MAX >> shift))
+			return -1;
+		v <<= shift;
+		end++;
+	}
+	if (*end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_events(const char *list, uint32_t *mask)
+{
+	const char *p = list;
+	*mask = 0;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 3 && !memcmp(p, "all", 3)) {
+			*mask |= (1u << KSM_EV_MAX) - 2;
+		} else {
+			enum ksm_event_type t = ksm_event_by_name(p, len);
+			if (t == KSM_EV_NONE || t == KSM_EV_EVENTS_LOST)
+				return -1;
+			*mask |= 1u << t;
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static void set_defaults(struct ksm_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->format = KSM_FORMAT_TEXT;
+	o->event_mask = (1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |
+			(1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |
+			(1u << KSM_EV_THREAD_EXIT);
+	o->max_args_bytes = KSM_DEFAULT_ARGS_BYTES;
+	o->ringbuf_bytes = KSM_DEFAULT_RINGBUF_BYTES;
+	o->latency_ms = 100;
+}
+
+int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "max-args-bytes", required_argument, NULL, 'a' },
+		{ "ringbuf-size", required_argument, NULL, 'b' },
+		{ "latency-ms", required_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	set_defaults(o);
+	optind = 0; /* full reset: the parser may run more than once */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:e:p:a:b:l:o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!strcmp(optarg, "text"))
+				o->format = KSM_FORMAT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o->format = KSM_FORMAT_JSON;
+			else
+				return fail(err, errlen, "invalid --format '%s' (expected text or json)", optarg);
+			break;
+		case 'e':
+			if (parse_events(optarg, &o->event_mask))
+				return fail(err, errlen, "invalid --events '%s' (expected a comma-separated list of event types)", optarg);
+			break;
+		case 'p':
+			if (parse_size(optarg, 1, 4194304, false, &v))
+				return fail(err, errlen, "invalid --pid '%s' (expected a process id from 1 to 4194304)", optarg);
+			if (o->n_pids == KSM_MAX_PIDS)
+				return fail(err, errlen, "too many --pid options (at most %d)", KSM_MAX_PIDS);
+			o->pids[o->n_pids++] = (uint32_t)v;
+			break;
+		case 'a':
+			if (parse_size(optarg, 0, KSM_ARGS_CAP - 1, false, &v))
+				return fail(err, errlen, "invalid --max-args-bytes '%s' (expected 0 to %u)", optarg, KSM_ARGS_CAP - 1);
+			o->max_args_bytes = (uint32_t)v;
+			break;
+		case 'b':
+			if (parse_size(optarg, 1, 1ull << 30, true, &v) || (v & (v - 1)) || v < 65536)
+				return fail(err, errlen, "invalid --ringbuf-size '%s' (expected a power of two from 64K to 1G)", optarg);
+			o->ringbuf_bytes = v;
+			break;
+		case 'l':
+			if (parse_size(optarg, 1, 1000, false, &v))
+				return fail(err, errlen, "invalid --latency-ms '%s' (expected 1 to 1000)", optarg);
+			o->latency_ms = (uint32_t)v;
+			break;
+		case 'o':
+			if (!*optarg)
+				return fail(err, errlen, "invalid --output '' (expected a file name)");
+			o->output = optarg;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case 'V':
+			o->version = true;
+			break;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	/* the queue must hold several of the largest exec records */
+	uint64_t largest = 128 + 2 * KSM_PATH_MAX + (uint64_t)o->max_args_bytes;
+	if (o->ringbuf_bytes < 4 * largest)
+		return fail(err, errlen, "--ringbuf-size %" PRIu64 " is too small for --max-args-bytes %u (needs at least %" PRIu64 ")",
+			    o->ringbuf_bytes, o->max_args_bytes, 4 * largest);
+	return 0;
+}
