@@ -71,7 +71,7 @@ unit: $(UNIT_TESTS)
 integration: $(BUILD)/asan/ksysmon $(BUILD)/tests/workload
 	python3 tests/integration/run.py --monitor $(BUILD)/asan/ksysmon --workload $(BUILD)/tests/workload
 
-test: unit integration test-windows
+test: unit integration $(if $(wildcard windows/windows.mk),test-windows)
 
 bench: $(BUILD)/ksysmon $(BUILD)/tests/workload
 	python3 bench/bench.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload

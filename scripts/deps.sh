@@ -4,7 +4,8 @@
 set -euo pipefail
 
 linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-            libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev)
+            libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev
+            python3 util-linux mount)
 windows_pkgs=(mingw-w64 wine wine64)
 
 want=("${linux_pkgs[@]}")

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Workloads with known truth for the integration tests and benchmarks.
+ * Each prints what the monitor should report (pids, tids) on stdout as
+ * "key=value" lines, flushed before the interesting action happens.
+ *
+ *   workload exit CODE                 exit with CODE
+ *   workload signal SIG                kill itself with SIG
+ *   workload threads N                 start and join N threads
+ *   workload thread-exec PATH ARG...   exec from a thread other than main
+ *   workload vfork PATH ARG...         vfork + exec, wait
+ *   workload execveat-fd PATH ARG...   execveat(fd, "", AT_EMPTY_PATH)
+ *   workload execveat-dir DIR NAME ARG...  execveat(dirfd, NAME)
+ *   workload failexec PATH             execve that must fail; prints errno
+ *   workload wait-stdin CMD...         read one line from stdin, then CMD
+ *   workload exec-storm N PATH         N x (fork, exec PATH, wait)
+ *   workload thread-storm N            N x (pthread_create, join)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int usage(void)
+{
+	fprintf(stderr, "workload: bad arguments (see the comment at the top of workload.c)\n");
+	return 2;
+}
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	printf("tid=%d\n", gettid_());
+	return NULL;
+}
+
+static int run_threads(int n)
+{
+	pthread_t t;
+	printf("pid=%d\n", getpid());
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&t, NULL, idle_thread, NULL))
+			return 1;
+		pthread_join(t, NULL);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static char **exec_argv;
+
+static void *exec_thread(void *arg)
+{
+	(void)arg;
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	execv(exec_argv[0], exec_argv);
+	perror("execv");
+	exit(127);
+}
+
+static int run_thread_exec(char **argv)
+{
+	pthread_t t;
+	exec_argv = argv;
+	printf("pid=%d\n", getpid());
+	if (pthread_create(&t, NULL, exec_thread, NULL))
+		return 1;
+	pthread_join(t, NULL); /* never returns: the exec replaces us */
+	return 1;
+}
+
+static int wait_child(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) < 0)
+		return 1;
+	printf("status=%d\n", st);
+	return 0;
+}
+
+static int run_vfork(char **argv)
+{
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	printf("child=%d\n", pid);
+	return wait_child(pid);
+}
+
+static int run_execveat_fd(char **argv)
+{
+	int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	printf("pid=%d\nfd=%d\n", getpid(), fd);
+	fflush(stdout);
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	perror("execveat");
+	return 127;
+}
+
+static int run_execveat_dir(const char *dir, char **argv)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	printf("pid=%d\nfd=%d\n", getpid(), fd);
+	fflush(stdout);
+	syscall(SYS_execveat, fd, argv[0], argv, environ, 0);
+	perror("execveat");
+	return 127;
+}
+
+static int run_failexec(char *path)
+{
+	char *argv[] = { path, NULL };
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	execv(path, argv);
+	printf("errno=%d\n", errno);
+	return 0;
+}
+
+static int run_exec_storm(long n, char *path)
+{
+	char *argv[] = { path, NULL };
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			execv(path, argv);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, NULL, 0) < 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static int run_thread_storm(long n)
+{
+	pthread_t t;
+	for (long i = 0; i < n; i++) {
+		if (pthread_create(&t, NULL, nothing, NULL))
+			return 1;
+		pthread_join(t, NULL);
+	}
+	return 0;
+}
+
+static int dispatch(int argc, char **argv);
+
+static int run_wait_stdin(int argc, char **argv)
+{
+	char line[64];
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	return dispatch(argc, argv);
+}
+
+static int dispatch(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "exit") && argc == 3)
+		return atoi(argv[2]);
+	if (!strcmp(cmd, "signal") && argc == 3) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		int sig = atoi(argv[2]);
+		if (getenv("WORKLOAD_NO_CORE"))
+			rl.rlim_cur = rl.rlim_max = 0;
+		setrlimit(RLIMIT_CORE, &rl);
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return 0;
+	}
+	if (!strcmp(cmd, "threads") && argc == 3)
+		return run_threads(atoi(argv[2]));
+	if (!strcmp(cmd, "thread-exec") && argc >= 3)
+		return run_thread_exec(argv + 2);
+	if (!strcmp(cmd, "vfork") && argc >= 3)
+		return run_vfork(argv + 2);
+	if (!strcmp(cmd, "execveat-fd") && argc >= 3)
+		return run_execveat_fd(argv + 2);
+	if (!strcmp(cmd, "execveat-dir") && argc >= 4)
+		return run_execveat_dir(argv[2], argv + 3);
+	if (!strcmp(cmd, "failexec") && argc == 3)
+		return run_failexec(argv[2]);
+	if (!strcmp(cmd, "exec-storm") && argc == 4)
+		return run_exec_storm(atol(argv[2]), argv[3]);
+	if (!strcmp(cmd, "thread-storm") && argc == 3)
+		return run_thread_storm(atol(argv[2]));
+	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
+		return run_wait_stdin(argc - 1, argv + 1);
+	return usage();
+}
+
+int main(int argc, char **argv)
+{
+	return dispatch(argc, argv);
+}
