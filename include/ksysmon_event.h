@@ -91,6 +91,7 @@ enum ksm_exec_flags {
 	KSM_EXEC_ARGV_TRUNCATED = 1u << 0,  /* argv longer than the limit */
 	KSM_EXEC_IMAGE_TRUNCATED = 1u << 1, /* path longer than PATH_MAX */
 	KSM_EXEC_ARGV_UNREADABLE = 1u << 2, /* argv pages could not be read */
+	KSM_EXEC_IMAGE_DELETED = 1u << 3,   /* the executed file was unlinked */
 };
 
 /* A program replaced the process image (execve/execveat). */

@@ -34,6 +34,17 @@ static void text(struct ksm_buf *b, const char *name, const struct ksm_text *t)
 	ksm_buf_putc(b, '"');
 }
 
+/* A file's path; a deleted file's gets " (deleted)", as in /proc/PID/maps. */
+static void path(struct ksm_buf *b, const char *name, const struct ksm_text *t, bool deleted)
+{
+	key(b, name);
+	ksm_buf_putc(b, '"');
+	ksm_json_text(b, t);
+	if (deleted)
+		ksm_buf_puts(b, " (deleted)");
+	ksm_buf_putc(b, '"');
+}
+
 static void comm(struct ksm_buf *b, const char *c)
 {
 	key(b, "comm");
@@ -74,7 +85,9 @@ static void argv_fields(struct ksm_buf *b, const struct ksm_text *argv)
 static void exec_fields(struct ksm_buf *b, const struct ksm_event *ev)
 {
 	num(b, "tid", ev->tid);
-	text(b, "image", &ev->u.exec.image);
+	path(b, "image", &ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED);
+	if (ev->flags & KSM_EXEC_IMAGE_DELETED)
+		boolean(b, "image_deleted", true);
 	if (ev->flags & KSM_EXEC_IMAGE_TRUNCATED)
 		boolean(b, "image_truncated", true);
 	text(b, "filename", &ev->u.exec.filename);
@@ -103,7 +116,7 @@ static void exit_fields(struct ksm_buf *b, const struct ksm_event *ev)
 static void image_fields(struct ksm_buf *b, const struct ksm_event *ev)
 {
 	num(b, "tid", ev->tid);
-	text(b, "path", &ev->u.image.path);
+	path(b, "path", &ev->u.image.path, ev->flags & KSM_IMAGE_DELETED);
 	key(b, "base");
 	ksm_buf_putc(b, '"');
 	ksm_buf_hex(b, ev->u.image.base);

@@ -110,6 +110,8 @@ static void text_image(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_buf_hex(b, ev->u.image.size);
 	ksm_buf_puts(b, "): ");
 	ksm_text_text(b, &ev->u.image.path);
+	if (ev->flags & KSM_IMAGE_DELETED)
+		ksm_buf_puts(b, " (deleted)");
 }
 
 static void text_blocked(struct ksm_buf *b, const struct ksm_event *ev)
@@ -154,6 +156,8 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 		ksm_buf_u64(b, ev->pid);
 		ksm_buf_puts(b, " Exec ");
 		ksm_text_text(b, &ev->u.exec.image);
+		if (ev->flags & KSM_EXEC_IMAGE_DELETED)
+			ksm_buf_puts(b, " (deleted)");
 		ksm_buf_put(b, ": ", 2);
 		text_argv(b, &ev->u.exec.argv);
 		if (ev->flags & KSM_EXEC_ARGV_TRUNCATED)

@@ -13,12 +13,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mount.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "decode.h"
+#include "deny.h"
 #include "format.h"
 #include "options.h"
 #include "output.h"
@@ -36,6 +38,8 @@ struct monitor {
 	uint64_t lost_reported[KSM_EV_MAX];
 	uint64_t malformed;
 	int ncpus;
+	struct ksm_deny *deny; /* exec policy, NULL without rules */
+	bool show_blocked;     /* exec_blocked in the wanted events */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -129,25 +133,56 @@ static int report_lost(struct monitor *m)
 	return 0;
 }
 
-/* Does the kernel's sched_process_exit tracepoint pass group_dead?
- * (void *__data, struct task_struct *p, bool group_dead) since 6.16. */
-static bool exit_tp_has_group_dead(void)
+/* The prototype of a tracepoint in the kernel's BTF, or NULL if the kernel
+ * has no such tracepoint. */
+static const struct btf_type *tracepoint_proto(const struct btf *btf, const char *name)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool has = false;
+	char tname[128];
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	int id = btf__find_by_name_kind(btf, tname, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return NULL;
+	const struct btf_type *t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (t && btf_is_ptr(t))
+		t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) ? t : NULL;
+}
 
+struct kernel_features {
+	bool exit_has_group_dead; /* sched_process_exit(p, group_dead), 6.16+ */
+	bool module_load;         /* the kernel has loadable modules */
+};
+
+static struct kernel_features probe_kernel(void)
+{
+	struct kernel_features f = { 0 };
+	struct btf *btf = btf__load_vmlinux_btf();
 	if (!btf)
-		return false;
-	int id = btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
-	if (id > 0) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		t = btf__type_by_id(btf, t->type); /* pointer */
-		if (t && btf_is_ptr(t))
-			t = btf__type_by_id(btf, t->type);
-		has = t && btf_is_func_proto(t) && btf_vlen(t) >= 3;
-	}
+		return f;
+	const struct btf_type *exit_tp = tracepoint_proto(btf, "sched_process_exit");
+	/* (void *__data, struct task_struct *p, bool group_dead) */
+	f.exit_has_group_dead = exit_tp && btf_vlen(exit_tp) >= 3;
+	f.module_load = tracepoint_proto(btf, "module_load") != NULL;
 	btf__free(btf);
-	return has;
+	return f;
+}
+
+/* Syscall tracepoints are found through tracefs: mount it if it is not. */
+static int ensure_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/events/syscalls", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events/syscalls", F_OK))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
+		fprintf(stderr, "ksysmon: tracefs is not mounted and cannot be mounted at /sys/kernel/tracing: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK)) {
+		fprintf(stderr, "ksysmon: this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS), needed for image_load\n");
+		return -1;
+	}
+	return 0;
 }
 
 static bool wants(const struct ksm_options *o, enum ksm_event_type t)
@@ -163,11 +198,22 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 	ro->filter_pids = o->n_pids > 0;
 	ro->max_args_bytes = o->max_args_bytes;
 	ro->wakeup_bytes = o->ringbuf_bytes / 4;
-	ro->exit_has_group_dead = exit_tp_has_group_dead();
+	struct kernel_features kf = probe_kernel();
+	ro->exit_has_group_dead = kf.exit_has_group_dead;
 
 	bpf_program__set_autoload(skel->progs.handle_fork,
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
+	bool images = wants(o, KSM_EV_IMAGE_LOAD);
+	bpf_program__set_autoload(skel->progs.handle_mmap_exit, images);
+	bpf_program__set_autoload(skel->progs.handle_mprotect_enter, images);
+	bpf_program__set_autoload(skel->progs.handle_mprotect_exit, images);
+	bpf_program__set_autoload(skel->progs.handle_exec_images, images);
+	bpf_program__set_autoload(skel->progs.handle_module_load, images && kf.module_load);
+	if (images && !kf.module_load)
+		fprintf(stderr, "ksysmon: this kernel has no loadable modules (no module_load tracepoint): kernel module loads are not reported\n");
+	if (images && ensure_tracefs())
+		return -2;
 	bpf_program__set_autoload(skel->progs.handle_exit,
 				  wants(o, KSM_EV_PROCESS_EXIT) || wants(o, KSM_EV_THREAD_EXIT));
 	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o->ringbuf_bytes))
@@ -240,6 +286,25 @@ static void print_summary(const struct monitor *m)
 			(unsigned long long)m->malformed);
 }
 
+/* A record of the exec policy thread (realtime-stamped). */
+static void on_deny_record(void *ctx, const void *rec, size_t size)
+{
+	struct monitor *m = ctx;
+	struct ksm_event ev;
+
+	if (ksm_decode(rec, size, 0, &ev) != KSM_DECODE_OK) {
+		m->malformed++;
+		return;
+	}
+	m->seen[ev.type]++;
+	if (ev.type == KSM_EV_EVENTS_LOST)
+		for (unsigned t = 1; t < KSM_EV_MAX; t++)
+			m->lost_reported[t] += ev.u.lost.lost[t];
+	else if (!m->show_blocked)
+		return;
+	emit(m, &ev);
+}
+
 /* One batch: whatever the queue holds now, then the lost counters. */
 static int drain(struct monitor *m)
 {
@@ -250,6 +315,7 @@ static int drain(struct monitor *m)
 	int err = report_lost(m);
 	if (err)
 		return err;
+	ksm_deny_drain(m->deny, on_deny_record, m);
 	return ksm_output_flush(&m->out);
 }
 
@@ -314,10 +380,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksysmon: cannot open the BPF object: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	if (configure(m.skel, &opts, m.ncpus)) {
-		fprintf(stderr, "ksysmon: cannot size the BPF maps: %s\n", strerror(errno));
+	err = configure(m.skel, &opts, m.ncpus);
+	if (err) {
+		if (err == -1)
+			fprintf(stderr, "ksysmon: cannot size the BPF maps: %s\n", strerror(errno));
+		err = 1;
 		goto cleanup;
 	}
+	err = 1;
 	if (ksysmon_bpf__load(m.skel)) {
 		fprintf(stderr, "ksysmon: the kernel refused the BPF programs: %s (KSYSMON_DEBUG=1 shows the verifier log)\n",
 			strerror(errno));
@@ -337,12 +407,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksysmon: cannot attach to the scheduler tracepoints: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	if (opts.n_deny_globs || opts.n_deny_sha256) {
+		struct ksm_deny_config dc = {
+			.globs = opts.deny_globs, .n_globs = opts.n_deny_globs,
+			.sha256 = opts.deny_sha256, .n_sha256 = opts.n_deny_sha256,
+			.audit = opts.deny_audit, .fail_closed = opts.deny_fail_closed,
+			.timeout_ms = opts.deny_timeout_ms,
+		};
+		m.show_blocked = wants(&opts, KSM_EV_EXEC_BLOCKED);
+		if (ksm_deny_start(&m.deny, &dc, err_msg, sizeof(err_msg))) {
+			fprintf(stderr, "ksysmon: %s\n", err_msg);
+			goto cleanup;
+		}
+	}
 	fprintf(stderr, "ksysmon: ready\n");
 
 	err = run(&m, &opts) ? 1 : 0;
 
 	/* no new events after this; then everything already queued is shown */
 	ksysmon_bpf__detach(m.skel);
+	ksm_deny_stop(m.deny); /* nothing stays blocked; its last reports follow */
 	if (drain(&m) && !err && m.out.error != EPIPE) {
 		fprintf(stderr, "ksysmon: %s\n", strerror(m.out.error ? m.out.error : errno));
 		err = 1;
@@ -350,6 +434,7 @@ int main(int argc, char **argv)
 	print_summary(&m);
 
 cleanup:
+	ksm_deny_free(m.deny);
 	ring_buffer__free(m.rb);
 	ksysmon_bpf__destroy(m.skel);
 	ksm_buf_free(&m.out.buf);

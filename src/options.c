@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "policy.h"
 #include "bpf/limits.h"
 
 const char ksm_usage[] =
@@ -20,7 +21,8 @@ const char ksm_usage[] =
 	"  -f, --format=FORMAT        text (default) or json (JSON Lines)\n"
 	"  -e, --events=LIST          comma-separated event types to report:\n"
 	"                             process_create, process_exec, process_exit,\n"
-	"                             thread_create, thread_exit, or all (default)\n"
+	"                             thread_create, thread_exit, image_load,\n"
+	"                             or all (default)\n"
 	"  -p, --pid=PID              only events of this process (and processes\n"
 	"                             it creates); repeatable\n"
 	"  -a, --max-args-bytes=N     capture at most N bytes of arguments per exec\n"
@@ -30,6 +32,17 @@ const char ksm_usage[] =
 	"  -l, --latency-ms=MS        longest delay before an event is shown\n"
 	"                             (default 100, 1..1000)\n"
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
+	"      --deny=GLOB            refuse to execute files whose absolute path\n"
+	"                             matches GLOB (fnmatch(3); '*' also matches\n"
+	"                             '/'); repeatable\n"
+	"      --deny-sha256=HEX      refuse to execute files whose content has this\n"
+	"                             SHA-256 digest, under any name; repeatable\n"
+	"      --audit                deny nothing, report what would be denied\n"
+	"      --deny-timeout-ms=MS   longest an exec waits for a decision\n"
+	"                             (default 500, 1..60000); after it the exec is\n"
+	"                             allowed, unless --fail-closed\n"
+	"      --fail-closed          deny an exec that cannot be decided in time\n"
+	"                             or whose file cannot be checked\n"
 	"  -h, --help                 show this help\n"
 	"  -V, --version              show the version\n";
 
@@ -75,10 +88,10 @@ static int parse_events(const char *list, uint32_t *mask)
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		if (len == 3 && !memcmp(p, "all", 3)) {
-			*mask |= (1u << KSM_EV_MAX) - 2;
+			*mask |= KSM_ALL_EVENTS;
 		} else {
 			enum ksm_event_type t = ksm_event_by_name(p, len);
-			if (t == KSM_EV_NONE || t == KSM_EV_EVENTS_LOST)
+			if (t == KSM_EV_NONE || !(KSM_ALL_EVENTS & (1u << t)))
 				return -1;
 			*mask |= 1u << t;
 		}
@@ -92,13 +105,14 @@ static void set_defaults(struct ksm_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->format = KSM_FORMAT_TEXT;
-	o->event_mask = (1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |
-			(1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |
-			(1u << KSM_EV_THREAD_EXIT);
+	o->event_mask = KSM_ALL_EVENTS;
 	o->max_args_bytes = KSM_DEFAULT_ARGS_BYTES;
 	o->ringbuf_bytes = KSM_DEFAULT_RINGBUF_BYTES;
 	o->latency_ms = 100;
+	o->deny_timeout_ms = KSM_DEFAULT_DENY_TIMEOUT_MS;
 }
+
+enum { OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
 
 int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen)
 {
@@ -110,11 +124,17 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "ringbuf-size", required_argument, NULL, 'b' },
 		{ "latency-ms", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "deny", required_argument, NULL, OPT_DENY },
+		{ "deny-sha256", required_argument, NULL, OPT_DENY_SHA256 },
+		{ "audit", no_argument, NULL, OPT_AUDIT },
+		{ "deny-timeout-ms", required_argument, NULL, OPT_DENY_TIMEOUT },
+		{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	uint64_t v;
+	uint8_t digest[KSM_SHA256_LEN];
 	int c;
 
 	set_defaults(o);
@@ -161,6 +181,31 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 				return fail(err, errlen, "invalid --output '' (expected a file name)");
 			o->output = optarg;
 			break;
+		case OPT_DENY:
+			if (ksm_glob_check(optarg, err, errlen))
+				return -1;
+			if (o->n_deny_globs == KSM_MAX_DENY_RULES)
+				return fail(err, errlen, "too many --deny options (at most %d)", KSM_MAX_DENY_RULES);
+			o->deny_globs[o->n_deny_globs++] = optarg;
+			break;
+		case OPT_DENY_SHA256:
+			if (ksm_sha256_parse(optarg, digest))
+				return fail(err, errlen, "invalid --deny-sha256 '%s' (expected 64 hexadecimal digits)", optarg);
+			if (o->n_deny_sha256 == KSM_MAX_DENY_RULES)
+				return fail(err, errlen, "too many --deny-sha256 options (at most %d)", KSM_MAX_DENY_RULES);
+			o->deny_sha256[o->n_deny_sha256++] = optarg;
+			break;
+		case OPT_AUDIT:
+			o->deny_audit = true;
+			break;
+		case OPT_DENY_TIMEOUT:
+			if (parse_size(optarg, 1, 60000, false, &v))
+				return fail(err, errlen, "invalid --deny-timeout-ms '%s' (expected 1 to 60000)", optarg);
+			o->deny_timeout_ms = (uint32_t)v;
+			break;
+		case OPT_FAIL_CLOSED:
+			o->deny_fail_closed = true;
+			break;
 		case 'h':
 			o->help = true;
 			break;
@@ -175,6 +220,11 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	}
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (o->n_deny_globs || o->n_deny_sha256)
+		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */
+	else if ((o->deny_audit || o->deny_fail_closed) && !o->help && !o->version)
+		return fail(err, errlen, "--%s needs a --deny or --deny-sha256 rule",
+			    o->deny_audit ? "audit" : "fail-closed");
 	/* the queue must hold several of the largest exec records */
 	uint64_t largest = 128 + 2 * KSM_PATH_MAX + (uint64_t)o->max_args_bytes;
 	if (o->ringbuf_bytes < 4 * largest)

@@ -7,9 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ksysmon_event.h"
+
 #define KSM_MAX_PIDS 1024
+#define KSM_MAX_DENY_RULES 1024 /* of each kind */
+#define KSM_DEFAULT_DENY_TIMEOUT_MS 500
 
 enum ksm_format { KSM_FORMAT_TEXT, KSM_FORMAT_JSON };
+
+/* The event types the sensor produces and --events selects (events_lost
+ * is always reported, exec_blocked comes with a deny policy). */
+#define KSM_ALL_EVENTS                                                             \
+	((1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |             \
+	 (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |              \
+	 (1u << KSM_EV_THREAD_EXIT) | (1u << KSM_EV_IMAGE_LOAD))
 
 struct ksm_options {
 	enum ksm_format format;
@@ -20,6 +31,14 @@ struct ksm_options {
 	uint64_t ringbuf_bytes;
 	uint32_t latency_ms;  /* longest an event may wait before it is shown */
 	const char *output;   /* NULL: standard output */
+	/* execution policy; the strings point into argv */
+	const char *deny_globs[KSM_MAX_DENY_RULES];
+	size_t n_deny_globs;
+	const char *deny_sha256[KSM_MAX_DENY_RULES];
+	size_t n_deny_sha256;
+	bool deny_audit;        /* report what would be denied, deny nothing */
+	bool deny_fail_closed;  /* deny when no decision is made in time */
+	uint32_t deny_timeout_ms;
 	bool help;
 	bool version;
 };

@@ -7,6 +7,7 @@
 #include "ksysmon_bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "image.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -123,6 +124,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 			   b->data, &pflags);
 	if (pflags & PATH_TRUNCATED)
 		b->rec.flags |= KSM_EXEC_IMAGE_TRUNCATED;
+	if (pflags & PATH_UNLINKED)
+		b->rec.flags |= KSM_EXEC_IMAGE_DELETED;
 	b->rec.image.offset = sizeof(b->rec);
 	b->rec.image.length = len;
 	off = len & KSM_POS_MASK;

@@ -45,26 +45,27 @@ static __always_inline bool dentry_unlinked(struct dentry *d)
 }
 
 /*
- * Writes the path of (mnt, dentry) as seen from the current task's root to
- * dst (no NUL); returns its length (< KSM_PATH_MAX).  *flags gets
- * PATH_TRUNCATED when the path did not fit or was too deep, PATH_UNLINKED
- * when the file was deleted.
+ * Walks the path of (mnt, dentry) as seen from the current task's root into
+ * the per-CPU buffer, ending at buf[KSM_PATH_MAX]; returns the start
+ * position, and enum path_flags in the upper 32 bits.  A global function:
+ * the verifier checks it once, apart from its callers' states.
  */
-static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry *dentry,
-					  char *dst, __u32 *flags)
+__noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr)
 {
+	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_addr;
+	struct dentry *dentry = (struct dentry *)dentry_addr;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
 	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
 	__u32 zero = 0, pos, i;
+	__u64 flags = 0;
 	struct path_scratch *s = bpf_map_lookup_elem(&path_scratch, &zero);
 
-	*flags = 0;
 	if (!s || !dentry)
-		return 0;
+		return KSM_PATH_MAX;
 	if (dentry_unlinked(dentry))
-		*flags |= PATH_UNLINKED;
+		flags |= PATH_UNLINKED;
 	POS(s) = KSM_PATH_MAX;
 
 	for (i = 0; i < KSM_PATH_DEPTH; i++) {
@@ -73,10 +74,10 @@ static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry
 
 		if (dentry == root_dentry && vfsmnt == root_mnt)
 			break;
-		if (dentry == mnt_root || dentry == parent) {
+		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			if (dentry != mnt_root || mnt_parent == mnt)
-				break; /* global root, or a detached/internal mount */
+			if (mnt_parent == mnt)
+				break; /* global root, or an internal mount */
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
 			vfsmnt = &mnt->mnt;
@@ -86,7 +87,7 @@ static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry
 		__u32 len = name.len & KSM_NAME_MASK;
 		pos = POS(s);
 		if (len + 1 >= pos) {
-			*flags |= PATH_TRUNCATED;
+			flags |= PATH_TRUNCATED;
 			break;
 		}
 		pos -= len;
@@ -94,20 +95,43 @@ static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry
 		pos -= 1;
 		s->buf[pos & KSM_POS_MASK] = '/';
 		POS(s) = pos;
+		if (dentry == parent) {
+			/* a pseudo file (memfd, ...): its name is all there is, and
+			 * d_path() shows it as "/name (deleted)" (simple_dname) */
+			flags |= PATH_UNLINKED;
+			break;
+		}
 		dentry = parent;
 	}
 	if (i == KSM_PATH_DEPTH)
-		*flags |= PATH_TRUNCATED;
+		flags |= PATH_TRUNCATED;
 	pos = POS(s);
 	if (pos == KSM_PATH_MAX) {
-		/* the root itself, or a pseudo file: use the dentry's own name */
-		if (dentry == root_dentry || dentry == BPF_CORE_READ(dentry, d_parent)) {
-			pos -= 1;
-			s->buf[pos & KSM_POS_MASK] = '/';
-		}
+		/* the root itself */
+		pos -= 1;
+		s->buf[pos & KSM_POS_MASK] = '/';
 	}
-	__u32 len = (KSM_PATH_MAX - pos) & KSM_POS_MASK;
-	bpf_probe_read_kernel(dst, len, &s->buf[pos & KSM_POS_MASK]);
+	return flags << 32 | pos;
+}
+
+/*
+ * Writes the path of (mnt, dentry) to dst (no NUL); returns its length
+ * (< KSM_PATH_MAX).  *flags gets PATH_TRUNCATED when the path did not fit
+ * or was too deep, PATH_UNLINKED when the file was deleted.
+ */
+static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry *dentry,
+					  char *dst, __u32 *flags)
+{
+	__u32 zero = 0;
+	__u64 r = path_walk((__u64)vfsmnt, (__u64)dentry);
+	struct path_scratch *s = bpf_map_lookup_elem(&path_scratch, &zero);
+
+	*flags = r >> 32;
+	if (!s)
+		return 0;
+	__u32 pos = (__u32)r & KSM_POS_MASK;
+	__u32 len = (KSM_PATH_MAX - (__u32)r) & KSM_POS_MASK;
+	bpf_probe_read_kernel(dst, len, &s->buf[pos]);
 	return len;
 }
 

@@ -15,11 +15,26 @@
  *   workload wait-stdin CMD...         read one line from stdin, then CMD
  *   workload exec-storm N PATH         N x (fork, exec PATH, wait)
  *   workload thread-storm N            N x (pthread_create, join)
+ *   workload dlopen [--twice] LIB...   dlopen each LIB, then print every loaded
+ *                                      object as dl_iterate_phdr reports it:
+ *                                      image=NAME|0xBASE|SIZE
+ *   workload memfd-exec SRC ARG...     copy SRC into a memfd and fexecve it
+ *   workload mprotect-exec FILE        map FILE read-only, then mprotect it
+ *                                      executable; prints addr= and len=
+ *   workload mmap-storm N              N x anonymous mmap + munmap
+ *   workload dlopen-storm N LIB        N x dlopen + dlclose
  */
+#include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +186,110 @@ static int run_thread_storm(long n)
 	return 0;
 }
 
+/* Extent of an object's PT_LOAD segments, page-aligned, as the dynamic
+ * loader maps them. */
+static int print_image(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uint64_t lo = UINT64_MAX, hi = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	(void)size;
+	(void)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (ph->p_vaddr < lo)
+			lo = ph->p_vaddr;
+		if (ph->p_vaddr + ph->p_memsz > hi)
+			hi = ph->p_vaddr + ph->p_memsz;
+	}
+	if (!hi)
+		return 0;
+	lo &= ~(page - 1);
+	hi = (hi + page - 1) & ~(page - 1);
+	printf("image=%s|0x%llx|%llu\n", info->dlpi_name, (unsigned long long)(info->dlpi_addr + lo),
+	       (unsigned long long)(hi - lo));
+	return 0;
+}
+
+static int run_dlopen(int argc, char **argv)
+{
+	bool twice = argc > 0 && !strcmp(argv[0], "--twice");
+	printf("pid=%d\n", getpid());
+	for (int i = twice; i < argc; i++) {
+		void *h = dlopen(argv[i], RTLD_NOW);
+		if (!h) {
+			fprintf(stderr, "dlopen: %s\n", dlerror());
+			return 1;
+		}
+		if (twice) {
+			dlclose(h);
+			if (!dlopen(argv[i], RTLD_NOW))
+				return 1;
+		}
+	}
+	dl_iterate_phdr(print_image, NULL);
+	return 0;
+}
+
+static int run_memfd_exec(char **argv)
+{
+	char buf[65536];
+	ssize_t n;
+	int src = open(argv[0], O_RDONLY | O_CLOEXEC);
+	int fd = memfd_create("ksm-memfd", 0);
+	if (src < 0 || fd < 0)
+		return 1;
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			return 1;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	fexecve(fd, argv, environ);
+	perror("fexecve");
+	return 127;
+}
+
+static int run_mprotect_exec(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st))
+		return 1;
+	size_t len = (size_t)st.st_size;
+	void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	if (mprotect(p, len, PROT_READ | PROT_EXEC))
+		return 1;
+	/* again: already executable, no new image */
+	if (mprotect(p, len, PROT_READ | PROT_EXEC))
+		return 1;
+	printf("pid=%d\naddr=0x%llx\nlen=%zu\n", getpid(), (unsigned long long)(uintptr_t)p, len);
+	return 0;
+}
+
+static int run_mmap_storm(long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return 1;
+		munmap(p, 65536);
+	}
+	return 0;
+}
+
+static int run_dlopen_storm(long n, const char *lib)
+{
+	for (long i = 0; i < n; i++) {
+		void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+		if (!h)
+			return 1;
+		dlclose(h);
+	}
+	return 0;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -216,6 +335,16 @@ static int dispatch(int argc, char **argv)
 		return run_exec_storm(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "thread-storm") && argc == 3)
 		return run_thread_storm(atol(argv[2]));
+	if (!strcmp(cmd, "dlopen"))
+		return run_dlopen(argc - 2, argv + 2);
+	if (!strcmp(cmd, "memfd-exec") && argc >= 3)
+		return run_memfd_exec(argv + 2);
+	if (!strcmp(cmd, "mprotect-exec") && argc == 3)
+		return run_mprotect_exec(argv[2]);
+	if (!strcmp(cmd, "mmap-storm") && argc == 3)
+		return run_mmap_storm(atol(argv[2]));
+	if (!strcmp(cmd, "dlopen-storm") && argc == 4)
+		return run_dlopen_storm(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
 		return run_wait_stdin(argc - 1, argv + 1);
 	return usage();

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Image loads: the seed's PsSetLoadImageNotifyRoutine on Linux.
+ *
+ * - At exec, the kernel itself maps the program and its ELF interpreter:
+ *   reported from sched_process_exec (program: the mapping holding
+ *   mm->start_code; interpreter: AT_BASE of the saved auxiliary vector).
+ * - Afterwards every executable file mapping comes from mmap(PROT_EXEC) or
+ *   mprotect(PROT_EXEC): reported at the syscalls' exit, with the arguments
+ *   read back from the task's saved registers, so one tracepoint per
+ *   syscall suffices and anonymous or non-executable mappings are rejected
+ *   in a few instructions.
+ *
+ * An image is the run of adjacent mappings of one file that starts at file
+ * offset 0 (where the dynamic loader's reservation starts).  It is reported
+ * once: when the mapping being made executable is its only executable part.
+ */
+#ifndef KSM_IMAGE_BPF_H
+#define KSM_IMAGE_BPF_H
+
+#include "ksysmon_bpf.h"
+#include "maps.bpf.h"
+#include "path.bpf.h"
+
+#define KSM_PROT_EXEC 0x4
+#define KSM_MAP_ANONYMOUS 0x20
+#define KSM_VM_EXEC 0x4
+#define KSM_AT_BASE 7
+#define KSM_VMA_STEPS 16 /* mappings walked each way from the new one */
+
+struct vma_info {
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	__u64 flags;
+	struct file *file;
+	struct inode *inode;
+	bool found;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_info *v)
+{
+	v->start = vma->vm_start;
+	v->end = vma->vm_end;
+	v->pgoff = vma->vm_pgoff;
+	v->flags = vma->vm_flags;
+	v->file = vma->vm_file;
+	v->inode = vma->vm_file ? vma->vm_file->f_inode : NULL;
+	v->found = true;
+	return 0;
+}
+
+static __always_inline bool vma_at(struct task_struct *task, __u64 addr, struct vma_info *v)
+{
+	v->found = false;
+	bpf_find_vma(task, addr, vma_cb, v, 0);
+	return v->found;
+}
+
+struct image_scratch {
+	struct ksm_image_load rec;
+	char path[KSM_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct image_scratch);
+} image_scratch SEC(".maps");
+
+static __always_inline __u32 encode_dev(dev_t dev)
+{
+	__u32 major = dev >> 20, minor = dev & 0xfffff;
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+/* State of the walk over the mappings next to a new executable one. */
+struct image_walk {
+	__u64 lo, hi;        /* the range being made executable */
+	struct inode *inode; /* the file's */
+	__u64 start, end;    /* extent found so far */
+	__u64 pgoff;         /* file page of `start` */
+	bool exec_elsewhere; /* another part of the image is executable */
+};
+
+static __always_inline bool other_exec(const struct image_walk *w, const struct vma_info *v)
+{
+	return (v->flags & KSM_VM_EXEC) && (v->end <= w->lo || v->start >= w->hi);
+}
+
+/* bpf_loop() steps: each checks one more mapping; 1 stops the loop.  The
+ * callbacks are verified once, whatever the number of steps. */
+static long walk_back(__u32 i, struct image_walk *w)
+{
+	struct vma_info p;
+	if (!w->pgoff || !vma_at(bpf_get_current_task_btf(), w->start - 1, &p) ||
+	    p.inode != w->inode || p.end != w->start)
+		return 1;
+	if (other_exec(w, &p)) {
+		w->exec_elsewhere = true;
+		return 1;
+	}
+	w->start = p.start;
+	w->pgoff = p.pgoff;
+	return 0;
+}
+
+static long walk_forward(__u32 i, struct image_walk *w)
+{
+	struct vma_info n;
+	if (!vma_at(bpf_get_current_task_btf(), w->end, &n) || n.inode != w->inode ||
+	    n.start != w->end)
+		return 1;
+	if (other_exec(w, &n)) {
+		w->exec_elsewhere = true;
+		return 1;
+	}
+	w->end = n.end;
+	return 0;
+}
+
+/*
+ * Reports the image around the executable range [lo, hi) in the current
+ * process, unless another part of it is already executable.  A global
+ * function, verified once apart from its callers.
+ */
+__noinline int report_image(__u64 lo, __u64 hi)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct image_walk w = { .lo = lo, .hi = hi };
+	struct vma_info v;
+	__u32 zero = 0, flags;
+
+	if (!vma_at(task, lo, &v) || !v.file)
+		return 0;
+	w.inode = v.inode;
+	w.start = v.start;
+	w.end = v.end;
+	w.pgoff = v.pgoff;
+	bpf_loop(KSM_VMA_STEPS, walk_back, &w, 0);
+	bpf_loop(KSM_VMA_STEPS, walk_forward, &w, 0);
+	if (w.exec_elsewhere)
+		return 0; /* already loaded: this is another segment of it */
+	__u64 base = w.start;
+
+	struct image_scratch *s = bpf_map_lookup_elem(&image_scratch, &zero);
+	if (!s)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	s->rec.pid = id >> 32;
+	s->rec.tid = (__u32)id;
+	s->rec.base = base;
+	s->rec.size = w.end - base;
+	/* plain locals: CO-RE must not see the local struct vma_info */
+	struct inode *inode = v.inode;
+	struct file *file = v.file;
+	s->rec.inode = BPF_CORE_READ(inode, i_ino);
+	s->rec.dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+	__u32 len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
+				 s->path, &flags);
+	s->rec.flags = 0;
+	if (flags & PATH_TRUNCATED)
+		s->rec.flags |= KSM_IMAGE_TRUNCATED;
+	if (flags & PATH_UNLINKED)
+		s->rec.flags |= KSM_IMAGE_DELETED;
+	if (len > 7 && s->path[1] == 'm' && s->path[2] == 'e' && s->path[3] == 'm' &&
+	    s->path[4] == 'f' && s->path[5] == 'd' && s->path[6] == ':')
+		s->rec.flags |= KSM_IMAGE_MEMFD;
+	s->rec.path.offset = sizeof(s->rec);
+	s->rec.path.length = len;
+	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK);
+	fill_header(&s->rec.hdr, KSM_EV_IMAGE_LOAD, size);
+	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
+		count_lost(KSM_EV_IMAGE_LOAD);
+	return 0;
+}
+
+static __always_inline bool image_wanted(void)
+{
+	return type_enabled(KSM_EV_IMAGE_LOAD) && pid_selected(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* mmap(2) returned: its arguments are still in the saved user registers. */
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int handle_mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	long ret = ctx->ret;
+	if (ret < 0 && ret > -4096)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	unsigned long prot = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	unsigned long flags = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	if (!(prot & KSM_PROT_EXEC) || (flags & KSM_MAP_ANONYMOUS))
+		return 0;
+	if (!image_wanted())
+		return 0;
+	unsigned long len = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	report_image((__u64)ret, (__u64)ret + len);
+	return 0;
+}
+
+/* Threads in an mprotect(PROT_EXEC) that makes a file mapping executable
+ * for the first time (not one that already was). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} mprotect_pending SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int handle_mprotect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct vma_info v;
+	__u8 one = 1;
+
+	if (!(ctx->args[2] & KSM_PROT_EXEC) || !image_wanted())
+		return 0;
+	if (!vma_at(bpf_get_current_task_btf(), ctx->args[0], &v) || !v.file ||
+	    (v.flags & KSM_VM_EXEC))
+		return 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&mprotect_pending, &tid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int handle_mprotect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	if (!bpf_map_lookup_elem(&mprotect_pending, &tid))
+		return 0;
+	bpf_map_delete_elem(&mprotect_pending, &tid);
+	if (ctx->ret != 0)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	unsigned long start = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	unsigned long len = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	report_image(start, start + len);
+	return 0;
+}
+
+/* The program and its interpreter, mapped by the kernel during exec. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec_images, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!image_wanted())
+		return 0;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 code = BPF_CORE_READ(mm, start_code);
+	report_image(code, code + 1);
+
+	__u64 interp = 0;
+	for (int i = 0; i < 56; i += 2) {
+		__u64 type = BPF_CORE_READ(mm, saved_auxv[i]);
+		if (type == 0)
+			break;
+		if (type == KSM_AT_BASE) {
+			interp = BPF_CORE_READ(mm, saved_auxv[i + 1]);
+			break;
+		}
+	}
+	if (interp) {
+		struct vma_info v;
+		struct task_struct *cur = bpf_get_current_task_btf();
+		/* the interpreter's first mapping is not executable: report it
+		 * through the first executable mapping after it */
+		__u64 addr = interp;
+		for (int i = 0; i < 4; i++) {
+			if (!vma_at(cur, addr, &v))
+				break;
+			if (v.flags & KSM_VM_EXEC) {
+				report_image(v.start, v.end);
+				break;
+			}
+			addr = v.end;
+		}
+	}
+	return 0;
+}
+
+/* Kernel modules, where the kernel has them (module_load tracepoint): the
+ * loader attaches this only when the kernel's BTF has the tracepoint.
+ * Local struct definitions keep the object building against kernels
+ * without CONFIG_MODULES; CO-RE maps them onto the running kernel's. */
+struct module_memory___ksm {
+	void *base;
+	unsigned int size;
+} __attribute__((preserve_access_index));
+
+struct module___ksm {
+	char name[56];
+	struct module_memory___ksm mem[7];
+} __attribute__((preserve_access_index));
+
+SEC("tp_btf/module_load")
+int BPF_PROG(handle_module_load, struct module___ksm *mod)
+{
+	__u32 zero = 0;
+	if (!type_enabled(KSM_EV_IMAGE_LOAD))
+		return 0;
+	struct image_scratch *s = bpf_map_lookup_elem(&image_scratch, &zero);
+	if (!s)
+		return 0;
+	s->rec.pid = 0;
+	s->rec.tid = 0;
+	s->rec.base = (__u64)BPF_CORE_READ(mod, mem[0].base); /* MOD_TEXT */
+	s->rec.size = BPF_CORE_READ(mod, mem[0].size);
+	s->rec.inode = 0;
+	s->rec.dev = 0;
+	s->rec.flags = KSM_IMAGE_KERNEL;
+	long n = bpf_probe_read_kernel_str(s->path, sizeof(mod->name), mod->name);
+	__u32 len = n > 0 ? n - 1 : 0;
+	s->rec.path.offset = sizeof(s->rec);
+	s->rec.path.length = len;
+	__u32 size = sizeof(s->rec) + (len & 63);
+	fill_header(&s->rec.hdr, KSM_EV_IMAGE_LOAD, size);
+	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
+		count_lost(KSM_EV_IMAGE_LOAD);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Execution policy enforcement with fanotify FAN_OPEN_EXEC_PERM.
+ *
+ * Every filesystem mounted in ksysmon's mount namespace (now and later:
+ * /proc/self/mountinfo is watched) is marked; a dedicated thread answers
+ * each exec: denied when the resolved path matches a --deny glob or the
+ * content's SHA-256 a --deny-sha256 digest.  It never waits for the event
+ * output: refusals are queued as exec_blocked records that the main loop
+ * takes with ksm_deny_drain().
+ *
+ * Safety: ksysmon's own process is always allowed; an exec that cannot be
+ * decided within the timeout (or whose file cannot be read) is allowed,
+ * or denied with fail_closed; on stop every pending exec is answered and
+ * the fanotify descriptor is closed, which releases any waiter.
+ */
+#ifndef KSM_DENY_H
+#define KSM_DENY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ksm_deny_config {
+	const char *const *globs; /* checked --deny patterns */
+	size_t n_globs;
+	const char *const *sha256; /* --deny-sha256 digests, 64 hex digits */
+	size_t n_sha256;
+	bool audit;       /* report, never deny */
+	bool fail_closed; /* deny what cannot be decided in time */
+	uint32_t timeout_ms;
+};
+
+struct ksm_deny;
+
+/* Marks the filesystems and starts the decision thread.  Returns 0, or -1
+ * with a one-line reason in err. */
+int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, char *err,
+		   size_t errlen);
+
+/* Hands each queued exec_blocked record (and, when the queue overflowed,
+ * an events_lost record) to emit, oldest first; returns how many. */
+size_t ksm_deny_drain(struct ksm_deny *d, void (*emit)(void *ctx, const void *rec, size_t size),
+		      void *ctx);
+
+/* Stops deciding: removes the marks, answers every pending exec, closes
+ * the fanotify descriptor and prints a one-line summary on stderr.
+ * Records still queued can be drained afterwards.  Idempotent. */
+void ksm_deny_stop(struct ksm_deny *d);
+
+/* Stops if needed and frees everything; d may be NULL. */
+void ksm_deny_free(struct ksm_deny *d);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The list of images whose process creation is denied (see
+ * KSM_IOCTL_SET_DENY_LIST in windows/common/ksm_ioctl.h). */
+#ifndef KSM_DENY_H
+#define KSM_DENY_H
+
+#include "record.h"
+
+struct ksm_deny_list {
+	ksm_u32 count;
+	ksm_u32 bytes;
+	struct ksm_wstr *rules; /* count entries pointing into text */
+	WCHAR *text;
+};
+
+/* Validates and copies a multi-string of len bytes.  *out is NULL for an
+ * empty list.  STATUS_INVALID_PARAMETER for malformed input (odd length,
+ * missing terminators, empty rule, too long). */
+NTSTATUS ksm_deny_parse(const void *buf, ksm_u32 len, struct ksm_deny_list **out);
+void ksm_deny_free(struct ksm_deny_list *dl);
+
+/* The first rule matching image, or NULL. */
+const struct ksm_wstr *ksm_deny_match(const struct ksm_deny_list *dl,
+				      const struct ksm_wstr *image);
+
+#endif

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A user-mode stand-in for the handful of WDK calls used by the driver's
+ * portable parts (queue.c, record.c, deny.c, rt.c), so that they can be
+ * unit-tested with the host compiler and sanitizers.  Semantics follow the
+ * WDK documentation; the fast mutex is a pthread mutex so that
+ * ThreadSanitizer understands it.  Allocations are counted and can be
+ * made to fail on demand.
+ */
+#ifndef KSM_WDK_SHIM_H
+#define KSM_WDK_SHIM_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define NTAPI
+#define VOID void
+#define TRUE 1
+#define FALSE 0
+#define PAGED_CODE() ((void)0)
+
+typedef int32_t NTSTATUS;
+typedef uint8_t BOOLEAN;
+typedef uint8_t UCHAR;
+typedef uint16_t USHORT;
+typedef uint16_t WCHAR;
+typedef uint32_t ULONG;
+typedef int64_t LONGLONG;
+typedef uint64_t ULONG64;
+typedef uint64_t ULONGLONG;
+typedef uintptr_t ULONG_PTR;
+typedef size_t SIZE_T;
+typedef void *PVOID;
+typedef void *HANDLE;
+typedef void *PEPROCESS;
+typedef const WCHAR *PCWSTR;
+typedef WCHAR *PWSTR;
+
+typedef union {
+	struct {
+		uint32_t LowPart;
+		int32_t HighPart;
+	} u;
+	LONGLONG QuadPart;
+} LARGE_INTEGER, *PLARGE_INTEGER;
+
+typedef struct {
+	USHORT Length;
+	USHORT MaximumLength;
+	PWSTR Buffer;
+} UNICODE_STRING, *PUNICODE_STRING;
+typedef const UNICODE_STRING *PCUNICODE_STRING;
+
+#define STATUS_SUCCESS ((NTSTATUS)0x00000000)
+#define STATUS_INVALID_PARAMETER ((NTSTATUS)0xC000000D)
+#define STATUS_BUFFER_TOO_SMALL ((NTSTATUS)0xC0000023)
+#define STATUS_INSUFFICIENT_RESOURCES ((NTSTATUS)0xC000009A)
+#define NT_SUCCESS(s) ((NTSTATUS)(s) >= 0)
+
+#define CONTAINING_RECORD(addr, type, field) \
+	((type *)((char *)(addr) - offsetof(type, field)))
+
+/* Doubly linked lists, exactly as in wdm.h. */
+typedef struct _LIST_ENTRY {
+	struct _LIST_ENTRY *Flink;
+	struct _LIST_ENTRY *Blink;
+} LIST_ENTRY, *PLIST_ENTRY;
+
+static inline void InitializeListHead(PLIST_ENTRY h)
+{
+	h->Flink = h->Blink = h;
+}
+static inline BOOLEAN IsListEmpty(const LIST_ENTRY *h)
+{
+	return h->Flink == h;
+}
+static inline void InsertTailList(PLIST_ENTRY h, PLIST_ENTRY e)
+{
+	PLIST_ENTRY b = h->Blink;
+	e->Flink = h;
+	e->Blink = b;
+	b->Flink = e;
+	h->Blink = e;
+}
+static inline PLIST_ENTRY RemoveHeadList(PLIST_ENTRY h)
+{
+	PLIST_ENTRY e = h->Flink, f = e->Flink;
+	h->Flink = f;
+	f->Blink = h;
+	return e;
+}
+
+typedef struct {
+	pthread_mutex_t m;
+} FAST_MUTEX, *PFAST_MUTEX;
+
+void ExInitializeFastMutex(PFAST_MUTEX m);
+void ExAcquireFastMutex(PFAST_MUTEX m);
+void ExReleaseFastMutex(PFAST_MUTEX m);
+
+typedef enum { NonPagedPool = 0, PagedPool = 1, NonPagedPoolNx = 512 } POOL_TYPE;
+
+PVOID ExAllocatePoolWithTag(POOL_TYPE type, SIZE_T size, ULONG tag);
+void ExFreePoolWithTag(PVOID p, ULONG tag);
+
+#define RtlCopyMemory(d, s, n) memcpy((d), (s), (n))
+#define RtlMoveMemory(d, s, n) memmove((d), (s), (n))
+#define RtlZeroMemory(d, n) memset((d), 0, (n))
+
+void RtlInitUnicodeString(PUNICODE_STRING s, PCWSTR src);
+PVOID MmGetSystemRoutineAddress(PUNICODE_STRING name);
+void KeQuerySystemTime(PLARGE_INTEGER t);
+
+/* ---- test controls ---- */
+
+/* Allocations made through the shim and not yet freed. */
+long shim_live_allocs(void);
+long shim_total_allocs(void);
+/* The n-th allocation from now (1 = the next) fails; 0 disables. */
+void shim_fail_alloc_in(long n);
+/* Every allocation fails while on. */
+void shim_fail_all_allocs(int on);
+/* What MmGetSystemRoutineAddress returns for an ASCII name (NULL removes). */
+void shim_set_routine(const char *name, void *fn);
+void shim_clear_routines(void);
+/* Fixes the time KeQuerySystemTime reports (100 ns since 1601); 0 = real. */
+void shim_set_system_time(uint64_t ft);
+/* The pool type and tag of the last allocation. */
+POOL_TYPE shim_last_pool(void);
+ULONG shim_last_tag(void);
+
+#endif
