@@ -53,7 +53,7 @@ $(BUILD)/ksysmon: $(CLI_SRCS) $(HDRS)
 $(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRCS) src/options.c src/policy.c $(HDRS) tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRCS) src/options.c src/policy.c $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(CORE_SRCS) src/options.c src/policy.c -o $@ -lcmocka
 
 $(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir

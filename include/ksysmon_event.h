@@ -84,6 +84,10 @@ struct ksm_process_create {
 	 * on Linux they are absent (process_exec carries them). */
 	struct ksm_str image;
 	struct ksm_str cmdline;
+	/* process start times (ns since boot; 0 when unknown): with the pid
+	 * they identify a process across pid reuse */
+	ksm_u64 start_time;
+	ksm_u64 parent_start_time;
 };
 
 /* ksm_process_exec.flags */
@@ -107,6 +111,11 @@ struct ksm_process_exec {
 	struct ksm_str image;    /* resolved path of the executed file */
 	struct ksm_str filename; /* the name exec was given, as the kernel saw it */
 	struct ksm_str argv;     /* arguments, each followed by a NUL byte */
+	struct ksm_str cwd;      /* working directory */
+	ksm_u32 euid;
+	ksm_u32 ppid;
+	ksm_u64 start_time;        /* of the process, ns since boot */
+	ksm_u64 parent_start_time; /* of its parent process */
 };
 
 /* The whole process ended: the last thread of the group exited. */
@@ -117,6 +126,7 @@ struct ksm_process_exit {
 	ksm_u32 status; /* wait(2) status: exit code << 8, or signal | 0x80 core */
 	ksm_u32 reserved;
 	char comm[KSM_COMM_LEN];
+	ksm_u64 start_time; /* of the process, ns since boot */
 };
 
 /* A thread other than the initial one started or ended. */
@@ -124,6 +134,7 @@ struct ksm_thread {
 	struct ksm_header hdr;
 	ksm_u32 pid;
 	ksm_u32 tid;
+	ksm_u64 start_time; /* of the process, ns since boot */
 };
 
 /* ksm_image_load.flags */
@@ -145,6 +156,7 @@ struct ksm_image_load {
 	ksm_u32 dev;   /* device number, new_encode_dev() form */
 	ksm_u32 flags; /* enum ksm_image_flags */
 	struct ksm_str path;
+	ksm_u64 start_time; /* of the process, ns since boot */
 };
 
 /* Events the queue could not hold, by type, since the previous report. */

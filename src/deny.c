@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "policy.h"
 
 #define QUEUE_MAX 4096 /* exec_blocked records waiting for the main loop */
+#define REMEMBER_MAX 65536 /* inodes the kernel lets through without asking */
 #define READ_BUF 16384
 
 #define RULE_TIMEOUT "decision timeout"
@@ -53,6 +55,7 @@ struct ksm_deny {
 
 	/* written by the thread only; read after it ended */
 	uint64_t checked, denied, audited, undecided, errors;
+	uint64_t remembered; /* ignore marks since the last flush */
 	bool read_error_reported;
 	char *mountinfo;
 	size_t mountinfo_cap;
@@ -249,9 +252,38 @@ static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* The verdict on one exec: FAN_ALLOW or FAN_DENY. */
-static uint32_t decide(struct ksm_deny *d, const struct fanotify_event_metadata *md, uint64_t deadline)
+/*
+ * Whether an allowed file may be let through by the kernel from now on,
+ * until it is modified: a regular file owned by root that neither group
+ * nor others may write (POSIX ACLs show in the group bits), so nobody
+ * else can change its content (not even through a shared mapping, which
+ * would not clear the kernel's mark) or give it another name.
+ */
+static bool trusted_file(int fd)
 {
+	struct stat st;
+	return !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022);
+}
+
+/* An ignore mark on the inode: its execs no longer wait for us.  Writing
+ * to the file clears it (no FAN_MARK_IGNORED_SURV_MODIFY). */
+static void remember(struct ksm_deny *d, int fd)
+{
+	if (d->remembered >= REMEMBER_MAX) {
+		/* each mark pins an inode: start over rather than grow */
+		fanotify_mark(d->fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+		d->remembered = 0;
+	}
+	if (!fanotify_mark(d->fan_fd, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL))
+		d->remembered++;
+}
+
+/* The verdict on one exec: FAN_ALLOW or FAN_DENY; *keep when the kernel
+ * may allow the file by itself from now on. */
+static uint32_t decide(struct ksm_deny *d, const struct fanotify_event_metadata *md, uint64_t deadline,
+		       bool *keep)
+{
+	*keep = false;
 	if ((pid_t)md->pid == d->self || !(md->mask & FAN_OPEN_EXEC_PERM))
 		return FAN_ALLOW;
 	d->checked++;
@@ -281,8 +313,10 @@ static uint32_t decide(struct ksm_deny *d, const struct fanotify_event_metadata 
 		}
 	}
 	if (!rule) {
-		if (have_path && hs == KSM_HASH_OK)
+		if (have_path && hs == KSM_HASH_OK) {
+			*keep = trusted_file(md->fd);
 			return FAN_ALLOW;
+		}
 		/* not decided: too slow, or the file could not be read */
 		d->undecided++;
 		if (!d->fail_closed || d->audit)
@@ -335,7 +369,10 @@ static bool handle_batch(struct ksm_deny *d)
 		if (md->vers != FANOTIFY_METADATA_VERSION || md->fd < 0)
 			continue;
 		/* only permission events are asked for: each needs its answer */
-		respond(d, md->fd, decide(d, md, deadline));
+		bool keep;
+		respond(d, md->fd, decide(d, md, deadline, &keep));
+		if (keep)
+			remember(d, md->fd);
 		close(md->fd);
 	}
 	return true;

@@ -191,10 +191,19 @@ void ksm_json_text(struct ksm_buf *b, const struct ksm_text *t)
 		ksm_json_bytes(b, t->data, t->len);
 }
 
+/* Windows strings: '\\' is the path separator there, shown as it is. */
+static void text_cp_windows(struct ksm_buf *b, uint32_t cp)
+{
+	if (cp == '\\')
+		ksm_buf_putc(b, '\\');
+	else
+		text_cp(b, cp);
+}
+
 void ksm_text_text(struct ksm_buf *b, const struct ksm_text *t)
 {
 	if (t->utf16)
-		utf16_walk(b, t->data, t->len, text_cp, text_bad_unit);
+		utf16_walk(b, t->data, t->len, text_cp_windows, text_bad_unit);
 	else
 		ksm_text_bytes(b, t->data, t->len);
 }

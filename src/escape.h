@@ -7,7 +7,8 @@
  * escaped; each byte that is not part of valid UTF-8 becomes the lone
  * surrogate \udc80..\udcff (PEP 383 "surrogateescape"), so the exact bytes
  * can be recovered (Python: s.encode("utf-8", "surrogateescape")).
- * Text: valid printable UTF-8 passes through; '\\' becomes "\\\\";
+ * Text: valid printable UTF-8 passes through; '\\' becomes "\\\\" (but in
+ * Windows UTF-16 strings, where it is the path separator, stays as it is);
  * \n \t \r as such; other control characters and invalid bytes as \xNN.
  */
 #ifndef KSM_ESCAPE_H

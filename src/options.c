@@ -26,7 +26,7 @@ const char ksm_usage[] =
 	"  -p, --pid=PID              only events of this process (and processes\n"
 	"                             it creates); repeatable\n"
 	"  -a, --max-args-bytes=N     capture at most N bytes of arguments per exec\n"
-	"                             (default 65536, at most 1048576)\n"
+	"                             (default 65536, at most 1048575)\n"
 	"  -b, --ringbuf-size=SIZE    kernel queue size in bytes, a power of two;\n"
 	"                             K and M suffixes accepted (default 16M)\n"
 	"  -l, --latency-ms=MS        longest delay before an event is shown\n"
@@ -59,8 +59,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static int parse_size(const char *s, uint64_t min, uint64_t max, bool suffix, uint64_t *out)
 {
 	char *end;
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
+	if (*s < '0' || *s > '9')
+		return -1; /* no sign, no white space: strtoull would accept them */
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s)
@@ -113,6 +113,14 @@ static void set_defaults(struct ksm_options *o)
 }
 
 enum { OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
+
+static const char *long_name(const struct option *opts, int val)
+{
+	for (; opts->name; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return NULL;
+}
 
 int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen)
 {
@@ -213,8 +221,15 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			o->version = true;
 			break;
 		case ':':
+			if (long_name(longopts, optopt))
+				return fail(err, errlen, "option '--%s' needs a value", long_name(longopts, optopt));
 			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
+			/* optopt: the option at fault, also inside a group like -xh */
+			if (optopt && long_name(longopts, optopt))
+				return fail(err, errlen, "option '--%s' takes no value", long_name(longopts, optopt));
+			if (optopt)
+				return fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
 			return fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}

@@ -169,6 +169,7 @@ __noinline int report_image(__u64 lo, __u64 hi)
 		s->rec.flags |= KSM_IMAGE_MEMFD;
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
+	s->rec.start_time = process_start(task);
 	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK);
 	fill_header(&s->rec.hdr, KSM_EV_IMAGE_LOAD, size);
 	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
@@ -310,6 +311,7 @@ int BPF_PROG(handle_module_load, struct module___ksm *mod)
 	s->rec.inode = 0;
 	s->rec.dev = 0;
 	s->rec.flags = KSM_IMAGE_KERNEL;
+	s->rec.start_time = 0;
 	long n = bpf_probe_read_kernel_str(s->path, sizeof(mod->name), mod->name);
 	__u32 len = n > 0 ? n - 1 : 0;
 	s->rec.path.offset = sizeof(s->rec);

@@ -13,11 +13,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
 
+/* image, filename and cwd, each < KSM_PATH_MAX, come before the arguments */
+#define KSM_STRINGS_MAX (4 * KSM_PATH_MAX)
+
 /* An exec record is built in place before it is copied to the queue: too
  * large for the stack or a per-CPU slot, so one array entry per CPU. */
 struct exec_buf {
 	struct ksm_process_exec rec;
-	char data[KSM_PATH_MAX + KSM_PATH_MAX + KSM_ARGS_CAP];
+	char data[KSM_STRINGS_MAX + KSM_ARGS_CAP];
 };
 
 struct {
@@ -49,6 +52,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		fill_header(&e->hdr, type, sizeof(*e));
 		e->pid = pid;
 		e->tid = tid;
+		e->start_time = process_start(child);
 		bpf_ringbuf_submit(e, wakeup_flag());
 		return 0;
 	}
@@ -70,6 +74,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	e->image.offset = e->image.length = 0;
 	e->cmdline.offset = e->cmdline.length = 0;
+	e->start_time = process_start(child);
+	e->parent_start_time = process_start(BPF_CORE_READ(child, real_parent));
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
@@ -86,7 +92,7 @@ static __always_inline __u32 read_argv(struct exec_buf *b, __u32 off, struct tas
 	if (total > len)
 		b->rec.flags |= KSM_EXEC_ARGV_TRUNCATED;
 	len &= KSM_ARGS_CAP - 1;
-	off &= 2 * KSM_PATH_MAX - 1;
+	off &= KSM_STRINGS_MAX - 1;
 	if (bpf_probe_read_user(&b->data[off], len, (void *)start)) {
 		b->rec.flags |= KSM_EXEC_ARGV_UNREADABLE;
 		return 0;
@@ -138,11 +144,25 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	b->rec.filename.length = len;
 	off += len & KSM_POS_MASK;
 
+	/* cwd */
+	off &= 2 * KSM_PATH_MAX - 1;
+	len = path_resolve(BPF_CORE_READ(task, fs, pwd.mnt), BPF_CORE_READ(task, fs, pwd.dentry),
+			   &b->data[off], &pflags);
+	b->rec.cwd.offset = sizeof(b->rec) + off;
+	b->rec.cwd.length = len;
+	off += len & KSM_POS_MASK;
+
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	b->rec.euid = BPF_CORE_READ(task, cred, euid.val);
+	b->rec.ppid = BPF_CORE_READ(parent, tgid);
+	b->rec.start_time = process_start(task);
+	b->rec.parent_start_time = process_start(parent);
+
 	len = read_argv(b, off, task);
 	b->rec.argv.offset = sizeof(b->rec) + off;
 	b->rec.argv.length = len;
 
-	__u32 size = sizeof(b->rec) + (off & (2 * KSM_PATH_MAX - 1)) + (len & (KSM_ARGS_CAP - 1));
+	__u32 size = sizeof(b->rec) + (off & (KSM_STRINGS_MAX - 1)) + (len & (KSM_ARGS_CAP - 1));
 	fill_header(&b->rec.hdr, KSM_EV_PROCESS_EXEC, size);
 	if (size > sizeof(*b))
 		return 0;
@@ -190,6 +210,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		fill_header(&e->hdr, KSM_EV_THREAD_EXIT, sizeof(*e));
 		e->pid = pid;
 		e->tid = tid;
+		e->start_time = process_start(task);
 		bpf_ringbuf_submit(e, wakeup_flag());
 		return 0;
 	}
@@ -206,6 +227,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	e->tid = tid;
 	e->status = exit_status(task);
 	e->reserved = 0;
+	e->start_time = process_start(task);
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;

@@ -61,6 +61,13 @@ static __always_inline __u64 wakeup_flag(void)
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* Start of a task's process (its group leader), ns since boot: with the
+ * pid it names the process uniquely, whatever pid reuse. */
+static __always_inline __u64 process_start(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
 static __always_inline void fill_header(struct ksm_header *h, __u16 type, __u32 size)
 {
 	h->type = type;

@@ -61,7 +61,7 @@ static void test_static_layout(void)
 	CHECK_EQ(sizeof(struct ksm_header), 16);
 	CHECK_EQ(sizeof(struct ksm_process_create) % 8, 0);
 	CHECK_EQ(sizeof(struct ksm_process_exit) % 8, 0);
-	CHECK_EQ(sizeof(struct ksm_thread), 24);
+	CHECK_EQ(sizeof(struct ksm_thread), 32);
 	CHECK_EQ(sizeof(struct ksm_image_load) % 8, 0);
 	CHECK_EQ(sizeof(struct ksm_events_lost), 16 + 8 * KSM_EV_MAX);
 	CHECK_EQ(sizeof(struct ksm_exec_blocked) % 8, 0);

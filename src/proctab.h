@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The client's table of live processes: what the kernel event lacks
+ * (the parent's image and command line, the image of an exiting process,
+ * stable identities) comes from here.  Seeded from /proc at start, kept
+ * up to date from the event stream, bounded in memory.
+ */
+#ifndef KSM_PROCTAB_H
+#define KSM_PROCTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KSM_PROC_STR_MAX 4096 /* longest image or command line kept */
+#define KSM_TICK_NS 10000000u /* /proc start times are in USER_HZ (100) ticks */
+
+struct ksm_proc {
+	uint32_t pid;     /* 0: free slot */
+	bool seeded;      /* from /proc: start known to a tick only */
+	uint64_t start;   /* ns since boot */
+	uint32_t ppid;
+	uint64_t parent_start;
+	uint8_t guid[16];
+	char *image;
+	char *cmdline;
+	size_t image_len, cmdline_len;
+};
+
+struct ksm_proctab {
+	struct ksm_proc *slots;
+	size_t cap; /* a power of two */
+	size_t count;
+	uint8_t boot_id[16];
+	uint64_t full; /* processes not tracked because the table was full */
+};
+
+/* A process's identity: boot id, start time and pid in one 128-bit value,
+ * unique across pid reuse and reboots. */
+void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16]);
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
+void ksm_guid_str(const uint8_t guid[16], char out[37]);
+
+int ksm_proctab_init(struct ksm_proctab *t, size_t max_procs, const uint8_t boot_id[16]);
+void ksm_proctab_free(struct ksm_proctab *t);
+/* The live process (pid, start), or NULL.  A seeded entry matches any start
+ * within its tick. */
+struct ksm_proc *ksm_proctab_find(struct ksm_proctab *t, uint32_t pid, uint64_t start);
+/* The entry for (pid, start), created (replacing a stale one of a reused
+ * pid) if needed; NULL when the table is full. */
+struct ksm_proc *ksm_proctab_get(struct ksm_proctab *t, uint32_t pid, uint64_t start);
+void ksm_proctab_remove(struct ksm_proctab *t, struct ksm_proc *p);
+/* Replaces a string field (copy, cut to KSM_PROC_STR_MAX). */
+void ksm_proc_set(char **field, size_t *field_len, const void *s, size_t len);
+/* Fills the table from a /proc-like directory; returns processes read. */
+int ksm_proctab_seed(struct ksm_proctab *t, const char *proc);
+/* Reads the boot id (a UUID) from /proc/sys/kernel/random/boot_id. */
+int ksm_read_boot_id(const char *path, uint8_t out[16]);
+
+#endif

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* src/decode.c: record validation and decoding, names, argv iteration. */
+#include "unit.h"
+
+#define BOOT_NS 1600000000000000000ull
+
+static const uint8_t SHA[32] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0xff,
+};
+
+static void assert_text(const struct ksm_text *t, const void *exp, size_t len, bool utf16)
+{
+	assert_true(t->present);
+	assert_int_equal(t->len, len);
+	assert_int_equal(t->utf16, utf16);
+	assert_non_null(t->data);
+	if (len)
+		assert_memory_equal(t->data, exp, len);
+}
+
+static void assert_absent(const struct ksm_text *t)
+{
+	assert_false(t->present);
+	assert_int_equal(t->len, 0);
+	assert_null(t->data);
+}
+
+/* A well-formed record of each type, with every string present. */
+static uint32_t build_sample(struct recb *r, unsigned type)
+{
+	switch (type) {
+	case KSM_EV_PROCESS_CREATE: {
+		struct ksm_process_create *c = recb_start(r, sizeof(*c), KSM_EV_PROCESS_CREATE,
+							  KSM_HF_TIME_REALTIME | KSM_HF_UTF16, T_REAL);
+		c->pid = 4242;
+		c->ppid = 4200;
+		c->parent_tid = 4201;
+		memcpy(c->comm, "notepad.exe", 12);
+		c->image = recb_u16(r, "C:\\Windows\\notepad.exe");
+		c->cmdline = recb_u16(r, "notepad.exe a.txt");
+		break;
+	}
+	case KSM_EV_PROCESS_EXEC:
+		return mk_exec(r, 5000, 0, KSM_EXEC_ARGV_TRUNCATED, "/usr/bin/ls", "ls", "ls\0-l\0", 6);
+	case KSM_EV_PROCESS_EXIT:
+		return mk_exit(r, T_REAL, 3 << 8);
+	case KSM_EV_THREAD_CREATE:
+	case KSM_EV_THREAD_EXIT:
+		return mk_thread(r, (uint16_t)type, T_REAL, 70, 77);
+	case KSM_EV_IMAGE_LOAD:
+		return mk_image(r, T_REAL, KSM_IMAGE_DELETED, "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13");
+	case KSM_EV_EVENTS_LOST: {
+		struct ksm_events_lost *l = recb_start(r, sizeof(*l), KSM_EV_EVENTS_LOST,
+						       KSM_HF_TIME_REALTIME, T_REAL);
+		for (unsigned t = 0; t < KSM_EV_MAX; t++)
+			l->lost[t] = 1000 * t + 1;
+		break;
+	}
+	case KSM_EV_EXEC_BLOCKED: {
+		struct ksm_exec_blocked *b = recb_start(r, sizeof(*b), KSM_EV_EXEC_BLOCKED,
+							KSM_HF_TIME_REALTIME, T_REAL);
+		b->pid = 4242;
+		b->flags = KSM_BLOCKED_HAS_SHA256 | KSM_BLOCKED_AUDIT;
+		memcpy(b->sha256, SHA, 32);
+		b->path = recb_cstr(r, "/tmp/evil");
+		b->rule = recb_cstr(r, "deny-tmp");
+		break;
+	}
+	default:
+		fail_msg("no sample for type %u", type);
+	}
+	return recb_end(r);
+}
+
+static size_t fixed_of(unsigned type)
+{
+	switch (type) {
+	case KSM_EV_PROCESS_CREATE: return sizeof(struct ksm_process_create);
+	case KSM_EV_PROCESS_EXEC: return sizeof(struct ksm_process_exec);
+	case KSM_EV_PROCESS_EXIT: return sizeof(struct ksm_process_exit);
+	case KSM_EV_THREAD_CREATE:
+	case KSM_EV_THREAD_EXIT: return sizeof(struct ksm_thread);
+	case KSM_EV_IMAGE_LOAD: return sizeof(struct ksm_image_load);
+	case KSM_EV_EVENTS_LOST: return sizeof(struct ksm_events_lost);
+	case KSM_EV_EXEC_BLOCKED: return sizeof(struct ksm_exec_blocked);
+	}
+	fail_msg("type %u", type);
+	return 0;
+}
+
+/* ---- the format itself ------------------------------------------------- */
+
+static void test_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct ksm_header), 16);
+	assert_int_equal(sizeof(struct ksm_str), 8);
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		assert_int_equal(fixed_of(t) % 8, 0);
+	assert_int_equal(sizeof(struct ksm_events_lost), 16 + 8 * KSM_EV_MAX);
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+static void test_process_create_linux(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	mk_create(&r, 123, 0);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_PROCESS_CREATE);
+	assert_int_equal(ev->hdr_flags, 0);
+	assert_int_equal(ev->size, sizeof(struct ksm_process_create));
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->tid, 0);
+	assert_int_equal(ev->u.create.ppid, 4200);
+	assert_int_equal(ev->u.create.parent_tid, 4201);
+	assert_string_equal(ev->comm, "bash");
+	assert_absent(&ev->u.create.image);
+	assert_absent(&ev->u.create.cmdline);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_process_create_windows(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	build_sample(&r, KSM_EV_PROCESS_CREATE);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_PROCESS_CREATE);
+	assert_int_equal(ev->hdr_flags, KSM_HF_TIME_REALTIME | KSM_HF_UTF16);
+	assert_int_equal(ev->time_ns, T_REAL);
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->u.create.ppid, 4200);
+	assert_int_equal(ev->u.create.parent_tid, 4201);
+	assert_string_equal(ev->comm, "notepad.exe");
+	assert_true(ev->u.create.image.present);
+	assert_true(ev->u.create.image.utf16);
+	assert_int_equal(ev->u.create.image.len, 2 * strlen("C:\\Windows\\notepad.exe"));
+	assert_memory_equal(ev->u.create.image.data, "C\0:\0\\\0W\0", 8);
+	assert_int_equal(ev->u.create.cmdline.len, 2 * strlen("notepad.exe a.txt"));
+	assert_true(ev->u.create.cmdline.utf16);
+	assert_ptr_equal(ev->u.create.image.data, x.p + sizeof(struct ksm_process_create));
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_process_exec(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	mk_exec(&r, 5000, 0, KSM_EXEC_ARGV_TRUNCATED | KSM_EXEC_IMAGE_TRUNCATED, "/usr/bin/ls",
+		"ls", "ls\0-l\0", 6);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_PROCESS_EXEC);
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->tid, 4243);
+	assert_int_equal(ev->u.exec.uid, 1000);
+	assert_int_equal(ev->u.exec.gid, 100);
+	assert_int_equal(ev->flags, KSM_EXEC_ARGV_TRUNCATED | KSM_EXEC_IMAGE_TRUNCATED);
+	assert_string_equal(ev->comm, "ls");
+	assert_text(&ev->u.exec.image, "/usr/bin/ls", 11, false);
+	assert_text(&ev->u.exec.filename, "ls", 2, false);
+	assert_text(&ev->u.exec.argv, "ls\0-l\0", 6, false);
+	/* strings point into the record, not into a copy */
+	size_t fixed = sizeof(struct ksm_process_exec);
+	assert_ptr_equal(ev->u.exec.image.data, x.p + fixed);
+	assert_ptr_equal(ev->u.exec.filename.data, x.p + fixed + 11);
+	assert_ptr_equal(ev->u.exec.argv.data, x.p + fixed + 13);
+	/* 8-byte padding counted in size */
+	assert_int_equal(ev->size, (fixed + 19 + 7) / 8 * 8);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_process_exec_absent_strings(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	mk_exec(&r, 5000, 0, KSM_EXEC_ARGV_UNREADABLE, "/bin/true", NULL, NULL, 0);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_text(&ev->u.exec.image, "/bin/true", 9, false);
+	assert_absent(&ev->u.exec.filename);
+	assert_absent(&ev->u.exec.argv);
+	assert_int_equal(ev->flags, KSM_EXEC_ARGV_UNREADABLE);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_process_exit(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	mk_exit(&r, T_REAL, 0x89);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_PROCESS_EXIT);
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->tid, 4244);
+	assert_int_equal(ev->u.exit.status, 0x89);
+	assert_string_equal(ev->comm, "bash");
+	assert_int_equal(ev->time_ns, T_REAL);
+	assert_int_equal(ev->size, sizeof(struct ksm_process_exit));
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	static const uint16_t types[] = { KSM_EV_THREAD_CREATE, KSM_EV_THREAD_EXIT };
+	for (int i = 0; i < 2; i++) {
+		mk_thread(&r, types[i], T_REAL, 70, 77);
+		const struct ksm_event *ev = decode_ok(&x, &r);
+		assert_int_equal(ev->type, types[i]);
+		assert_int_equal(ev->pid, 70);
+		assert_int_equal(ev->tid, 77);
+		assert_int_equal(ev->size, sizeof(struct ksm_thread));
+		assert_string_equal(ev->comm, "");
+	}
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_image_load(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	const char *path = "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13";
+	mk_image(&r, T_REAL, KSM_IMAGE_MEMFD | KSM_IMAGE_TRUNCATED, path);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_IMAGE_LOAD);
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->tid, 4243);
+	assert_int_equal(ev->u.image.base, 0x7f12a0000000ull);
+	assert_int_equal(ev->u.image.size, 0x1e000);
+	assert_int_equal(ev->u.image.inode, 1234567);
+	assert_int_equal(ev->u.image.dev, 0x801);
+	assert_int_equal(ev->flags, KSM_IMAGE_MEMFD | KSM_IMAGE_TRUNCATED);
+	assert_text(&ev->u.image.path, path, strlen(path), false);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_events_lost(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	build_sample(&r, KSM_EV_EVENTS_LOST);
+	((struct ksm_events_lost *)r.buf)->lost[KSM_EV_PROCESS_EXEC] = UINT64_MAX;
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_EVENTS_LOST);
+	assert_int_equal(ev->pid, 0);
+	for (unsigned t = 0; t < KSM_EV_MAX; t++)
+		assert_int_equal(ev->u.lost.lost[t],
+				 t == KSM_EV_PROCESS_EXEC ? UINT64_MAX : 1000 * t + 1);
+	assert_int_equal(ev->size, sizeof(struct ksm_events_lost));
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_exec_blocked_sha(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	build_sample(&r, KSM_EV_EXEC_BLOCKED);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->type, KSM_EV_EXEC_BLOCKED);
+	assert_int_equal(ev->pid, 4242);
+	assert_int_equal(ev->flags, KSM_BLOCKED_HAS_SHA256 | KSM_BLOCKED_AUDIT);
+	assert_non_null(ev->u.blocked.sha256);
+	assert_memory_equal(ev->u.blocked.sha256, SHA, 32);
+	assert_ptr_equal(ev->u.blocked.sha256, x.p + offsetof(struct ksm_exec_blocked, sha256));
+	assert_text(&ev->u.blocked.path, "/tmp/evil", 9, false);
+	assert_text(&ev->u.blocked.rule, "deny-tmp", 8, false);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_exec_blocked_no_sha(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	build_sample(&r, KSM_EV_EXEC_BLOCKED);
+	/* bytes in the sha256 field but no flag: not reported */
+	((struct ksm_exec_blocked *)r.buf)->flags = KSM_BLOCKED_AUDIT;
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_null(ev->u.blocked.sha256);
+	assert_int_equal(ev->flags, KSM_BLOCKED_AUDIT);
+	((struct ksm_exec_blocked *)r.buf)->flags = 0;
+	ev = decode_ok(&x, &r);
+	assert_null(ev->u.blocked.sha256);
+	assert_int_equal(ev->flags, 0);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_comm_16_bytes(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	static const unsigned types[] = { KSM_EV_PROCESS_CREATE, KSM_EV_PROCESS_EXEC,
+					  KSM_EV_PROCESS_EXIT };
+	static const size_t off[] = { offsetof(struct ksm_process_create, comm),
+				      offsetof(struct ksm_process_exec, comm),
+				      offsetof(struct ksm_process_exit, comm) };
+	for (int i = 0; i < 3; i++) {
+		build_sample(&r, types[i]);
+		memcpy(r.buf + off[i], "0123456789abcdef", 16); /* no NUL */
+		const struct ksm_event *ev = decode_ok(&x, &r);
+		assert_string_equal(ev->comm, "0123456789abcdef");
+		assert_int_equal(ev->comm[16], '\0');
+	}
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_time_conversion(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+
+	/* CLOCK_BOOTTIME: the boot time is added */
+	mk_create(&r, 5000000000ull, 0);
+	assert_int_equal(decode_exact(&x, r.buf, r.len, BOOT_NS), KSM_DECODE_OK);
+	assert_int_equal(x.ev.time_ns, BOOT_NS + 5000000000ull);
+	assert_int_equal(x.ev.hdr_flags, 0);
+
+	/* realtime: taken as is, whatever boot_ns says */
+	mk_create(&r, T_REAL, KSM_HF_TIME_REALTIME);
+	assert_int_equal(decode_exact(&x, r.buf, r.len, BOOT_NS), KSM_DECODE_OK);
+	assert_int_equal(x.ev.time_ns, T_REAL);
+	assert_int_equal(x.ev.hdr_flags, KSM_HF_TIME_REALTIME);
+
+	/* boot_ns 0 with boottime: the raw value */
+	mk_create(&r, 42, 0);
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_OK);
+	assert_int_equal(x.ev.time_ns, 42);
+
+	/* the UTF-16 flag alone does not make time realtime */
+	mk_create(&r, 42, KSM_HF_UTF16);
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 1000), KSM_DECODE_OK);
+	assert_int_equal(x.ev.time_ns, 1042);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+/* Two records end to end, and a record that is not 8-aligned in memory. */
+static void test_back_to_back_and_unaligned(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	uint32_t n1 = mk_exec(&r, 1, KSM_HF_TIME_REALTIME, 0, "/a", "a", "a\0", 2);
+	uint8_t *all = malloc(1 + n1 + sizeof(struct ksm_thread));
+	assert_non_null(all);
+	memcpy(all + 1, r.buf, n1);
+	uint32_t n2 = mk_thread(&r, KSM_EV_THREAD_EXIT, 2, 5, 6);
+	assert_int_equal(n2, sizeof(struct ksm_thread));
+	memcpy(all + 1 + n1, r.buf, n2);
+
+	struct ksm_event ev;
+	assert_int_equal(ksm_decode(all + 1, n1 + n2, 0, &ev), KSM_DECODE_OK);
+	assert_int_equal(ev.type, KSM_EV_PROCESS_EXEC);
+	assert_int_equal(ev.size, n1);
+	assert_text(&ev.u.exec.image, "/a", 2, false);
+	assert_int_equal(ksm_decode(all + 1 + ev.size, n2, 0, &ev), KSM_DECODE_OK);
+	assert_int_equal(ev.type, KSM_EV_THREAD_EXIT);
+	assert_int_equal(ev.pid, 5);
+	assert_int_equal(ev.tid, 6);
+	assert_int_equal(ev.time_ns, 2);
+	free(all);
+	recb_free(&r);
+}
+
+/* ---- malformed records ------------------------------------------------- */
+
+static void test_short(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	build_sample(&r, KSM_EV_PROCESS_EXEC);
+	assert_int_equal(decode_exact(&x, r.buf, 0, 0), KSM_DECODE_SHORT);
+	assert_int_equal(decode_exact(&x, r.buf, 15, 0), KSM_DECODE_SHORT);
+	/* a whole header but not the fixed part */
+	assert_int_equal(decode_exact(&x, r.buf, 16, 0), KSM_DECODE_SHORT);
+	assert_int_equal(decode_exact(&x, r.buf, sizeof(struct ksm_process_exec) - 1, 0),
+			 KSM_DECODE_SHORT);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_size_below_fixed(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		uint32_t n = build_sample(&r, t);
+		struct ksm_header *h = (struct ksm_header *)r.buf;
+		uint32_t sizes[] = { 0, 1, 15, 16, (uint32_t)fixed_of(t) - 1 };
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			h->size = sizes[i];
+			assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_SIZE);
+		}
+		/* exactly the fixed part is fine when it holds no strings */
+		h->size = (uint32_t)fixed_of(t);
+		enum ksm_decode_status st = decode_exact(&x, r.buf, n, 0);
+		if (t == KSM_EV_PROCESS_CREATE || t == KSM_EV_PROCESS_EXEC ||
+		    t == KSM_EV_IMAGE_LOAD || t == KSM_EV_EXEC_BLOCKED)
+			assert_int_equal(st, KSM_DECODE_BAD_STRING);
+		else
+			assert_int_equal(st, KSM_DECODE_OK);
+	}
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_size_beyond_avail(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		uint32_t n = build_sample(&r, t);
+		struct ksm_header *h = (struct ksm_header *)r.buf;
+		uint32_t sizes[] = { n + 1, n + 8, 0x80000000u, UINT32_MAX };
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			h->size = sizes[i];
+			assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_SIZE);
+		}
+		/* more bytes available than the record: only the record is taken */
+		h->size = n;
+		assert_int_equal(decode_exact(&x, r.buf, n + 64, 0), KSM_DECODE_OK);
+		assert_int_equal(x.ev.size, n);
+	}
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_bad_type(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	uint32_t n = build_sample(&r, KSM_EV_EVENTS_LOST);
+	static const uint16_t bad[] = { KSM_EV_NONE, KSM_EV_MAX, KSM_EV_MAX + 1, 200, 0x7fff,
+					0xffff };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		((struct ksm_header *)r.buf)->type = bad[i];
+		assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_TYPE);
+		/* only a header is needed to tell */
+		assert_int_equal(decode_exact(&x, r.buf, 16, 0), KSM_DECODE_BAD_TYPE);
+	}
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_strerror(void **state)
+{
+	(void)state;
+	const char *s[5];
+	for (int i = 0; i < 5; i++) {
+		s[i] = ksm_decode_strerror((enum ksm_decode_status)i);
+		assert_non_null(s[i]);
+		assert_true(strlen(s[i]) > 0);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(s[i], s[j]);
+	}
+	assert_string_equal(ksm_decode_strerror(KSM_DECODE_OK), "ok");
+	assert_non_null(ksm_decode_strerror((enum ksm_decode_status)99));
+}
+
+/* Rewrites the image string of a sample exec record and decodes it. */
+static enum ksm_decode_status exec_with_image(struct recb *r, struct exact *x, uint32_t offset,
+					      uint32_t length)
+{
+	uint32_t n = build_sample(r, KSM_EV_PROCESS_EXEC);
+	struct ksm_process_exec *e = (struct ksm_process_exec *)r->buf;
+	e->image.offset = offset;
+	e->image.length = length;
+	return decode_exact(x, r->buf, n, 0);
+}
+
+static void test_bad_strings(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	const uint32_t fixed = sizeof(struct ksm_process_exec);
+	uint32_t n = build_sample(&r, KSM_EV_PROCESS_EXEC);
+
+	/* inside the fixed part */
+	assert_int_equal(exec_with_image(&r, &x, fixed - 1, 1), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, 16, 4), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, 0, 4), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, 8, 0), KSM_DECODE_BAD_STRING);
+	/* beyond the record */
+	assert_int_equal(exec_with_image(&r, &x, n + 1, 0), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, n, 1), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, fixed, n - fixed + 1), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, UINT32_MAX, 0), KSM_DECODE_BAD_STRING);
+	/* offset + length wraps around 2^32 */
+	assert_int_equal(exec_with_image(&r, &x, fixed, UINT32_MAX), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, fixed + 8, UINT32_MAX - 7), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, 0xfffffff0u, 0x20), KSM_DECODE_BAD_STRING);
+	assert_int_equal(exec_with_image(&r, &x, UINT32_MAX, UINT32_MAX), KSM_DECODE_BAD_STRING);
+
+	/* the edges that are valid */
+	assert_int_equal(exec_with_image(&r, &x, fixed, n - fixed), KSM_DECODE_OK);
+	assert_int_equal(x.ev.u.exec.image.len, n - fixed);
+	assert_int_equal(exec_with_image(&r, &x, n, 0), KSM_DECODE_OK); /* empty, at the end */
+	assert_true(x.ev.u.exec.image.present);
+	assert_int_equal(x.ev.u.exec.image.len, 0);
+	assert_int_equal(exec_with_image(&r, &x, fixed, 0), KSM_DECODE_OK);
+	assert_true(x.ev.u.exec.image.present);
+
+	/* the last string of each kind is checked too */
+	n = build_sample(&r, KSM_EV_PROCESS_EXEC);
+	((struct ksm_process_exec *)r.buf)->argv.length = n;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_STRING);
+	n = build_sample(&r, KSM_EV_EXEC_BLOCKED);
+	((struct ksm_exec_blocked *)r.buf)->rule.offset = 8;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_STRING);
+	n = build_sample(&r, KSM_EV_IMAGE_LOAD);
+	((struct ksm_image_load *)r.buf)->path.offset = n + 100;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_STRING);
+	n = build_sample(&r, KSM_EV_PROCESS_CREATE);
+	((struct ksm_process_create *)r.buf)->cmdline.length += 1000;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_STRING);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+static void test_utf16_odd_length(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	uint32_t n = build_sample(&r, KSM_EV_PROCESS_CREATE);
+	struct ksm_process_create *c = (struct ksm_process_create *)r.buf;
+	c->image.length -= 1;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_STRING);
+	/* the same odd length is fine for byte strings */
+	c->hdr.flags &= (uint16_t)~KSM_HF_UTF16;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_OK);
+	assert_false(x.ev.u.create.image.utf16);
+	assert_int_equal(x.ev.u.create.image.len, 2 * strlen("C:\\Windows\\notepad.exe") - 1);
+	/* odd length 1 */
+	c->hdr.flags |= KSM_HF_UTF16;
+	c->image.length = 1;
+	assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_BAD_STRING);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+/* Every prefix of every record is rejected, without reading past it. */
+static void test_truncated_every_length(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		uint32_t n = build_sample(&r, t);
+		for (uint32_t len = 0; len < n; len++) {
+			enum ksm_decode_status st = decode_exact(&x, r.buf, len, 0);
+			if (st == KSM_DECODE_OK)
+				fail_msg("type %u truncated to %u of %u bytes decoded", t, len, n);
+			assert_int_equal(st, len < fixed_of(t) ? KSM_DECODE_SHORT : KSM_DECODE_BAD_SIZE);
+		}
+		assert_int_equal(decode_exact(&x, r.buf, n, 0), KSM_DECODE_OK);
+	}
+	exact_free(&x);
+	recb_free(&r);
+}
+
+/* Prefixes whose header was rewritten to claim just the prefix: strings
+ * that now lie outside are refused; anything accepted lies inside. */
+static void test_truncated_size_rewritten(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	uint8_t *copy = malloc(RECB_CAP);
+	assert_non_null(copy);
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		uint32_t n = build_sample(&r, t);
+		for (uint32_t len = 16; len < n; len++) {
+			memcpy(copy, r.buf, len);
+			((struct ksm_header *)copy)->size = len;
+			enum ksm_decode_status st = decode_exact(&x, copy, len, 0);
+			if (len < fixed_of(t)) {
+				assert_int_equal(st, KSM_DECODE_SHORT);
+				continue;
+			}
+			if (st != KSM_DECODE_OK) {
+				assert_int_equal(st, KSM_DECODE_BAD_STRING);
+				continue;
+			}
+			assert_int_equal(x.ev.size, len);
+			const struct ksm_text *texts[] = {
+				&x.ev.u.exec.image, &x.ev.u.exec.filename, &x.ev.u.exec.argv,
+			};
+			if (t == KSM_EV_PROCESS_EXEC)
+				for (int i = 0; i < 3; i++)
+					assert_true(texts[i]->data + texts[i]->len <= x.p + len);
+		}
+	}
+	free(copy);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+/* Random garbage never decodes to anything that points outside. */
+static void test_random_records(void **state)
+{
+	(void)state;
+	struct exact x = { 0 };
+	uint8_t buf[256];
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 20000; i++) {
+		for (size_t j = 0; j < sizeof(buf); j++) {
+			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+			buf[j] = (uint8_t)s;
+		}
+		size_t len = s % sizeof(buf);
+		struct ksm_header *h = (struct ksm_header *)buf;
+		h->type = (uint16_t)(1 + (s >> 8) % (KSM_EV_MAX - 1));
+		h->size = (uint32_t)((s >> 16) % (len + 1));
+		/* small offsets so that some strings land inside */
+		for (size_t j = 16; j + 8 <= sizeof(buf); j += 8) {
+			if ((s >> (j % 48)) & 1) {
+				uint32_t small[2] = { buf[j], buf[j + 4] };
+				memcpy(buf + j, small, 8);
+			}
+		}
+		if (decode_exact(&x, buf, len, 0) == KSM_DECODE_OK) {
+			assert_true(x.ev.size <= len);
+			assert_true(x.ev.type > KSM_EV_NONE && x.ev.type < KSM_EV_MAX);
+			assert_int_equal(strlen(x.ev.comm) <= 16, 1);
+		}
+	}
+	exact_free(&x);
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static void test_event_names(void **state)
+{
+	(void)state;
+	static const char *const names[KSM_EV_MAX] = {
+		NULL,          "process_create", "process_exec", "process_exit", "thread_create",
+		"thread_exit", "image_load",     "events_lost",  "exec_blocked",
+	};
+	assert_null(ksm_event_name(KSM_EV_NONE));
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		assert_string_equal(ksm_event_name(t), names[t]);
+		assert_int_equal(ksm_event_by_name(names[t], strlen(names[t])), t);
+	}
+	assert_null(ksm_event_name(KSM_EV_MAX));
+	assert_null(ksm_event_name(KSM_EV_MAX + 1));
+	assert_null(ksm_event_name(0xffffffffu));
+}
+
+static void test_event_by_name(void **state)
+{
+	(void)state;
+	/* the length bounds the name: a longer buffer is fine */
+	assert_int_equal(ksm_event_by_name("process_exec,thread_exit", 12), KSM_EV_PROCESS_EXEC);
+	assert_int_equal(ksm_event_by_name("thread_exit,", 11), KSM_EV_THREAD_EXIT);
+	/* prefixes, extensions, case, empty */
+	assert_int_equal(ksm_event_by_name("process", 7), KSM_EV_NONE);
+	assert_int_equal(ksm_event_by_name("process_exe", 11), KSM_EV_NONE);
+	assert_int_equal(ksm_event_by_name("process_execx", 13), KSM_EV_NONE);
+	assert_int_equal(ksm_event_by_name("Process_exec", 12), KSM_EV_NONE);
+	assert_int_equal(ksm_event_by_name("", 0), KSM_EV_NONE);
+	assert_int_equal(ksm_event_by_name("all", 3), KSM_EV_NONE);
+	assert_int_equal(ksm_event_by_name("unknown", 7), KSM_EV_NONE);
+	/* a NUL inside the length does not match */
+	assert_int_equal(ksm_event_by_name("image_load\0", 11), KSM_EV_NONE);
+}
+
+/* ---- argv iterator ----------------------------------------------------- */
+
+/* Collects the arguments as "[a][b]..." */
+static void argv_dump(const void *data, size_t len, char *out, size_t outlen)
+{
+	struct ksm_text t = { .data = data, .len = (uint32_t)len, .present = data != NULL };
+	struct ksm_argv_iter it;
+	const uint8_t *arg;
+	size_t n;
+	uint8_t *copy = NULL;
+
+	if (data) { /* exact-size copy for ASan */
+		copy = malloc(len ? len : 1);
+		assert_non_null(copy);
+		memcpy(copy, data, len);
+		t.data = copy;
+	}
+	out[0] = '\0';
+	ksm_argv_begin(&it, &t);
+	while (ksm_argv_next(&it, &arg, &n)) {
+		size_t o = strlen(out);
+		assert_true(o + n + 3 < outlen);
+		assert_null(memchr(arg, 0, n));
+		out[o] = '[';
+		memcpy(out + o + 1, arg, n);
+		out[o + 1 + n] = ']';
+		out[o + 2 + n] = '\0';
+	}
+	/* stays at the end */
+	assert_false(ksm_argv_next(&it, &arg, &n));
+	free(copy);
+}
+
+#define ARGV(lit, exp)                                           \
+	do {                                                     \
+		char out_[256];                                  \
+		argv_dump(lit, sizeof(lit) - 1, out_, sizeof(out_)); \
+		assert_string_equal(out_, exp);                  \
+	} while (0)
+
+static void test_argv_iter(void **state)
+{
+	(void)state;
+	ARGV("ls\0-l\0", "[ls][-l]");
+	ARGV("a\0\0b\0", "[a][][b]");  /* empty arguments are kept */
+	ARGV("a\0\0", "[a][]");        /* including a last one */
+	ARGV("\0", "[]");              /* a single empty argument */
+	ARGV("\0\0\0", "[][][]");
+	ARGV("a\0bc", "[a][bc]");      /* the limit cut the last one: no NUL */
+	ARGV("abc", "[abc]");
+	ARGV("", "");                  /* empty blob: no arguments */
+	char out[16];
+	argv_dump(NULL, 0, out, sizeof(out)); /* absent */
+	assert_string_equal(out, "");
+}
+
+static void test_argv_iter_large(void **state)
+{
+	(void)state;
+	/* 10000 arguments "0".."9999" */
+	struct ksm_buf b = { 0 };
+	for (int i = 0; i < 10000; i++) {
+		ksm_buf_u64(&b, (uint64_t)i);
+		ksm_buf_putc(&b, '\0');
+	}
+	struct ksm_text t = { .data = (const uint8_t *)b.data, .len = (uint32_t)b.len,
+			      .present = true };
+	struct ksm_argv_iter it;
+	const uint8_t *arg;
+	size_t n;
+	int count = 0;
+	ksm_argv_begin(&it, &t);
+	while (ksm_argv_next(&it, &arg, &n)) {
+		char exp[8];
+		snprintf(exp, sizeof(exp), "%d", count);
+		assert_int_equal(n, strlen(exp));
+		assert_memory_equal(arg, exp, n);
+		count++;
+	}
+	assert_int_equal(count, 10000);
+	ksm_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_process_create_linux),
+		cmocka_unit_test(test_process_create_windows),
+		cmocka_unit_test(test_process_exec),
+		cmocka_unit_test(test_process_exec_absent_strings),
+		cmocka_unit_test(test_process_exit),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_image_load),
+		cmocka_unit_test(test_events_lost),
+		cmocka_unit_test(test_exec_blocked_sha),
+		cmocka_unit_test(test_exec_blocked_no_sha),
+		cmocka_unit_test(test_comm_16_bytes),
+		cmocka_unit_test(test_time_conversion),
+		cmocka_unit_test(test_back_to_back_and_unaligned),
+		cmocka_unit_test(test_short),
+		cmocka_unit_test(test_size_below_fixed),
+		cmocka_unit_test(test_size_beyond_avail),
+		cmocka_unit_test(test_bad_type),
+		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_bad_strings),
+		cmocka_unit_test(test_utf16_odd_length),
+		cmocka_unit_test(test_truncated_every_length),
+		cmocka_unit_test(test_truncated_size_rewritten),
+		cmocka_unit_test(test_random_records),
+		cmocka_unit_test(test_event_names),
+		cmocka_unit_test(test_event_by_name),
+		cmocka_unit_test(test_argv_iter),
+		cmocka_unit_test(test_argv_iter_large),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
