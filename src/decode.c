@@ -114,6 +114,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.create.ppid = r.ppid;
 		ev->u.create.parent_tid = r.parent_tid;
 		copy_comm(ev->comm, r.comm);
+		ev->start_time = r.start_time;
+		ev->parent_start_time = r.parent_start_time;
 		TEXT(image, &ev->u.create.image);
 		TEXT(cmdline, &ev->u.create.cmdline);
 		break;
@@ -129,6 +131,11 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		TEXT(image, &ev->u.exec.image);
 		TEXT(filename, &ev->u.exec.filename);
 		TEXT(argv, &ev->u.exec.argv);
+		TEXT(cwd, &ev->u.exec.cwd);
+		ev->u.exec.euid = r.euid;
+		ev->u.exec.ppid = r.ppid;
+		ev->start_time = r.start_time;
+		ev->parent_start_time = r.parent_start_time;
 		break;
 	}
 	case KSM_EV_PROCESS_EXIT: {
@@ -137,6 +144,7 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->tid = r.tid;
 		ev->u.exit.status = r.status;
 		copy_comm(ev->comm, r.comm);
+		ev->start_time = r.start_time;
 		break;
 	}
 	case KSM_EV_THREAD_CREATE:
@@ -144,6 +152,7 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		LOAD(struct ksm_thread, r, p);
 		ev->pid = r.pid;
 		ev->tid = r.tid;
+		ev->start_time = r.start_time;
 		break;
 	}
 	case KSM_EV_IMAGE_LOAD: {
@@ -155,6 +164,7 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.image.size = r.size;
 		ev->u.image.inode = r.inode;
 		ev->u.image.dev = r.dev;
+		ev->start_time = r.start_time;
 		TEXT(path, &ev->u.image.path);
 		break;
 	}

@@ -31,6 +31,8 @@ struct ksm_event {
 	uint32_t tid;
 	uint32_t flags;    /* the record's own flags field, if it has one */
 	char comm[KSM_COMM_LEN + 1]; /* NUL-terminated */
+	uint64_t start_time;        /* of the process, ns since boot; 0: unknown */
+	uint64_t parent_start_time; /* process_create, process_exec */
 	union {
 		struct {
 			uint32_t ppid;
@@ -44,6 +46,9 @@ struct ksm_event {
 			struct ksm_text image;
 			struct ksm_text filename;
 			struct ksm_text argv; /* NUL-separated arguments */
+			struct ksm_text cwd;
+			uint32_t euid;
+			uint32_t ppid;
 		} exec;
 		struct {
 			uint32_t status; /* wait(2) status */
@@ -64,6 +69,21 @@ struct ksm_event {
 			struct ksm_text rule;
 		} blocked;
 	} u;
+	/* What the client knows beyond the record (its process table, user
+	 * names); decoding leaves it empty and formatters print what is set. */
+	struct ksm_context {
+		bool has_guid;
+		bool has_parent_guid;
+		uint8_t guid[16];
+		uint8_t parent_guid[16];
+		const char *user;             /* process_exec: name of uid */
+		struct ksm_text parent_image;   /* process_exec */
+		struct ksm_text parent_cmdline; /* process_exec */
+		struct ksm_text image;          /* process_exit */
+		bool has_start;                 /* process_exit */
+		uint64_t start_ns;              /* wall clock */
+		uint64_t duration_ms;
+	} ctx;
 };
 
 enum ksm_decode_status {

@@ -15,6 +15,9 @@ void ksm_time_clock(struct ksm_buf *b, uint64_t ns);
 void ksm_format_text(struct ksm_buf *out, const struct ksm_event *ev);
 void ksm_format_json(struct ksm_buf *out, const struct ksm_event *ev);
 
+/* A process identity as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL. */
+void ksm_guid_format(const uint8_t guid[16], char out[37]);
+
 /* Decoded wait(2) status. */
 struct ksm_exit_status {
 	bool signaled;

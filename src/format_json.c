@@ -82,6 +82,56 @@ static void argv_fields(struct ksm_buf *b, const struct ksm_text *argv)
 	ksm_buf_putc(b, '"');
 }
 
+void ksm_guid_format(const uint8_t g[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	int o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[g[i] >> 4];
+		out[o++] = hex[g[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static void guid(struct ksm_buf *b, const char *name, const uint8_t g[16])
+{
+	char str[37];
+	ksm_guid_format(g, str);
+	key(b, name);
+	ksm_buf_putc(b, '"');
+	ksm_buf_put(b, str, 36);
+	ksm_buf_putc(b, '"');
+}
+
+/* Fields the client adds from its own knowledge (struct ksm_context). */
+static void context_fields(struct ksm_buf *b, const struct ksm_event *ev)
+{
+	const struct ksm_context *c = &ev->ctx;
+	if (c->has_guid)
+		guid(b, "process_guid", c->guid);
+	if (c->has_parent_guid)
+		guid(b, "parent_guid", c->parent_guid);
+	if (c->user) {
+		key(b, "user");
+		ksm_json_string(b, (const uint8_t *)c->user, strlen(c->user));
+	}
+	if (c->parent_image.present)
+		text(b, "parent_image", &c->parent_image);
+	if (c->parent_cmdline.present)
+		text(b, "parent_cmdline", &c->parent_cmdline);
+	if (c->image.present)
+		text(b, "image", &c->image);
+	if (c->has_start) {
+		key(b, "start_time");
+		ksm_buf_putc(b, '"');
+		ksm_time_rfc3339(b, c->start_ns);
+		ksm_buf_putc(b, '"');
+		num(b, "duration_ms", c->duration_ms);
+	}
+}
+
 static void exec_fields(struct ksm_buf *b, const struct ksm_event *ev)
 {
 	num(b, "tid", ev->tid);
@@ -98,6 +148,10 @@ static void exec_fields(struct ksm_buf *b, const struct ksm_event *ev)
 	num(b, "uid", ev->u.exec.uid);
 	num(b, "gid", ev->u.exec.gid);
 	comm(b, ev->comm);
+	if (ev->u.exec.cwd.present)
+		text(b, "cwd", &ev->u.exec.cwd);
+	num(b, "euid", ev->u.exec.euid);
+	num(b, "ppid", ev->u.exec.ppid);
 }
 
 static void exit_fields(struct ksm_buf *b, const struct ksm_event *ev)
@@ -221,5 +275,6 @@ void ksm_format_json(struct ksm_buf *b, const struct ksm_event *ev)
 	default:
 		break;
 	}
+	context_fields(b, ev);
 	ksm_buf_put(b, "}\n", 2);
 }

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "decode.h"
+#include "enrich.h"
 #include "deny.h"
 #include "format.h"
 #include "options.h"
@@ -32,6 +33,7 @@ struct monitor {
 	struct ksysmon_bpf *skel;
 	struct ring_buffer *rb;
 	struct ksm_output out;
+	struct ksm_enricher enrich; /* process table, user names */
 	enum ksm_format format;
 	uint64_t boot_ns;
 	uint64_t seen[KSM_EV_MAX];
@@ -93,6 +95,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		m->malformed++;
 		return 0;
 	}
+	ksm_enrich(&m->enrich, &ev, m->boot_ns);
 	m->seen[ev.type]++;
 	emit(m, &ev);
 	return 0;
@@ -403,6 +406,11 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	install_signals();
+	/* what was running before: seeded just before the events start */
+	if (ksm_enrich_init(&m.enrich, KSM_MAX_PROCS, "/proc", "/proc/sys/kernel/random/boot_id")) {
+		fprintf(stderr, "ksysmon: cannot allocate the process table: %s\n", strerror(errno));
+		goto cleanup;
+	}
 	if (ksysmon_bpf__attach(m.skel)) {
 		fprintf(stderr, "ksysmon: cannot attach to the scheduler tracepoints: %s\n", strerror(errno));
 		goto cleanup;
@@ -438,6 +446,7 @@ cleanup:
 	ring_buffer__free(m.rb);
 	ksysmon_bpf__destroy(m.skel);
 	ksm_buf_free(&m.out.buf);
+	ksm_enrich_free(&m.enrich);
 	if (m.out.fd > STDOUT_FILENO)
 		close(m.out.fd);
 	return err;

@@ -18,19 +18,6 @@ void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t o
 		out[12 + i] = (uint8_t)(pid >> (24 - 8 * i));
 }
 
-void ksm_guid_str(const uint8_t g[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	int o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[g[i] >> 4];
-		out[o++] = hex[g[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 int ksm_proctab_init(struct ksm_proctab *t, size_t max_procs, const uint8_t boot_id[16])
 {
 	size_t cap = 64;

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #define KSM_PROC_STR_MAX 4096 /* longest image or command line kept */
-#define KSM_TICK_NS 10000000u /* /proc start times are in USER_HZ (100) ticks */
+#define KSM_TICK_NS 10000000u
+#define KSM_MAX_PROCS 32768   /* processes tracked at once (default pid_max) */ /* /proc start times are in USER_HZ (100) ticks */
 
 struct ksm_proc {
 	uint32_t pid;     /* 0: free slot */
@@ -38,8 +39,6 @@ struct ksm_proctab {
 /* A process's identity: boot id, start time and pid in one 128-bit value,
  * unique across pid reuse and reboots. */
 void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16]);
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" + NUL */
-void ksm_guid_str(const uint8_t guid[16], char out[37]);
 
 int ksm_proctab_init(struct ksm_proctab *t, size_t max_procs, const uint8_t boot_id[16]);
 void ksm_proctab_free(struct ksm_proctab *t);

@@ -23,6 +23,8 @@
  *                                      executable; prints addr= and len=
  *   workload mmap-storm N              N x anonymous mmap + munmap
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
+ *   workload fork-until-reuse          fork children that exit at once until
+ *                                      a child gets the first one's pid again
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -290,6 +292,26 @@ static int run_dlopen_storm(long n, const char *lib)
 	return 0;
 }
 
+static int run_fork_until_reuse(void)
+{
+	pid_t first = 0;
+	printf("pid=%d\n", getpid());
+	for (long i = 0; i < 10000000; i++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0 || waitpid(pid, NULL, 0) < 0)
+			return 1;
+		if (!first)
+			first = pid;
+		else if (pid == first) {
+			printf("reused=%d\nforks=%ld\n", pid, i + 1);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -345,6 +367,8 @@ static int dispatch(int argc, char **argv)
 		return run_mmap_storm(atol(argv[2]));
 	if (!strcmp(cmd, "dlopen-storm") && argc == 4)
 		return run_dlopen_storm(atol(argv[2]), argv[3]);
+	if (!strcmp(cmd, "fork-until-reuse"))
+		return run_fork_until_reuse();
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
 		return run_wait_stdin(argc - 1, argv + 1);
 	return usage();

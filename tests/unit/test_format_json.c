@@ -260,7 +260,7 @@ static void test_process_exec(void **state)
 				    "\"tid\":4243,\"image\":\"/usr/bin/ls\",\"filename\":\"ls\","
 				    "\"argv\":[\"ls\",\"-l\"],\"cmdline\":\"ls -l\","
 				    "\"argv_truncated\":false,\"uid\":1000,\"gid\":100,"
-				    "\"comm\":\"ls\"}\n");
+				    "\"comm\":\"ls\",\"euid\":0,\"ppid\":0}\n");
 	assert_json_line(&out);
 }
 
@@ -275,7 +275,7 @@ static void test_process_exec_tricky_argv(void **state)
 			    "\"tid\":4243,\"image\":\"/usr/bin/echo\",\"filename\":\"/bin/echo\","
 			    "\"argv\":[\"echo\",\"\",\"say \\\"hi\\\"\",\"a\\nb\",\"back\\\\slash\",\"\\udcff\"],"
 			    "\"cmdline\":\"echo  say \\\"hi\\\" a\\nb back\\\\slash \\udcff\","
-			    "\"argv_truncated\":false,\"uid\":1000,\"gid\":100,\"comm\":\"ls\"}\n");
+			    "\"argv_truncated\":false,\"uid\":1000,\"gid\":100,\"comm\":\"ls\",\"euid\":0,\"ppid\":0}\n");
 	assert_json_line(&out);
 }
 
@@ -289,7 +289,7 @@ static void test_process_exec_truncated(void **state)
 				    "\"tid\":4243,\"image\":\"/usr/bin/cat\",\"image_truncated\":true,"
 				    "\"filename\":\"cat\",\"argv\":[\"cat\",\"/very/lo\"],"
 				    "\"cmdline\":\"cat /very/lo\",\"argv_truncated\":true,"
-				    "\"uid\":1000,\"gid\":100,\"comm\":\"ls\"}\n");
+				    "\"uid\":1000,\"gid\":100,\"comm\":\"ls\",\"euid\":0,\"ppid\":0}\n");
 	assert_json_line(&out);
 }
 
@@ -302,7 +302,7 @@ static void test_process_exec_deleted(void **state)
 				    "\"tid\":4243,\"image\":\"/tmp/\\\"x\\\" (deleted)\","
 				    "\"image_deleted\":true,\"image_truncated\":true,"
 				    "\"filename\":\"./x\",\"argv\":[\"./x\"],\"cmdline\":\"./x\","
-				    "\"argv_truncated\":false,\"uid\":1000,\"gid\":100,\"comm\":\"ls\"}\n");
+				    "\"argv_truncated\":false,\"uid\":1000,\"gid\":100,\"comm\":\"ls\",\"euid\":0,\"ppid\":0}\n");
 	assert_json_line(&out);
 }
 
@@ -315,7 +315,7 @@ static void test_process_exec_unreadable(void **state)
 				    "\"tid\":4243,\"image\":\"/bin/true\",\"filename\":\"\","
 				    "\"argv\":[],\"cmdline\":\"\",\"argv_truncated\":false,"
 				    "\"argv_unreadable\":true,\"uid\":1000,\"gid\":100,"
-				    "\"comm\":\"ls\"}\n");
+				    "\"comm\":\"ls\",\"euid\":0,\"ppid\":0}\n");
 	assert_json_line(&out);
 	/* an empty (present) argv is the same */
 	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/bin/true", "", "", 0);

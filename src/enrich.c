@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "enrich.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_dir,
+		    const char *boot_id_path)
+{
+	uint8_t boot_id[16] = { 0 };
+
+	memset(e, 0, sizeof(*e));
+	/* without a boot id, identities are still unique within this boot */
+	ksm_read_boot_id(boot_id_path, boot_id);
+	if (ksm_proctab_init(&e->procs, max_procs, boot_id))
+		return -1;
+	ksm_proctab_seed(&e->procs, proc_dir);
+	return 0;
+}
+
+void ksm_enrich_free(struct ksm_enricher *e)
+{
+	ksm_proctab_free(&e->procs);
+	for (unsigned i = 0; i < e->n_users; i++)
+		free(e->users[i].name);
+	free(e->held);
+	e->held = NULL;
+}
+
+/* User names change rarely: looked up once per uid (a bounded cache). */
+static const char *user_name(struct ksm_enricher *e, uint32_t uid)
+{
+	for (unsigned i = 0; i < e->n_users; i++)
+		if (e->users[i].uid == uid)
+			return e->users[i].name;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) || !res)
+		return NULL;
+	char *name = strdup(res->pw_name);
+	if (!name)
+		return NULL;
+	unsigned slot;
+	if (e->n_users < KSM_USER_CACHE) {
+		slot = e->n_users++;
+	} else {
+		slot = uid % KSM_USER_CACHE;
+		free(e->users[slot].name);
+	}
+	e->users[slot].uid = uid;
+	e->users[slot].name = name;
+	return name;
+}
+
+static struct ksm_text text_of(const char *s, size_t len)
+{
+	struct ksm_text t = { 0 };
+	if (s) {
+		t.data = (const uint8_t *)s;
+		t.len = (uint32_t)len;
+		t.present = true;
+	}
+	return t;
+}
+
+/* The identity of (pid, start): the table's, which for a process that was
+ * already running at start-up was computed from a coarser start time. */
+static void identity(struct ksm_enricher *e, uint32_t pid, uint64_t start, bool *has,
+		     uint8_t out[16])
+{
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, pid, start);
+	if (p)
+		memcpy(out, p->guid, 16);
+	else
+		ksm_guid(e->procs.boot_id, pid, start, out);
+	*has = true;
+}
+
+/* argv as one line, arguments separated by spaces */
+static void set_cmdline(struct ksm_proc *p, const struct ksm_text *argv)
+{
+	char buf[KSM_PROC_STR_MAX];
+	size_t n = argv->len < sizeof(buf) ? argv->len : sizeof(buf);
+	memcpy(buf, argv->data, n);
+	while (n && buf[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, n);
+}
+
+static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
+{
+	struct ksm_context *c = &ev->ctx;
+	struct ksm_proc *parent = ksm_proctab_find(&e->procs, ev->u.create.ppid, ev->parent_start_time);
+	identity(e, ev->u.create.ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
+	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
+	if (!p) {
+		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
+		c->has_guid = true;
+		return;
+	}
+	memcpy(c->guid, p->guid, 16);
+	c->has_guid = true;
+	p->ppid = ev->u.create.ppid;
+	p->parent_start = ev->parent_start_time;
+	/* until it execs, a child runs its parent's program */
+	if (parent && parent->image)
+		ksm_proc_set(&p->image, &p->image_len, parent->image, parent->image_len);
+	if (parent && parent->cmdline)
+		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
+}
+
+static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
+{
+	struct ksm_context *c = &ev->ctx;
+	struct ksm_proc *parent = ksm_proctab_find(&e->procs, ev->u.exec.ppid, ev->parent_start_time);
+	identity(e, ev->u.exec.ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
+	if (parent) {
+		c->parent_image = text_of(parent->image, parent->image_len);
+		c->parent_cmdline = text_of(parent->cmdline, parent->cmdline_len);
+	}
+	c->user = user_name(e, ev->u.exec.uid);
+	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
+	if (!p) {
+		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
+		c->has_guid = true;
+		return;
+	}
+	memcpy(c->guid, p->guid, 16);
+	c->has_guid = true;
+	p->ppid = ev->u.exec.ppid;
+	p->parent_start = ev->parent_start_time;
+	ksm_proc_set(&p->image, &p->image_len, ev->u.exec.image.data, ev->u.exec.image.len);
+	set_cmdline(p, &ev->u.exec.argv);
+}
+
+static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+{
+	struct ksm_context *c = &ev->ctx;
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, ev->pid, ev->start_time);
+
+	c->has_start = true;
+	c->start_ns = ev->start_time + boot_ns;
+	c->duration_ms = ev->time_ns > c->start_ns ? (ev->time_ns - c->start_ns) / 1000000u : 0;
+	if (!p) {
+		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
+		c->has_guid = true;
+		return;
+	}
+	memcpy(c->guid, p->guid, 16);
+	c->has_guid = true;
+	/* the entry goes; its image lives on until the event is printed */
+	e->held = p->image;
+	c->image = text_of(p->image, p->image_len);
+	p->image = NULL;
+	ksm_proctab_remove(&e->procs, p);
+}
+
+void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+{
+	free(e->held);
+	e->held = NULL;
+	if (!ev->start_time)
+		return; /* no process identity in this record */
+	switch (ev->type) {
+	case KSM_EV_PROCESS_CREATE:
+		on_process_create(e, ev);
+		break;
+	case KSM_EV_PROCESS_EXEC:
+		on_process_exec(e, ev);
+		break;
+	case KSM_EV_PROCESS_EXIT:
+		on_process_exit(e, ev, boot_ns);
+		break;
+	case KSM_EV_THREAD_CREATE:
+	case KSM_EV_THREAD_EXIT:
+	case KSM_EV_IMAGE_LOAD:
+		identity(e, ev->pid, ev->start_time, &ev->ctx.has_guid, ev->ctx.guid);
+		break;
+	default:
+		break;
+	}
+}
