@@ -13,12 +13,12 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lcrypto -lpthread
+LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # user-side code shared by the Linux client, the Windows client and tests
 CORE_SRCS := src/buf.c src/decode.c src/escape.c src/format_json.c src/format_text.c src/timefmt.c
-CLI_SRCS  := $(CORE_SRCS) src/options.c src/proctab.c src/enrich.c src/policy.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
+CLI_SRCS  := $(CORE_SRCS) src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/policy.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h
 HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
@@ -53,8 +53,11 @@ $(BUILD)/ksysmon: $(CLI_SRCS) $(HDRS)
 $(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_SRCS) src/options.c src/policy.c $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(CORE_SRCS) src/options.c src/policy.c -o $@ -lcmocka
+# pure user-side modules the unit tests link with
+UNIT_SRCS := $(CORE_SRCS) src/options.c src/policy.c src/config.c src/rules.c src/select.c src/proctab.c
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(UNIT_SRCS) -o $@ -lcmocka -lyaml
 
 $(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread $< -o $@ -ldl

@@ -179,6 +179,15 @@ static unsigned line_of_offset(const struct ctx *c, size_t off)
 	return line;
 }
 
+/* The number of the last line that has text (1 for an empty text). */
+static unsigned last_line(const struct ctx *c)
+{
+	size_t n = c->text_len;
+	if (n && c->text[n - 1] == '\n')
+		n--;
+	return line_of_offset(c, n);
+}
+
 static int yaml_fail(struct ctx *c)
 {
 	yaml_parser_t *p = &c->parser;
@@ -192,13 +201,23 @@ static int yaml_fail(struct ctx *c)
 	default:
 		break;
 	}
+	/* at the end of the text libyaml counts one line more than there is */
+	bool at_end = p->problem_mark.index >= c->text_len;
 	unsigned line = (unsigned)p->problem_mark.line + 1;
-	if (p->context && p->context_mark.line != p->problem_mark.line)
-		return fail(c, line, "YAML syntax error: %s (%s started on line %u)", problem,
+	unsigned last = last_line(c);
+	if (line > last)
+		line = last;
+	const char *where = at_end ? " at the end of the file"
+			    : c->text[p->problem_mark.index] == '\t' ? " (a tab: indent with spaces)"
+								    : "";
+	if (p->context && !strcmp(p->context, "while scanning an alias"))
+		return fail(c, line, "YAML syntax error: a value cannot start with '*' unless quoted ('*.so')");
+	if (p->context && p->context_mark.line + 1 != line)
+		return fail(c, line, "YAML syntax error: %s%s (%s started on line %u)", problem, where,
 			    p->context, (unsigned)p->context_mark.line + 1);
 	if (p->context)
-		return fail(c, line, "YAML syntax error: %s (%s)", problem, p->context);
-	return fail(c, line, "YAML syntax error: %s", problem);
+		return fail(c, line, "YAML syntax error: %s%s (%s)", problem, where, p->context);
+	return fail(c, line, "YAML syntax error: %s%s", problem, where);
 }
 
 static int next_event(struct ctx *c, yaml_event_t *ev)
@@ -257,8 +276,10 @@ static int build_members(struct ctx *c, struct ynode *n, yaml_event_type_t end, 
 			return -1;
 		bool key = n->kind == Y_MAP && n->n % 2 == 0;
 		if (key && (child->kind != Y_SCALAR || child->null)) {
-			int r = fail(c, child->line, "a key must be a plain name, not %s",
-				     child->kind == Y_SCALAR ? "nothing" : what(&(struct qbuf){ 0 }, child));
+			struct qbuf q;
+			int r = child->kind == Y_SCALAR
+					? fail(c, child->line, "empty key")
+					: fail(c, child->line, "a key must be a plain name, not %s", what(&q, child));
 			ynode_free(child);
 			return r;
 		}
@@ -291,7 +312,7 @@ static int build(struct ctx *c, yaml_event_t *ev, unsigned depth, struct ynode *
 		return fail(c, line, "nested more than %d levels deep", MAX_DEPTH);
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
-		return fail(c, line, "aliases (*name) are not supported");
+		return fail(c, line, "aliases (*name) are not supported; quote a value that starts with '*' ('*.so')");
 	case YAML_SCALAR_EVENT: {
 		const char *v = (const char *)ev->data.scalar.value;
 		size_t len = ev->data.scalar.length;
@@ -489,11 +510,11 @@ static int load_cond(struct ctx *c, enum ksm_rule_field f, const struct ynode *c
 	const char *cname = cond_names[cond];
 	unsigned vline = val->kind == Y_SCALAR && val->null && cond_key ? cond_key->line : val->line;
 	if (val->kind != Y_SCALAR)
-		return fail(c, vline, "the value of '%s' %s must be %s, not %s", fname, cname,
+		return fail(c, vline, "'%s' on '%s' takes %s, not %s", cname, fname,
 			    ksm_rule_field_numeric(f) ? "an integer" : "a string", what(&q1, val));
 	if (val->null)
-		return fail(c, vline, "missing value for '%s' %s (write \"\" for an empty string)", fname,
-			    cname);
+		return fail(c, vline, "missing value for '%s' on '%s'%s", cname, fname,
+			    ksm_rule_field_numeric(f) ? "" : " (write \"\" for an empty string)");
 	if (ksm_rule_field_numeric(f)) {
 		if (cond != KSM_C_IS && cond != KSM_C_IS_NOT)
 			return fail(c, cond_key->line,
@@ -505,7 +526,7 @@ static int load_cond(struct ctx *c, enum ksm_rule_field f, const struct ynode *c
 		return 0;
 	}
 	if (memchr(val->s, '\0', val->len))
-		return fail(c, vline, "the value of '%s' %s contains a NUL character", fname, cname);
+		return fail(c, vline, "the value of '%s' on '%s' contains a NUL character", cname, fname);
 	if (f == KSM_F_COMM && cond != KSM_C_GLOB && val->len > COMM_MAX)
 		return fail(c, vline, "'comm' is at most %d bytes long; '%s' (%zu bytes) never occurs",
 			    COMM_MAX, quote(&q1, val->s, val->len), val->len);

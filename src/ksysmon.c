@@ -21,6 +21,8 @@
 
 #include "decode.h"
 #include "enrich.h"
+#include "kfilter.h"
+#include "select.h"
 #include "deny.h"
 #include "format.h"
 #include "options.h"
@@ -34,6 +36,9 @@ struct monitor {
 	struct ring_buffer *rb;
 	struct ksm_output out;
 	struct ksm_enricher enrich; /* process table, user names */
+	struct ksm_rules *rules;    /* --config, or NULL */
+	struct ksm_buf scratch;     /* fields the rules look at */
+	uint64_t filtered;          /* events the rules dropped in user space */
 	enum ksm_format format;
 	uint64_t boot_ns;
 	uint64_t seen[KSM_EV_MAX];
@@ -95,7 +100,12 @@ static int on_record(void *ctx, void *data, size_t size)
 		m->malformed++;
 		return 0;
 	}
+	/* the process table learns from every event, shown or not */
 	ksm_enrich(&m->enrich, &ev, m->boot_ns);
+	if (!ksm_select_event(m->rules, &ev, &m->scratch)) {
+		m->filtered++;
+		return 0;
+	}
 	m->seen[ev.type]++;
 	emit(m, &ev);
 	return 0;
@@ -193,10 +203,12 @@ static bool wants(const struct ksm_options *o, enum ksm_event_type t)
 	return o->event_mask & (1u << t);
 }
 
-static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int ncpus)
+static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int ncpus,
+		     const struct ksm_kernel_filter *kfilter)
 {
 	struct ksysmon_bpf__rodata *ro = skel->rodata;
 
+	ksm_kfilter_configure(skel, kfilter);
 	ro->event_mask = o->event_mask;
 	ro->filter_pids = o->n_pids > 0;
 	ro->max_args_bytes = o->max_args_bytes;
@@ -287,6 +299,10 @@ static void print_summary(const struct monitor *m)
 	if (m->malformed)
 		fprintf(stderr, "ksysmon: %llu malformed records skipped\n",
 			(unsigned long long)m->malformed);
+	if (m->rules)
+		fprintf(stderr, "ksysmon: filtered: kernel=%llu user=%llu\n",
+			(unsigned long long)ksm_kfilter_count(m->skel, m->ncpus),
+			(unsigned long long)m->filtered);
 }
 
 /* A record of the exec policy thread (realtime-stamped). */
@@ -364,8 +380,20 @@ int main(int argc, char **argv)
 		puts("ksysmon " KSYSMON_VERSION);
 		return 0;
 	}
-	if (preflight())
+	struct ksm_kernel_filter kfilter = { 0 };
+	if (opts.config) {
+		/* all of it or nothing: a bad file stops ksysmon before it starts */
+		if (ksm_rules_load(opts.config, &m.rules, err_msg, sizeof(err_msg))) {
+			fprintf(stderr, "ksysmon: %s\n", err_msg);
+			return 2;
+		}
+		ksm_rules_kernel_filter(m.rules, &kfilter);
+		opts.event_mask &= ~kfilter.disabled_types;
+	}
+	if (preflight()) {
+		ksm_rules_free(m.rules);
 		return 1;
+	}
 
 	libbpf_set_print(libbpf_print);
 	m.format = opts.format;
@@ -383,7 +411,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksysmon: cannot open the BPF object: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	err = configure(m.skel, &opts, m.ncpus);
+	err = configure(m.skel, &opts, m.ncpus, &kfilter);
 	if (err) {
 		if (err == -1)
 			fprintf(stderr, "ksysmon: cannot size the BPF maps: %s\n", strerror(errno));
@@ -398,6 +426,10 @@ int main(int argc, char **argv)
 	}
 	if (fill_pid_filter(m.skel, &opts)) {
 		fprintf(stderr, "ksysmon: cannot set the pid filter: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	if ((errno = -ksm_kfilter_fill(m.skel, &kfilter))) {
+		fprintf(stderr, "ksysmon: cannot set the kernel exclusions: %s\n", strerror(errno));
 		goto cleanup;
 	}
 	m.rb = ring_buffer__new(bpf_map__fd(m.skel->maps.events), on_record, &m, NULL);
@@ -447,6 +479,8 @@ cleanup:
 	ksysmon_bpf__destroy(m.skel);
 	ksm_buf_free(&m.out.buf);
 	ksm_enrich_free(&m.enrich);
+	ksm_rules_free(m.rules);
+	ksm_buf_free(&m.scratch);
 	if (m.out.fd > STDOUT_FILENO)
 		close(m.out.fd);
 	return err;

@@ -32,6 +32,7 @@ const char ksm_usage[] =
 	"  -l, --latency-ms=MS        longest delay before an event is shown\n"
 	"                             (default 100, 1..1000)\n"
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
+	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
 	"      --deny=GLOB            refuse to execute files whose absolute path\n"
 	"                             matches GLOB (fnmatch(3); '*' also matches\n"
 	"                             '/'); repeatable\n"
@@ -132,6 +133,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "ringbuf-size", required_argument, NULL, 'b' },
 		{ "latency-ms", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "deny", required_argument, NULL, OPT_DENY },
 		{ "deny-sha256", required_argument, NULL, OPT_DENY_SHA256 },
 		{ "audit", no_argument, NULL, OPT_AUDIT },
@@ -148,7 +150,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	set_defaults(o);
 	optind = 0; /* full reset: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:e:p:a:b:l:o:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:e:p:a:b:l:o:c:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "text"))
@@ -188,6 +190,11 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (!*optarg)
 				return fail(err, errlen, "invalid --output '' (expected a file name)");
 			o->output = optarg;
+			break;
+		case 'c':
+			if (!*optarg)
+				return fail(err, errlen, "invalid --config '' (expected a file name)");
+			o->config = optarg;
 			break;
 		case OPT_DENY:
 			if (ksm_glob_check(optarg, err, errlen))

@@ -31,6 +31,7 @@ struct ksm_options {
 	uint64_t ringbuf_bytes;
 	uint32_t latency_ms;  /* longest an event may wait before it is shown */
 	const char *output;   /* NULL: standard output */
+	const char *config;   /* rules file, or NULL */
 	/* execution policy; the strings point into argv */
 	const char *deny_globs[KSM_MAX_DENY_RULES];
 	size_t n_deny_globs;

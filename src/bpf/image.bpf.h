@@ -21,6 +21,7 @@
 #include "ksysmon_bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "filter.bpf.h"
 
 #define KSM_PROT_EXEC 0x4
 #define KSM_MAP_ANONYMOUS 0x20
@@ -167,6 +168,9 @@ __noinline int report_image(__u64 lo, __u64 hi)
 	if (len > 7 && s->path[1] == 'm' && s->path[2] == 'e' && s->path[3] == 'm' &&
 	    s->path[4] == 'f' && s->path[5] == 'd' && s->path[6] == ':')
 		s->rec.flags |= KSM_IMAGE_MEMFD;
+	if (excluded_pid(KSM_EV_IMAGE_LOAD, s->rec.pid) ||
+	    excluded_prefix(KSM_EV_IMAGE_LOAD, s->path, len))
+		return 0;
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
 	s->rec.start_time = process_start(task);

@@ -7,6 +7,7 @@
 #include "ksysmon_bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "filter.bpf.h"
 #include "image.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -42,7 +43,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 
 	if (is_thread) {
-		if (!pid_selected(pid))
+		if (!pid_selected(pid) || excluded_pid(type, pid))
 			return 0;
 		struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
@@ -60,6 +61,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	/* real_parent, not the forking task: CLONE_PARENT makes them differ */
 	__u32 ppid = BPF_CORE_READ(child, real_parent, tgid);
 	if (!pid_selected(pid) && !pid_selected(ppid))
+		return 0;
+	if (excluded_pid(type, pid) || excluded_comm(type, child))
 		return 0;
 	struct ksm_process_create *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -110,11 +113,14 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 
 	if (!type_enabled(KSM_EV_PROCESS_EXEC) || !pid_selected(pid))
 		return 0;
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	if (excluded_pid(KSM_EV_PROCESS_EXEC, pid) || excluded_comm(KSM_EV_PROCESS_EXEC, task) ||
+	    excluded_uid(KSM_EV_PROCESS_EXEC, (__u32)uid_gid))
+		return 0;
 	b = bpf_map_lookup_elem(&exec_bufs, &cpu);
 	if (!b)
 		return 0;
 
-	__u64 uid_gid = bpf_get_current_uid_gid();
 	b->rec.pid = pid;
 	b->rec.tid = old_pid;
 	b->rec.uid = (__u32)uid_gid;
@@ -132,6 +138,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		b->rec.flags |= KSM_EXEC_IMAGE_TRUNCATED;
 	if (pflags & PATH_UNLINKED)
 		b->rec.flags |= KSM_EXEC_IMAGE_DELETED;
+	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, len))
+		return 0;
 	b->rec.image.offset = sizeof(b->rec);
 	b->rec.image.length = len;
 	off = len & KSM_POS_MASK;
@@ -199,6 +207,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	if (!pid_selected(pid))
 		return 0;
 	if (!group_dead) {
+		if (excluded_pid(KSM_EV_THREAD_EXIT, pid))
+			return 0;
 		/* the initial thread is the process: it has no thread events */
 		if (pid == tid || !type_enabled(KSM_EV_THREAD_EXIT))
 			return 0;
@@ -215,7 +225,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		return 0;
 	}
 
-	if (!type_enabled(KSM_EV_PROCESS_EXIT))
+	if (!type_enabled(KSM_EV_PROCESS_EXIT) || excluded_pid(KSM_EV_PROCESS_EXIT, pid) ||
+	    excluded_comm(KSM_EV_PROCESS_EXIT, task))
 		return 0;
 	struct ksm_process_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
