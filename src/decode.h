@@ -83,6 +83,9 @@ struct ksm_event {
 		bool has_start;                 /* process_exit */
 		uint64_t start_ns;              /* wall clock */
 		uint64_t duration_ms;
+		bool has_sha256;                /* --hash: exec and image events */
+		uint8_t sha256[32];
+		const char *sha256_error;       /* why there is no digest */
 	} ctx;
 };
 

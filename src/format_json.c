@@ -51,6 +51,20 @@ static void comm(struct ksm_buf *b, const char *c)
 	ksm_json_string(b, (const uint8_t *)c, strlen(c));
 }
 
+static void sha256(struct ksm_buf *b, const uint8_t d[32])
+{
+	static const char hexdig[] = "0123456789abcdef";
+	char hex[64];
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = hexdig[d[i] >> 4];
+		hex[2 * i + 1] = hexdig[d[i] & 15];
+	}
+	key(b, "sha256");
+	ksm_buf_putc(b, '"');
+	ksm_buf_put(b, hex, sizeof(hex));
+	ksm_buf_putc(b, '"');
+}
+
 static void argv_fields(struct ksm_buf *b, const struct ksm_text *argv)
 {
 	struct ksm_argv_iter it;
@@ -123,6 +137,12 @@ static void context_fields(struct ksm_buf *b, const struct ksm_event *ev)
 		text(b, "parent_cmdline", &c->parent_cmdline);
 	if (c->image.present)
 		text(b, "image", &c->image);
+	if (c->has_sha256)
+		sha256(b, c->sha256);
+	if (c->sha256_error) {
+		key(b, "sha256_error");
+		ksm_json_string(b, (const uint8_t *)c->sha256_error, strlen(c->sha256_error));
+	}
 	if (c->has_start) {
 		key(b, "start_time");
 		ksm_buf_putc(b, '"');
@@ -213,21 +233,10 @@ static void lost_fields(struct ksm_buf *b, const struct ksm_event *ev)
 
 static void blocked_fields(struct ksm_buf *b, const struct ksm_event *ev)
 {
-	static const char hexdig[] = "0123456789abcdef";
-
 	text(b, "path", &ev->u.blocked.path);
 	text(b, "rule", &ev->u.blocked.rule);
-	if (ev->u.blocked.sha256) {
-		char hex[64];
-		for (int i = 0; i < 32; i++) {
-			hex[2 * i] = hexdig[ev->u.blocked.sha256[i] >> 4];
-			hex[2 * i + 1] = hexdig[ev->u.blocked.sha256[i] & 15];
-		}
-		key(b, "sha256");
-		ksm_buf_putc(b, '"');
-		ksm_buf_put(b, hex, sizeof(hex));
-		ksm_buf_putc(b, '"');
-	}
+	if (ev->u.blocked.sha256)
+		sha256(b, ev->u.blocked.sha256);
 	boolean(b, "audit", ev->flags & KSM_BLOCKED_AUDIT);
 }
 

@@ -57,6 +57,18 @@ static void text_argv(struct ksm_buf *b, const struct ksm_text *argv)
 	}
 }
 
+static void sha256_tag(struct ksm_buf *b, const struct ksm_context *c)
+{
+	static const char hexdig[] = "0123456789abcdef";
+	if (!c->has_sha256)
+		return;
+	ksm_buf_puts(b, " sha256:");
+	for (int i = 0; i < 32; i++) {
+		ksm_buf_putc(b, hexdig[c->sha256[i] >> 4]);
+		ksm_buf_putc(b, hexdig[c->sha256[i] & 15]);
+	}
+}
+
 static void comm_tag(struct ksm_buf *b, const char *comm)
 {
 	ksm_buf_put(b, " [", 2);
@@ -112,6 +124,7 @@ static void text_image(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_text_text(b, &ev->u.image.path);
 	if (ev->flags & KSM_IMAGE_DELETED)
 		ksm_buf_puts(b, " (deleted)");
+	sha256_tag(b, &ev->ctx);
 }
 
 static void text_blocked(struct ksm_buf *b, const struct ksm_event *ev)
@@ -162,6 +175,7 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 		text_argv(b, &ev->u.exec.argv);
 		if (ev->flags & KSM_EXEC_ARGV_TRUNCATED)
 			ksm_buf_puts(b, " (arguments truncated)");
+		sha256_tag(b, &ev->ctx);
 		break;
 	case KSM_EV_PROCESS_EXIT:
 		text_exit(b, ev);

@@ -21,6 +21,7 @@
 
 #include "decode.h"
 #include "enrich.h"
+#include "filehash.h"
 #include "kfilter.h"
 #include "select.h"
 #include "deny.h"
@@ -39,6 +40,8 @@ struct monitor {
 	struct ksm_rules *rules;    /* --config, or NULL */
 	struct ksm_buf scratch;     /* fields the rules look at */
 	uint64_t filtered;          /* events the rules dropped in user space */
+	struct ksm_filehash hash;   /* --hash sha256 */
+	bool hashing;
 	enum ksm_format format;
 	uint64_t boot_ns;
 	uint64_t seen[KSM_EV_MAX];
@@ -106,6 +109,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		m->filtered++;
 		return 0;
 	}
+	if (m->hashing)
+		ksm_filehash_event(&m->hash, &ev);
 	m->seen[ev.type]++;
 	emit(m, &ev);
 	return 0;
@@ -299,6 +304,10 @@ static void print_summary(const struct monitor *m)
 	if (m->malformed)
 		fprintf(stderr, "ksysmon: %llu malformed records skipped\n",
 			(unsigned long long)m->malformed);
+	if (m->hashing)
+		fprintf(stderr, "ksysmon: hash: computed=%llu cached=%llu failed=%llu\n",
+			(unsigned long long)m->hash.hashed, (unsigned long long)m->hash.cached,
+			(unsigned long long)m->hash.failed);
 	if (m->rules)
 		fprintf(stderr, "ksysmon: filtered: kernel=%llu user=%llu\n",
 			(unsigned long long)ksm_kfilter_count(m->skel, m->ncpus),
@@ -438,6 +447,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	install_signals();
+	if (opts.hash) {
+		if (ksm_filehash_init(&m.hash)) {
+			fprintf(stderr, "ksysmon: cannot allocate the hash cache: %s\n", strerror(errno));
+			goto cleanup;
+		}
+		m.hashing = true;
+	}
 	/* what was running before: seeded just before the events start */
 	if (ksm_enrich_init(&m.enrich, KSM_MAX_PROCS, "/proc", "/proc/sys/kernel/random/boot_id")) {
 		fprintf(stderr, "ksysmon: cannot allocate the process table: %s\n", strerror(errno));
@@ -481,6 +497,7 @@ cleanup:
 	ksm_enrich_free(&m.enrich);
 	ksm_rules_free(m.rules);
 	ksm_buf_free(&m.scratch);
+	ksm_filehash_free(&m.hash);
 	if (m.out.fd > STDOUT_FILENO)
 		close(m.out.fd);
 	return err;

@@ -33,6 +33,7 @@ const char ksm_usage[] =
 	"                             (default 100, 1..1000)\n"
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
 	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
+	"      --hash=sha256          add the SHA-256 of executed files and images\n"
 	"      --deny=GLOB            refuse to execute files whose absolute path\n"
 	"                             matches GLOB (fnmatch(3); '*' also matches\n"
 	"                             '/'); repeatable\n"
@@ -113,7 +114,7 @@ static void set_defaults(struct ksm_options *o)
 	o->deny_timeout_ms = KSM_DEFAULT_DENY_TIMEOUT_MS;
 }
 
-enum { OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
+enum { OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -134,6 +135,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "latency-ms", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "deny", required_argument, NULL, OPT_DENY },
 		{ "deny-sha256", required_argument, NULL, OPT_DENY_SHA256 },
 		{ "audit", no_argument, NULL, OPT_AUDIT },
@@ -190,6 +192,11 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (!*optarg)
 				return fail(err, errlen, "invalid --output '' (expected a file name)");
 			o->output = optarg;
+			break;
+		case OPT_HASH:
+			if (strcmp(optarg, "sha256"))
+				return fail(err, errlen, "invalid --hash '%s' (expected sha256)", optarg);
+			o->hash = true;
 			break;
 		case 'c':
 			if (!*optarg)

@@ -32,6 +32,7 @@ struct ksm_options {
 	uint32_t latency_ms;  /* longest an event may wait before it is shown */
 	const char *output;   /* NULL: standard output */
 	const char *config;   /* rules file, or NULL */
+	bool hash;            /* --hash sha256 */
 	/* execution policy; the strings point into argv */
 	const char *deny_globs[KSM_MAX_DENY_RULES];
 	size_t n_deny_globs;

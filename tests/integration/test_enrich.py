@@ -114,5 +114,44 @@ class Enrichment(unittest.TestCase):
             self.assertEqual(e["process_guid"], guid, e)
 
 
+class Hashing(unittest.TestCase):
+    def test_hash_of_exec_and_images_matches_the_files(self):
+        import hashlib
+        tmp = tempfile.mkdtemp(prefix="ksysmon-hash.")
+        big = os.path.join(tmp, "big-lib.so")
+        with open(big, "wb") as f:  # large enough that hashing must wait for it
+            f.write(b"\0" * (1 << 20))
+        with Monitor("--hash", "sha256") as m:
+            p1 = subprocess.Popen([TRUE, "once"])
+            p1.wait()
+            p2 = subprocess.Popen([TRUE, "twice"])
+            p2.wait()
+            pid, vals, rc = run_workload("mprotect-exec", big)
+        self.assertEqual(rc, 0)
+        evs = m.events()
+
+        def digest(path):
+            with open(path, "rb") as f:
+                return hashlib.sha256(f.read()).hexdigest()
+        for p in (p1, p2):
+            ex = by_pid(evs, p.pid, "process_exec")[-1]
+            self.assertEqual(ex["sha256"], digest(TRUE))
+        img = [e for e in by_pid(evs, pid, "image_load")]
+        self.assertTrue(img)
+        for e in img:
+            self.assertEqual(e["sha256"], digest(e["path"].replace(" (deleted)", "")), e)
+        self.assertIn(digest(big), [e["sha256"] for e in img])
+        # /usr/bin/true was read once, then came from the cache
+        self.assertRegex(m.stderr, r"ksysmon: hash: computed=\d+ cached=[1-9]\d* failed=0")
+        os.unlink(big)
+        os.rmdir(tmp)
+
+    def test_bad_hash_name(self):
+        from harness import MONITOR
+        r = subprocess.run([MONITOR, "--hash", "md5"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr.strip(), "ksysmon: invalid --hash 'md5' (expected sha256)")
+
+
 if __name__ == "__main__":
     unittest.main()
