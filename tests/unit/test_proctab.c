@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The process table: identities, pid reuse, deletion, bounds, seeding. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "proctab.h"
+
+static const uint8_t boot[16] = { 0x6f, 0x68, 0x86, 0x2f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+
+static void test_guid_layout(void **state)
+{
+	(void)state;
+	uint8_t g[16];
+	char s[37];
+	ksm_guid(boot, 0x0a44, 0x03dd1cd9b536ull, g);
+	ksm_guid_format(g, s);
+	assert_string_equal(s, "6f68862f-0000-03dd-1cd9-b53600000a44");
+}
+
+static void test_reuse_and_identity(void **state)
+{
+	(void)state;
+	struct ksm_proctab t;
+	assert_int_equal(ksm_proctab_init(&t, 100, boot), 0);
+	struct ksm_proc *a = ksm_proctab_get(&t, 42, 1000);
+	assert_non_null(a);
+	uint8_t ga[16];
+	memcpy(ga, a->guid, 16);
+	assert_ptr_equal(ksm_proctab_find(&t, 42, 1000), a);
+	assert_null(ksm_proctab_find(&t, 42, 2000)); /* same pid, another process */
+	struct ksm_proc *b = ksm_proctab_get(&t, 42, 2000); /* reuse replaces */
+	assert_non_null(b);
+	assert_memory_not_equal(b->guid, ga, 16);
+	assert_int_equal(t.count, 1);
+	ksm_proctab_free(&t);
+}
+
+static void test_seeded_match_within_tick(void **state)
+{
+	(void)state;
+	struct ksm_proctab t;
+	assert_int_equal(ksm_proctab_init(&t, 100, boot), 0);
+	struct ksm_proc *p = ksm_proctab_get(&t, 7, 5 * KSM_TICK_NS);
+	p->seeded = true;
+	assert_ptr_equal(ksm_proctab_find(&t, 7, 5 * KSM_TICK_NS + 1234567), p);
+	assert_null(ksm_proctab_find(&t, 7, 6 * KSM_TICK_NS));
+	ksm_proctab_free(&t);
+}
+
+/* Many colliding pids; removing in random order keeps every other one
+ * findable (backward-shift deletion). */
+static void test_remove_keeps_probe_chains(void **state)
+{
+	(void)state;
+	struct ksm_proctab t;
+	enum { N = 600 };
+	assert_int_equal(ksm_proctab_init(&t, N, boot), 0);
+	for (uint32_t i = 1; i <= N; i++) {
+		struct ksm_proc *p = ksm_proctab_get(&t, i * 64, i);
+		assert_non_null(p);
+		ksm_proc_set(&p->image, &p->image_len, "/bin/x", 6);
+	}
+	srand(1);
+	bool gone[N + 1] = { 0 };
+	for (int k = 0; k < N / 2; k++) {
+		uint32_t i = 1 + (uint32_t)rand() % N;
+		if (gone[i])
+			continue;
+		ksm_proctab_remove(&t, ksm_proctab_find(&t, i * 64, i));
+		gone[i] = true;
+		for (uint32_t j = 1; j <= N; j++) {
+			struct ksm_proc *p = ksm_proctab_find(&t, j * 64, j);
+			if (gone[j])
+				assert_null(p);
+			else
+				assert_non_null(p);
+		}
+	}
+	ksm_proctab_free(&t);
+}
+
+static void test_bounded(void **state)
+{
+	(void)state;
+	struct ksm_proctab t;
+	assert_int_equal(ksm_proctab_init(&t, 10, boot), 0);
+	size_t ok = 0;
+	for (uint32_t i = 1; i <= 1000; i++)
+		ok += ksm_proctab_get(&t, i, i) != NULL;
+	assert_true(ok >= 10 && ok < 1000);
+	assert_int_equal(t.full, 1000 - ok);
+	char big[KSM_PROC_STR_MAX * 2];
+	memset(big, 'a', sizeof(big));
+	struct ksm_proc *p = ksm_proctab_find(&t, 1, 1);
+	ksm_proc_set(&p->cmdline, &p->cmdline_len, big, sizeof(big));
+	assert_int_equal(p->cmdline_len, KSM_PROC_STR_MAX);
+	ksm_proctab_free(&t);
+}
+
+/* A fake /proc: names with spaces and parentheses in comm. */
+static void test_seed_from_fake_proc(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ksm-proc.XXXXXX", path[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/123", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/123/stat", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "123 (a (b) c) S 1 123 123 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 250 1000 1\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/123/cmdline", dir);
+	f = fopen(path, "w");
+	fwrite("prog\0-x\0\0", 1, 9, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/123/exe", dir);
+	assert_int_equal(symlink("/usr/bin/prog", path), 0);
+	snprintf(path, sizeof(path), "%s/self", dir);
+	mkdir(path, 0755);
+
+	struct ksm_proctab t;
+	assert_int_equal(ksm_proctab_init(&t, 10, boot), 0);
+	assert_int_equal(ksm_proctab_seed(&t, dir), 1);
+	struct ksm_proc *p = ksm_proctab_find(&t, 123, 250ull * KSM_TICK_NS + 5);
+	assert_non_null(p);
+	assert_true(p->seeded);
+	assert_int_equal(p->ppid, 1);
+	assert_string_equal(p->image, "/usr/bin/prog");
+	assert_string_equal(p->cmdline, "prog -x");
+	ksm_proctab_free(&t);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+static void test_boot_id(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/ksm-boot.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(write(fd, "6f68862f-1234-4abc-8def-0123456789ab\n", 37) == 37);
+	close(fd);
+	uint8_t id[16];
+	assert_int_equal(ksm_read_boot_id(path, id), 0);
+	assert_int_equal(id[0], 0x6f);
+	assert_int_equal(id[15], 0xab);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(write(fd, "short", 5) == 5);
+	close(fd);
+	assert_int_equal(ksm_read_boot_id(path, id), -1);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_guid_layout),
+		cmocka_unit_test(test_reuse_and_identity),
+		cmocka_unit_test(test_seeded_match_within_tick),
+		cmocka_unit_test(test_remove_keeps_probe_chains),
+		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_seed_from_fake_proc),
+		cmocka_unit_test(test_boot_id),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
