@@ -17,7 +17,7 @@ LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # user-side code shared by the Linux client, the Windows client and tests
-CORE_SRCS := src/buf.c src/decode.c src/escape.c src/format_json.c src/format_text.c src/timefmt.c
+CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/format_json.c src/format_text.c src/timefmt.c
 CLI_SRCS  := $(CORE_SRCS) src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/filehash.c src/policy.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h
@@ -76,8 +76,14 @@ integration: $(BUILD)/asan/ksysmon $(BUILD)/tests/workload $(BUILD)/tests/worklo
 
 test: unit integration $(if $(wildcard windows/windows.mk),test-windows)
 
-bench: $(BUILD)/ksysmon $(BUILD)/tests/workload
-	python3 bench/bench.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
+$(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -static $< -o $@
+
+bench: $(BUILD)/ksysmon $(BUILD)/tests/workload $(BUILD)/bench/storm
+	python3 bench/bench.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload --fast-exec $(BUILD)/bench/storm
+	python3 bench/bench_image.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
+	python3 bench/bench_deny.py --monitor $(BUILD)/ksysmon
 
 clean:
 	rm -rf $(BUILD)

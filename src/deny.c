@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "errmsg.h"
 #include "deny.h"
 
 #include <errno.h>
@@ -61,15 +62,6 @@ struct ksm_deny {
 	size_t mountinfo_cap;
 	char path[PATH_MAX];
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static uint64_t realtime_ns(void)
 {
@@ -413,7 +405,7 @@ int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, cha
 
 	*out = NULL;
 	if (!d)
-		return fail(err, errlen, "out of memory for the deny policy");
+		return ksm_fail(err, errlen, "out of memory for the deny policy");
 	d->fan_fd = d->mnt_fd = d->stop_fd = -1;
 	d->tail = &d->head;
 	d->self = getpid();
@@ -428,31 +420,31 @@ int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, cha
 	if (d->policy.n_digests) {
 		d->cache = ksm_hashcache_new(KSM_HASHCACHE_ENTRIES);
 		if (!d->cache) {
-			fail(err, errlen, "cannot set up SHA-256 hashing (OpenSSL libcrypto)");
+			ksm_fail(err, errlen, "cannot set up SHA-256 hashing (OpenSSL libcrypto)");
 			goto fail;
 		}
 	}
 	d->fan_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
 				  O_RDONLY | O_LARGEFILE | O_CLOEXEC | O_NOATIME);
 	if (d->fan_fd < 0) {
-		fail(err, errlen, "cannot enforce the deny policy: fanotify_init: %s%s", strerror(errno),
+		ksm_fail(err, errlen, "cannot enforce the deny policy: fanotify_init: %s%s", strerror(errno),
 		     errno == ENOSYS ? " (a kernel with CONFIG_FANOTIFY_ACCESS_PERMISSIONS is needed)" : "");
 		goto fail;
 	}
 	d->mnt_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (d->mnt_fd < 0) {
-		fail(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+		ksm_fail(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(errno));
 		goto fail;
 	}
 	e = mark_all(d, getenv("KSYSMON_DEBUG") != NULL);
 	if (e) {
-		fail(err, errlen, "cannot watch executions on the root filesystem: %s%s", strerror(-e),
+		ksm_fail(err, errlen, "cannot watch executions on the root filesystem: %s%s", strerror(-e),
 		     e == -EINVAL ? " (a kernel with CONFIG_FANOTIFY_ACCESS_PERMISSIONS is needed)" : "");
 		goto fail;
 	}
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->stop_fd < 0) {
-		fail(err, errlen, "eventfd: %s", strerror(errno));
+		ksm_fail(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	/* signals go to the main thread, whose poll they interrupt */
@@ -462,7 +454,7 @@ int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, cha
 	e = pthread_create(&d->thread, NULL, thread_main, d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e) {
-		fail(err, errlen, "cannot start the deny thread: %s", strerror(e));
+		ksm_fail(err, errlen, "cannot start the deny thread: %s", strerror(e));
 		goto fail;
 	}
 	d->running = true;

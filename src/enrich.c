@@ -91,48 +91,54 @@ static void set_cmdline(struct ksm_proc *p, const struct ksm_text *argv)
 	ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, n);
 }
 
-static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
+/*
+ * The entry of the event's process, made or found, with its identity and
+ * parent's set in ev->ctx; NULL (identity computed all the same) when the
+ * table is full.  *parent: the parent's entry, if known.
+ */
+static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint32_t ppid,
+			      struct ksm_proc **parent)
 {
 	struct ksm_context *c = &ev->ctx;
-	struct ksm_proc *parent = ksm_proctab_find(&e->procs, ev->u.create.ppid, ev->parent_start_time);
-	identity(e, ev->u.create.ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
+	*parent = ksm_proctab_find(&e->procs, ppid, ev->parent_start_time);
+	identity(e, ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
+	c->has_guid = true;
 	if (!p) {
 		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
-		c->has_guid = true;
-		return;
+		return NULL;
 	}
 	memcpy(c->guid, p->guid, 16);
-	c->has_guid = true;
-	p->ppid = ev->u.create.ppid;
+	p->ppid = ppid;
 	p->parent_start = ev->parent_start_time;
+	return p;
+}
+
+static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
+{
+	struct ksm_proc *parent;
+	struct ksm_proc *p = track(e, ev, ev->u.create.ppid, &parent);
+
 	/* until it execs, a child runs its parent's program */
-	if (parent && parent->image)
+	if (p && parent && parent->image)
 		ksm_proc_set(&p->image, &p->image_len, parent->image, parent->image_len);
-	if (parent && parent->cmdline)
+	if (p && parent && parent->cmdline)
 		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
 }
 
 static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 {
 	struct ksm_context *c = &ev->ctx;
-	struct ksm_proc *parent = ksm_proctab_find(&e->procs, ev->u.exec.ppid, ev->parent_start_time);
-	identity(e, ev->u.exec.ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
+	struct ksm_proc *parent;
+	struct ksm_proc *p = track(e, ev, ev->u.exec.ppid, &parent);
+
 	if (parent) {
 		c->parent_image = text_of(parent->image, parent->image_len);
 		c->parent_cmdline = text_of(parent->cmdline, parent->cmdline_len);
 	}
 	c->user = user_name(e, ev->u.exec.uid);
-	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
-	if (!p) {
-		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
-		c->has_guid = true;
+	if (!p)
 		return;
-	}
-	memcpy(c->guid, p->guid, 16);
-	c->has_guid = true;
-	p->ppid = ev->u.exec.ppid;
-	p->parent_start = ev->parent_start_time;
 	ksm_proc_set(&p->image, &p->image_len, ev->u.exec.image.data, ev->u.exec.image.len);
 	set_cmdline(p, &ev->u.exec.argv);
 }

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/mount.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -169,6 +168,7 @@ static const struct btf_type *tracepoint_proto(const struct btf *btf, const char
 struct kernel_features {
 	bool exit_has_group_dead; /* sched_process_exit(p, group_dead), 6.16+ */
 	bool module_load;         /* the kernel has loadable modules */
+	bool sys_exit;            /* the raw syscall-exit tracepoint (image loads) */
 };
 
 static struct kernel_features probe_kernel(void)
@@ -181,26 +181,9 @@ static struct kernel_features probe_kernel(void)
 	/* (void *__data, struct task_struct *p, bool group_dead) */
 	f.exit_has_group_dead = exit_tp && btf_vlen(exit_tp) >= 3;
 	f.module_load = tracepoint_proto(btf, "module_load") != NULL;
+	f.sys_exit = tracepoint_proto(btf, "sys_exit") != NULL;
 	btf__free(btf);
 	return f;
-}
-
-/* Syscall tracepoints are found through tracefs: mount it if it is not. */
-static int ensure_tracefs(void)
-{
-	if (!access("/sys/kernel/tracing/events/syscalls", F_OK) ||
-	    !access("/sys/kernel/debug/tracing/events/syscalls", F_OK))
-		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
-		fprintf(stderr, "ksysmon: tracefs is not mounted and cannot be mounted at /sys/kernel/tracing: %s\n",
-			strerror(errno));
-		return -1;
-	}
-	if (access("/sys/kernel/tracing/events/syscalls", F_OK)) {
-		fprintf(stderr, "ksysmon: this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS), needed for image_load\n");
-		return -1;
-	}
-	return 0;
 }
 
 static bool wants(const struct ksm_options *o, enum ksm_event_type t)
@@ -225,15 +208,15 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
 	bool images = wants(o, KSM_EV_IMAGE_LOAD);
-	bpf_program__set_autoload(skel->progs.handle_mmap_exit, images);
-	bpf_program__set_autoload(skel->progs.handle_mprotect_enter, images);
-	bpf_program__set_autoload(skel->progs.handle_mprotect_exit, images);
+	bpf_program__set_autoload(skel->progs.handle_syscall_exit, images);
 	bpf_program__set_autoload(skel->progs.handle_exec_images, images);
 	bpf_program__set_autoload(skel->progs.handle_module_load, images && kf.module_load);
 	if (images && !kf.module_load)
 		fprintf(stderr, "ksysmon: this kernel has no loadable modules (no module_load tracepoint): kernel module loads are not reported\n");
-	if (images && ensure_tracefs())
+	if (images && !kf.sys_exit) {
+		fprintf(stderr, "ksysmon: this kernel has no sys_exit tracepoint (CONFIG_FTRACE_SYSCALLS), needed for image_load; use --events without it\n");
 		return -2;
+	}
 	bpf_program__set_autoload(skel->progs.handle_exit,
 				  wants(o, KSM_EV_PROCESS_EXIT) || wants(o, KSM_EV_THREAD_EXIT));
 	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o->ringbuf_bytes))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "errmsg.h"
 #include "options.h"
 
 #include <errno.h>
@@ -47,15 +48,6 @@ const char ksm_usage[] =
 	"                             or whose file cannot be checked\n"
 	"  -h, --help                 show this help\n"
 	"  -V, --version              show the version\n";
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Whole decimal number in [min, max] with an optional K/M/G suffix. */
 static int parse_size(const char *s, uint64_t min, uint64_t max, bool suffix, uint64_t *out)
@@ -160,61 +152,61 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			else if (!strcmp(optarg, "json"))
 				o->format = KSM_FORMAT_JSON;
 			else
-				return fail(err, errlen, "invalid --format '%s' (expected text or json)", optarg);
+				return ksm_fail(err, errlen, "invalid --format '%s' (expected text or json)", optarg);
 			break;
 		case 'e':
 			if (parse_events(optarg, &o->event_mask))
-				return fail(err, errlen, "invalid --events '%s' (expected a comma-separated list of event types)", optarg);
+				return ksm_fail(err, errlen, "invalid --events '%s' (expected a comma-separated list of event types)", optarg);
 			break;
 		case 'p':
 			if (parse_size(optarg, 1, 4194304, false, &v))
-				return fail(err, errlen, "invalid --pid '%s' (expected a process id from 1 to 4194304)", optarg);
+				return ksm_fail(err, errlen, "invalid --pid '%s' (expected a process id from 1 to 4194304)", optarg);
 			if (o->n_pids == KSM_MAX_PIDS)
-				return fail(err, errlen, "too many --pid options (at most %d)", KSM_MAX_PIDS);
+				return ksm_fail(err, errlen, "too many --pid options (at most %d)", KSM_MAX_PIDS);
 			o->pids[o->n_pids++] = (uint32_t)v;
 			break;
 		case 'a':
 			if (parse_size(optarg, 0, KSM_ARGS_CAP - 1, false, &v))
-				return fail(err, errlen, "invalid --max-args-bytes '%s' (expected 0 to %u)", optarg, KSM_ARGS_CAP - 1);
+				return ksm_fail(err, errlen, "invalid --max-args-bytes '%s' (expected 0 to %u)", optarg, KSM_ARGS_CAP - 1);
 			o->max_args_bytes = (uint32_t)v;
 			break;
 		case 'b':
 			if (parse_size(optarg, 1, 1ull << 30, true, &v) || (v & (v - 1)) || v < 65536)
-				return fail(err, errlen, "invalid --ringbuf-size '%s' (expected a power of two from 64K to 1G)", optarg);
+				return ksm_fail(err, errlen, "invalid --ringbuf-size '%s' (expected a power of two from 64K to 1G)", optarg);
 			o->ringbuf_bytes = v;
 			break;
 		case 'l':
 			if (parse_size(optarg, 1, 1000, false, &v))
-				return fail(err, errlen, "invalid --latency-ms '%s' (expected 1 to 1000)", optarg);
+				return ksm_fail(err, errlen, "invalid --latency-ms '%s' (expected 1 to 1000)", optarg);
 			o->latency_ms = (uint32_t)v;
 			break;
 		case 'o':
 			if (!*optarg)
-				return fail(err, errlen, "invalid --output '' (expected a file name)");
+				return ksm_fail(err, errlen, "invalid --output '' (expected a file name)");
 			o->output = optarg;
 			break;
 		case OPT_HASH:
 			if (strcmp(optarg, "sha256"))
-				return fail(err, errlen, "invalid --hash '%s' (expected sha256)", optarg);
+				return ksm_fail(err, errlen, "invalid --hash '%s' (expected sha256)", optarg);
 			o->hash = true;
 			break;
 		case 'c':
 			if (!*optarg)
-				return fail(err, errlen, "invalid --config '' (expected a file name)");
+				return ksm_fail(err, errlen, "invalid --config '' (expected a file name)");
 			o->config = optarg;
 			break;
 		case OPT_DENY:
 			if (ksm_glob_check(optarg, err, errlen))
 				return -1;
 			if (o->n_deny_globs == KSM_MAX_DENY_RULES)
-				return fail(err, errlen, "too many --deny options (at most %d)", KSM_MAX_DENY_RULES);
+				return ksm_fail(err, errlen, "too many --deny options (at most %d)", KSM_MAX_DENY_RULES);
 			o->deny_globs[o->n_deny_globs++] = optarg;
 			break;
 		case OPT_DENY_SHA256:
 			if (ksm_sha256_parse(optarg, digest))
-				return fail(err, errlen, "invalid --deny-sha256 '%s' (expected 64 hexadecimal digits)", optarg);
+				return ksm_fail(err, errlen, "invalid --deny-sha256 '%s' (expected 64 hexadecimal digits)", optarg);
 			if (o->n_deny_sha256 == KSM_MAX_DENY_RULES)
-				return fail(err, errlen, "too many --deny-sha256 options (at most %d)", KSM_MAX_DENY_RULES);
+				return ksm_fail(err, errlen, "too many --deny-sha256 options (at most %d)", KSM_MAX_DENY_RULES);
 			o->deny_sha256[o->n_deny_sha256++] = optarg;
 			break;
 		case OPT_AUDIT:
@@ -222,7 +214,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			break;
 		case OPT_DENY_TIMEOUT:
 			if (parse_size(optarg, 1, 60000, false, &v))
-				return fail(err, errlen, "invalid --deny-timeout-ms '%s' (expected 1 to 60000)", optarg);
+				return ksm_fail(err, errlen, "invalid --deny-timeout-ms '%s' (expected 1 to 60000)", optarg);
 			o->deny_timeout_ms = (uint32_t)v;
 			break;
 		case OPT_FAIL_CLOSED:
@@ -236,28 +228,28 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			break;
 		case ':':
 			if (long_name(longopts, optopt))
-				return fail(err, errlen, "option '--%s' needs a value", long_name(longopts, optopt));
-			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+				return ksm_fail(err, errlen, "option '--%s' needs a value", long_name(longopts, optopt));
+			return ksm_fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
 			/* optopt: the option at fault, also inside a group like -xh */
 			if (optopt && long_name(longopts, optopt))
-				return fail(err, errlen, "option '--%s' takes no value", long_name(longopts, optopt));
+				return ksm_fail(err, errlen, "option '--%s' takes no value", long_name(longopts, optopt));
 			if (optopt)
-				return fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
-			return fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+				return ksm_fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
+			return ksm_fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return ksm_fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 	if (o->n_deny_globs || o->n_deny_sha256)
 		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */
 	else if ((o->deny_audit || o->deny_fail_closed) && !o->help && !o->version)
-		return fail(err, errlen, "--%s needs a --deny or --deny-sha256 rule",
+		return ksm_fail(err, errlen, "--%s needs a --deny or --deny-sha256 rule",
 			    o->deny_audit ? "audit" : "fail-closed");
 	/* the queue must hold several of the largest exec records */
 	uint64_t largest = 128 + 2 * KSM_PATH_MAX + (uint64_t)o->max_args_bytes;
 	if (o->ringbuf_bytes < 4 * largest)
-		return fail(err, errlen, "--ringbuf-size %" PRIu64 " is too small for --max-args-bytes %u (needs at least %" PRIu64 ")",
+		return ksm_fail(err, errlen, "--ringbuf-size %" PRIu64 " is too small for --max-args-bytes %u (needs at least %" PRIu64 ")",
 			    o->ringbuf_bytes, o->max_args_bytes, 4 * largest);
 	return 0;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "errmsg.h"
 #include "policy.h"
 
 #include <fnmatch.h>
@@ -7,15 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static bool special(char c)
 {
@@ -63,25 +55,25 @@ int ksm_glob_check(const char *pattern, char *err, size_t errlen)
 	size_t len = strlen(pattern);
 
 	if (!len)
-		return fail(err, errlen, "invalid --deny '' (expected an absolute path pattern)");
+		return ksm_fail(err, errlen, "invalid --deny '' (expected an absolute path pattern)");
 	if (len >= PATH_MAX)
-		return fail(err, errlen, "invalid --deny pattern: longer than %d bytes", PATH_MAX - 1);
+		return ksm_fail(err, errlen, "invalid --deny pattern: longer than %d bytes", PATH_MAX - 1);
 	if (pattern[0] != '/' && pattern[0] != '*')
-		return fail(err, errlen, "invalid --deny '%s' (expected an absolute path pattern starting with '/' or '*')",
+		return ksm_fail(err, errlen, "invalid --deny '%s' (expected an absolute path pattern starting with '/' or '*')",
 			    pattern);
 	/* walk the components that are pure literals; a wildcard component
 	 * such as "*" may well match a canonical name */
 	for (size_t i = 0; i < len;) {
 		if (pattern[i] == '\\') {
 			if (i + 1 == len)
-				return fail(err, errlen, "invalid --deny '%s' (trailing '\\')", pattern);
+				return ksm_fail(err, errlen, "invalid --deny '%s' (trailing '\\')", pattern);
 			i += 2;
 			continue;
 		}
 		if (pattern[i] == '[') {
 			size_t end = bracket_end(pattern, i);
 			if (!end)
-				return fail(err, errlen, "invalid --deny '%s' (unterminated '[')", pattern);
+				return ksm_fail(err, errlen, "invalid --deny '%s' (unterminated '[')", pattern);
 			i = end;
 			continue;
 		}
@@ -91,18 +83,18 @@ int ksm_glob_check(const char *pattern, char *err, size_t errlen)
 			bool last = c[clen] == '\0';
 			if ((clen == 0 && !last) || (clen == 1 && c[0] == '.') ||
 			    (clen == 2 && c[0] == '.' && c[1] == '.'))
-				return fail(err, errlen,
+				return ksm_fail(err, errlen,
 					    "invalid --deny '%s' (an empty, '.' or '..' component never matches a resolved path)",
 					    pattern);
 			if (clen == 0 && last && i > 0)
-				return fail(err, errlen,
+				return ksm_fail(err, errlen,
 					    "invalid --deny '%s' (a trailing '/' never matches an executed file; use '%s*')",
 					    pattern, pattern);
 		}
 		i++;
 	}
 	if (len == 1 && pattern[0] == '/')
-		return fail(err, errlen, "invalid --deny '/' (never matches an executed file; use '/*' to deny everything)");
+		return ksm_fail(err, errlen, "invalid --deny '/' (never matches an executed file; use '/*' to deny everything)");
 	return 0;
 }
 
@@ -173,7 +165,7 @@ int ksm_policy_init(struct ksm_policy *p, const char *const *globs, size_t n_glo
 	}
 	for (size_t i = 0; i < n_sha256; i++) {
 		if (ksm_sha256_parse(sha256_hex[i], p->digests[i])) {
-			fail(err, errlen, "invalid --deny-sha256 '%s' (expected 64 hexadecimal digits)", sha256_hex[i]);
+			ksm_fail(err, errlen, "invalid --deny-sha256 '%s' (expected 64 hexadecimal digits)", sha256_hex[i]);
 			ksm_policy_free(p);
 			return -1;
 		}
@@ -189,7 +181,7 @@ int ksm_policy_init(struct ksm_policy *p, const char *const *globs, size_t n_glo
 	return 0;
 oom:
 	ksm_policy_free(p);
-	return fail(err, errlen, "out of memory for the deny policy");
+	return ksm_fail(err, errlen, "out of memory for the deny policy");
 }
 
 void ksm_policy_free(struct ksm_policy *p)

@@ -186,63 +186,74 @@ static __always_inline bool image_wanted(void)
 	return type_enabled(KSM_EV_IMAGE_LOAD) && pid_selected(bpf_get_current_pid_tgid() >> 32);
 }
 
-/* mmap(2) returned: its arguments are still in the saved user registers. */
-SEC("tracepoint/syscalls/sys_exit_mmap")
-int handle_mmap_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	long ret = ctx->ret;
-	if (ret < 0 && ret > -4096)
-		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	unsigned long prot = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	unsigned long flags = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	if (!(prot & KSM_PROT_EXEC) || (flags & KSM_MAP_ANONYMOUS))
-		return 0;
-	if (!image_wanted())
-		return 0;
-	unsigned long len = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	report_image((__u64)ret, (__u64)ret + len);
-	return 0;
-}
+#if defined(__TARGET_ARCH_x86)
+#define KSM_NR_MMAP 9
+#define KSM_NR_MPROTECT 10
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define KSM_NR_MMAP 222
+#define KSM_NR_MPROTECT 226
+#define SYSCALL_NR(regs) ((regs)->syscallno)
+#else
+#error "syscall numbers of this architecture are not known"
+#endif
 
-/* Threads in an mprotect(PROT_EXEC) that makes a file mapping executable
- * for the first time (not one that already was). */
+/* Images made executable by mprotect(2), already reported: a second
+ * mprotect(PROT_EXEC) of the same mapping is not a new load. */
+struct mprotect_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 start;
+	struct inode *inode;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
-	__type(key, __u32);
+	__type(key, struct mprotect_key);
 	__type(value, __u8);
-} mprotect_pending SEC(".maps");
+} mprotect_seen SEC(".maps");
 
-SEC("tracepoint/syscalls/sys_enter_mprotect")
-int handle_mprotect_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void mprotect_exec(unsigned long start, unsigned long len)
 {
 	struct vma_info v;
 	__u8 one = 1;
 
-	if (!(ctx->args[2] & KSM_PROT_EXEC) || !image_wanted())
-		return 0;
-	if (!vma_at(bpf_get_current_task_btf(), ctx->args[0], &v) || !v.file ||
-	    (v.flags & KSM_VM_EXEC))
-		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&mprotect_pending, &tid, &one, BPF_ANY);
-	return 0;
+	if (!vma_at(bpf_get_current_task_btf(), start, &v) || !v.file)
+		return;
+	struct mprotect_key key = { .pid = bpf_get_current_pid_tgid() >> 32, .start = v.start,
+				    .inode = v.inode };
+	if (bpf_map_lookup_elem(&mprotect_seen, &key))
+		return;
+	bpf_map_update_elem(&mprotect_seen, &key, &one, BPF_ANY);
+	report_image(start, start + len);
 }
 
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int handle_mprotect_exit(struct trace_event_raw_sys_exit *ctx)
+/*
+ * mmap(2) or mprotect(2) returned: the arguments are still in the saved
+ * user registers.  One raw tracepoint for both, and nothing on syscall
+ * entry: every system call pays one program run that the syscall number
+ * ends in two instructions, not the perf syscall events' per-call work.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_syscall_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	if (!bpf_map_lookup_elem(&mprotect_pending, &tid))
+	long nr = SYSCALL_NR(regs);
+	if (nr != KSM_NR_MMAP && nr != KSM_NR_MPROTECT)
 		return 0;
-	bpf_map_delete_elem(&mprotect_pending, &tid);
-	if (ctx->ret != 0)
+	if (ret < 0 && ret > -4096)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	unsigned long start = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	unsigned long len = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	report_image(start, start + len);
+	unsigned long prot = PT_REGS_PARM3_SYSCALL(regs);
+	if (!(prot & KSM_PROT_EXEC) || !image_wanted())
+		return 0;
+	unsigned long len = PT_REGS_PARM2_SYSCALL(regs);
+	if (nr == KSM_NR_MPROTECT) {
+		mprotect_exec(PT_REGS_PARM1_SYSCALL(regs), len);
+		return 0;
+	}
+	if (PT_REGS_PARM4_SYSCALL(regs) & KSM_MAP_ANONYMOUS)
+		return 0;
+	report_image((__u64)ret, (__u64)ret + len);
 	return 0;
 }
 
