@@ -67,14 +67,22 @@ int ksm_kfilter_fill(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *k
 	return err;
 }
 
+int ksm_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *sum)
+{
+	uint64_t percpu[ncpus];
+	*sum = 0;
+	if (bpf_map_lookup_elem(map_fd, &key, percpu))
+		return -errno;
+	for (int c = 0; c < ncpus; c++)
+		*sum += percpu[c];
+	return 0;
+}
+
 uint64_t ksm_kfilter_count(struct ksysmon_bpf *skel, int ncpus)
 {
-	uint64_t total = 0, percpu[ncpus];
-	for (uint32_t t = 0; t < KSM_EV_MAX; t++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.kfiltered), &t, percpu))
-			continue;
-		for (int c = 0; c < ncpus; c++)
-			total += percpu[c];
-	}
+	uint64_t total = 0, n;
+	for (uint32_t t = 0; t < KSM_EV_MAX; t++)
+		if (!ksm_percpu_sum(bpf_map__fd(skel->maps.kfiltered), t, ncpus, &n))
+			total += n;
 	return total;
 }

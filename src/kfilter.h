@@ -13,6 +13,8 @@ struct ksysmon_bpf;
 void ksm_kfilter_configure(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf);
 /* After load: fills the exclusion maps; 0 or -errno. */
 int ksm_kfilter_fill(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf);
+/* Sum over the CPUs of a per-CPU counter (u64 values); 0 or -errno. */
+int ksm_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *sum);
 /* Events the kernel excluded so far, all types together. */
 uint64_t ksm_kfilter_count(struct ksysmon_bpf *skel, int ncpus);
 

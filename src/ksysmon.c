@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mount.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -48,7 +49,6 @@ struct monitor {
 	uint64_t malformed;
 	int ncpus;
 	struct ksm_deny *deny; /* exec policy, NULL without rules */
-	bool show_blocked;     /* exec_blocked in the wanted events */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -64,8 +64,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	static int debug = -1;
 	if (debug < 0)
 		debug = getenv("KSYSMON_DEBUG") != NULL;
-	if (!debug && level != LIBBPF_WARN)
-		return 0;
+	(void)level;
 	if (!debug)
 		return 0; /* failures are reported by ksysmon in one line */
 	return vfprintf(stderr, fmt, args);
@@ -120,16 +119,13 @@ static int on_record(void *ctx, void *data, size_t size)
 static int report_lost(struct monitor *m)
 {
 	struct ksm_events_lost rec = { 0 };
-	uint64_t percpu[m->ncpus];
 	bool any = false;
 	int fd = bpf_map__fd(m->skel->maps.lost);
 
 	for (uint32_t t = 1; t < KSM_EV_MAX; t++) {
-		uint64_t sum = 0;
-		if (bpf_map_lookup_elem(fd, &t, percpu))
+		uint64_t sum;
+		if (ksm_percpu_sum(fd, t, m->ncpus, &sum))
 			return -errno;
-		for (int c = 0; c < m->ncpus; c++)
-			sum += percpu[c];
 		if (sum > m->lost_reported[t]) {
 			rec.lost[t] = sum - m->lost_reported[t];
 			m->lost_reported[t] = sum;
@@ -186,6 +182,24 @@ static struct kernel_features probe_kernel(void)
 	return f;
 }
 
+/* Syscall tracepoints are found through tracefs: mount it if it is not. */
+static int ensure_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/events/syscalls", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events/syscalls", F_OK))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
+		fprintf(stderr, "ksysmon: tracefs is not mounted and cannot be mounted at /sys/kernel/tracing: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK)) {
+		fprintf(stderr, "ksysmon: this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS), needed for image_load\n");
+		return -1;
+	}
+	return 0;
+}
+
 static bool wants(const struct ksm_options *o, enum ksm_event_type t)
 {
 	return o->event_mask & (1u << t);
@@ -208,12 +222,17 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
 	bool images = wants(o, KSM_EV_IMAGE_LOAD);
-	bpf_program__set_autoload(skel->progs.handle_syscall_exit, images);
+	bool perf_hook = o->image_hook == KSM_IMAGE_HOOK_PERF;
+	bpf_program__set_autoload(skel->progs.handle_syscall_exit, images && !perf_hook);
+	bpf_program__set_autoload(skel->progs.handle_mmap_exit, images && perf_hook);
+	bpf_program__set_autoload(skel->progs.handle_mprotect_exit, images && perf_hook);
 	bpf_program__set_autoload(skel->progs.handle_exec_images, images);
 	bpf_program__set_autoload(skel->progs.handle_module_load, images && kf.module_load);
 	if (images && !kf.module_load)
 		fprintf(stderr, "ksysmon: this kernel has no loadable modules (no module_load tracepoint): kernel module loads are not reported\n");
-	if (images && !kf.sys_exit) {
+	if (images && perf_hook && ensure_tracefs())
+		return -2;
+	if (images && !perf_hook && !kf.sys_exit) {
 		fprintf(stderr, "ksysmon: this kernel has no sys_exit tracepoint (CONFIG_FTRACE_SYSCALLS), needed for image_load; use --events without it\n");
 		return -2;
 	}
@@ -311,8 +330,6 @@ static void on_deny_record(void *ctx, const void *rec, size_t size)
 	if (ev.type == KSM_EV_EVENTS_LOST)
 		for (unsigned t = 1; t < KSM_EV_MAX; t++)
 			m->lost_reported[t] += ev.u.lost.lost[t];
-	else if (!m->show_blocked)
-		return;
 	emit(m, &ev);
 }
 
@@ -453,7 +470,6 @@ int main(int argc, char **argv)
 			.audit = opts.deny_audit, .fail_closed = opts.deny_fail_closed,
 			.timeout_ms = opts.deny_timeout_ms,
 		};
-		m.show_blocked = wants(&opts, KSM_EV_EXEC_BLOCKED);
 		if (ksm_deny_start(&m.deny, &dc, err_msg, sizeof(err_msg))) {
 			fprintf(stderr, "ksysmon: %s\n", err_msg);
 			goto cleanup;

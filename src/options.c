@@ -35,6 +35,10 @@ const char ksm_usage[] =
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
 	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
 	"      --hash=sha256          add the SHA-256 of executed files and images\n"
+	"      --image-hook=HOOK      how image loads are caught: perf (default; the\n"
+	"                             syscall events of mmap and mprotect) or raw (one\n"
+	"                             program on every syscall exit: cheaper for\n"
+	"                             mmap-heavy loads, dearer for other syscalls)\n"
 	"      --deny=GLOB            refuse to execute files whose absolute path\n"
 	"                             matches GLOB (fnmatch(3); '*' also matches\n"
 	"                             '/'); repeatable\n"
@@ -106,7 +110,7 @@ static void set_defaults(struct ksm_options *o)
 	o->deny_timeout_ms = KSM_DEFAULT_DENY_TIMEOUT_MS;
 }
 
-enum { OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
+enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -128,6 +132,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "hash", required_argument, NULL, OPT_HASH },
+		{ "image-hook", required_argument, NULL, OPT_IMAGE_HOOK },
 		{ "deny", required_argument, NULL, OPT_DENY },
 		{ "deny-sha256", required_argument, NULL, OPT_DENY_SHA256 },
 		{ "audit", no_argument, NULL, OPT_AUDIT },
@@ -184,6 +189,14 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (!*optarg)
 				return ksm_fail(err, errlen, "invalid --output '' (expected a file name)");
 			o->output = optarg;
+			break;
+		case OPT_IMAGE_HOOK:
+			if (!strcmp(optarg, "perf"))
+				o->image_hook = KSM_IMAGE_HOOK_PERF;
+			else if (!strcmp(optarg, "raw"))
+				o->image_hook = KSM_IMAGE_HOOK_RAW;
+			else
+				return ksm_fail(err, errlen, "invalid --image-hook '%s' (expected perf or raw)", optarg);
 			break;
 		case OPT_HASH:
 			if (strcmp(optarg, "sha256"))

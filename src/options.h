@@ -33,6 +33,7 @@ struct ksm_options {
 	const char *output;   /* NULL: standard output */
 	const char *config;   /* rules file, or NULL */
 	bool hash;            /* --hash sha256 */
+	enum ksm_image_hook { KSM_IMAGE_HOOK_PERF, KSM_IMAGE_HOOK_RAW } image_hook;
 	/* execution policy; the strings point into argv */
 	const char *deny_globs[KSM_MAX_DENY_RULES];
 	size_t n_deny_globs;

@@ -235,12 +235,8 @@ static __always_inline void mprotect_exec(unsigned long start, unsigned long len
  * entry: every system call pays one program run that the syscall number
  * ends in two instructions, not the perf syscall events' per-call work.
  */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(handle_syscall_exit, struct pt_regs *regs, long ret)
+static __always_inline int syscall_exit(struct pt_regs *regs, long nr, long ret)
 {
-	long nr = SYSCALL_NR(regs);
-	if (nr != KSM_NR_MMAP && nr != KSM_NR_MPROTECT)
-		return 0;
 	if (ret < 0 && ret > -4096)
 		return 0;
 	unsigned long prot = PT_REGS_PARM3_SYSCALL(regs);
@@ -255,6 +251,31 @@ int BPF_PROG(handle_syscall_exit, struct pt_regs *regs, long ret)
 		return 0;
 	report_image((__u64)ret, (__u64)ret + len);
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_syscall_exit, struct pt_regs *regs, long ret)
+{
+	long nr = SYSCALL_NR(regs);
+	if (nr != KSM_NR_MMAP && nr != KSM_NR_MPROTECT)
+		return 0;
+	return syscall_exit(regs, nr, ret);
+}
+
+/* The same through the perf syscall events, which only mmap and mprotect
+ * reach (the others pay a bitmap test instead of a program run). */
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int handle_mmap_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return syscall_exit(regs, KSM_NR_MMAP, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int handle_mprotect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return syscall_exit(regs, KSM_NR_MPROTECT, ctx->ret);
 }
 
 /* The program and its interpreter, mapped by the kernel during exec. */

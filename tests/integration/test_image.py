@@ -36,7 +36,16 @@ class ImageLoads(unittest.TestCase):
         self.assertEqual(ev["tid"], ev["pid"])
 
     def test_dlopen_system_libraries_match_dl_iterate_phdr(self):
-        with Monitor("--events", "image_load") as m:
+        self.check_dlopen()
+
+    def test_raw_hook_reports_the_same(self):
+        self.check_dlopen("--image-hook", "raw")
+
+    def test_mprotect_with_raw_hook(self):
+        self.check_mprotect("--image-hook", "raw")
+
+    def check_dlopen(self, *extra):
+        with Monitor("--events", "image_load", *extra) as m:
             pid, vals, rc = run_workload("dlopen", *LIBS)
         self.assertEqual(rc, 0)
         self.assertEqual(m.returncode, 0, m.stderr)
@@ -139,8 +148,11 @@ class ImageLoads(unittest.TestCase):
         self.assertGreater(evs[0]["size"], os.path.getsize(STATIC) // 2)
 
     def test_mprotect_adding_exec_reports_once(self):
+        self.check_mprotect()
+
+    def check_mprotect(self, *extra):
         path = os.path.realpath("/lib/x86_64-linux-gnu/libz.so.1")
-        with Monitor("--events", "image_load") as m:
+        with Monitor("--events", "image_load", *extra) as m:
             pid, vals, rc = run_workload("mprotect-exec", path)
         self.assertEqual(rc, 0)
         found = [e for e in by_pid(m.events(), pid, "image_load") if e["path"] == path]
