@@ -3,6 +3,7 @@
 
 Side by side in one run, alternating pairs (baseline, monitored, ...):
   anon    workload mmap-storm N          anonymous mmap + munmap (target <= 1.03x)
+  anon-perf  the same with --image-hook perf
   dlopen  workload dlopen-storm N LIB    dlopen + dlclose of a library; every
                                          load must be reported (nothing lost)
   rules   workload exec-storm N /bin/true with a --config that excludes 99 %+
@@ -33,7 +34,7 @@ RULES = """events:
 
 
 def storm_cmd(args, kind, n):
-    if kind == "anon":
+    if kind.startswith("anon"):
         return [args.workload, "mmap-storm", str(n)]
     if kind == "dlopen":
         return [args.workload, "dlopen-storm", str(n), LIB]
@@ -50,7 +51,7 @@ def timed(cmd):
 
 
 def calibrate(args, kind):
-    n = {"anon": 20000, "dlopen": 500, "rules": 300}[kind]
+    n = {"anon": 20000, "anon-perf": 20000, "dlopen": 500, "rules": 300}[kind]
     wall, _, _ = timed(storm_cmd(args, kind, n))
     return max(n, int(n * args.seconds / max(wall, 1e-3)))
 
@@ -66,13 +67,13 @@ def count_loads(path, pid):
 
 def bench(args, kind):
     n = calibrate(args, kind)
-    extra = []
+    extra = ["--events", "all"] + (["--image-hook", "perf"] if kind.endswith("-perf") else [])
     cfg = None
     if kind == "rules":
         fd, cfg = tempfile.mkstemp(suffix=".yaml")
         os.write(fd, RULES.encode())
         os.close(fd)
-        extra = ["--config", cfg]
+        extra += ["--config", cfg]
     ratios, cpu_ratios, rate = [], [], []
     filtered = None
     for _ in range(args.pairs):
@@ -114,7 +115,7 @@ def main():
     ap.add_argument("--workload", required=True)
     ap.add_argument("--pairs", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=1.0)
-    ap.add_argument("--storms", default="anon,dlopen,rules")
+    ap.add_argument("--storms", default="anon,anon-perf,dlopen,rules")
     ap.add_argument("--json")
     args = ap.parse_args()
     results = []

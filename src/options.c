@@ -22,8 +22,8 @@ const char ksm_usage[] =
 	"  -f, --format=FORMAT        text (default) or json (JSON Lines)\n"
 	"  -e, --events=LIST          comma-separated event types to report:\n"
 	"                             process_create, process_exec, process_exit,\n"
-	"                             thread_create, thread_exit, image_load,\n"
-	"                             or all (default)\n"
+	"                             thread_create, thread_exit, image_load, or all\n"
+	"                             (default: all but image_load)\n"
 	"  -p, --pid=PID              only events of this process (and processes\n"
 	"                             it creates); repeatable\n"
 	"  -a, --max-args-bytes=N     capture at most N bytes of arguments per exec\n"
@@ -35,10 +35,10 @@ const char ksm_usage[] =
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
 	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
 	"      --hash=sha256          add the SHA-256 of executed files and images\n"
-	"      --image-hook=HOOK      how image loads are caught: perf (default; the\n"
-	"                             syscall events of mmap and mprotect) or raw (one\n"
-	"                             program on every syscall exit: cheaper for\n"
-	"                             mmap-heavy loads, dearer for other syscalls)\n"
+	"      --image-hook=HOOK      how image loads are caught: raw (default; one\n"
+	"                             program on every syscall exit) or perf (the\n"
+	"                             syscall events of mmap and mprotect: dearer\n"
+	"                             per mmap, cheaper for other syscalls)\n"
 	"      --deny=GLOB            refuse to execute files whose absolute path\n"
 	"                             matches GLOB (fnmatch(3); '*' also matches\n"
 	"                             '/'); repeatable\n"
@@ -103,7 +103,8 @@ static void set_defaults(struct ksm_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->format = KSM_FORMAT_TEXT;
-	o->event_mask = KSM_ALL_EVENTS;
+	o->event_mask = KSM_DEFAULT_EVENTS;
+	o->image_hook = KSM_IMAGE_HOOK_RAW;
 	o->max_args_bytes = KSM_DEFAULT_ARGS_BYTES;
 	o->ringbuf_bytes = KSM_DEFAULT_RINGBUF_BYTES;
 	o->latency_ms = 100;

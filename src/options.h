@@ -17,6 +17,9 @@ enum ksm_format { KSM_FORMAT_TEXT, KSM_FORMAT_JSON };
 
 /* The event types the sensor produces and --events selects (events_lost
  * is always reported, exec_blocked comes with a deny policy). */
+/* Reported without --events: all but image loads, which (as in Sysmon)
+ * are asked for, being by far the most numerous. */
+#define KSM_DEFAULT_EVENTS (KSM_ALL_EVENTS & ~(1u << KSM_EV_IMAGE_LOAD))
 #define KSM_ALL_EVENTS                                                             \
 	((1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |             \
 	 (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |              \

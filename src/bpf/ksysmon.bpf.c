@@ -17,6 +17,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* image, filename and cwd, each < KSM_PATH_MAX, come before the arguments */
 #define KSM_STRINGS_MAX (4 * KSM_PATH_MAX)
 
+/* Hot paths (fork, exit) read task fields directly: tp_btf arguments are
+ * trusted BTF pointers, and a direct load costs less than a helper call. */
+
 /* An exec record is built in place before it is copied to the queue: too
  * large for the stack or a per-CPU slot, so one array entry per CPU. */
 struct exec_buf {
@@ -34,8 +37,8 @@ struct {
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 pid = BPF_CORE_READ(child, tgid);
-	__u32 tid = BPF_CORE_READ(child, pid);
+	__u32 pid = child->tgid;
+	__u32 tid = child->pid;
 	bool is_thread = pid != tid;
 	__u32 type = is_thread ? KSM_EV_THREAD_CREATE : KSM_EV_PROCESS_CREATE;
 
@@ -59,7 +62,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	}
 
 	/* real_parent, not the forking task: CLONE_PARENT makes them differ */
-	__u32 ppid = BPF_CORE_READ(child, real_parent, tgid);
+	__u32 ppid = child->real_parent->tgid;
 	if (!pid_selected(pid) && !pid_selected(ppid))
 		return 0;
 	if (excluded_pid(type, pid) || excluded_comm(type, child))
@@ -72,13 +75,13 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	fill_header(&e->hdr, type, sizeof(*e));
 	e->pid = pid;
 	e->ppid = ppid;
-	e->parent_tid = BPF_CORE_READ(parent, pid);
+	e->parent_tid = parent->pid;
 	e->reserved = 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	e->image.offset = e->image.length = 0;
 	e->cmdline.offset = e->cmdline.length = 0;
 	e->start_time = process_start(child);
-	e->parent_start_time = process_start(BPF_CORE_READ(child, real_parent));
+	e->parent_start_time = process_start(child->real_parent);
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
@@ -160,7 +163,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	b->rec.cwd.length = len;
 	off += len & KSM_POS_MASK;
 
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	struct task_struct *parent = task->real_parent;
 	b->rec.euid = BPF_CORE_READ(task, cred, euid.val);
 	b->rec.ppid = BPF_CORE_READ(parent, tgid);
 	b->rec.start_time = process_start(task);
@@ -183,17 +186,17 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
  * wait_task_zombie() computes it. */
 static __always_inline __u32 exit_status(struct task_struct *task)
 {
-	struct signal_struct *sig = BPF_CORE_READ(task, signal);
-	if (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT)
-		return BPF_CORE_READ(sig, group_exit_code);
-	return BPF_CORE_READ(task, group_leader, exit_code);
+	struct signal_struct *sig = task->signal;
+	if (sig->flags & SIGNAL_GROUP_EXIT)
+		return sig->group_exit_code;
+	return task->group_leader->exit_code;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
-	__u32 pid = BPF_CORE_READ(task, tgid);
-	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 pid = task->tgid;
+	__u32 tid = task->pid;
 	bool group_dead;
 
 	/* Since 6.16 the tracepoint says whether this was the group's last
@@ -202,7 +205,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	if (exit_has_group_dead)
 		group_dead = (bool)ctx[1];
 	else
-		group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
+		group_dead = task->signal->live.counter == 0;
 
 	if (!pid_selected(pid))
 		return 0;

@@ -65,7 +65,7 @@ static __always_inline __u64 wakeup_flag(void)
  * pid it names the process uniquely, whatever pid reuse. */
 static __always_inline __u64 process_start(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, group_leader, start_boottime);
+	return task->group_leader->start_boottime;
 }
 
 static __always_inline void fill_header(struct ksm_header *h, __u16 type, __u32 size)

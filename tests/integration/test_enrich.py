@@ -106,7 +106,7 @@ class Enrichment(unittest.TestCase):
         self.assertEqual(m.summary()["lost"]["total"], 0)
 
     def test_thread_and_image_events_carry_the_process_guid(self):
-        with Monitor() as m:
+        with Monitor("--events", "all") as m:
             pid, vals, rc = run_workload("threads", 2)
         evs = m.events()
         guid = one(evs, pid, "process_exec")["process_guid"]
@@ -121,7 +121,7 @@ class Hashing(unittest.TestCase):
         big = os.path.join(tmp, "big-lib.so")
         with open(big, "wb") as f:  # large enough that hashing must wait for it
             f.write(b"\0" * (1 << 20))
-        with Monitor("--hash", "sha256") as m:
+        with Monitor("--hash", "sha256", "--events", "all") as m:
             p1 = subprocess.Popen([TRUE, "once"])
             p1.wait()
             p2 = subprocess.Popen([TRUE, "twice"])

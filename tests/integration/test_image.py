@@ -38,11 +38,11 @@ class ImageLoads(unittest.TestCase):
     def test_dlopen_system_libraries_match_dl_iterate_phdr(self):
         self.check_dlopen()
 
-    def test_raw_hook_reports_the_same(self):
-        self.check_dlopen("--image-hook", "raw")
+    def test_perf_hook_reports_the_same(self):
+        self.check_dlopen("--image-hook", "perf")
 
-    def test_mprotect_with_raw_hook(self):
-        self.check_mprotect("--image-hook", "raw")
+    def test_mprotect_with_perf_hook(self):
+        self.check_mprotect("--image-hook", "perf")
 
     def check_dlopen(self, *extra):
         with Monitor("--events", "image_load", *extra) as m:

@@ -74,7 +74,7 @@ static void expect_error(const char *const *words)
 static void assert_defaults_except_ringbuf(void)
 {
 	assert_int_equal(o.format, KSM_FORMAT_TEXT);
-	assert_int_equal(o.event_mask, KSM_ALL_EVENTS);
+	assert_int_equal(o.event_mask, KSM_DEFAULT_EVENTS);
 	assert_int_equal(o.n_pids, 0);
 	assert_int_equal(o.max_args_bytes, KSM_DEFAULT_ARGS_BYTES);
 	assert_int_equal(o.latency_ms, 100);
@@ -96,9 +96,11 @@ static void test_defaults(void **state)
 	assert_int_equal(o.ringbuf_bytes, KSM_DEFAULT_RINGBUF_BYTES);
 	assert_int_equal(o.ringbuf_bytes, 16u << 20);
 	assert_int_equal(o.max_args_bytes, 65536);
-	/* the default set: the five process/thread events and image loads */
+	/* the default set: the five process/thread events, not image loads */
 	for (unsigned t = KSM_EV_PROCESS_CREATE; t <= KSM_EV_THREAD_EXIT; t++)
 		assert_true(o.event_mask & (1u << t));
+	assert_false(o.event_mask & (1u << KSM_EV_IMAGE_LOAD));
+	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_RAW);
 	assert_false(o.event_mask & (1u << KSM_EV_NONE));
 	assert_false(o.event_mask & (1u << KSM_EV_EXEC_BLOCKED));
 }
