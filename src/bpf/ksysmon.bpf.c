@@ -8,7 +8,6 @@
 #include "maps.bpf.h"
 #include "path.bpf.h"
 #include "filter.bpf.h"
-#include "image.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -246,3 +245,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
+
+/* Last: programs attach in the order they are defined, and on a shared
+ * tracepoint run in that order, so that a program's process_exec comes
+ * before its image_load events. */
+#include "image.bpf.h"
