@@ -97,6 +97,17 @@ void ksm_buf_hex(struct ksm_buf *b, uint64_t v)
 	ksm_buf_put(b, tmp + i, sizeof(tmp) - i);
 }
 
+void ksm_buf_hexbytes(struct ksm_buf *b, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	if (!ksm_buf_reserve(b, 2 * n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		b->data[b->len++] = digits[p[i] >> 4];
+		b->data[b->len++] = digits[p[i] & 15];
+	}
+}
+
 void ksm_buf_digits(struct ksm_buf *b, uint64_t v, int width)
 {
 	char tmp[20];

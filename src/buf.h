@@ -25,6 +25,8 @@ void ksm_buf_u64(struct ksm_buf *b, uint64_t v);
 void ksm_buf_i64(struct ksm_buf *b, int64_t v);
 /* 0x-prefixed lower-case hexadecimal */
 void ksm_buf_hex(struct ksm_buf *b, uint64_t v);
+/* n bytes as 2n lower-case hexadecimal digits */
+void ksm_buf_hexbytes(struct ksm_buf *b, const uint8_t *p, size_t n);
 /* v as exactly `width` decimal digits, zero-padded */
 void ksm_buf_digits(struct ksm_buf *b, uint64_t v, int width);
 

@@ -53,15 +53,9 @@ static void comm(struct ksm_buf *b, const char *c)
 
 static void sha256(struct ksm_buf *b, const uint8_t d[32])
 {
-	static const char hexdig[] = "0123456789abcdef";
-	char hex[64];
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = hexdig[d[i] >> 4];
-		hex[2 * i + 1] = hexdig[d[i] & 15];
-	}
 	key(b, "sha256");
 	ksm_buf_putc(b, '"');
-	ksm_buf_put(b, hex, sizeof(hex));
+	ksm_buf_hexbytes(b, d, 32);
 	ksm_buf_putc(b, '"');
 }
 

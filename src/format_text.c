@@ -59,14 +59,10 @@ static void text_argv(struct ksm_buf *b, const struct ksm_text *argv)
 
 static void sha256_tag(struct ksm_buf *b, const struct ksm_context *c)
 {
-	static const char hexdig[] = "0123456789abcdef";
 	if (!c->has_sha256)
 		return;
 	ksm_buf_puts(b, " sha256:");
-	for (int i = 0; i < 32; i++) {
-		ksm_buf_putc(b, hexdig[c->sha256[i] >> 4]);
-		ksm_buf_putc(b, hexdig[c->sha256[i] & 15]);
-	}
+	ksm_buf_hexbytes(b, c->sha256, 32);
 }
 
 static void comm_tag(struct ksm_buf *b, const char *comm)
