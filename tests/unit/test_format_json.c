@@ -4,16 +4,7 @@
 
 #define TS "2023-11-14T22:13:20.123456789Z"
 
-static struct recb r;
-static struct ksm_buf out;
-
-static int teardown(void **state)
-{
-	(void)state;
-	recb_free(&r);
-	ksm_buf_free(&out);
-	return 0;
-}
+FORMAT_TEST_FIXTURE();
 
 #define LINE() fmt_rec(&out, &r, ksm_format_json)
 
@@ -323,6 +314,50 @@ static void test_process_exec_unreadable(void **state)
 					"\"argv_truncated\":false,\"uid\""));
 }
 
+/* Fields the client adds (struct ksm_context): identities, parent,
+ * user, exit image and lifetime, digest. */
+static void test_context_fields(void **state)
+{
+	(void)state;
+	struct exact x = { 0 };
+	static const uint8_t digest[32] = { 0xab, 0xcd, [31] = 0x01 };
+
+	mk_exit(&r, T_REAL, 3 << 8);
+	struct ksm_event ev = *decode_ok(&x, &r);
+	for (int i = 0; i < 16; i++) {
+		ev.ctx.guid[i] = (uint8_t)i;
+		ev.ctx.parent_guid[i] = (uint8_t)(0xf0 | i);
+	}
+	ev.ctx.has_guid = ev.ctx.has_parent_guid = true;
+	ev.ctx.user = "r\"oot";
+	ev.ctx.parent_image = (struct ksm_text){ (const uint8_t *)"/bin/ba\nsh", 10, false, true };
+	ev.ctx.image = (struct ksm_text){ (const uint8_t *)"/usr/bin/x", 10, false, true };
+	ev.ctx.has_start = true;
+	ev.ctx.start_ns = T_REAL - 1500000000ull;
+	ev.ctx.duration_ms = 1500;
+	ev.ctx.has_sha256 = true;
+	memcpy(ev.ctx.sha256, digest, 32);
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_buf(&out, "{\"type\":\"process_exit\",\"time\":\"" TS "\",\"pid\":4242,\"tid\":4244,"
+			 "\"exit_code\":3,\"comm\":\"bash\","
+			 "\"process_guid\":\"00010203-0405-0607-0809-0a0b0c0d0e0f\","
+			 "\"parent_guid\":\"f0f1f2f3-f4f5-f6f7-f8f9-fafbfcfdfeff\","
+			 "\"user\":\"r\\\"oot\",\"parent_image\":\"/bin/ba\\nsh\","
+			 "\"image\":\"/usr/bin/x\",\"sha256\":\"abcd"
+			 "000000000000000000000000000000000000000000000000000000000001\","
+			 "\"start_time\":\"2023-11-14T22:13:18.623456789Z\",\"duration_ms\":1500}\n");
+	ev.ctx.has_sha256 = false;
+	ev.ctx.sha256_error = "timeout";
+	ksm_buf_reset(&out);
+	ksm_format_text(&out, &ev);
+	assert_buf(&out, "22:13:20.123: Process 4242 Exited with code 3 [bash]\n");
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_non_null(strstr(buf_str(&out), ",\"sha256_error\":\"timeout\","));
+	exact_free(&x);
+}
+
 static void test_process_exit(void **state)
 {
 	(void)state;
@@ -582,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_process_exec_deleted),
 		cmocka_unit_test(test_process_exec_unreadable),
 		cmocka_unit_test(test_process_exit),
+		cmocka_unit_test(test_context_fields),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_image_load),
 		cmocka_unit_test(test_image_load_utf16),

@@ -4,16 +4,7 @@
 
 #define CLK "22:13:20.123: "
 
-static struct recb r;
-static struct ksm_buf out;
-
-static int teardown(void **state)
-{
-	(void)state;
-	recb_free(&r);
-	ksm_buf_free(&out);
-	return 0;
-}
+FORMAT_TEST_FIXTURE();
 
 #define LINE() fmt_rec(&out, &r, ksm_format_text)
 

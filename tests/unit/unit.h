@@ -264,4 +264,18 @@ static inline const char *fmt_rec(struct ksm_buf *out, struct recb *r,
 	return buf_str(out);
 }
 
+/* The formatter tests' record under construction (r) and output (out),
+ * and the teardown that frees both after each test. */
+#define FORMAT_TEST_FIXTURE()                                                      \
+	static struct recb r;                                                      \
+	static struct ksm_buf out;                                                 \
+	static int teardown(void **state)                                          \
+	{                                                                          \
+		(void)state;                                                       \
+		recb_free(&r);                                                     \
+		ksm_buf_free(&out);                                                \
+		return 0;                                                          \
+	}                                                                          \
+	struct format_test_fixture_end /* swallows the call's semicolon */
+
 #endif
