@@ -47,7 +47,10 @@ WIN_TARGETS := $(WIN_OUT)/ksysmon.sys $(WIN_OUT)/ksysmon.exe $(WIN_OUT)/ksysmon.
 
 windows: $(WIN_TARGETS)
 
+# the cross compiler and Wine come from Debian's packages, installed here
+# when missing (everything the Windows side builds goes through these)
 $(WIN_OUT) $(WIN_HOST_OUT):
+	bash scripts/deps.sh --windows
 	mkdir -p $@
 
 $(WIN_OUT)/ksysmon.sys: $(WIN_DRV_SRCS) $(WIN_DRV_HDRS) windows/windows.mk | $(WIN_OUT)
