@@ -16,8 +16,9 @@
 
 const char ksm_usage[] =
 	"Usage: ksysmon [OPTION...]\n"
-	"Reports process creation and exit, program execution and thread start\n"
-	"and end, from inside the kernel, until interrupted (SIGINT/SIGTERM).\n"
+	"Reports process creation and exit, program execution, thread start and\n"
+	"end and image loads, from inside the kernel, until interrupted\n"
+	"(SIGINT/SIGTERM); can refuse executions by policy.\n"
 	"\n"
 	"  -f, --format=FORMAT        text (default) or json (JSON Lines)\n"
 	"  -e, --events=LIST          comma-separated event types to report:\n"
