@@ -79,14 +79,19 @@ class Enrichment(unittest.TestCase):
         self.assertLessEqual(x["duration_ms"], (t1 - t0) * 1000 + 50)
 
     def test_running_process_seeded_from_proc(self):
-        # started before the monitor: its identity and image come from /proc
-        p = subprocess.Popen(["/bin/sleep", "0.6"])
-        time.sleep(0.1)
+        # started before the monitor: its identity and image come from
+        # /proc; it ends only when told to, once the monitor is ready
+        p = subprocess.Popen([WORKLOAD, "wait-stdin", "exit", "0"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+        self.assertTrue(p.stdout.readline().startswith(b"pid="))
+        t0 = time.monotonic()
         with Monitor() as m:
-            p.wait()
+            time.sleep(max(0.0, 0.6 - (time.monotonic() - t0)))
+            p.communicate(b"go\n")
+        self.assertEqual(p.returncode, 0)
         evs = m.events()
         x = one(evs, p.pid, "process_exit")
-        self.assertEqual(x["image"], os.path.realpath("/bin/sleep"))
+        self.assertEqual(x["image"], os.path.realpath(WORKLOAD))
         self.assertRegex(x["process_guid"], GUID_RE)
         self.assertGreaterEqual(x["duration_ms"], 500)
 
