@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Loading the BPF sensor: what the running kernel offers, which programs
+ * the options need, map sizes, filters. */
+#ifndef KSM_LOADER_H
+#define KSM_LOADER_H
+
+#include "options.h"
+#include "rules.h"
+
+struct ksysmon_bpf;
+
+/* Opens, sizes and loads the sensor for these options and fills its
+ * filter maps (not attached yet).  On failure prints one line and returns
+ * NULL. */
+struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
+				    const struct ksm_kernel_filter *kfilter);
+
+#endif
