@@ -13,8 +13,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
 
-/* image, filename and cwd, each < KSM_PATH_MAX, come before the arguments */
+/* the exec strings come before the arguments; a power of two for masks */
 #define KSM_STRINGS_MAX (4 * KSM_PATH_MAX)
+_Static_assert(KSM_EXEC_STRINGS * KSM_PATH_MAX <= KSM_STRINGS_MAX, "exec strings");
 
 /* Hot paths (fork, exit) read task fields directly: tp_btf arguments are
  * trusted BTF pointers, and a direct load costs less than a helper call. */
