@@ -71,10 +71,10 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	if ((used & (1u << KSM_F_PARENT_IMAGE)) && ev->ctx.parent_image.present)
 		copy_text(scratch, &f[KSM_F_PARENT_IMAGE], ev->ctx.parent_image.data,
 			  ev->ctx.parent_image.len);
-	if (ev->ctx.user)
+	if ((used & (1u << KSM_F_USER)) && ev->ctx.user)
 		copy_text(scratch, &f[KSM_F_USER], (const uint8_t *)ev->ctx.user, strlen(ev->ctx.user));
-	if (ev->type != KSM_EV_THREAD_CREATE && ev->type != KSM_EV_THREAD_EXIT &&
-	    ev->type != KSM_EV_IMAGE_LOAD)
+	if ((used & (1u << KSM_F_COMM)) && ev->type != KSM_EV_THREAD_CREATE &&
+	    ev->type != KSM_EV_THREAD_EXIT && ev->type != KSM_EV_IMAGE_LOAD)
 		copy_text(scratch, &f[KSM_F_COMM], (const uint8_t *)ev->comm, strlen(ev->comm));
 	if (scratch->failed)
 		return true; /* out of memory: show rather than lose */
