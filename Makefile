@@ -89,3 +89,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include windows/windows.mk
+-include bench/bench.mk

@@ -5,12 +5,15 @@ set -euo pipefail
 
 linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
             libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev
-            python3 util-linux mount)
+            python3 util-linux mount rsyslog python3-jsonschema)
 windows_pkgs=(mingw-w64 wine wine64)
+# the tools `make bench` compares ksysmon with, and the plot
+bench_pkgs=(forkstat bpftrace linux-perf auditd gnuplot-nox)
 
 want=("${linux_pkgs[@]}")
 case "${1:-}" in
     --windows) want=("${windows_pkgs[@]}") ;;
+    --bench) want=("${bench_pkgs[@]}") ;;
     --all) want+=("${windows_pkgs[@]}") ;;
 esac
 
