@@ -17,7 +17,7 @@ LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # user-side code shared by the Linux client, the Windows client and tests
-CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/format_json.c src/format_text.c src/timefmt.c
+CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/fields.c src/format_json.c src/format_text.c src/timefmt.c
 CLI_SRCS  := $(CORE_SRCS) src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h

@@ -32,7 +32,7 @@ WIN_DRV_LDFLAGS := -nostdlib -shared -Wl,--subsystem,native -Wl,--entry,DriverEn
 WIN_DRV_LIBS := -lntoskrnl
 
 WIN_CLIENT_SRCS := windows/client/ksysmon.c windows/client/ntpath.c \
-	src/decode.c src/buf.c src/format_text.c src/format_json.c src/timefmt.c src/escape.c
+	src/decode.c src/buf.c src/format_text.c src/fields.c src/format_json.c src/timefmt.c src/escape.c
 WIN_CLIENT_CFLAGS := -std=c11 -O2 $(WIN_WARN) -Iinclude -Isrc -Iwindows/common -Iwindows/client \
 	-D_WIN32_WINNT=0x0A00 -DUNICODE -D_UNICODE -municode
 WIN_CLIENT_LDFLAGS := -static
