@@ -11,11 +11,14 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
 	uint8_t boot_id[16] = { 0 };
 
 	memset(e, 0, sizeof(*e));
+	e->lookup_user = ksm_enrich_passwd;
 	/* without a boot id, identities are still unique within this boot */
-	ksm_read_boot_id(boot_id_path, boot_id);
+	if (boot_id_path)
+		ksm_read_boot_id(boot_id_path, boot_id);
 	if (ksm_proctab_init(&e->procs, max_procs, boot_id))
 		return -1;
-	ksm_proctab_seed(&e->procs, proc_dir);
+	if (proc_dir)
+		ksm_proctab_seed(&e->procs, proc_dir);
 	return 0;
 }
 
@@ -28,17 +31,26 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	e->held = NULL;
 }
 
+const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	(void)ctx;
+	if (getpwuid_r(uid, &pw, buf, len, &res) || !res)
+		return NULL;
+	return res->pw_name;
+}
+
 /* User names change rarely: looked up once per uid (a bounded cache). */
 static const char *user_name(struct ksm_enricher *e, uint32_t uid)
 {
 	for (unsigned i = 0; i < e->n_users; i++)
 		if (e->users[i].uid == uid)
 			return e->users[i].name;
-	struct passwd pw, *res = NULL;
 	char buf[4096];
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) || !res)
+	const char *found = e->lookup_user(e->lookup_ctx, uid, buf, sizeof(buf));
+	if (!found)
 		return NULL;
-	char *name = strdup(res->pw_name);
+	char *name = strdup(found);
 	if (!name)
 		return NULL;
 	unsigned slot;
@@ -82,7 +94,8 @@ static void set_cmdline(struct ksm_proc *p, const struct ksm_text *argv)
 {
 	char buf[KSM_PROC_STR_MAX];
 	size_t n = argv->len < sizeof(buf) ? argv->len : sizeof(buf);
-	memcpy(buf, argv->data, n);
+	if (n)
+		memcpy(buf, argv->data, n); /* no data when argv is absent */
 	while (n && buf[n - 1] == '\0')
 		n--;
 	for (size_t i = 0; i < n; i++)
@@ -189,4 +202,23 @@ void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 	default:
 		break;
 	}
+}
+
+void ksm_enrich_restore(struct ksm_enricher *e, uint32_t pid, uint32_t ppid, uint64_t start,
+			uint64_t parent_start, const uint8_t guid[16], bool seeded,
+			const struct ksm_text *image, const struct ksm_text *cmdline)
+{
+	struct ksm_proc *p = ksm_proctab_get(&e->procs, pid, start);
+	if (!p)
+		return;
+	p->seeded = seeded;
+	p->ppid = ppid;
+	p->parent_start = parent_start;
+	memcpy(p->guid, guid, 16);
+	if (image->present)
+		ksm_proc_set(&p->image, &p->image_len, image->len ? image->data : (const uint8_t *)"",
+			     image->len);
+	if (cmdline->present)
+		ksm_proc_set(&p->cmdline, &p->cmdline_len,
+			     cmdline->len ? cmdline->data : (const uint8_t *)"", cmdline->len);
 }

@@ -13,8 +13,13 @@
 
 #define KSM_USER_CACHE 64
 
+/* Finds the name of uid (buf: room for it); NULL when it has none. */
+typedef const char *(*ksm_user_lookup)(void *ctx, uint32_t uid, char *buf, size_t len);
+
 struct ksm_enricher {
 	struct ksm_proctab procs;
+	ksm_user_lookup lookup_user; /* the passwd database unless set */
+	void *lookup_ctx;
 	struct {
 		uint32_t uid;
 		char *name;
@@ -23,12 +28,19 @@ struct ksm_enricher {
 	char *held; /* a string an event points to after its process left */
 };
 
-/* Reads the boot id and seeds the table from proc_dir ("/proc"). */
+/* Reads the boot id and seeds the table from proc_dir ("/proc"); either
+ * may be NULL (a replay restores both from its capture). */
 int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_dir,
 		    const char *boot_id_path);
 /* Fills ev->ctx and updates the table.  The strings ev->ctx points to stay
  * valid until the next call. */
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns);
 void ksm_enrich_free(struct ksm_enricher *e);
+/* The passwd database's answer (the default ksm_user_lookup). */
+const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len);
+/* Puts back a process as a capture recorded it. */
+void ksm_enrich_restore(struct ksm_enricher *e, uint32_t pid, uint32_t ppid, uint64_t start,
+			uint64_t parent_start, const uint8_t guid[16], bool seeded,
+			const struct ksm_text *image, const struct ksm_text *cmdline);
 
 #endif

@@ -6,7 +6,6 @@
  * left and prints a summary.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +16,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "decode.h"
-#include "enrich.h"
-#include "filehash.h"
+#include "deny.h"
 #include "kfilter.h"
 #include "loader.h"
-#include "select.h"
-#include "deny.h"
-#include "format.h"
 #include "options.h"
-#include "output.h"
+#include "pipeline.h"
+#include "replay.h"
 #include "ksysmon.skel.h"
 
 #define KSYSMON_VERSION "0.1.0"
@@ -34,18 +29,8 @@
 struct monitor {
 	struct ksysmon_bpf *skel;
 	struct ring_buffer *rb;
-	struct ksm_output out;
-	struct ksm_enricher enrich; /* process table, user names */
-	struct ksm_rules *rules;    /* --config, or NULL */
-	struct ksm_buf scratch;     /* fields the rules look at */
-	uint64_t filtered;          /* events the rules dropped in user space */
-	struct ksm_filehash hash;   /* --hash sha256 */
-	bool hashing;
-	enum ksm_format format;
-	uint64_t boot_ns;
-	uint64_t seen[KSM_EV_MAX];
-	uint64_t lost_reported[KSM_EV_MAX];
-	uint64_t malformed;
+	struct ksm_pipeline pipe;
+	uint64_t lost_reported[KSM_EV_MAX]; /* the kernel's counters, last read */
 	int ncpus;
 	struct ksm_deny *deny; /* exec policy, NULL without rules */
 };
@@ -82,34 +67,10 @@ static uint64_t boot_time_ns(void)
 	return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 }
 
-static void emit(struct monitor *m, const struct ksm_event *ev)
-{
-	if (m->format == KSM_FORMAT_JSON)
-		ksm_format_json(&m->out.buf, ev);
-	else
-		ksm_format_text(&m->out.buf, ev);
-	ksm_output_maybe_flush(&m->out);
-}
-
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct monitor *m = ctx;
-	struct ksm_event ev;
-
-	if (ksm_decode(data, size, m->boot_ns, &ev) != KSM_DECODE_OK) {
-		m->malformed++;
-		return 0;
-	}
-	/* the process table learns from every event, shown or not */
-	ksm_enrich(&m->enrich, &ev, m->boot_ns);
-	if (!ksm_select_event(m->rules, &ev, &m->scratch)) {
-		m->filtered++;
-		return 0;
-	}
-	if (m->hashing)
-		ksm_filehash_event(&m->hash, &ev);
-	m->seen[ev.type]++;
-	emit(m, &ev);
+	ksm_pipeline_record(&m->pipe, data, size);
 	return 0;
 }
 
@@ -137,11 +98,7 @@ static int report_lost(struct monitor *m)
 	rec.hdr.flags = KSM_HF_TIME_REALTIME;
 	rec.hdr.size = sizeof(rec);
 	rec.hdr.time = clock_ns(CLOCK_REALTIME);
-	struct ksm_event ev;
-	if (ksm_decode(&rec, sizeof(rec), 0, &ev) == KSM_DECODE_OK) {
-		m->seen[KSM_EV_EVENTS_LOST]++;
-		emit(m, &ev);
-	}
+	ksm_pipeline_record(&m->pipe, &rec, sizeof(rec));
 	return 0;
 }
 
@@ -158,16 +115,6 @@ static int preflight(void)
 	return 0;
 }
 
-static int open_output(const struct ksm_options *o)
-{
-	if (!o->output)
-		return STDOUT_FILENO;
-	int fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		fprintf(stderr, "ksysmon: cannot open output '%s': %s\n", o->output, strerror(errno));
-	return fd;
-}
-
 static void install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -177,56 +124,17 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
 }
 
-static void print_summary(const struct monitor *m)
-{
-	uint64_t total_lost = 0;
-
-	fprintf(stderr, "ksysmon: summary:");
-	for (unsigned t = 1; t < KSM_EV_MAX; t++)
-		if (t != KSM_EV_EVENTS_LOST)
-			fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)m->seen[t]);
-	fprintf(stderr, "\nksysmon: lost:");
-	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
-		if (t == KSM_EV_EVENTS_LOST)
-			continue;
-		fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)m->lost_reported[t]);
-		total_lost += m->lost_reported[t];
-	}
-	fprintf(stderr, " total=%llu\n", (unsigned long long)total_lost);
-	if (m->malformed)
-		fprintf(stderr, "ksysmon: %llu malformed records skipped\n",
-			(unsigned long long)m->malformed);
-	if (m->hashing)
-		fprintf(stderr, "ksysmon: hash: computed=%llu cached=%llu failed=%llu\n",
-			(unsigned long long)m->hash.hashed, (unsigned long long)m->hash.cached,
-			(unsigned long long)m->hash.failed);
-	if (m->rules)
-		fprintf(stderr, "ksysmon: filtered: kernel=%llu user=%llu\n",
-			(unsigned long long)ksm_kfilter_count(m->skel, m->ncpus),
-			(unsigned long long)m->filtered);
-}
-
 /* A record of the exec policy thread (realtime-stamped). */
 static void on_deny_record(void *ctx, const void *rec, size_t size)
 {
 	struct monitor *m = ctx;
-	struct ksm_event ev;
-
-	if (ksm_decode(rec, size, 0, &ev) != KSM_DECODE_OK) {
-		m->malformed++;
-		return;
-	}
-	m->seen[ev.type]++;
-	if (ev.type == KSM_EV_EVENTS_LOST)
-		for (unsigned t = 1; t < KSM_EV_MAX; t++)
-			m->lost_reported[t] += ev.u.lost.lost[t];
-	emit(m, &ev);
+	ksm_pipeline_record(&m->pipe, rec, size);
 }
 
 /* One batch: whatever the queue holds now, then the lost counters. */
 static int drain(struct monitor *m)
 {
-	m->boot_ns = boot_time_ns();
+	m->pipe.boot_ns = boot_time_ns();
 	int n = ring_buffer__consume(m->rb);
 	if (n < 0)
 		return n;
@@ -234,7 +142,7 @@ static int drain(struct monitor *m)
 	if (err)
 		return err;
 	ksm_deny_drain(m->deny, on_deny_record, m);
-	return ksm_output_flush(&m->out);
+	return ksm_pipeline_flush(&m->pipe);
 }
 
 static int run(struct monitor *m, const struct ksm_options *o)
@@ -260,12 +168,74 @@ static int run(struct monitor *m, const struct ksm_options *o)
 	return 0;
 }
 
+/* Live: the sensor's events until SIGINT/SIGTERM. */
+static int watch(struct monitor *m, const struct ksm_options *opts,
+		 const struct ksm_rules *rules, const struct ksm_kernel_filter *kfilter)
+{
+	char err_msg[256];
+	int err = 1;
+
+	if (preflight())
+		return 1;
+	libbpf_set_print(libbpf_print);
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus <= 0) {
+		fprintf(stderr, "ksysmon: cannot count CPUs: %s\n", strerror(-m->ncpus));
+		return 1;
+	}
+	m->skel = ksm_sensor_load(opts, m->ncpus, kfilter);
+	if (!m->skel)
+		return 1;
+	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), on_record, m, NULL);
+	if (!m->rb) {
+		fprintf(stderr, "ksysmon: cannot map the event queue: %s\n", strerror(errno));
+		return 1;
+	}
+	install_signals();
+	/* what was running before: seeded just before the events start */
+	if (ksm_pipeline_init(&m->pipe, opts, rules, true, err_msg, sizeof(err_msg))) {
+		fprintf(stderr, "ksysmon: %s\n", err_msg);
+		return 1;
+	}
+	if (ksysmon_bpf__attach(m->skel)) {
+		fprintf(stderr, "ksysmon: cannot attach to the scheduler tracepoints: %s\n", strerror(errno));
+		return 1;
+	}
+	if (opts->n_deny_globs || opts->n_deny_sha256) {
+		struct ksm_deny_config dc = {
+			.globs = opts->deny_globs, .n_globs = opts->n_deny_globs,
+			.sha256 = opts->deny_sha256, .n_sha256 = opts->n_deny_sha256,
+			.audit = opts->deny_audit, .fail_closed = opts->deny_fail_closed,
+			.timeout_ms = opts->deny_timeout_ms,
+		};
+		if (ksm_deny_start(&m->deny, &dc, err_msg, sizeof(err_msg))) {
+			fprintf(stderr, "ksysmon: %s\n", err_msg);
+			return 1;
+		}
+	}
+	fprintf(stderr, "ksysmon: ready\n");
+
+	err = run(m, opts) ? 1 : 0;
+
+	/* no new events after this; then everything already queued is shown */
+	ksysmon_bpf__detach(m->skel);
+	ksm_deny_stop(m->deny); /* nothing stays blocked; its last reports follow */
+	int derr = drain(m);
+	if (derr && !err && derr != -EPIPE) {
+		fprintf(stderr, "ksysmon: %s\n", strerror(-derr));
+		err = 1;
+	}
+	ksm_pipeline_summary(&m->pipe, m->pipe.rules ? (int64_t)ksm_kfilter_count(m->skel, m->ncpus) : -1);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct ksm_options opts;
-	struct monitor m = { .out.fd = -1 };
+	struct monitor m = { .pipe.out.fd = -1, .pipe.capture.fd = -1 };
+	struct ksm_rules *rules = NULL;
 	char err_msg[256];
-	int err = 1;
+	int err;
 
 	if (ksm_parse_options(argc, argv, &opts, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
@@ -282,87 +252,29 @@ int main(int argc, char **argv)
 	struct ksm_kernel_filter kfilter = { 0 };
 	if (opts.config) {
 		/* all of it or nothing: a bad file stops ksysmon before it starts */
-		if (ksm_rules_load(opts.config, &m.rules, err_msg, sizeof(err_msg))) {
+		if (ksm_rules_load(opts.config, &rules, err_msg, sizeof(err_msg))) {
 			fprintf(stderr, "ksysmon: %s\n", err_msg);
 			return 2;
 		}
-		ksm_rules_kernel_filter(m.rules, &kfilter);
+		ksm_rules_kernel_filter(rules, &kfilter);
 		opts.event_mask &= ~kfilter.disabled_types;
 	}
-	if (preflight())
-		goto cleanup;
-
-	libbpf_set_print(libbpf_print);
-	m.format = opts.format;
-	m.ncpus = libbpf_num_possible_cpus();
-	if (m.ncpus <= 0) {
-		fprintf(stderr, "ksysmon: cannot count CPUs: %s\n", strerror(-m.ncpus));
-		goto cleanup;
-	}
-	m.out.fd = open_output(&opts);
-	if (m.out.fd < 0)
-		goto cleanup;
-
-	m.skel = ksm_sensor_load(&opts, m.ncpus, &kfilter);
-	if (!m.skel)
-		goto cleanup;
-	m.rb = ring_buffer__new(bpf_map__fd(m.skel->maps.events), on_record, &m, NULL);
-	if (!m.rb) {
-		fprintf(stderr, "ksysmon: cannot map the event queue: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	install_signals();
-	if (opts.hash) {
-		if (ksm_filehash_init(&m.hash)) {
-			fprintf(stderr, "ksysmon: cannot allocate the hash cache: %s\n", strerror(errno));
-			goto cleanup;
-		}
-		m.hashing = true;
-	}
-	/* what was running before: seeded just before the events start */
-	if (ksm_enrich_init(&m.enrich, KSM_MAX_PROCS, "/proc", "/proc/sys/kernel/random/boot_id")) {
-		fprintf(stderr, "ksysmon: cannot allocate the process table: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	if (ksysmon_bpf__attach(m.skel)) {
-		fprintf(stderr, "ksysmon: cannot attach to the scheduler tracepoints: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	if (opts.n_deny_globs || opts.n_deny_sha256) {
-		struct ksm_deny_config dc = {
-			.globs = opts.deny_globs, .n_globs = opts.n_deny_globs,
-			.sha256 = opts.deny_sha256, .n_sha256 = opts.n_deny_sha256,
-			.audit = opts.deny_audit, .fail_closed = opts.deny_fail_closed,
-			.timeout_ms = opts.deny_timeout_ms,
-		};
-		if (ksm_deny_start(&m.deny, &dc, err_msg, sizeof(err_msg))) {
-			fprintf(stderr, "ksysmon: %s\n", err_msg);
-			goto cleanup;
-		}
-	}
-	fprintf(stderr, "ksysmon: ready\n");
-
-	err = run(&m, &opts) ? 1 : 0;
-
-	/* no new events after this; then everything already queued is shown */
-	ksysmon_bpf__detach(m.skel);
-	ksm_deny_stop(m.deny); /* nothing stays blocked; its last reports follow */
-	if (drain(&m) && !err && m.out.error != EPIPE) {
-		fprintf(stderr, "ksysmon: %s\n", strerror(m.out.error ? m.out.error : errno));
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
+	if (!opts.read) {
+		err = watch(&m, &opts, rules, &kfilter);
+	} else if (ksm_pipeline_init(&m.pipe, &opts, rules, false, err_msg, sizeof(err_msg))) {
+		fprintf(stderr, "ksysmon: %s\n", err_msg);
 		err = 1;
+	} else {
+		int rc = ksm_replay_file(&m.pipe, opts.read);
+		if (rc != -2)
+			ksm_pipeline_summary(&m.pipe, -1);
+		err = rc ? 1 : 0;
 	}
-	print_summary(&m);
-
-cleanup:
 	ksm_deny_free(m.deny);
 	ring_buffer__free(m.rb);
 	ksysmon_bpf__destroy(m.skel);
-	ksm_buf_free(&m.out.buf);
-	ksm_enrich_free(&m.enrich);
-	ksm_rules_free(m.rules);
-	ksm_buf_free(&m.scratch);
-	ksm_filehash_free(&m.hash);
-	if (m.out.fd > STDOUT_FILENO)
-		close(m.out.fd);
+	ksm_pipeline_free(&m.pipe);
+	ksm_rules_free(rules);
 	return err;
 }

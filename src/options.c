@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "decode.h"
+#include "output.h"
 #include "policy.h"
+#include "syslog.h"
 #include "bpf/limits.h"
 
 const char ksm_usage[] =
@@ -34,6 +36,18 @@ const char ksm_usage[] =
 	"  -l, --latency-ms=MS        longest delay before an event is shown\n"
 	"                             (default 100, 1..1000)\n"
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
+	"  -w, --write=FILE           record the raw events to a capture FILE\n"
+	"                             (nothing is shown unless --print)\n"
+	"      --print                with -w: show the events as well\n"
+	"  -r, --read=FILE            replay a capture instead of watching the\n"
+	"                             kernel (same filters and views as live)\n"
+	"      --rotate-size=SIZE     start a new output/capture file when it would\n"
+	"                             pass SIZE bytes (K, M, G suffixes; >= 64K);\n"
+	"                             FILE becomes FILE.1, FILE.1 FILE.2, ...\n"
+	"      --rotate-keep=K        rotated files kept (default 5, 0..1000)\n"
+	"      --syslog[=TARGET]      send events to syslog as RFC 5424 messages:\n"
+	"                             unix:PATH (default unix:/dev/log), HOST:PORT\n"
+	"                             or tcp:HOST:PORT (TCP), udp:HOST:PORT\n"
 	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
 	"      --hash=sha256          add the SHA-256 of executed files and images\n"
 	"      --image-hook=HOOK      how image loads are caught: raw (default; one\n"
@@ -110,9 +124,11 @@ static void set_defaults(struct ksm_options *o)
 	o->ringbuf_bytes = KSM_DEFAULT_RINGBUF_BYTES;
 	o->latency_ms = 100;
 	o->deny_timeout_ms = KSM_DEFAULT_DENY_TIMEOUT_MS;
+	o->rotate_keep = KSM_ROTATE_DEFAULT_KEEP;
 }
 
-enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED };
+enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
+       OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -120,6 +136,23 @@ static const char *long_name(const struct option *opts, int val)
 		if (opts->val == val)
 			return opts->name;
 	return NULL;
+}
+
+/* How -w, -r, --print, --output and rotation go together. */
+static int check_files(struct ksm_options *o, char *err, size_t errlen)
+{
+	if (o->read && o->write)
+		return ksm_fail(err, errlen, "--read and --write cannot be combined");
+	if (o->read && (o->n_deny_globs || o->n_deny_sha256))
+		return ksm_fail(err, errlen, "--deny rules cannot be used with --read");
+	if (o->print && !o->write)
+		return ksm_fail(err, errlen, "--print needs --write");
+	if (o->rotate_size && !o->output && !o->write)
+		return ksm_fail(err, errlen, "--rotate-size needs --output FILE or --write FILE");
+	/* a replay shows what was recorded unless told otherwise */
+	if (o->read && !o->events_given)
+		o->event_mask = KSM_ALL_EVENTS;
+	return 0;
 }
 
 int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen)
@@ -132,6 +165,12 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "ringbuf-size", required_argument, NULL, 'b' },
 		{ "latency-ms", required_argument, NULL, 'l' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "read", required_argument, NULL, 'r' },
+		{ "print", no_argument, NULL, OPT_PRINT },
+		{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
+		{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+		{ "syslog", optional_argument, NULL, OPT_SYSLOG },
 		{ "config", required_argument, NULL, 'c' },
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "image-hook", required_argument, NULL, OPT_IMAGE_HOOK },
@@ -151,7 +190,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	set_defaults(o);
 	optind = 0; /* full reset: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:e:p:a:b:l:o:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:e:p:a:b:l:o:w:r:c:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "text"))
@@ -164,6 +203,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		case 'e':
 			if (parse_events(optarg, &o->event_mask))
 				return ksm_fail(err, errlen, "invalid --events '%s' (expected a comma-separated list of event types)", optarg);
+			o->events_given = true;
 			break;
 		case 'p':
 			if (parse_size(optarg, 1, 4194304, false, &v))
@@ -191,6 +231,34 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (!*optarg)
 				return ksm_fail(err, errlen, "invalid --output '' (expected a file name)");
 			o->output = optarg;
+			break;
+		case 'w':
+		case 'r':
+			if (!*optarg)
+				return ksm_fail(err, errlen, "invalid --%s '' (expected a file name)", c == 'w' ? "write" : "read");
+			*(c == 'w' ? &o->write : &o->read) = optarg;
+			break;
+		case OPT_PRINT:
+			o->print = true;
+			break;
+		case OPT_ROTATE_SIZE:
+			if (parse_size(optarg, KSM_ROTATE_MIN_BYTES, UINT64_MAX >> 1, true, &v))
+				return ksm_fail(err, errlen, "invalid --rotate-size '%s' (expected a size of at least 64K)", optarg);
+			o->rotate_size = v;
+			break;
+		case OPT_ROTATE_KEEP:
+			if (parse_size(optarg, 0, KSM_ROTATE_MAX_KEEP, false, &v))
+				return ksm_fail(err, errlen, "invalid --rotate-keep '%s' (expected 0 to %d)", optarg, KSM_ROTATE_MAX_KEEP);
+			o->rotate_keep = (unsigned)v;
+			break;
+		case OPT_SYSLOG:
+			/* the target may follow as the next argument, as in --syslog HOST:PORT */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			if (optarg && ksm_syslog_check(optarg, err, errlen))
+				return -1;
+			o->syslog = true;
+			o->syslog_target = optarg;
 			break;
 		case OPT_IMAGE_HOOK:
 			if (!strcmp(optarg, "perf"))
@@ -256,6 +324,8 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	}
 	if (optind < argc)
 		return ksm_fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (check_files(o, err, errlen))
+		return -1;
 	if (o->n_deny_globs || o->n_deny_sha256)
 		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */
 	else if ((o->deny_audit || o->deny_fail_closed) && !o->help && !o->version)

@@ -33,7 +33,15 @@ struct ksm_options {
 	uint32_t max_args_bytes;
 	uint64_t ringbuf_bytes;
 	uint32_t latency_ms;  /* longest an event may wait before it is shown */
+	bool events_given;    /* --events was on the command line */
 	const char *output;   /* NULL: standard output */
+	const char *write;    /* -w: capture file, or NULL */
+	const char *read;     /* -r: replay this capture instead of the kernel */
+	bool print;           /* with -w: also show events */
+	uint64_t rotate_size; /* 0: no rotation */
+	unsigned rotate_keep;
+	bool syslog;
+	const char *syslog_target; /* NULL: the default */
 	const char *config;   /* rules file, or NULL */
 	bool hash;            /* --hash sha256 */
 	enum ksm_image_hook { KSM_IMAGE_HOOK_PERF, KSM_IMAGE_HOOK_RAW } image_hook;

@@ -121,7 +121,8 @@ void ksm_proc_set(char **field, size_t *field_len, const void *s, size_t len)
 	char *copy = malloc(len + 1);
 	if (!copy)
 		return; /* keep the old value */
-	memcpy(copy, s, len);
+	if (len)
+		memcpy(copy, s, len); /* s may be NULL for an absent string */
 	copy[len] = '\0';
 	free(*field);
 	*field = copy;

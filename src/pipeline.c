@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errmsg.h"
+#include "format.h"
+#include "select.h"
+
+#define PID_LIMIT 4194304u /* PID_MAX_LIMIT */
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool recording(const struct ksm_pipeline *p)
+{
+	return p->capture.fd >= 0;
+}
+
+/* ---- the capture file's own records -------------------------------------- */
+
+static void put_clock(struct ksm_pipeline *p, struct ksm_buf *b)
+{
+	ksm_capture_clock(b, p->boot_ns);
+	p->capture_boot_ns = p->boot_ns;
+}
+
+/* Each file starts with what replaying it alone needs: the boot time, the
+ * processes known now, the user names looked up so far. */
+static void capture_begin(void *ctx, struct ksm_buf *b)
+{
+	struct ksm_pipeline *p = ctx;
+	const struct ksm_proctab *t = &p->enrich.procs;
+
+	p->info.boot_time_ns = p->boot_ns;
+	p->info.start_time_ns = clock_ns(CLOCK_REALTIME);
+	ksm_capture_header(b, &p->info);
+	put_clock(p, b);
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct ksm_proc *q = &t->slots[i];
+		if (q->pid)
+			ksm_capture_proc(b, q->pid, q->ppid, q->start, q->parent_start, q->guid,
+					 q->seeded, q->image, q->image_len, q->cmdline, q->cmdline_len);
+	}
+	for (unsigned i = 0; i < p->enrich.n_users; i++)
+		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
+}
+
+/* Live: the passwd answer, kept in the capture for a replay elsewhere. */
+static const char *record_user(void *ctx, uint32_t uid, char *buf, size_t len)
+{
+	struct ksm_pipeline *p = ctx;
+	const char *name = ksm_enrich_passwd(NULL, uid, buf, len);
+	ksm_capture_user(&p->capture.buf, uid, name);
+	return name;
+}
+
+/* Replay: the name the capture recorded. */
+static const char *recorded_user(void *ctx, uint32_t uid, char *buf, size_t len)
+{
+	struct ksm_pipeline *p = ctx;
+	(void)buf;
+	(void)len;
+	for (size_t i = 0; i < p->n_users; i++)
+		if (p->users[i].uid == uid)
+			return p->users[i].known ? p->users[i].name : NULL;
+	return NULL;
+}
+
+static bool remember_user(struct ksm_pipeline *p, uint32_t uid, const struct ksm_text *name)
+{
+	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
+	if (!copy)
+		return false;
+	size_t i = 0;
+	while (i < p->n_users && p->users[i].uid != uid)
+		i++;
+	if (i == p->n_users) {
+		void *grown = realloc(p->users, (p->n_users + 1) * sizeof(*p->users));
+		if (!grown) {
+			free(copy);
+			return false;
+		}
+		p->users = grown;
+		p->n_users++;
+	} else {
+		free(p->users[i].name);
+	}
+	p->users[i].uid = uid;
+	p->users[i].name = copy;
+	p->users[i].known = name->present;
+	return true;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static void describe_host(struct ksm_capture_info *info, const uint8_t boot_id[16])
+{
+	struct utsname u;
+	if (gethostname(info->hostname, sizeof(info->hostname) - 1))
+		info->hostname[0] = '\0';
+	info->hostname[sizeof(info->hostname) - 1] = '\0';
+	if (!uname(&u))
+		snprintf(info->kernel, sizeof(info->kernel), "%s", u.release);
+	memcpy(info->boot_id, boot_id, sizeof(info->boot_id));
+}
+
+static int open_views(struct ksm_pipeline *p, const struct ksm_options *o, char *err, size_t errlen)
+{
+	p->out.rotate_size = o->rotate_size;
+	p->out.rotate_keep = o->rotate_keep;
+	if (p->print && ksm_output_open(&p->out, o->output))
+		return ksm_fail(err, errlen, "cannot open output '%s': %s", o->output, strerror(errno));
+	if (o->write) {
+		p->capture.rotate_size = o->rotate_size;
+		p->capture.rotate_keep = o->rotate_keep;
+		p->capture.begin_file = capture_begin;
+		p->capture.begin_ctx = p;
+		p->enrich.lookup_user = record_user;
+		p->enrich.lookup_ctx = p;
+		if (ksm_output_open(&p->capture, o->write))
+			return ksm_fail(err, errlen, "cannot write capture '%s': %s", o->write,
+					strerror(errno));
+	}
+	if (o->syslog && ksm_syslog_open(&p->syslog, o->syslog_target, err, errlen))
+		return -1;
+	return 0;
+}
+
+int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
+		      const struct ksm_rules *rules, bool seed, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->rules = rules;
+	p->out.fd = -1;
+	p->capture.fd = -1;
+	p->format = o->format;
+	p->replay = o->read != NULL;
+	p->print = p->replay || !o->write || o->print;
+	p->event_mask = o->event_mask | (1u << KSM_EV_EVENTS_LOST) | (1u << KSM_EV_EXEC_BLOCKED);
+	p->boot_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
+			    seed ? "/proc/sys/kernel/random/boot_id" : NULL))
+		return ksm_fail(err, errlen, "cannot allocate the process table: %s", strerror(errno));
+	if (p->replay) {
+		p->enrich.lookup_user = recorded_user;
+		p->enrich.lookup_ctx = p;
+	}
+	if (p->replay && o->n_pids) {
+		p->followed = calloc(PID_LIMIT / 8 + 1, 1);
+		if (!p->followed)
+			return ksm_fail(err, errlen, "out of memory");
+		for (size_t i = 0; i < o->n_pids; i++)
+			p->followed[o->pids[i] / 8] |= (uint8_t)(1u << (o->pids[i] % 8));
+	}
+	if (o->hash) {
+		if (!p->replay && ksm_filehash_init(&p->hash))
+			return ksm_fail(err, errlen, "cannot allocate the hash cache: %s", strerror(errno));
+		p->hashing = true;
+	}
+	describe_host(&p->info, p->enrich.procs.boot_id);
+	return open_views(p, o, err, errlen);
+}
+
+void ksm_pipeline_free(struct ksm_pipeline *p)
+{
+	ksm_output_close(&p->out);
+	ksm_output_close(&p->capture);
+	ksm_syslog_close(p->syslog);
+	ksm_enrich_free(&p->enrich);
+	ksm_buf_free(&p->scratch);
+	if (!p->replay)
+		ksm_filehash_free(&p->hash);
+	for (size_t i = 0; i < p->n_users; i++)
+		free(p->users[i].name);
+	free(p->users);
+	free(p->followed);
+}
+
+/* ---- each record ------------------------------------------------------------- */
+
+static bool followed(struct ksm_pipeline *p, uint32_t pid)
+{
+	return pid <= PID_LIMIT && (p->followed[pid / 8] & (1u << (pid % 8)));
+}
+
+static void follow(struct ksm_pipeline *p, uint32_t pid, bool on)
+{
+	if (pid > PID_LIMIT)
+		return;
+	if (on)
+		p->followed[pid / 8] |= (uint8_t)(1u << (pid % 8));
+	else
+		p->followed[pid / 8] &= (uint8_t)~(1u << (pid % 8));
+}
+
+/* A replay selects what the sensor's kernel filters (--events, --pid)
+ * would have, the pid filter following new processes as the kernel does. */
+static bool kernel_selects(struct ksm_pipeline *p, const struct ksm_event *ev)
+{
+	if (!(p->event_mask & (1u << ev->type)))
+		return false;
+	if (!p->followed)
+		return true;
+	if (ev->type == KSM_EV_PROCESS_CREATE && followed(p, ev->u.create.ppid))
+		follow(p, ev->pid, true);
+	bool yes = followed(p, ev->pid);
+	if (ev->type == KSM_EV_PROCESS_EXIT)
+		follow(p, ev->pid, false);
+	return yes;
+}
+
+static bool has_file(const struct ksm_event *ev)
+{
+	return ev->type == KSM_EV_PROCESS_EXEC || ev->type == KSM_EV_IMAGE_LOAD;
+}
+
+static void digest(struct ksm_pipeline *p, struct ksm_event *ev)
+{
+	if (!p->replay) {
+		ksm_filehash_event(&p->hash, ev);
+		return;
+	}
+	if (!has_file(ev))
+		return;
+	if (!p->pending_hash) {
+		ev->ctx.sha256_error = "not recorded";
+		return;
+	}
+	ev->ctx.has_sha256 = p->recorded.has_sha256;
+	memcpy(ev->ctx.sha256, p->recorded.sha256, 32);
+	ev->ctx.sha256_error = p->recorded.sha256_error;
+}
+
+static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
+{
+	if (p->print) {
+		size_t mark = p->out.buf.len;
+		if (p->format == KSM_FORMAT_JSON)
+			ksm_format_json(&p->out.buf, ev);
+		else
+			ksm_format_text(&p->out.buf, ev);
+		ksm_output_commit(&p->out, mark);
+	}
+	if (p->syslog)
+		ksm_syslog_send(p->syslog, ev);
+}
+
+static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw, size_t size)
+{
+	/* the policy's and the queue's own reports are always shown */
+	bool own = ev->type == KSM_EV_EVENTS_LOST || ev->type == KSM_EV_EXEC_BLOCKED;
+	bool shown = true;
+
+	if (!own) {
+		/* the process table learns from every event, shown or not */
+		ksm_enrich(&p->enrich, ev, p->boot_ns);
+		shown = (!p->replay || kernel_selects(p, ev)) &&
+			ksm_select_event(p->rules, ev, &p->scratch);
+		if (shown && p->hashing)
+			digest(p, ev);
+	}
+	if (recording(p)) {
+		if (ev->ctx.has_sha256 || ev->ctx.sha256_error)
+			ksm_capture_hash(&p->capture.buf, &ev->ctx);
+		ksm_buf_put(&p->capture.buf, raw, size);
+		ksm_output_maybe_flush(&p->capture);
+	}
+	if (ev->type == KSM_EV_EVENTS_LOST)
+		for (unsigned t = 1; t < KSM_EV_MAX; t++)
+			p->lost[t] += ev->u.lost.lost[t];
+	if (!shown) {
+		p->filtered++;
+		return;
+	}
+	p->seen[ev->type]++;
+	emit(p, ev);
+}
+
+void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
+{
+	struct ksm_event ev;
+
+	if (ksm_decode(data, size, p->boot_ns, &ev) != KSM_DECODE_OK) {
+		p->malformed++;
+		return;
+	}
+	if (recording(p)) {
+		/* a new file starts before the event changes the process table,
+		 * so that its snapshot is the state the event applies to */
+		ksm_output_reserve(&p->capture, size + KSM_CAPTURE_ANNOTATION_MAX);
+		if (p->capture_boot_ns != p->boot_ns && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
+			put_clock(p, &p->capture.buf);
+	}
+	handle(p, &ev, data, size);
+}
+
+static bool replay_hash(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	struct ksm_text error;
+	struct ksm_context *c = &p->recorded;
+
+	if (!ksm_capture_read_hash(rec, size, &c->has_sha256, c->sha256, &error))
+		return false;
+	c->sha256_error = NULL;
+	if (error.present) {
+		size_t n = error.len < sizeof(p->recorded_error) - 1 ? error.len : sizeof(p->recorded_error) - 1;
+		memcpy(p->recorded_error, error.data, n);
+		p->recorded_error[n] = '\0';
+		c->sha256_error = p->recorded_error;
+	}
+	p->pending_hash = true;
+	return true;
+}
+
+bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	struct ksm_header h;
+	struct ksm_event ev;
+	struct ksm_cap_proc_view proc;
+	struct ksm_text name;
+	uint32_t uid;
+
+	memcpy(&h, rec, sizeof(h));
+	switch (h.type) {
+	case KSM_CAP_CLOCK:
+		return ksm_capture_read_clock(rec, size, &p->boot_ns);
+	case KSM_CAP_PROC:
+		if (!ksm_capture_read_proc(rec, size, &proc))
+			return false;
+		ksm_enrich_restore(&p->enrich, proc.pid, proc.ppid, proc.start, proc.parent_start,
+				   proc.guid, proc.seeded, &proc.image, &proc.cmdline);
+		return true;
+	case KSM_CAP_USER:
+		return ksm_capture_read_user(rec, size, &uid, &name) && remember_user(p, uid, &name);
+	case KSM_CAP_HASH:
+		return replay_hash(p, rec, size);
+	default:
+		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
+			p->malformed++;
+			p->pending_hash = false;
+			return false;
+		}
+		handle(p, &ev, rec, size);
+		p->pending_hash = false;
+		return true;
+	}
+}
+
+int ksm_pipeline_flush(struct ksm_pipeline *p)
+{
+	int err = p->print ? ksm_output_flush(&p->out) : 0;
+	if (recording(p)) {
+		int cerr = ksm_output_flush(&p->capture);
+		if (!err)
+			err = cerr;
+	}
+	return err;
+}
+
+void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
+{
+	uint64_t total_lost = 0;
+
+	fprintf(stderr, "ksysmon: summary:");
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		if (t != KSM_EV_EVENTS_LOST)
+			fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)p->seen[t]);
+	fprintf(stderr, "\nksysmon: lost:");
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		if (t == KSM_EV_EVENTS_LOST)
+			continue;
+		fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)p->lost[t]);
+		total_lost += p->lost[t];
+	}
+	fprintf(stderr, " total=%llu\n", (unsigned long long)total_lost);
+	if (p->malformed)
+		fprintf(stderr, "ksysmon: %llu malformed records skipped\n",
+			(unsigned long long)p->malformed);
+	if (p->hashing && !p->replay)
+		fprintf(stderr, "ksysmon: hash: computed=%llu cached=%llu failed=%llu\n",
+			(unsigned long long)p->hash.hashed, (unsigned long long)p->hash.cached,
+			(unsigned long long)p->hash.failed);
+	if (p->rules) {
+		if (kernel_filtered >= 0)
+			fprintf(stderr, "ksysmon: filtered: kernel=%lld user=%llu\n",
+				(long long)kernel_filtered, (unsigned long long)p->filtered);
+		else
+			fprintf(stderr, "ksysmon: filtered: user=%llu\n", (unsigned long long)p->filtered);
+	}
+	if (p->syslog) {
+		struct ksm_syslog_stats st;
+		ksm_syslog_stats(p->syslog, &st);
+		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu\n",
+			(unsigned long long)st.sent, (unsigned long long)st.dropped);
+	}
+	if (p->out.rotations || p->capture.rotations)
+		fprintf(stderr, "ksysmon: rotated: output=%llu capture=%llu\n",
+			(unsigned long long)p->out.rotations, (unsigned long long)p->capture.rotations);
+}
