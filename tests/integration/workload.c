@@ -25,6 +25,15 @@
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
  *                                      a child gets the first one's pid again
+ *
+ * The four storms also read two environment variables, for the benchmarks:
+ *   WORKLOAD_IDS=FILE   write the ids the storm created to FILE at the end,
+ *                       one a line: child pids (exec-storm), thread ids
+ *                       (thread-storm), the storm's own pid (mmap-storm,
+ *                       dlopen-storm); kept in memory until then, so that
+ *                       writing them does not disturb the storm's timing
+ *   WORKLOAD_RATE=R     pace the storm to about R operations per second
+ *                       (it sleeps whenever it is more than 1 ms ahead)
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -43,6 +52,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -157,19 +167,88 @@ static int run_failexec(char *path)
 	return 0;
 }
 
+/* Ids a storm created (WORKLOAD_IDS), written out when it ends. */
+static struct {
+	const char *path;
+	pid_t *v;
+	size_t n, cap;
+} storm_ids;
+
+/* Pacing of a storm (WORKLOAD_RATE): start time and operations per second. */
+static struct timespec pace_start;
+static double pace_rate;
+
+static void storm_begin(void)
+{
+	const char *rate = getenv("WORKLOAD_RATE");
+	storm_ids.path = getenv("WORKLOAD_IDS");
+	pace_rate = rate ? atof(rate) : 0.0;
+	clock_gettime(CLOCK_MONOTONIC, &pace_start);
+}
+
+static int storm_add_id(pid_t id)
+{
+	if (!storm_ids.path)
+		return 0;
+	if (storm_ids.n == storm_ids.cap) {
+		size_t cap = storm_ids.cap ? storm_ids.cap * 2 : 4096;
+		pid_t *v = realloc(storm_ids.v, cap * sizeof(*v));
+		if (!v)
+			return 1;
+		storm_ids.v = v;
+		storm_ids.cap = cap;
+	}
+	storm_ids.v[storm_ids.n++] = id;
+	return 0;
+}
+
+static int storm_end(int rc)
+{
+	if (!storm_ids.path || rc)
+		return rc;
+	FILE *f = fopen(storm_ids.path, "w");
+	if (!f)
+		return 1;
+	for (size_t i = 0; i < storm_ids.n; i++)
+		fprintf(f, "%d\n", storm_ids.v[i]);
+	return fclose(f) ? 1 : 0;
+}
+
+/* Sleeps until operation done (counted from 1) is due, when more than
+ * 1 ms early: short sleeps would cost more than the operations. */
+static void storm_pace(long done)
+{
+	if (pace_rate <= 0)
+		return;
+	struct timespec now, due = pace_start;
+	double at = (double)done / pace_rate;
+	due.tv_sec += (time_t)at;
+	due.tv_nsec += (long)((at - (double)(time_t)at) * 1e9);
+	if (due.tv_nsec >= 1000000000L) {
+		due.tv_sec++;
+		due.tv_nsec -= 1000000000L;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ahead = (double)(due.tv_sec - now.tv_sec) + (double)(due.tv_nsec - now.tv_nsec) / 1e9;
+	if (ahead > 0.001)
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+}
+
 static int run_exec_storm(long n, char *path)
 {
 	char *argv[] = { path, NULL };
+	storm_begin();
 	for (long i = 0; i < n; i++) {
 		pid_t pid = fork();
 		if (pid == 0) {
 			execv(path, argv);
 			_exit(127);
 		}
-		if (pid < 0 || waitpid(pid, NULL, 0) < 0)
+		if (pid < 0 || waitpid(pid, NULL, 0) < 0 || storm_add_id(pid))
 			return 1;
+		storm_pace(i + 1);
 	}
-	return 0;
+	return storm_end(0);
 }
 
 static void *nothing(void *arg)
@@ -177,15 +256,29 @@ static void *nothing(void *arg)
 	return arg;
 }
 
+static void *note_tid(void *arg)
+{
+	*(pid_t *)arg = gettid_();
+	return NULL;
+}
+
 static int run_thread_storm(long n)
 {
 	pthread_t t;
+	pid_t tid = 0;
+	storm_begin();
+	/* the thread records its own id only when asked to: the plain storm
+	 * stays what it was */
+	void *(*fn)(void *) = storm_ids.path ? note_tid : nothing;
 	for (long i = 0; i < n; i++) {
-		if (pthread_create(&t, NULL, nothing, NULL))
+		if (pthread_create(&t, NULL, fn, &tid))
 			return 1;
 		pthread_join(t, NULL);
+		if (storm_add_id(tid))
+			return 1;
+		storm_pace(i + 1);
 	}
-	return 0;
+	return storm_end(0);
 }
 
 /* Extent of an object's PT_LOAD segments, page-aligned, as the dynamic
@@ -272,24 +365,32 @@ static int run_mprotect_exec(const char *path)
 
 static int run_mmap_storm(long n)
 {
+	storm_begin();
+	if (storm_add_id(getpid()))
+		return 1;
 	for (long i = 0; i < n; i++) {
 		void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return 1;
 		munmap(p, 65536);
+		storm_pace(i + 1);
 	}
-	return 0;
+	return storm_end(0);
 }
 
 static int run_dlopen_storm(long n, const char *lib)
 {
+	storm_begin();
+	if (storm_add_id(getpid()))
+		return 1;
 	for (long i = 0; i < n; i++) {
 		void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 		if (!h)
 			return 1;
 		dlclose(h);
+		storm_pace(i + 1);
 	}
-	return 0;
+	return storm_end(0);
 }
 
 static int run_fork_until_reuse(void)
