@@ -18,14 +18,14 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # user-side code shared by the Linux client, the Windows client and tests
 CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/fields.c src/format_json.c src/format_text.c src/timefmt.c
-CLI_SRCS  := $(CORE_SRCS) src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
+CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h
 HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run test unit integration bench clean windows test-windows
+.PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows
 
 all: $(BUILD)/ksysmon
 
@@ -54,7 +54,7 @@ $(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
 
 # pure user-side modules the unit tests link with
-UNIT_SRCS := $(CORE_SRCS) src/options.c src/policy.c src/config.c src/rules.c src/select.c src/proctab.c
+UNIT_SRCS := $(CORE_SRCS) src/syslog.c src/capture.c src/output.c src/options.c src/policy.c src/config.c src/rules.c src/select.c src/proctab.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(UNIT_SRCS) -o $@ -lcmocka -lyaml
@@ -74,7 +74,35 @@ unit: $(UNIT_TESTS)
 integration: $(BUILD)/asan/ksysmon $(BUILD)/tests/workload $(BUILD)/tests/workload-static
 	python3 tests/integration/run.py --monitor $(BUILD)/asan/ksysmon --workload $(BUILD)/tests/workload
 
-test: unit integration $(if $(wildcard windows/windows.mk),test-windows)
+# the capture reader under libFuzzer: briefly in `make test`, longer in
+# `make fuzz` (FUZZ_SECONDS); findings are left in build/fuzz/
+FUZZ_SECONDS ?= 300
+FUZZ_SRCS := $(filter-out src/ksysmon.c src/loader.c src/kfilter.c src/deny.c,$(CLI_SRCS)) src/policy.c src/hashcache.c
+FUZZ_SRCS := $(sort $(FUZZ_SRCS))
+
+$(BUILD)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(FUZZ_SRCS) $(wildcard src/*.h) include/ksysmon_event.h | $(BUILD)/.dir
+	@mkdir -p $(BUILD)/fuzz
+	$(CLANG) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -Iinclude -Isrc $< $(FUZZ_SRCS) -o $@ -lcrypto -lyaml -lpthread
+
+$(BUILD)/fuzz/seeds: tests/fuzz/make_seeds.py | $(BUILD)/.dir
+	rm -rf $@ && python3 $< $@
+
+define run_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/findings
+	@cd $(BUILD)/fuzz/findings && ../fuzz_replay -max_total_time=$(1) -close_fd_mask=3 \
+		-rss_limit_mb=4096 -print_final_stats=1 ../corpus ../seeds > ../fuzz.log 2>&1; \
+	rc=$$?; tail -12 ../fuzz.log; \
+	if [ $$rc -eq 0 ]; then echo "fuzz: 1 passed, 0 failed"; else echo "fuzz: 0 passed, 1 failed"; exit 1; fi
+endef
+
+fuzz-smoke: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
+	$(call run_fuzz,20)
+
+fuzz: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
+	$(call run_fuzz,$(FUZZ_SECONDS))
+
+test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows)
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench

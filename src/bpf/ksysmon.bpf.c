@@ -65,6 +65,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ppid = child->real_parent->tgid;
 	if (!pid_selected(pid) && !pid_selected(ppid))
 		return 0;
+	follow_pid(pid, true);
 	if (excluded_pid(type, pid) || excluded_comm(type, child))
 		return 0;
 	struct ksm_process_create *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -228,6 +229,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		return 0;
 	}
 
+	follow_pid(pid, false); /* its pid may come back as another process */
 	if (!type_enabled(KSM_EV_PROCESS_EXIT) || excluded_pid(KSM_EV_PROCESS_EXIT, pid) ||
 	    excluded_comm(KSM_EV_PROCESS_EXIT, task))
 		return 0;

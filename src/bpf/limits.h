@@ -9,6 +9,8 @@
 #define KSM_DEFAULT_ARGS_BYTES 65536
 #define KSM_DEFAULT_RINGBUF_BYTES (16u << 20)
 #define KSM_MAX_PID_FILTER 1024
+/* --pid also follows the processes the given ones create, while they live */
+#define KSM_PID_FILTER_ENTRIES 65536
 #define KSM_PATH_DEPTH 160            /* path components walked */
 
 #endif

@@ -27,10 +27,11 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* --pid: thread-group ids whose events are wanted. */
+/* --pid: thread-group ids whose events are wanted: the given ones and,
+ * added at fork and removed at exit, their descendants. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KSM_MAX_PID_FILTER);
+	__uint(max_entries, KSM_PID_FILTER_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u8);
 } pid_filter SEC(".maps");
@@ -43,6 +44,18 @@ static __always_inline bool type_enabled(__u32 type)
 static __always_inline bool pid_selected(__u32 pid)
 {
 	return !filter_pids || bpf_map_lookup_elem(&pid_filter, &pid);
+}
+
+/* A process created by a selected one is selected too, until it exits. */
+static __always_inline void follow_pid(__u32 pid, bool on)
+{
+	__u8 yes = 1;
+	if (!filter_pids)
+		return;
+	if (on)
+		bpf_map_update_elem(&pid_filter, &pid, &yes, BPF_ANY);
+	else
+		bpf_map_delete_elem(&pid_filter, &pid);
 }
 
 static __always_inline void count_lost(__u32 type)

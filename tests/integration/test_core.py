@@ -315,6 +315,28 @@ class Client(unittest.TestCase):
         self.assertEqual(s["thread_create"], 3)
         self.assertEqual(s["thread_exit"], 0)
 
+    def test_pid_follows_descendants_until_they_exit(self):
+        p = subprocess.Popen([WORKLOAD, "wait-stdin", "vfork", "/bin/sh", "-c",
+                              "/bin/true child; /bin/sh -c '/bin/true grandchild'"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        pid = int(p.stdout.readline().decode().split("=")[1])
+        with Monitor("--pid", str(pid)) as m:
+            fork_exec(TRUE, [b"true", b"outsider"])  # not a descendant
+            p.communicate(b"go\n")
+        self.assertEqual(p.returncode, 0)
+        evs = m.events()
+        execs = [e for e in evs if e["type"] == "process_exec"]
+        self.assertEqual([e["argv"][-1] for e in execs],
+                         ["/bin/true child; /bin/sh -c '/bin/true grandchild'", "child",
+                          "/bin/true grandchild", "grandchild"])
+        pids = {e["pid"] for e in execs}
+        self.assertEqual(len(pids), 4)
+        for q in pids:
+            self.assertEqual([e["type"] for e in evs if e["pid"] == q],
+                             ["process_create", "process_exec", "process_exit"])
+        self.assertEqual([e["type"] for e in evs if e["pid"] == pid], ["process_exit"])
+        self.assertEqual({e["pid"] for e in evs}, pids | {pid})
+
     def test_lost_events_are_counted_never_silent(self):
         n = 30000
         p = subprocess.Popen([WORKLOAD, "wait-stdin", "thread-storm", str(n)],

@@ -96,7 +96,7 @@ class Enrichment(unittest.TestCase):
         self.assertGreaterEqual(x["duration_ms"], 500)
 
     def test_guid_unique_across_pid_reuse(self):
-        # fork until the kernel hands out the first child's pid again
+        # fork until the kernel hands out an earlier child's pid again
         with Monitor("--events", "process_create,process_exit") as m:
             pid, vals, rc = run_workload("fork-until-reuse")
         self.assertEqual(rc, 0, vals)

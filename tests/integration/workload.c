@@ -24,7 +24,7 @@
  *   workload mmap-storm N              N x anonymous mmap + munmap
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
- *                                      a child gets the first one's pid again
+ *                                      a child gets an earlier one's pid
  *
  * The four storms also read two environment variables, for the benchmarks:
  *   WORKLOAD_IDS=FILE   write the ids the storm created to FILE at the end,
@@ -393,23 +393,29 @@ static int run_dlopen_storm(long n, const char *lib)
 	return storm_end(0);
 }
 
+/* Stops at the first child that gets the pid of an earlier one: after one
+ * wrap of the pid space that is certain, whatever other processes hold. */
 static int run_fork_until_reuse(void)
 {
-	pid_t first = 0;
+	const size_t limit = 1u << 22; /* PID_MAX_LIMIT */
+	uint8_t *used = calloc(limit / 8, 1);
+	if (!used)
+		return 1;
 	printf("pid=%d\n", getpid());
-	for (long i = 0; i < 10000000; i++) {
+	for (long i = 0; i < 3 * (long)limit; i++) {
 		pid_t pid = fork();
 		if (pid == 0)
 			_exit(0);
-		if (pid < 0 || waitpid(pid, NULL, 0) < 0)
-			return 1;
-		if (!first)
-			first = pid;
-		else if (pid == first) {
+		if (pid < 0 || waitpid(pid, NULL, 0) < 0 || (size_t)pid >= limit)
+			break;
+		if (used[pid / 8] & (1u << (pid % 8))) {
 			printf("reused=%d\nforks=%ld\n", pid, i + 1);
+			free(used);
 			return 0;
 		}
+		used[pid / 8] |= (uint8_t)(1u << (pid % 8));
 	}
+	free(used);
 	return 1;
 }
 

@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include "options.h"
+#include "output.h"
 #include "bpf/limits.h"
 
 static struct ksm_options o;
@@ -560,6 +561,64 @@ static void test_small_error_buffer(void **state)
 	assert_int_equal(ksm_parse_options(2, av, &o, NULL, 0), -1);
 }
 
+static void test_capture_options(void **state)
+{
+	(void)state;
+	OK("-w", "cap");
+	assert_string_equal(o.write, "cap");
+	assert_null(o.read);
+	assert_false(o.print);
+	assert_int_equal(o.rotate_size, 0);
+	assert_int_equal(o.rotate_keep, KSM_ROTATE_DEFAULT_KEEP);
+	OK("--write=cap", "--print", "--rotate-size", "1M", "--rotate-keep", "0");
+	assert_true(o.print);
+	assert_true(o.rotate_size == 1u << 20);
+	assert_int_equal(o.rotate_keep, 0);
+	OK("-o", "out.json", "--rotate-size=64K", "--rotate-keep=1000");
+	assert_true(o.rotate_size == 65536);
+	assert_int_equal(o.rotate_keep, 1000);
+	/* a replay shows every recorded type unless told otherwise */
+	OK("-r", "cap");
+	assert_string_equal(o.read, "cap");
+	assert_int_equal(o.event_mask, KSM_ALL_EVENTS);
+	OK("--read", "cap", "--events", "process_exec");
+	assert_int_equal(o.event_mask, 1u << KSM_EV_PROCESS_EXEC);
+	OK("-e", "process_exec");
+	assert_true(o.events_given);
+
+	BAD("cannot be combined", "-r", "a", "-w", "b");
+	BAD("--deny", "-r", "a", "--deny", "/tmp/*");
+	BAD("--print needs --write", "--print");
+	BAD("--rotate-size needs", "--rotate-size", "1M");
+	BAD("at least 64K", "-o", "x", "--rotate-size", "65535");
+	BAD("at least 64K", "-o", "x", "--rotate-size", "1X");
+	BAD("--rotate-keep", "-o", "x", "--rotate-size", "1M", "--rotate-keep", "1001");
+	BAD("--rotate-keep", "--rotate-keep", "-1");
+	BAD("--write", "-w", "");
+	BAD("--read", "--read=");
+	BAD("'--write' needs a value", "--write");
+}
+
+static void test_syslog_option(void **state)
+{
+	(void)state;
+	OK("--syslog");
+	assert_true(o.syslog);
+	assert_null(o.syslog_target);
+	/* the target may be the next argument, or joined with '=' */
+	OK("--syslog", "127.0.0.1:514", "-f", "json");
+	assert_string_equal(o.syslog_target, "127.0.0.1:514");
+	assert_int_equal(o.format, KSM_FORMAT_JSON);
+	OK("--syslog=unix:/dev/log");
+	assert_string_equal(o.syslog_target, "unix:/dev/log");
+	OK("--syslog", "-f", "json");
+	assert_null(o.syslog_target);
+	OK("-f", "json");
+	assert_false(o.syslog);
+	BAD("port", "--syslog", "tcp:127.0.0.1:0");
+	BAD("port", "--syslog=127.0.0.1:65536");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +643,8 @@ int main(void)
 		cmocka_unit_test(test_separator),
 		cmocka_unit_test(test_deny_options),
 		cmocka_unit_test(test_parse_twice),
+		cmocka_unit_test(test_capture_options),
+		cmocka_unit_test(test_syslog_option),
 		cmocka_unit_test(test_small_error_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Capture files: what the writer lays down, the reader gives back; damaged
+ * files are named by the byte offset of the damage. */
+#include "unit.h"
+
+#include "capture.h"
+
+static const struct ksm_capture_info info = {
+	.boot_time_ns = 1700000000000000000ull,
+	.start_time_ns = 1700000001000000000ull,
+	.boot_id = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 },
+	.hostname = "web-01",
+	.kernel = "6.18.0-test",
+};
+
+/* A thread_create record of the sensor. */
+static void put_thread(struct ksm_buf *b, uint32_t pid, uint32_t tid)
+{
+	struct ksm_thread t = { .hdr = { KSM_EV_THREAD_CREATE, 0, sizeof(t), 42 } };
+	t.pid = pid;
+	t.tid = tid;
+	t.start_time = 7;
+	ksm_buf_put(b, &t, sizeof(t));
+}
+
+static FILE *open_buf(struct ksm_buf *b)
+{
+	FILE *f = fmemopen(b->data, b->len, "rb");
+	assert_non_null(f);
+	return f;
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+	struct ksm_context hashed = { .has_sha256 = true, .sha256_error = NULL };
+	struct ksm_context failed = { .sha256_error = "timeout" };
+	const uint8_t guid[16] = { 0xaa };
+
+	memset(hashed.sha256, 0x5a, 32);
+	ksm_capture_header(&b, &info);
+	ksm_capture_clock(&b, info.boot_time_ns + 3);
+	ksm_capture_proc(&b, 10, 1, 100, 50, guid, true, "/bin/sh", 7, "", 0);
+	ksm_capture_proc(&b, 11, 10, 200, 100, guid, false, NULL, 0, NULL, 0);
+	ksm_capture_user(&b, 1000, "alice");
+	ksm_capture_user(&b, 4242, NULL);
+	ksm_capture_hash(&b, &hashed);
+	ksm_capture_hash(&b, &failed);
+	put_thread(&b, 10, 12);
+
+	FILE *f = open_buf(&b);
+	struct ksm_capture_reader r;
+	char err[256];
+	const uint8_t *rec;
+	uint32_t size;
+	assert_int_equal(ksm_capture_open(&r, f, err, sizeof(err)), 0);
+	assert_string_equal(r.info.hostname, "web-01");
+	assert_string_equal(r.info.kernel, "6.18.0-test");
+	assert_memory_equal(r.info.boot_id, info.boot_id, 16);
+	assert_true(r.info.boot_time_ns == info.boot_time_ns);
+	assert_true(r.info.start_time_ns == info.start_time_ns);
+	assert_int_equal(r.offset, sizeof(struct ksm_capture_header) + 6 + 11);
+
+	uint64_t boot;
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_clock(rec, size, &boot));
+	assert_true(boot == info.boot_time_ns + 3);
+
+	struct ksm_cap_proc_view p;
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_proc(rec, size, &p));
+	assert_int_equal(p.pid, 10);
+	assert_int_equal(p.ppid, 1);
+	assert_true(p.start == 100 && p.parent_start == 50 && p.seeded);
+	assert_memory_equal(p.guid, guid, 16);
+	assert_true(p.image.present && p.image.len == 7);
+	assert_memory_equal(p.image.data, "/bin/sh", 7);
+	assert_true(p.cmdline.present && p.cmdline.len == 0); /* known, empty */
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_proc(rec, size, &p));
+	assert_false(p.seeded || p.image.present || p.cmdline.present);
+
+	uint32_t uid;
+	struct ksm_text name;
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_user(rec, size, &uid, &name));
+	assert_int_equal(uid, 1000);
+	assert_true(name.present && name.len == 5 && !memcmp(name.data, "alice", 5));
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_user(rec, size, &uid, &name));
+	assert_int_equal(uid, 4242);
+	assert_false(name.present);
+
+	bool has;
+	uint8_t d[32];
+	struct ksm_text why;
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_hash(rec, size, &has, d, &why));
+	assert_true(has && !why.present && d[0] == 0x5a && d[31] == 0x5a);
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_hash(rec, size, &has, d, &why));
+	assert_true(!has && why.present && why.len == 7 && !memcmp(why.data, "timeout", 7));
+
+	struct ksm_event ev;
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_int_equal(ksm_decode(rec, size, 0, &ev), KSM_DECODE_OK);
+	assert_int_equal(ev.type, KSM_EV_THREAD_CREATE);
+	assert_int_equal(ev.tid, 12);
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_END);
+	assert_int_equal(r.offset, b.len);
+	ksm_capture_close(&r);
+	fclose(f);
+	ksm_buf_free(&b);
+}
+
+/* Opens a capture made of the header and two thread records, damaged by
+ * damage(); returns the reader's first failure. */
+static void expect_open_error(struct ksm_buf *b, const char *expected)
+{
+	struct ksm_capture_reader r;
+	char err[256] = "";
+	FILE *f = open_buf(b);
+	assert_int_equal(ksm_capture_open(&r, f, err, sizeof(err)), -1);
+	assert_string_equal(err, expected);
+	ksm_capture_close(&r);
+	fclose(f);
+}
+
+static void test_bad_headers(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+
+	ksm_buf_put(&b, "not a capture at all, but long enough for a header......", 56);
+	expect_open_error(&b, "not a ksysmon capture (bad magic at byte 0)");
+
+	ksm_buf_reset(&b);
+	ksm_capture_header(&b, &info);
+	b.len = 30;
+	expect_open_error(&b, "truncated capture header at byte 30 (30 of 56 bytes)");
+
+	ksm_buf_reset(&b);
+	ksm_capture_header(&b, &info);
+	b.data[8] = 9;
+	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads version 1)");
+
+	ksm_buf_reset(&b);
+	ksm_capture_header(&b, &info);
+	b.data[12] = 0x7f;
+	expect_open_error(&b, "bad capture header size 127 at byte 12");
+
+	ksm_buf_reset(&b);
+	ksm_capture_header(&b, &info);
+	b.len -= 3;
+	expect_open_error(&b, "truncated capture header at byte 70");
+	ksm_buf_free(&b);
+}
+
+/* Reads every record of b; returns the last status and the error text. */
+static enum ksm_capture_next read_all(struct ksm_buf *b, unsigned *records, char *err)
+{
+	struct ksm_capture_reader r;
+	const uint8_t *rec;
+	uint32_t size;
+	enum ksm_capture_next n;
+	FILE *f = open_buf(b);
+
+	*records = 0;
+	assert_int_equal(ksm_capture_open(&r, f, err, 256), 0);
+	while ((n = ksm_capture_next(&r, &rec, &size, err, 256)) == KSM_CAPTURE_RECORD)
+		(*records)++;
+	ksm_capture_close(&r);
+	fclose(f);
+	return n;
+}
+
+static void test_damaged_records(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+	char err[256];
+	unsigned n;
+	const size_t first = sizeof(struct ksm_capture_header) + 6 + 11; /* 73 */
+
+	ksm_capture_header(&b, &info);
+	put_thread(&b, 1, 2);
+	put_thread(&b, 1, 3);
+	assert_int_equal(read_all(&b, &n, err), KSM_CAPTURE_END);
+	assert_int_equal(n, 2);
+
+	/* cut inside the second record: the first is still read */
+	b.len -= 5;
+	assert_int_equal(read_all(&b, &n, err), KSM_CAPTURE_BROKEN);
+	assert_int_equal(n, 1);
+	assert_string_equal(err, "truncated record at byte 105 (27 of 32 bytes)");
+	b.len = first + 32 + 7;
+	assert_int_equal(read_all(&b, &n, err), KSM_CAPTURE_BROKEN);
+	assert_string_equal(err, "truncated record at byte 105 (7 of 16 header bytes)");
+	b.len = first + 64;
+
+	/* a size no record has: nothing after it can be found */
+	uint32_t bad = 3;
+	memcpy(b.data + first + 32 + 4, &bad, 4);
+	assert_int_equal(read_all(&b, &n, err), KSM_CAPTURE_BROKEN);
+	assert_int_equal(n, 1);
+	assert_string_equal(err, "bad record size 3 at byte 105");
+	bad = KSM_CAPTURE_MAX_RECORD + 1;
+	memcpy(b.data + first + 32 + 4, &bad, 4);
+	assert_int_equal(read_all(&b, &n, err), KSM_CAPTURE_BROKEN);
+	assert_string_equal(err, "bad record size 16777217 at byte 105");
+	ksm_buf_free(&b);
+}
+
+static void test_annotation_bounds(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+	const uint8_t guid[16] = { 0 };
+	struct ksm_cap_proc_view p;
+	uint32_t uid;
+	struct ksm_text name;
+	uint64_t boot;
+
+	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, "/bin/sh", 7, "sh", 2);
+	assert_true(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len, &p));
+	/* a string that would end past the record */
+	assert_false(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len - 1, &p));
+	/* a fixed part cut short */
+	assert_false(ksm_capture_read_proc((uint8_t *)b.data, 40, &p));
+	ksm_buf_reset(&b);
+	ksm_capture_user(&b, 1, "root");
+	struct ksm_cap_user *u = (struct ksm_cap_user *)b.data;
+	u->name.offset = 4; /* inside the fixed part */
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &uid, &name));
+	assert_false(ksm_capture_read_clock((uint8_t *)b.data, 16, &boot));
+	ksm_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_damaged_records),
+		cmocka_unit_test(test_annotation_bounds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
