@@ -7,6 +7,7 @@ the test knows.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -105,6 +106,14 @@ def run_workload(*args, check=True, env=None, cwd=None, stdin=None):
     if check and p.returncode < 0:
         pass
     return p.pid, vals, p.returncode
+
+
+def unique_copy(src, dst):
+    """A working copy of src whose content no other file has (for digests)."""
+    shutil.copy(src, dst)
+    with open(dst, "ab") as f:
+        f.write(os.urandom(64))
+    return dst
 
 
 def by_pid(events, pid, typ=None):

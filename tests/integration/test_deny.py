@@ -17,6 +17,8 @@ import tempfile
 import time
 import unittest
 
+from harness import unique_copy
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITOR = os.environ.get("KSYSMON", os.path.join(ROOT, "build/asan/ksysmon"))
 TRUE = shutil.which("true") or "/bin/true"
@@ -179,10 +181,7 @@ class DenyTest(unittest.TestCase):
 
     def unique_binary(self, path):
         """A working copy of true(1) whose content no other file has."""
-        shutil.copy(TRUE, path)
-        with open(path, "ab") as f:
-            f.write(os.urandom(64))
-        return path
+        return unique_copy(TRUE, path)
 
     # ---- path rules ----
 

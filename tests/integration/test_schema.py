@@ -17,7 +17,7 @@ import subprocess
 import sys
 import unittest
 
-from harness import MONITOR, ROOT, WORKLOAD, Monitor, run_workload
+from harness import MONITOR, ROOT, WORKLOAD, Monitor, run_workload, unique_copy
 from test_deny import exec_dir
 
 try:
@@ -209,14 +209,6 @@ class Checker:
 def odd_argv():
     return [TRUE, "a b", "", "ütf-8 ✓", b"\xff\xfe bad utf8", "new\nline", "tab\there",
             "\x01\x7f", 'quote"back\\slash']
-
-
-def unique_copy(src, dst):
-    """A working copy of src whose content no other file has."""
-    shutil.copy(src, dst)
-    with open(dst, "ab") as f:
-        f.write(os.urandom(64))
-    return dst
 
 
 def sha256_of(path):
