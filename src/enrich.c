@@ -104,6 +104,23 @@ static void set_cmdline(struct ksm_proc *p, const struct ksm_text *argv)
 	ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, n);
 }
 
+/* The program as process_exec shows it: a deleted file's path ends in
+ * " (deleted)", so its exit and its children's parent_image say the same. */
+static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
+{
+	static const char deleted[] = " (deleted)";
+	char buf[KSM_PROC_STR_MAX];
+	size_t n = ev->u.exec.image.len < sizeof(buf) ? ev->u.exec.image.len : sizeof(buf);
+
+	if (n)
+		memcpy(buf, ev->u.exec.image.data, n);
+	if ((ev->flags & KSM_EXEC_IMAGE_DELETED) && n + sizeof(deleted) - 1 <= sizeof(buf)) {
+		memcpy(buf + n, deleted, sizeof(deleted) - 1);
+		n += sizeof(deleted) - 1;
+	}
+	ksm_proc_set(&p->image, &p->image_len, buf, n);
+}
+
 /*
  * The entry of the event's process, made or found, with its identity and
  * parent's set in ev->ctx; NULL (identity computed all the same) when the
@@ -152,7 +169,7 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	c->user = user_name(e, ev->u.exec.uid);
 	if (!p)
 		return;
-	ksm_proc_set(&p->image, &p->image_len, ev->u.exec.image.data, ev->u.exec.image.len);
+	set_image(p, ev);
 	set_cmdline(p, &ev->u.exec.argv);
 }
 

@@ -123,7 +123,7 @@ class ImageLoads(unittest.TestCase):
             shutil.rmtree(tmp)
 
     def test_memfd_executable(self):
-        with Monitor("--events", "image_load,process_exec") as m:
+        with Monitor("--events", "image_load,process_exec,process_exit") as m:
             pid, _, rc = run_workload("memfd-exec", WORKLOAD, "exit", "0")
         self.assertEqual(rc, 0)
         evs = m.events()
@@ -134,6 +134,8 @@ class ImageLoads(unittest.TestCase):
         self.assertEqual(mem[0]["path"], "/memfd:ksm-memfd (deleted)")
         self.assertIs(mem[0]["memfd"], True)
         self.assertIs(mem[0]["deleted"], True)
+        # the exit names the program as the exec did
+        self.assertEqual(one(evs, pid, "process_exit")["image"], "/memfd:ksm-memfd (deleted)")
 
     def test_static_program_has_no_interpreter(self):
         with Monitor("--events", "image_load") as m:
