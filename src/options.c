@@ -37,7 +37,7 @@ const char ksm_usage[] =
 	"                             (default 100, 1..1000)\n"
 	"  -o, --output=FILE          write events to FILE instead of stdout\n"
 	"  -w, --write=FILE           record the raw events to a capture FILE\n"
-	"                             (nothing is shown unless --print)\n"
+	"                             (nothing is shown unless --print or -o)\n"
 	"      --print                with -w: show the events as well\n"
 	"  -r, --read=FILE            replay a capture instead of watching the\n"
 	"                             kernel (same filters and views as live)\n"

@@ -146,7 +146,8 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 	p->capture.fd = -1;
 	p->format = o->format;
 	p->replay = o->read != NULL;
-	p->print = p->replay || !o->write || o->print;
+	/* -w alone records only; --print or an --output file shows as well */
+	p->print = p->replay || !o->write || o->print || o->output;
 	p->event_mask = o->event_mask | (1u << KSM_EV_EVENTS_LOST) | (1u << KSM_EV_EXEC_BLOCKED);
 	p->boot_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
