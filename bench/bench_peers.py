@@ -150,24 +150,39 @@ def wait_until(cond, timeout, proc, what):
         time.sleep(0.05)
 
 
+def peak_rss_kib(pid):
+    """VmHWM of a live process, 0 once it is gone. wait4's ru_maxrss will
+    not do: a child spawned with vfork carries the peak of the parent's
+    memory (this script's) from before its exec."""
+    try:
+        for line in read_text(f"/proc/{pid}/status").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def stop_pid(proc, sig, timeout):
     """Sends sig to proc, SIGKILL if it is still there after timeout;
-    returns its rusage (wait4)."""
+    returns (rusage from wait4, peak RSS KiB seen until it exited)."""
     if proc.poll() is not None:
         raise BenchError(f"{proc.args[0]} exited early ({proc.returncode})")
+    rss = peak_rss_kib(proc.pid)
     proc.send_signal(sig)
     deadline = time.monotonic() + timeout
     while True:
         pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return ru
+            return ru, rss
+        rss = max(rss, peak_rss_kib(proc.pid))  # it may grow while it winds up
         if time.monotonic() > deadline:
             proc.kill()
             _, status, ru = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             print(f"  {proc.args[0]} killed: no exit {timeout} s after signal {sig}", flush=True)
-            return ru
+            return ru, rss
         time.sleep(0.02)
 
 
@@ -221,8 +236,8 @@ class Tool:
 
     def stop(self):
         """Returns {cpu, rss_kib, lost}; lost is an int or a string."""
-        ru = stop_pid(self.proc, self.signal, self.args.stop_timeout)
-        return {"cpu": ru.ru_utime + ru.ru_stime - self.cpu0, "rss_kib": ru.ru_maxrss,
+        ru, rss = stop_pid(self.proc, self.signal, self.args.stop_timeout)
+        return {"cpu": ru.ru_utime + ru.ru_stime - self.cpu0, "rss_kib": rss,
                 "lost": self.lost()}
 
     def cleanup(self):
@@ -268,8 +283,9 @@ class Ksysmon(Tool):
         # Monitor.stop reads stderr to the end: a watchdog bounds it
         dog = threading.Timer(self.args.stop_timeout, self.proc.kill)
         dog.start()
+        rss = peak_rss_kib(self.proc.pid)  # see peak_rss_kib
         try:
-            cpu, rss, lost, _ = self.mon.stop()
+            cpu, _, lost, _ = self.mon.stop()
         finally:
             dog.cancel()
         return {"cpu": cpu, "rss_kib": rss, "lost": lost}
@@ -615,6 +631,13 @@ def bench_storm(args, storm, tools):
     return rows
 
 
+def sum_lost(lost):
+    """Sum over the runs of counts, or of "N overruns" (forkstat)."""
+    if all(isinstance(x, int) for x in lost):
+        return sum(lost)
+    return f"{sum(int(str(x).split()[0]) for x in lost)} overruns"
+
+
 def summarize(storm, ops, name, runs):
     med = statistics.median
     ratios = [r["wall"] / r["base"] for r in runs]
@@ -628,7 +651,7 @@ def summarize(storm, ops, name, runs):
         "base_wall": med(r["base"] for r in runs),
         # the worst run: completeness is a promise for every run
         "complete": min(complete, key=lambda c: c[0] / c[1]) if all(complete) else None,
-        "lost": sum(lost) if all(isinstance(x, int) for x in lost) else ", ".join(map(str, lost)),
+        "lost": sum_lost(lost),
         "cpu_s": cpu, "cpu_ms_per_1k": cpu * 1e6 / events if events else None,
         "rss_mib": max(r["rss_kib"] for r in runs) / 1024,
     }
@@ -676,12 +699,17 @@ def loss_scan(args):
         rows = []
 
         def step(rate):
-            got, lost = loss_run(args, nice, rate)
-            rows.append({"target": rate, "rate": got, "lost": lost})
-            print(f"  loss scan, monitor nice +{nice}: target "
-                  f"{f'{rate:,.0f}' if rate else 'max'}/s, reached {got:,.0f} events/s, "
-                  f"lost {lost}", flush=True)
-            return lost
+            # a loss needs the monitor starved for long enough, which the
+            # scheduler does not do alike every time: --loss-repeat runs
+            any_lost = 0
+            for _ in range(args.loss_repeat):
+                got, lost = loss_run(args, nice, rate)
+                rows.append({"target": rate, "rate": got, "lost": lost})
+                print(f"  loss scan, monitor nice +{nice}: target "
+                      f"{f'{rate:,.0f}' if rate else 'max'}/s, reached {got:,.0f} events/s, "
+                      f"lost {lost}", flush=True)
+                any_lost += lost
+            return any_lost
 
         good = bad = None
         for rate in args.loss_rates + [None]:
@@ -848,6 +876,7 @@ def parse_args():
     ap.add_argument("--loss-max-ops", type=int, default=150000,
                     help="threads per second per CPU assumed when sizing the unpaced run")
     ap.add_argument("--loss-bisect", type=int, default=2, help="halvings after the first loss")
+    ap.add_argument("--loss-repeat", type=int, default=2, help="runs per rate of the loss scan (2)")
     ap.add_argument("--plot", default=os.path.join(os.path.dirname(__file__), "peers.png"),
                     help="PNG of slowdown by event rate (bench/peers.png; '' for none)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
