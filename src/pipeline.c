@@ -257,7 +257,7 @@ static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
 		ksm_syslog_send(p->syslog, ev);
 }
 
-static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw, size_t size)
+static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw)
 {
 	/* the policy's and the queue's own reports are always shown */
 	bool own = ev->type == KSM_EV_EVENTS_LOST || ev->type == KSM_EV_EXEC_BLOCKED;
@@ -274,7 +274,8 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 	if (recording(p)) {
 		if (ev->ctx.has_sha256 || ev->ctx.sha256_error)
 			ksm_capture_hash(&p->capture.buf, &ev->ctx);
-		ksm_buf_put(&p->capture.buf, raw, size);
+		/* the record as its header sizes it: the reader's framing */
+		ksm_buf_put(&p->capture.buf, raw, ev->size);
 		ksm_output_maybe_flush(&p->capture);
 	}
 	if (ev->type == KSM_EV_EVENTS_LOST)
@@ -303,7 +304,7 @@ void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
 		if (p->capture_boot_ns != p->boot_ns && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
 			put_clock(p, &p->capture.buf);
 	}
-	handle(p, &ev, data, size);
+	handle(p, &ev, data);
 }
 
 static bool replay_hash(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
@@ -352,7 +353,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 			p->pending_hash = false;
 			return false;
 		}
-		handle(p, &ev, rec, size);
+		handle(p, &ev, rec);
 		p->pending_hash = false;
 		return true;
 	}
@@ -360,6 +361,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 
 int ksm_pipeline_flush(struct ksm_pipeline *p)
 {
+	ksm_syslog_flush(p->syslog);
 	int err = p->print ? ksm_output_flush(&p->out) : 0;
 	if (recording(p)) {
 		int cerr = ksm_output_flush(&p->capture);

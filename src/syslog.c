@@ -14,7 +14,9 @@
  * UTF-8 without control characters) and then for PARAM-VALUE.
  *
  * Transport: the event loop calls ksm_syslog_send, so nothing may block it
- * for long.  Sends have a 1 s timeout; a message that cannot be sent is
+ * for long.  TCP frames are queued and sent together by ksm_syslog_flush,
+ * once per batch of events (or every KSM_SYSLOG_BATCH_BYTES); datagrams go
+ * one by one.  Sends have a 1 s timeout; a message that cannot be sent is
  * counted as dropped and the connection is closed, and a new one is tried
  * at most once per second (without waiting for a TCP handshake longer
  * than 100 ms).  Until then messages are dropped without any waiting.
@@ -55,6 +57,7 @@
 #define OPEN_CONNECT_MS 3000
 #define RETRY_CONNECT_MS 100
 #define CLOSE_FLUSH_MS 1000
+#define KSM_SYSLOG_BATCH_BYTES (256u << 10) /* TCP frames sent at once, at most */
 
 /* ---- the message ------------------------------------------------------- */
 
@@ -428,6 +431,8 @@ struct ksm_syslog {
 	char hostname[HOSTNAME_MAX + 1];
 	uint32_t procid;
 	struct ksm_buf msg;
+	struct ksm_buf frames; /* TCP: frames not yet sent */
+	uint64_t pending;      /* messages in frames */
 	struct ksm_syslog_stats st;
 };
 
@@ -573,13 +578,48 @@ static int send_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
-/* RFC 6587 3.4.1 octet counting: "LEN SP MSG". */
-static int send_frame(struct ksm_syslog *s)
+/* RFC 6587 3.4.1 octet counting: "LEN SP MSG", queued for the next flush. */
+static void queue_frame(struct ksm_syslog *s)
 {
 	char len[24];
 	int n = snprintf(len, sizeof(len), "%zu ", s->msg.len);
-	struct iovec iov[2] = { { len, (size_t)n }, { s->msg.data, s->msg.len } };
-	return send_all(s->fd, iov, 2);
+	ksm_buf_put(&s->frames, len, (size_t)n);
+	ksm_buf_put(&s->frames, s->msg.data, s->msg.len);
+	s->pending++;
+}
+
+/* After a failed send: start afresh later. */
+static void give_up_connection(struct ksm_syslog *s)
+{
+	drop_connection(s);
+	s->next_try_ms = now_ms() + RETRY_INTERVAL_MS;
+}
+
+/* TCP frames go out together, once per batch of events: one system call
+ * instead of one per event.  If the batch cannot be sent, every message in
+ * it is counted as dropped (some may have reached the server). */
+void ksm_syslog_flush(struct ksm_syslog *s)
+{
+	if (!s || !s->pending)
+		return;
+	bool ok = !s->frames.failed && connection_ready(s);
+	if (ok && peer_closed(s)) {
+		drop_connection(s);
+		ok = connection_ready(s);
+	}
+	if (ok) {
+		struct iovec iov = { s->frames.data, s->frames.len };
+		ok = send_all(s->fd, &iov, 1) == 0;
+		if (!ok)
+			give_up_connection(s);
+	}
+	if (ok)
+		s->st.sent += s->pending;
+	else
+		s->st.dropped += s->pending;
+	s->pending = 0;
+	ksm_buf_reset(&s->frames);
+	s->frames.failed = false;
 }
 
 static int send_datagram(struct ksm_syslog *s, const struct ksm_event *ev)
@@ -609,18 +649,19 @@ void ksm_syslog_send(struct ksm_syslog *s, const struct ksm_event *ev)
 		return;
 	ksm_buf_reset(&s->msg);
 	ksm_syslog_format(&s->msg, ev, s->hostname, s->procid);
-	if (s->msg.failed || !connection_ready(s))
+	if (s->msg.failed)
 		goto dropped;
-	if (peer_closed(s)) {
-		drop_connection(s);
-		if (!connection_ready(s))
-			goto dropped;
+	if (s->target.kind == T_TCP) {
+		queue_frame(s);
+		if (s->frames.len >= KSM_SYSLOG_BATCH_BYTES)
+			ksm_syslog_flush(s);
+		return;
 	}
-	rc = s->target.kind == T_TCP ? send_frame(s) : send_datagram(s, ev);
+	if (!connection_ready(s))
+		goto dropped;
+	rc = send_datagram(s, ev);
 	if (rc < 0) {
-		/* a half-sent frame or a stuck server: start afresh later */
-		drop_connection(s);
-		s->next_try_ms = now_ms() + RETRY_INTERVAL_MS;
+		give_up_connection(s);
 		goto dropped;
 	}
 	s->st.sent++;
@@ -754,9 +795,11 @@ void ksm_syslog_close(struct ksm_syslog *s)
 {
 	if (!s)
 		return;
+	ksm_syslog_flush(s);
 	if (s->state == S_UP && s->target.kind == T_TCP)
 		flush_tcp(s->fd);
 	drop_connection(s);
 	ksm_buf_free(&s->msg);
+	ksm_buf_free(&s->frames);
 	free(s);
 }

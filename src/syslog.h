@@ -29,6 +29,8 @@ int ksm_syslog_check(const char *target, char *err, size_t errlen);
 /* Connects to target (NULL: KSM_SYSLOG_DEFAULT); 0, or -1 with a reason. */
 int ksm_syslog_open(struct ksm_syslog **out, const char *target, char *err, size_t errlen);
 void ksm_syslog_send(struct ksm_syslog *s, const struct ksm_event *ev);
+/* Sends the TCP frames queued since the last flush (NULL is fine). */
+void ksm_syslog_flush(struct ksm_syslog *s);
 void ksm_syslog_stats(const struct ksm_syslog *s, struct ksm_syslog_stats *st);
 void ksm_syslog_close(struct ksm_syslog *s); /* NULL is fine */
 

@@ -524,6 +524,9 @@ static void test_tcp_frames_and_reconnect(void **state)
 	expected_msg(&want, ev);
 	for (int i = 0; i < 3; i++)
 		ksm_syslog_send(s, ev);
+	ksm_syslog_stats(s, &st);
+	assert_int_equal(st.sent, 0); /* TCP frames wait for the batch's end */
+	ksm_syslog_flush(s);
 	for (int i = 0; i < 3; i++) {
 		read_frame(cfd, &out);
 		assert_int_equal(out.len, want.len);
@@ -534,6 +537,7 @@ static void test_tcp_frames_and_reconnect(void **state)
 	close(cfd);
 	usleep(50000);
 	ksm_syslog_send(s, ev);
+	ksm_syslog_flush(s);
 	cfd = accept(lfd, NULL, NULL);
 	read_frame(cfd, &out);
 	assert_memory_equal(out.data, want.data, want.len);
@@ -547,15 +551,18 @@ static void test_tcp_frames_and_reconnect(void **state)
 	usleep(50000);
 	ksm_syslog_send(s, ev);
 	ksm_syslog_send(s, ev);
+	ksm_syslog_flush(s);
 	ksm_syslog_stats(s, &st);
 	assert_int_equal(st.sent, 4);
 	assert_int_equal(st.dropped, 2);
 	lfd = tcp_server(&port); /* back on the same port */
 	ksm_syslog_send(s, ev);   /* within the second: not tried yet */
+	ksm_syslog_flush(s);
 	ksm_syslog_stats(s, &st);
 	assert_int_equal(st.dropped, 3);
 	usleep(1100000);
 	ksm_syslog_send(s, ev);
+	ksm_syslog_flush(s);
 	cfd = accept(lfd, NULL, NULL);
 	read_frame(cfd, &out);
 	assert_memory_equal(out.data, want.data, want.len);
