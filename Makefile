@@ -112,6 +112,7 @@ bench: $(BUILD)/ksysmon $(BUILD)/tests/workload $(BUILD)/bench/storm
 	python3 bench/bench.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload --fast-exec $(BUILD)/bench/storm
 	python3 bench/bench_image.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
 	python3 bench/bench_deny.py --monitor $(BUILD)/ksysmon
+	python3 bench/bench_ship.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
 
 clean:
 	rm -rf $(BUILD)

@@ -783,16 +783,18 @@ def plot(results, path):
     if not shutil.which("gnuplot"):
         print("bench_peers: no gnuplot, no plot", file=sys.stderr)
         return
+    # a tool that cannot see a storm's events (image loads for all but
+    # ksysmon) has no slowdown to show for it
+    results = [r for r in results if r["event_rate"] and r["complete"]]
     tools = list(dict.fromkeys(r["tool"] for r in results))
-    rates = {r["storm"]: r["event_rate"] for r in results if r["event_rate"]}
+    rates = {r["storm"]: r["event_rate"] for r in results}
     if not rates:
         return
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
         with open(data, "w") as f:
             for t in tools:
-                pts = sorted((r["event_rate"], r["ratio"]) for r in results
-                             if r["tool"] == t and r["event_rate"])
+                pts = sorted((r["event_rate"], r["ratio"]) for r in results if r["tool"] == t)
                 f.write("\n".join(f"{x:.0f} {y:.4f}" for x, y in pts) + "\n\n\n")
         plots = ", ".join(f"'{data}' index {i} using 1:2 with linespoints lw 2 pt {5 + i} ps 1.2 "
                           f"title '{t}'" for i, t in enumerate(tools))

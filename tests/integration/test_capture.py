@@ -150,7 +150,7 @@ events:
     def test_rotation_under_storm_loses_nothing(self):
         out = os.path.join(self.dir, "out.json")
         ids = os.path.join(self.dir, "ids")
-        size = 256 << 10
+        size = 128 << 10
         with Monitor("-w", self.cap, "--print", "-o", out, "--rotate-size", str(size),
                      "--rotate-keep", "1000") as m:
             env = dict(os.environ, WORKLOAD_IDS=ids)
@@ -162,8 +162,12 @@ events:
                       if p[-1].isdigit() else 0)
         caps = sorted(glob.glob(self.cap + "*"), key=lambda p: -int(p.rsplit(".", 1)[1])
                       if p[-1].isdigit() else 0)
-        self.assertGreater(len(outs), 10)
-        self.assertGreater(len(caps), 3)
+        # rotated many times, and every rotated file was filled before it
+        # was set aside (the one event that did not fit is at most a few KiB)
+        self.assertGreaterEqual(len(outs), 5)
+        self.assertGreaterEqual(len(caps), 3)
+        for p in outs[:-1] + caps[:-1]:
+            self.assertGreater(os.path.getsize(p), size - (16 << 10), p)
         self.assertRegex(m.stderr, r"ksysmon: rotated: output=%d capture=%d" % (len(outs) - 1, len(caps) - 1))
         live = b""
         for p in outs:
