@@ -86,7 +86,10 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 	struct kernel_features kf = probe_kernel();
 	ro->exit_has_group_dead = kf.exit_has_group_dead;
 
-	bpf_program__set_autoload(skel->progs.handle_fork,
+	/* --pid follows the selected processes' children from fork to exit,
+	 * whichever events are reported */
+	bool following = o->n_pids > 0;
+	bpf_program__set_autoload(skel->progs.handle_fork, following ||
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
 	bool images = wants(o, KSM_EV_IMAGE_LOAD);
@@ -104,7 +107,7 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 		fprintf(stderr, "ksysmon: this kernel has no sys_exit tracepoint (CONFIG_FTRACE_SYSCALLS), needed for image_load; use --events without it\n");
 		return -2;
 	}
-	bpf_program__set_autoload(skel->progs.handle_exit,
+	bpf_program__set_autoload(skel->progs.handle_exit, following ||
 				  wants(o, KSM_EV_PROCESS_EXIT) || wants(o, KSM_EV_THREAD_EXIT));
 	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o->ringbuf_bytes))
 		return -1;

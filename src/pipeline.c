@@ -209,13 +209,13 @@ static void follow(struct ksm_pipeline *p, uint32_t pid, bool on)
  * would have, the pid filter following new processes as the kernel does. */
 static bool kernel_selects(struct ksm_pipeline *p, const struct ksm_event *ev)
 {
-	if (!(p->event_mask & (1u << ev->type)))
-		return false;
+	bool yes = p->event_mask & (1u << ev->type);
 	if (!p->followed)
-		return true;
+		return yes;
+	/* followed whether or not creations and exits are reported */
 	if (ev->type == KSM_EV_PROCESS_CREATE && followed(p, ev->u.create.ppid))
 		follow(p, ev->pid, true);
-	bool yes = followed(p, ev->pid);
+	yes = yes && followed(p, ev->pid);
 	if (ev->type == KSM_EV_PROCESS_EXIT)
 		follow(p, ev->pid, false);
 	return yes;

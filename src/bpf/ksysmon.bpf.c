@@ -42,11 +42,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	bool is_thread = pid != tid;
 	__u32 type = is_thread ? KSM_EV_THREAD_CREATE : KSM_EV_PROCESS_CREATE;
 
-	if (!type_enabled(type))
-		return 0;
-
 	if (is_thread) {
-		if (!pid_selected(pid) || excluded_pid(type, pid))
+		if (!type_enabled(type) || !pid_selected(pid) || excluded_pid(type, pid))
 			return 0;
 		struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
@@ -65,8 +62,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ppid = child->real_parent->tgid;
 	if (!pid_selected(pid) && !pid_selected(ppid))
 		return 0;
-	follow_pid(pid, true);
-	if (excluded_pid(type, pid) || excluded_comm(type, child))
+	follow_pid(pid, true); /* whether or not its creation is reported */
+	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_comm(type, child))
 		return 0;
 	struct ksm_process_create *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

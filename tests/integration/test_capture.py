@@ -146,6 +146,11 @@ events:
         self.assertEqual({e["pid"] for e in evs}, {shpid} | children)
         # the shell's own creation too: its pid is selected
         self.assertEqual(evs, [e for e in all_evs if e.get("pid") in {shpid} | children])
+        # followed through creations that are not shown
+        mine, _, _ = replay("-r", self.cap, "-f", "json", "--pid", shpid, "--events", "process_exec")
+        self.assertEqual([json.loads(x) for x in lines(mine)],
+                         [e for e in evs if e["type"] == "process_exec"])
+        self.assertEqual(len(lines(mine)), 3)
 
     def test_rotation_under_storm_loses_nothing(self):
         out = os.path.join(self.dir, "out.json")

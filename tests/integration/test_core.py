@@ -337,6 +337,23 @@ class Client(unittest.TestCase):
         self.assertEqual([e["type"] for e in evs if e["pid"] == pid], ["process_exit"])
         self.assertEqual({e["pid"] for e in evs}, pids | {pid})
 
+    def test_pid_follows_descendants_with_creations_off(self):
+        # the kernel follows new processes at fork even when their
+        # creation is not reported
+        p = subprocess.Popen([WORKLOAD, "wait-stdin", "vfork", "/bin/sh", "-c",
+                              "/bin/true child; /bin/sh -c '/bin/true grandchild'"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        pid = int(p.stdout.readline().decode().split("=")[1])
+        with Monitor("--pid", str(pid), "--events", "process_exec") as m:
+            fork_exec(TRUE, [b"true", b"outsider"])
+            p.communicate(b"go\n")
+        self.assertEqual(p.returncode, 0)
+        evs = m.events()
+        self.assertEqual({e["type"] for e in evs}, {"process_exec"})
+        self.assertEqual([e["argv"][-1] for e in evs],
+                         ["/bin/true child; /bin/sh -c '/bin/true grandchild'", "child",
+                          "/bin/true grandchild", "grandchild"])
+
     def test_lost_events_are_counted_never_silent(self):
         n = 30000
         p = subprocess.Popen([WORKLOAD, "wait-stdin", "thread-storm", str(n)],
