@@ -90,11 +90,12 @@ static int rotate(struct ksm_output *out)
 
 	if (out->error)
 		return -out->error;
-	if (close(out->fd)) {
+	int rc = close(out->fd);
+	out->fd = -1; /* closed even when close() reports an error */
+	if (rc) {
 		out->error = errno;
 		return -errno;
 	}
-	out->fd = -1;
 	err = shift_files(out);
 	if (err) {
 		out->error = -err;
@@ -104,9 +105,19 @@ static int rotate(struct ksm_output *out)
 	return start_file(out);
 }
 
+/* A header taking most of the size (a capture's process snapshot on a
+ * busy machine) would leave room for a few units per file, and cost a
+ * rotation and a new snapshot every few events: every file keeps at least
+ * half the size for its units, and may then pass the size by its header. */
+static uint64_t file_limit(const struct ksm_output *out)
+{
+	uint64_t half = out->rotate_size / 2;
+	return out->header_bytes > half ? out->header_bytes + half : out->rotate_size;
+}
+
 static bool over(const struct ksm_output *out, uint64_t bytes)
 {
-	return out->rotate_size && out->file_bytes + bytes > out->rotate_size;
+	return out->rotate_size && out->file_bytes + bytes > file_limit(out);
 }
 
 int ksm_output_flush(struct ksm_output *out)

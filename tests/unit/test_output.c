@@ -177,6 +177,50 @@ static void test_reserve_and_headers(void **state)
 	}
 }
 
+static void big_header(void *ctx, struct ksm_buf *b)
+{
+	unsigned *n = ctx;
+	static char h[50 << 10];
+	memset(h, 'H', sizeof(h));
+	ksm_buf_put(b, h, sizeof(h));
+	(*n)++;
+}
+
+/* A header bigger than half the size: each file still keeps half the
+ * size for units, instead of rotating after every few. */
+static void test_big_header_leaves_half_for_units(void **state)
+{
+	(void)state;
+	char path[256];
+	unsigned headers = 0;
+	struct ksm_output o = { .rotate_size = 64 << 10, .rotate_keep = 10,
+				.begin_file = big_header, .begin_ctx = &headers };
+	char unit[1024];
+
+	memset(unit, 'u', sizeof(unit));
+	path_of(path, sizeof(path), "bighdr", 0);
+	assert_int_equal(ksm_output_open(&o, strdup(path)), 0);
+	for (unsigned i = 0; i < 40; i++) {
+		assert_int_equal(ksm_output_reserve(&o, sizeof(unit)), 0);
+		ksm_buf_put(&o.buf, unit, sizeof(unit));
+	}
+	assert_int_equal(ksm_output_flush(&o), 0);
+	free((char *)o.path);
+	ksm_output_close(&o);
+	assert_int_equal(headers, 2); /* 32 units, then 8 */
+	size_t len;
+	path_of(path, sizeof(path), "bighdr", 1);
+	char *data = slurp(path, &len);
+	assert_non_null(data);
+	assert_int_equal(len, (50 << 10) + 32 * sizeof(unit));
+	free(data);
+	path_of(path, sizeof(path), "bighdr", 0);
+	data = slurp(path, &len);
+	assert_non_null(data);
+	assert_int_equal(len, (50 << 10) + 8 * sizeof(unit));
+	free(data);
+}
+
 static void test_unwritable(void **state)
 {
 	(void)state;
@@ -191,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_lines_rotate_whole),
 		cmocka_unit_test(test_keep_drops_oldest),
 		cmocka_unit_test(test_reserve_and_headers),
+		cmocka_unit_test(test_big_header_leaves_half_for_units),
 		cmocka_unit_test(test_unwritable),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
