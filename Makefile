@@ -54,7 +54,7 @@ $(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
 
 # pure user-side modules the unit tests link with
-UNIT_SRCS := $(CORE_SRCS) src/syslog.c src/capture.c src/output.c src/options.c src/policy.c src/config.c src/rules.c src/select.c src/proctab.c
+UNIT_SRCS := $(CORE_SRCS) src/syslog.c src/capture.c src/output.c src/options.c src/policy.c src/config.c src/rules.c src/select.c src/proctab.c src/enrich.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(UNIT_SRCS) -o $@ -lcmocka -lyaml

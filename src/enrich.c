@@ -40,7 +40,8 @@ const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len)
 	return res->pw_name;
 }
 
-/* User names change rarely: looked up once per uid (a bounded cache). */
+/* User names change rarely: looked up once per uid (a bounded cache),
+ * a uid without a name too (NULL), such as a container's. */
 static const char *user_name(struct ksm_enricher *e, uint32_t uid)
 {
 	for (unsigned i = 0; i < e->n_users; i++)
@@ -48,11 +49,9 @@ static const char *user_name(struct ksm_enricher *e, uint32_t uid)
 			return e->users[i].name;
 	char buf[4096];
 	const char *found = e->lookup_user(e->lookup_ctx, uid, buf, sizeof(buf));
-	if (!found)
-		return NULL;
-	char *name = strdup(found);
-	if (!name)
-		return NULL;
+	char *name = found ? strdup(found) : NULL;
+	if (found && !name)
+		return NULL; /* out of memory: asked again next time */
 	unsigned slot;
 	if (e->n_users < KSM_USER_CACHE) {
 		slot = e->n_users++;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The process table: identities, pid reuse, deletion, bounds, seeding. */
+/* The process table: identities, pid reuse, deletion, bounds, seeding;
+ * user names of the enricher. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enrich.h"
 #include "format.h"
 #include "proctab.h"
 
@@ -160,6 +162,45 @@ static void test_boot_id(void **state)
 	unlink(path);
 }
 
+static unsigned lookups;
+
+static const char *named_if_even(void *ctx, uint32_t uid, char *buf, size_t len)
+{
+	(void)ctx;
+	lookups++;
+	if (uid % 2)
+		return NULL;
+	snprintf(buf, len, "user%u", uid);
+	return buf;
+}
+
+static const char *user_of_exec(struct ksm_enricher *e, uint32_t pid, uint32_t uid)
+{
+	struct ksm_event ev = { .type = KSM_EV_PROCESS_EXEC, .pid = pid, .tid = pid,
+				.start_time = 1000 + pid };
+	ev.u.exec.uid = uid;
+	ksm_enrich(e, &ev, 0);
+	return ev.ctx.user;
+}
+
+/* A uid is looked up once, whether it has a name or not (a container's
+ * uid unknown to the host would otherwise cost a lookup per exec). */
+static void test_user_names_looked_up_once(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	e.lookup_user = named_if_even;
+	lookups = 0;
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_string_equal(user_of_exec(&e, 10 + i, 1000), "user1000");
+		assert_null(user_of_exec(&e, 20 + i, 1001));
+	}
+	assert_int_equal(lookups, 2);
+	ksm_enrich_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_seed_from_fake_proc),
 		cmocka_unit_test(test_boot_id),
+		cmocka_unit_test(test_user_names_looked_up_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
