@@ -54,18 +54,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Wall-clock time of boot: BPF stamps events with CLOCK_BOOTTIME. */
-static uint64_t boot_time_ns(void)
-{
-	return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
-}
 
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -97,7 +85,7 @@ static int report_lost(struct monitor *m)
 	rec.hdr.type = KSM_EV_EVENTS_LOST;
 	rec.hdr.flags = KSM_HF_TIME_REALTIME;
 	rec.hdr.size = sizeof(rec);
-	rec.hdr.time = clock_ns(CLOCK_REALTIME);
+	rec.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
 	ksm_pipeline_record(&m->pipe, &rec, sizeof(rec));
 	return 0;
 }
@@ -121,7 +109,6 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
 }
 
 /* A record of the exec policy thread (realtime-stamped). */
@@ -134,7 +121,7 @@ static void on_deny_record(void *ctx, const void *rec, size_t size)
 /* One batch: whatever the queue holds now, then the lost counters. */
 static int drain(struct monitor *m)
 {
-	m->pipe.boot_ns = boot_time_ns();
+	m->pipe.boot_ns = ksm_boot_time_ns();
 	int n = ring_buffer__consume(m->rb);
 	if (n < 0)
 		return n;

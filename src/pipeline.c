@@ -15,11 +15,16 @@
 
 #define PID_LIMIT 4194304u /* PID_MAX_LIMIT */
 
-static uint64_t clock_ns(clockid_t id)
+uint64_t ksm_clock_ns(clockid_t id)
 {
 	struct timespec ts;
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ksm_boot_time_ns(void)
+{
+	return ksm_clock_ns(CLOCK_REALTIME) - ksm_clock_ns(CLOCK_BOOTTIME);
 }
 
 static bool recording(const struct ksm_pipeline *p)
@@ -43,7 +48,7 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 	const struct ksm_proctab *t = &p->enrich.procs;
 
 	p->info.boot_time_ns = p->boot_ns;
-	p->info.start_time_ns = clock_ns(CLOCK_REALTIME);
+	p->info.start_time_ns = ksm_clock_ns(CLOCK_REALTIME);
 	ksm_capture_header(b, &p->info);
 	put_clock(p, b);
 	for (size_t i = 0; i < t->cap; i++) {
@@ -148,8 +153,8 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 	p->replay = o->read != NULL;
 	/* -w alone records only; --print or an --output file shows as well */
 	p->print = p->replay || !o->write || o->print || o->output;
-	p->event_mask = o->event_mask | (1u << KSM_EV_EVENTS_LOST) | (1u << KSM_EV_EXEC_BLOCKED);
-	p->boot_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	p->event_mask = o->event_mask;
+	p->boot_ns = ksm_boot_time_ns();
 	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
 			    seed ? "/proc/sys/kernel/random/boot_id" : NULL))
 		return ksm_fail(err, errlen, "cannot allocate the process table: %s", strerror(errno));
@@ -180,8 +185,7 @@ void ksm_pipeline_free(struct ksm_pipeline *p)
 	ksm_syslog_close(p->syslog);
 	ksm_enrich_free(&p->enrich);
 	ksm_buf_free(&p->scratch);
-	if (!p->replay)
-		ksm_filehash_free(&p->hash);
+	ksm_filehash_free(&p->hash);
 	for (size_t i = 0; i < p->n_users; i++)
 		free(p->users[i].name);
 	free(p->users);

@@ -38,8 +38,8 @@ int ksm_replay_stream(struct ksm_pipeline *p, FILE *f, const char *name)
 					name, (unsigned long long)offset);
 			rc = -1;
 		}
-		if (ksm_output_maybe_flush(&p->out) == -EPIPE)
-			break; /* the reader went away */
+		if (p->out.error == EPIPE)
+			break; /* the reader went away (seen when the pipeline wrote) */
 	}
 	if (bad > 1)
 		fprintf(stderr, "ksysmon: %s: %llu malformed records skipped in all\n", name,
