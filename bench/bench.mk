@@ -1,6 +1,6 @@
 # ksysmon side by side with forkstat, bpftrace, perf and auditd
 # (bench/bench_peers.py; results in bench/README.md, plot bench/peers.png).
-#   make bench-peers                      the full comparison, about 15 minutes
+#   make bench-peers                      the full comparison, about 25 minutes
 #   make bench-peers PEERS_ARGS='--pairs 3 --storms exec,thread --tools ksysmon-json,perf'
 PEERS_ARGS ?=
 

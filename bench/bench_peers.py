@@ -891,7 +891,7 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--monitor", help="ksysmon binary (required)")
     ap.add_argument("--workload", help="tests/integration/workload binary (required)")
-    ap.add_argument("--pairs", type=int, default=5, help="pairs per storm and tool (5)")
+    ap.add_argument("--pairs", type=int, default=7, help="pairs per storm and tool (7)")
     ap.add_argument("--seconds", type=float, default=0.8,
                     help="baseline duration each storm is sized to (0.8)")
     ap.add_argument("--storms", default=",".join(STORMS), help="comma-separated subset of "
