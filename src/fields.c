@@ -129,11 +129,18 @@ static void blocked_fields(const struct walk *w, const struct ksm_event *ev)
 
 void ksm_event_fields(const struct ksm_event *ev, const struct ksm_field_sink *s, void *ctx)
 {
-	const struct walk w = { s, ctx };
 	const char *name = ksm_event_name(ev->type);
 
 	s->string(ctx, "type", name ? name : "unknown");
 	s->time(ctx, "time", ev->time_ns);
+	ksm_event_body_fields(ev, s, ctx);
+}
+
+void ksm_event_body_fields(const struct ksm_event *ev, const struct ksm_field_sink *s,
+			   void *ctx)
+{
+	const struct walk w = { s, ctx };
+
 	if (ev->type != KSM_EV_EVENTS_LOST)
 		s->num(ctx, "pid", ev->pid);
 

@@ -33,5 +33,9 @@ struct ksm_field_sink {
 
 /* Calls the sink once per field of ev, "type" and "time" first. */
 void ksm_event_fields(const struct ksm_event *ev, const struct ksm_field_sink *s, void *ctx);
+/* The same without "type" and "time", for views that carry those two in
+ * their own header (syslog's MSGID and TIMESTAMP). */
+void ksm_event_body_fields(const struct ksm_event *ev, const struct ksm_field_sink *s,
+			   void *ctx);
 
 #endif

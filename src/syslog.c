@@ -141,8 +141,6 @@ static void sd_text(void *ctx, const char *name, const struct ksm_text *t, const
 static void sd_string(void *ctx, const char *name, const char *s)
 {
 	struct sd *d = ctx;
-	if (!strcmp(name, "type")) /* the MSGID */
-		return;
 	sd_param(d, name);
 	ksm_text_bytes(&d->tmp, (const uint8_t *)s, strlen(s));
 	sd_value_end(d);
@@ -151,8 +149,6 @@ static void sd_string(void *ctx, const char *name, const char *s)
 static void sd_time(void *ctx, const char *name, uint64_t ns)
 {
 	struct sd *d = ctx;
-	if (!strcmp(name, "time")) /* the TIMESTAMP */
-		return;
 	sd_param(d, name);
 	ksm_time_rfc3339(&d->tmp, ns);
 	sd_value_end(d);
@@ -300,7 +296,7 @@ static void format_message(struct ksm_buf *b, const struct ksm_event *ev, const 
 
 	put_header(b, ev, hostname, procid);
 	ksm_buf_puts(b, "[" SD_ID);
-	ksm_event_fields(ev, &sd_sink, &d);
+	ksm_event_body_fields(ev, &sd_sink, &d); /* type, time: in the header */
 	if (d.cut)
 		ksm_buf_puts(b, " truncated=\"true\"");
 	ksm_buf_put(b, "] ", 2);
