@@ -54,7 +54,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct monitor *m = ctx;
