@@ -52,14 +52,14 @@ struct ksm_pipeline {
 	uint64_t malformed;
 };
 
-/* Sets up the views, the process table and the capture of opts; seed:
- * fill the process table from /proc (live) or not (a replay restores it).
- * 0, or -1 with a one-line reason in err. */
 /* Nanoseconds of a clock; the wall-clock time of boot (BPF stamps events
  * with CLOCK_BOOTTIME, which this turns into wall-clock time). */
 uint64_t ksm_clock_ns(clockid_t id);
 uint64_t ksm_boot_time_ns(void);
 
+/* Sets up the views, the process table and the capture of opts; seed:
+ * fill the process table from /proc (live) or not (a replay restores it).
+ * 0, or -1 with a one-line reason in err. */
 int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *opts,
 		      const struct ksm_rules *rules, bool seed, char *err, size_t errlen);
 void ksm_pipeline_free(struct ksm_pipeline *p);
