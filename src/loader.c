@@ -31,17 +31,29 @@ static const struct btf_type *tracepoint_proto(const struct btf *btf, const char
 	return t && btf_is_func_proto(t) ? t : NULL;
 }
 
+/* Whether a struct of the kernel's BTF has the member, also inside its
+ * anonymous structs and unions (mm_struct wraps its fields in one). */
+static bool type_has_member(const struct btf *btf, const struct btf_type *t, const char *member,
+			    int depth)
+{
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 4)
+		return false;
+	const struct btf_member *m = btf_members(t);
+	for (unsigned short i = 0; i < btf_vlen(t); i++, m++) {
+		const char *name = btf__name_by_offset(btf, m->name_off);
+		if (name && !strcmp(name, member))
+			return true;
+		if ((!name || !name[0]) &&
+		    type_has_member(btf, btf__type_by_id(btf, m->type), member, depth + 1))
+			return true;
+	}
+	return false;
+}
+
 static bool struct_has_member(const struct btf *btf, const char *type, const char *member)
 {
 	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
-	if (id <= 0)
-		return false;
-	const struct btf_type *t = btf__type_by_id(btf, id);
-	const struct btf_member *m = btf_members(t);
-	for (unsigned short i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
-			return true;
-	return false;
+	return id > 0 && type_has_member(btf, btf__type_by_id(btf, id), member, 0);
 }
 
 static bool has_helper(enum bpf_func_id id)
@@ -197,6 +209,10 @@ static void note_line(const char *line)
 			snprintf(load_log.reason, sizeof(load_log.reason), "%s", load_log.last_log);
 		return;
 	}
+	if ((p = strstr(line, "failed to resolve CO-RE relocation"))) {
+		keep_line(load_log.reason, sizeof(load_log.reason), p);
+		return;
+	}
 	if (load_log.in_log) {
 		/* the verifier ends with its statistics: the error is before */
 		if (strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
@@ -209,9 +225,7 @@ static void note_line(const char *line)
 		size_t n = strcspn(p, "'");
 		snprintf(load_log.prog, sizeof(load_log.prog), "%.*s", (int)n, p);
 	}
-	if ((p = strstr(line, "failed to resolve CO-RE relocation")))
-		keep_line(load_log.reason, sizeof(load_log.reason), p);
-	else if (!load_log.reason[0] && (p = strstr(line, "BPF program load failed: ")))
+	if (!load_log.reason[0] && (p = strstr(line, "BPF program load failed: ")))
 		keep_line(load_log.reason, sizeof(load_log.reason), p);
 }
 

@@ -88,8 +88,10 @@ static __always_inline bool vma_read(struct vm_area_struct *vma, struct vma_info
 	v->end = BPF_CORE_READ(vma, vm_end);
 	v->pgoff = BPF_CORE_READ(vma, vm_pgoff);
 	v->flags = BPF_CORE_READ(vma, vm_flags);
-	v->file = BPF_CORE_READ(vma, vm_file);
-	v->inode = v->file ? BPF_CORE_READ(v->file, f_inode) : NULL;
+	/* a plain local: CO-RE must not see the local struct vma_info */
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	v->file = file;
+	v->inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
 	return true;
 }
 
