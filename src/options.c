@@ -141,17 +141,13 @@ static void set_defaults(struct ksm_options *o)
  * and write among them. */
 static int parse_mode(const char *s, unsigned *mode)
 {
-	unsigned v = 0;
-	if (!*s || strlen(s) > 4)
+	char *end;
+	if (*s < '0' || *s > '7' || strlen(s) > 4)
 		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '7')
-			return -1;
-		v = v * 8 + (unsigned)(*s - '0');
-	}
-	if ((v & ~KSM_FILE_MODE_BITS) || (v & 0600) != 0600)
+	unsigned long v = strtoul(s, &end, 8);
+	if (*end || (v & ~(unsigned long)KSM_FILE_MODE_BITS) || (v & 0600) != 0600)
 		return -1;
-	*mode = v;
+	*mode = (unsigned)v;
 	return 0;
 }
 

@@ -34,6 +34,20 @@ const char *ksm_file_refusal(const struct stat *st, uid_t euid)
 	}
 }
 
+/* A decimal number of 1 to 9 digits without sign or leading zero, or -1. */
+static long decimal(const char *s)
+{
+	long v = 0;
+	if (!*s || strlen(s) > 9 || (*s == '0' && s[1]))
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 int ksm_file_inherited_fd(const char *path)
 {
 	static const char *const prefixes[] = { "/dev/fd/", "/proc/self/fd/" };
@@ -44,18 +58,8 @@ int ksm_file_inherited_fd(const char *path)
 		return STDERR_FILENO;
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);
-		if (strncmp(path, prefixes[i], n))
-			continue;
-		const char *d = path + n;
-		long fd = 0;
-		if (!*d || strlen(d) > 9)
-			return -1;
-		for (; *d; d++) {
-			if (*d < '0' || *d > '9')
-				return -1;
-			fd = fd * 10 + (*d - '0');
-		}
-		return (int)fd;
+		if (!strncmp(path, prefixes[i], n))
+			return (int)decimal(path + n);
 	}
 	return -1;
 }
@@ -68,15 +72,8 @@ static long rotated_index(const char *name, const char *base, unsigned keep)
 		return -1;
 	if (!name[n])
 		return 0;
-	if (name[n] != '.' || !name[n + 1] || name[n + 1] == '0' || strlen(name + n + 1) > 9)
-		return -1;
-	long i = 0;
-	for (const char *d = name + n + 1; *d; d++) {
-		if (*d < '0' || *d > '9')
-			return -1;
-		i = i * 10 + (*d - '0');
-	}
-	return i <= (long)keep ? i : -1;
+	long i = name[n] == '.' ? decimal(name + n + 1) : -1;
+	return i >= 1 && i <= (long)keep ? i : -1;
 }
 
 bool ksm_file_names_collide(const char *a, const char *b, bool rotating, unsigned keep)

@@ -11,21 +11,7 @@
 
 #include "output.h"
 
-static char dir[] = "/tmp/ksm-output-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[64];
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
+UNIT_SCRATCH_DIR("/tmp/ksm-output-XXXXXX")
 
 static char *slurp(const char *path, size_t *len)
 {

@@ -10,21 +10,7 @@
 
 #include "safefile.h"
 
-static char dir[] = "/tmp/ksm-safefile-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[64];
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
+UNIT_SCRATCH_DIR("/tmp/ksm-safefile-XXXXXX")
 
 static struct stat st_of(mode_t type, uid_t uid, nlink_t links)
 {
