@@ -294,6 +294,10 @@ int ksm_output_reserve(struct ksm_output *out, uint64_t n)
 		if (!ksm_output_flush(out) && !out->new_file)
 			rotate(out);
 	}
+	/* a rotation that failed is tried again here too, when it is time:
+	 * the new file's header then describes the state before this unit */
+	if (out->new_file && !out->buf.len && monotonic_ns() >= out->retry_ns)
+		rotate(out);
 	/* after a gap, the first unit of a buffer is preceded by what a
 	 * reader needs to make sense of it */
 	if (out->need_resync && out->resync && !out->buf.len && !out->new_file)

@@ -99,6 +99,12 @@ def json_lines(paths):
     return evs
 
 
+def oldest_first(path):
+    """path and its rotated files, the oldest first."""
+    return sorted(glob.glob(path) + glob.glob(path + ".*"), key=lambda p: -int(p.rsplit(".", 1)[1])
+                  if p != path else 0)
+
+
 class HostileUser(unittest.TestCase):
     """A shared directory like /tmp (sticky, writable by all), a root-only
     victim file elsewhere, and a real unprivileged user."""
@@ -366,6 +372,26 @@ class FullDisk(unittest.TestCase):
         it = iter(shown)
         self.assertTrue(all(any(x == y for y in it) for x in again))
         self.assertGreater(len(again), 300)
+
+    def test_rotated_capture_on_full_tmpfs(self):
+        """Rotation that cannot start a new file is tried again later; each
+        file replays on its own, and together they are the live output
+        less what was counted as not written."""
+        live = os.path.join(self.other, "live.json")
+        m, path = self.fill_then_free("-w", os.path.join(self.mnt, "cap"), "--print", "-o", live,
+                                      "--rotate-size", "64K", "--rotate-keep", "1000", name="cap")
+        self.assertRegex(m.stderr, r"rotated: output=\d+ capture=[1-9]")
+        out = b""
+        for f in oldest_first(path):
+            data, _, _ = replay("-r", f, "-f", "json")
+            out += data
+        replayed = [json.loads(x) for x in out.decode("utf-8", "surrogateescape").splitlines()]
+        self.check_counts(m, path, replayed)
+        shown = [x for f in oldest_first(live) for x in open(f, "rb").read().splitlines()
+                 if b'"events_lost"' not in x]
+        again = [x for x in out.splitlines() if b'"events_lost"' not in x]
+        it = iter(shown)
+        self.assertTrue(all(any(x == y for y in it) for x in again))
 
     def test_dev_full_keeps_running_and_enforcing(self):
         """/dev/full refuses every write: all is counted, nothing stops,
