@@ -323,7 +323,6 @@ class FullDisk(unittest.TestCase):
             run_workload("exec-storm", 50, TRUE)
             time.sleep(0.5)
         self.assertEqual(m.returncode, 0, m.stderr)
-        self.assertEqual(m.stderr.count("cannot write "), 1, m.stderr)  # once per episode
         self.assertIn("ksysmon: cannot write %s: No space left on device; events are counted as lost "
                       "until writing works again\n" % path, m.stderr)
         return m, path
@@ -334,16 +333,27 @@ class FullDisk(unittest.TestCase):
         seen = m.summary()["summary"]
         lost = not_written(m.stderr, path)
         self.assertGreater(lost["total"], 0)
-        self.assertEqual(lost["failures"], 1)
+        # said once per failure episode (a freed byte may end one briefly)
+        self.assertGreaterEqual(lost["failures"], 1)
+        self.assertEqual(m.stderr.count("cannot write "), lost["failures"], m.stderr)
         for t in seen:
             written = sum(1 for e in evs if e["type"] == t)
             self.assertEqual(seen[t], written + lost[t], t)
+        # every episode that ended is reported; a report that could not be
+        # written is itself counted (events_lost), its counts then only in
+        # the summary
         reports = [e for e in evs if e["type"] == "events_lost" and "file" in e]
-        self.assertEqual(len(reports), 1, reports)
-        self.assertEqual(reports[0]["file"], path)
-        self.assertEqual(reports[0]["error"], "No space left on device")
-        self.assertEqual({k: v for k, v in reports[0]["lost"].items() if k != "events_lost"},
-                         {t: n for t, n in lost.items() if t in seen and n})
+        self.assertGreaterEqual(len(reports), 1)
+        reported = {}
+        for r in reports:
+            self.assertEqual((r["file"], r["error"]), (path, "No space left on device"))
+            for t, n in r["lost"].items():
+                reported[t] = reported.get(t, 0) + n
+        for t in seen:
+            if lost["events_lost"] == 0:
+                self.assertEqual(reported.get(t, 0), lost[t], t)
+            else:
+                self.assertLessEqual(reported.get(t, 0), lost[t], t)
         return lost
 
     def test_output_on_full_tmpfs(self):
