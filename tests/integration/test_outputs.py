@@ -356,6 +356,17 @@ class FullDisk(unittest.TestCase):
                 self.assertLessEqual(reported.get(t, 0), lost[t], t)
         return lost
 
+    def replayed_as_live(self, out, live):
+        """Each replayed event is the live one (files live, live.1, ...),
+        byte for byte, in order, none missing but those not written; the
+        number of replayed events."""
+        shown = [x for f in oldest_first(live) for x in open(f, "rb").read().splitlines()
+                 if b'"events_lost"' not in x]
+        again = [x for x in out.splitlines() if b'"events_lost"' not in x]
+        it = iter(shown)
+        self.assertTrue(all(any(x == y for y in it) for x in again))
+        return len(again)
+
     def test_output_on_full_tmpfs(self):
         out = "out.json"
         m, path = self.fill_then_free("-o", os.path.join(self.mnt, out), name=out)
@@ -376,12 +387,7 @@ class FullDisk(unittest.TestCase):
         out, err, rc = replay("-r", path, "-f", "json")
         replayed = [json.loads(x) for x in out.decode("utf-8", "surrogateescape").splitlines()]
         self.check_counts(m, path, replayed)
-        # each replayed event is the live one, byte for byte, in order
-        shown = [x for x in open(live, "rb").read().splitlines() if b'"events_lost"' not in x]
-        again = [x for x in out.splitlines() if b'"events_lost"' not in x]
-        it = iter(shown)
-        self.assertTrue(all(any(x == y for y in it) for x in again))
-        self.assertGreater(len(again), 300)
+        self.assertGreater(self.replayed_as_live(out, live), 300)
 
     def test_rotated_capture_on_full_tmpfs(self):
         """Rotation that cannot start a new file is tried again later; each
@@ -397,11 +403,7 @@ class FullDisk(unittest.TestCase):
             out += data
         replayed = [json.loads(x) for x in out.decode("utf-8", "surrogateescape").splitlines()]
         self.check_counts(m, path, replayed)
-        shown = [x for f in oldest_first(live) for x in open(f, "rb").read().splitlines()
-                 if b'"events_lost"' not in x]
-        again = [x for x in out.splitlines() if b'"events_lost"' not in x]
-        it = iter(shown)
-        self.assertTrue(all(any(x == y for y in it) for x in again))
+        self.replayed_as_live(out, live)
 
     def test_dev_full_keeps_running_and_enforcing(self):
         """/dev/full refuses every write: all is counted, nothing stops,
