@@ -139,11 +139,46 @@ static int open_stream(struct ksm_file_target *t, int dirfd, char *err, size_t e
 	return 0;
 }
 
+/* Opens a directory by its path, one component at a time: a symbolic link
+ * on the way is followed only when root or ksysmon's user owns it (a
+ * link of another user could lead root's writes anywhere).  The directory,
+ * or -1 with errno set and the refused prefix in `at` (`at` is the copy
+ * of the path being walked). */
+static int open_dir(char *path, const char **at)
+{
+	int cur = open(*path == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *save = NULL;
+
+	*at = NULL;
+	for (char *comp = strtok_r(path, "/", &save); comp && cur >= 0;
+	     comp = strtok_r(NULL, "/", &save)) {
+		struct stat st;
+		int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		if (next < 0 && !fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) {
+			if (st.st_uid == 0 || st.st_uid == geteuid()) {
+				next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				e = errno;
+			} else {
+				*at = path; /* cut after comp: the prefix refused */
+				e = EPERM;
+			}
+		}
+		close(cur);
+		cur = next;
+		if (cur >= 0 && save && *save)
+			save[-1] = '/'; /* strtok_r cut there */
+		errno = e;
+	}
+	return cur;
+}
+
 /* Splits path into its directory (opened) and last component. */
 static int open_parent(struct ksm_file_target *t, char *err, size_t errlen)
 {
 	const char *slash = strrchr(t->path, '/');
 	const char *name = slash ? slash + 1 : t->path;
+	const char *at;
 	char *dir;
 
 	if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
@@ -162,16 +197,16 @@ static int open_parent(struct ksm_file_target *t, char *err, size_t errlen)
 		errno = ENOMEM;
 		return ksm_fail(err, errlen, "out of memory");
 	}
-	t->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t->dirfd = open_dir(dir, &at);
 	int e = errno;
+	if (t->dirfd < 0 && at)
+		ksm_fail(err, errlen, "refusing to write '%s': '%s' is a symbolic link of another user",
+			 t->path, at);
+	else if (t->dirfd < 0 || fstat(t->dirfd, &t->dir))
+		ksm_fail(err, errlen, "cannot write '%s': its directory: %s", t->path, strerror(e = errno));
 	free(dir);
-	if (t->dirfd < 0 || fstat(t->dirfd, &t->dir)) {
-		e = errno;
-		ksm_fail(err, errlen, "cannot write '%s': its directory: %s", t->path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	return 0;
+	errno = e;
+	return t->dirfd < 0 ? -1 : 0;
 }
 
 int ksm_file_resolve(struct ksm_file_target *t, const char *path, char *err, size_t errlen)

@@ -4,7 +4,8 @@
  * here, by rules that hold however hostile the directory is (a sticky
  * /tmp shared with other users):
  *
- * - the parent directory is opened once; the file is named relative to it
+ * - the parent directory is opened once (a link on its path only if root
+ *   or ksysmon's user owns it); the file is named relative to it
  *   and its last component is never followed when it is a symbolic link;
  * - a regular file is always a new one: created exclusively under a
  *   temporary name (O_EXCL, O_NOFOLLOW), given its mode and group, checked

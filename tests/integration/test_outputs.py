@@ -176,6 +176,24 @@ class HostileUser(unittest.TestCase):
             self.assertIn("refusing to write '%s': it has other hard links" % self.out, err)
         self.assertVictimIntact()
 
+    def test_directory_link_is_refused(self):
+        """A link of the user on the directory path (followed by the kernel
+        once protected_symlinks is off) does not lead root's writes into
+        the directory it names."""
+        link = os.path.join(self.shared, "logs")
+        self.user.run("ln", "-s", self.private, link)
+        old = sysctl("fs.protected_symlinks", 0)
+        try:
+            for opt in ("-o", "-w"):
+                target = os.path.join(link, "victim")
+                err = refused(opt, target)
+                self.assertIn("refusing to write '%s': '%s' is a symbolic link of another user"
+                              % (target, link), err)
+        finally:
+            sysctl("fs.protected_symlinks", old)
+        self.assertVictimIntact()
+        self.assertEqual(os.listdir(self.private), ["victim"])
+
     def test_new_files_mode_and_group(self):
         cap = os.path.join(self.shared, "cap")
         old = os.umask(0)

@@ -141,6 +141,33 @@ static void test_links_refused(void **state)
 	expect_refused(dir, "it is a directory");
 }
 
+/* A link on the directory path is followed when root (the test's user)
+ * owns it, not when another user does. */
+static void test_directory_links(void **state)
+{
+	(void)state;
+	char link[256], path[512], err[512], expect[1024];
+	struct ksm_file_target t;
+
+	path_in(link, sizeof(link), "dirlink");
+	assert_int_equal(symlink(dir, link), 0);
+	snprintf(path, sizeof(path), "%s/./new", link);
+	assert_int_equal(ksm_file_resolve(&t, path, err, sizeof(err)), 0);
+	assert_string_equal(t.name, "new");
+	ksm_file_release(&t);
+	assert_int_equal(lchown(link, 65534, 65534), 0); /* as another user's (root only) */
+	snprintf(path, sizeof(path), "%s/sub/new", link);
+	assert_int_equal(ksm_file_resolve(&t, path, err, sizeof(err)), -1);
+	snprintf(expect, sizeof(expect), "refusing to write '%s': '%s' is a symbolic link of another user",
+		 path, link);
+	assert_string_equal(err, expect);
+	ksm_file_release(&t);
+	snprintf(path, sizeof(path), "%s/missing/new", dir);
+	assert_int_equal(ksm_file_resolve(&t, path, err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+	ksm_file_release(&t);
+}
+
 /* A stream is opened as it is; a file name ending in / is no file. */
 static void test_streams(void **state)
 {
@@ -199,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_names_collide),
 		cmocka_unit_test(test_create_exact_mode),
 		cmocka_unit_test(test_links_refused),
+		cmocka_unit_test(test_directory_links),
 		cmocka_unit_test(test_streams),
 		cmocka_unit_test(test_same),
 	};
