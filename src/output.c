@@ -326,7 +326,7 @@ bool ksm_output_take_lost(struct ksm_output *out, uint64_t lost[KSM_EV_MAX], int
 		return false;
 	for (unsigned t = 0; t < KSM_EV_MAX; t++) {
 		lost[t] = out->pending[t];
-		any = any || lost[t];
+		any = any || (t && lost[t]); /* slot 0: bytes that held no event */
 		out->pending[t] = 0;
 	}
 	*error = out->pending_error;

@@ -421,7 +421,7 @@ static void report_view_loss(struct ksm_pipeline *p, struct ksm_output *o)
 	size_t flen = strlen(o->name), elen = strlen(why);
 	struct ksm_buf b = { 0 };
 	memcpy(r.base.lost, lost, sizeof(lost));
-	r.base.lost[0] = 0; /* bytes that held no event */
+	r.base.lost[0] = 0;
 	r.base.hdr.type = KSM_EV_EVENTS_LOST;
 	r.base.hdr.flags = KSM_HF_TIME_REALTIME;
 	r.base.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
@@ -444,15 +444,13 @@ static void flush_views(struct ksm_pipeline *p)
 		ksm_output_flush(&p->capture);
 }
 
-int ksm_pipeline_flush(struct ksm_pipeline *p)
+void ksm_pipeline_flush(struct ksm_pipeline *p)
 {
 	ksm_syslog_flush(p->syslog);
 	flush_views(p);
 	report_view_loss(p, &p->out);
 	report_view_loss(p, &p->capture);
 	flush_views(p);
-	int e = p->print ? p->out.error : 0;
-	return -(e ? e : p->capture.error);
 }
 
 static int view_end(const struct ksm_output *o, bool exit_on_error)

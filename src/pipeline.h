@@ -73,9 +73,10 @@ void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size);
 /* One record of a capture (annotations included); false: malformed. */
 bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size);
 /* Writes out what the views hold (and, for a view writing again after a
- * failure, an events_lost record of what it lost); 0, or -errno of a view
- * that is failing now. */
-int ksm_pipeline_flush(struct ksm_pipeline *p);
+ * failure, an events_lost record of what it lost).  A view that fails
+ * counts what it could not write; ksm_pipeline_write_end says whether
+ * that ends the run. */
+void ksm_pipeline_flush(struct ksm_pipeline *p);
 /* Whether failing views end the run: 0 (they do not: their events are
  * counted as lost), -EPIPE (a stream's reader went away and no exec
  * policy is enforced: a quiet end) or the -errno of --on-output-error exit. */
