@@ -9,7 +9,13 @@
 
 #include "ksysmon.skel.h"
 
-#define PREFIX_WORDS 8 /* as struct prefix_excl in src/bpf/filter.bpf.h */
+/* as in src/bpf/filter.bpf.h */
+#define PREFIX_WORDS 8
+#define MAX_PREFIX 16
+
+struct excl_types {
+	uint32_t types[2];
+};
 
 struct prefix_excl {
 	uint32_t types;
@@ -18,15 +24,19 @@ struct prefix_excl {
 	uint64_t mask[PREFIX_WORDS];
 };
 
-void ksm_kfilter_configure(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf)
+/* The types of generation gen in an exclusion map's value (the other
+ * generation's kept as it is); a value of no type in either is removed. */
+static int put_gen(struct bpf_map *map, const void *key, uint32_t gen, uint32_t types)
 {
-	skel->rodata->excl_ids = kf->n_pid_excl || kf->n_uid_excl || kf->n_comm_excl;
-	skel->rodata->n_excl_prefixes = (uint32_t)kf->n_prefix_excl;
-}
+	struct excl_types v = { { 0, 0 } };
+	int fd = bpf_map__fd(map);
 
-static int put(struct bpf_map *map, const void *key, const void *value)
-{
-	return bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY) ? -errno : 0;
+	if (bpf_map_lookup_elem(fd, key, &v) && errno != ENOENT)
+		return -errno;
+	v.types[gen] = types;
+	if (!v.types[0] && !v.types[1])
+		return bpf_map_delete_elem(fd, key) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, key, &v, BPF_ANY) ? -errno : 0;
 }
 
 /* The prefix as little-endian words with a byte mask: the BPF side compares
@@ -42,29 +52,71 @@ static struct prefix_excl prefix_words(unsigned types, const char *prefix, size_
 	return p;
 }
 
-int ksm_kfilter_fill(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf)
+static void comm_key(char key[16], const char *comm)
+{
+	memset(key, 0, 16);
+	strncpy(key, comm, 15);
+}
+
+/* Writes the id exclusions of kf into generation gen (types 0 where kf has
+ * none of a value: with want false, every value of kf gets 0). */
+static int put_ids(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf, uint32_t gen,
+		   bool want)
 {
 	int err = 0;
 	for (size_t i = 0; i < kf->n_pid_excl && !err; i++) {
-		uint32_t key = (uint32_t)kf->pid_excl[i].value, types = kf->pid_excl[i].types;
-		err = put(skel->maps.excl_pid, &key, &types);
+		uint32_t key = (uint32_t)kf->pid_excl[i].value;
+		err = put_gen(skel->maps.excl_pid, &key, gen, want ? kf->pid_excl[i].types : 0);
 	}
 	for (size_t i = 0; i < kf->n_uid_excl && !err; i++) {
-		uint32_t key = (uint32_t)kf->uid_excl[i].value, types = kf->uid_excl[i].types;
-		err = put(skel->maps.excl_uid, &key, &types);
+		uint32_t key = (uint32_t)kf->uid_excl[i].value;
+		err = put_gen(skel->maps.excl_uid, &key, gen, want ? kf->uid_excl[i].types : 0);
 	}
 	for (size_t i = 0; i < kf->n_comm_excl && !err; i++) {
-		char key[16] = { 0 };
-		uint32_t types = kf->comm_excl[i].types;
-		strncpy(key, kf->comm_excl[i].comm, sizeof(key) - 1);
-		err = put(skel->maps.excl_comm, key, &types);
-	}
-	for (uint32_t i = 0; i < kf->n_prefix_excl && !err; i++) {
-		struct prefix_excl p = prefix_words(kf->prefix_excl[i].types, kf->prefix_excl[i].prefix,
-						    kf->prefix_excl[i].len);
-		err = put(skel->maps.excl_prefix, &i, &p);
+		char key[16];
+		comm_key(key, kf->comm_excl[i].comm);
+		err = put_gen(skel->maps.excl_comm, key, gen, want ? kf->comm_excl[i].types : 0);
 	}
 	return err;
+}
+
+static int put_prefixes(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf, uint32_t gen)
+{
+	int fd = bpf_map__fd(skel->maps.excl_prefix);
+	for (uint32_t i = 0; i < kf->n_prefix_excl && i < MAX_PREFIX; i++) {
+		uint32_t slot = gen * MAX_PREFIX + i;
+		struct prefix_excl p = prefix_words(kf->prefix_excl[i].types, kf->prefix_excl[i].prefix,
+						    kf->prefix_excl[i].len);
+		if (bpf_map_update_elem(fd, &slot, &p, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int ksm_kfilter_swap(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *old,
+		     const struct ksm_kernel_filter *kf)
+{
+	struct ksysmon_bpf__bss *bss = skel->bss;
+	uint32_t cur = __atomic_load_n(&bss->filter_gen, __ATOMIC_ACQUIRE) & 1, next = cur ^ 1;
+	static const struct ksm_kernel_filter none;
+	if (!old)
+		old = &none;
+
+	/* the next generation: the old values cleared in it, then the new set */
+	int err = put_ids(skel, old, next, false);
+	if (!err)
+		err = put_ids(skel, kf, next, true);
+	if (!err)
+		err = put_prefixes(skel, kf, next);
+	if (err) {
+		put_ids(skel, kf, next, false); /* nothing of it left for a later swap */
+		return err;
+	}
+	bss->excl_ids[next] = kf->n_pid_excl || kf->n_uid_excl || kf->n_comm_excl;
+	bss->n_excl_prefixes[next] = (uint32_t)(kf->n_prefix_excl < MAX_PREFIX ? kf->n_prefix_excl : MAX_PREFIX);
+	__atomic_store_n(&bss->filter_gen, next, __ATOMIC_RELEASE);
+	/* the old generation is no longer read: its values go */
+	return put_ids(skel, old, cur, false);
 }
 
 int ksm_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *sum)

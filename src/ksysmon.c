@@ -3,7 +3,9 @@
  * ksysmon: reports process, exec, exit and thread events from the kernel.
  * Loads the BPF sensor, drains its ring buffer in batches, prints each
  * event as text or JSON, and on SIGINT/SIGTERM detaches, drains what is
- * left and prints a summary.
+ * left and prints a summary.  SIGHUP reopens the files and reloads the
+ * configuration, SIGUSR1 prints the summary so far; both between batches,
+ * so that no event is lost or cut.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,14 +35,24 @@ struct monitor {
 	uint64_t lost_reported[KSM_EV_MAX]; /* the kernel's counters, last read */
 	int ncpus;
 	struct ksm_deny *deny; /* exec policy, NULL without rules */
+	/* --config, reloaded on SIGHUP */
+	const char *config;
+	struct ksm_rules *rules;
+	struct ksm_kernel_filter kfilter; /* the part of rules in the kernel */
+	uint32_t wanted;   /* event types of the options */
+	uint32_t attached; /* of those, the ones the programs report */
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested, stats_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		stats_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -104,10 +116,83 @@ static int preflight(void)
 
 static void install_signals(void)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Reads the configuration file: its rules, and the part the kernel can
+ * decide.  0, or -1 with "file:line: reason" in err. */
+static int load_config(const char *path, struct ksm_rules **rules, struct ksm_kernel_filter *kf,
+		       char *err, size_t errlen)
+{
+	if (ksm_rules_load(path, rules, err, errlen))
+		return -1;
+	ksm_rules_kernel_filter(*rules, kf);
+	return 0;
+}
+
+/* The first event type of mask, by name. */
+static const char *first_type(uint32_t mask)
+{
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		if (mask & (1u << t))
+			return ksm_event_name(t);
+	return "?";
+}
+
+/* SIGHUP: the configuration file read again and put in force whole, or
+ * refused whole (the one in force is kept).  Events already drained were
+ * decided by the old rules; the kernel's exclusions are swapped without a
+ * gap; every later event is decided by the new rules. */
+static int reload_config(struct monitor *m)
+{
+	static struct ksm_kernel_filter kf;
+	struct ksm_rules *rules;
+	char err[512];
+
+	if (load_config(m->config, &rules, &kf, err, sizeof(err))) {
+		fprintf(stderr, "ksysmon: %s; the configuration in force is kept\n", err);
+		return -1;
+	}
+	uint32_t switched_on = m->wanted & ~m->attached & ~kf.disabled_types;
+	if (switched_on) {
+		fprintf(stderr, "ksysmon: %s: %s was off when ksysmon started (its programs are not attached; a restart switches it on); the configuration in force is kept\n",
+			m->config, first_type(switched_on));
+		ksm_rules_free(rules);
+		return -1;
+	}
+	int e = ksm_kfilter_swap(m->skel, &m->kfilter, &kf);
+	if (e) {
+		fprintf(stderr, "ksysmon: cannot set the kernel exclusions of %s: %s; the configuration in force is kept\n",
+			m->config, strerror(-e));
+		ksm_rules_free(rules);
+		return -1;
+	}
+	m->kfilter = kf;
+	ksm_rules_free(m->rules);
+	m->rules = rules;
+	m->pipe.rules = rules;
+	return 0;
+}
+
+/* SIGHUP: files reopened, configuration reloaded; "reloaded" when all went well. */
+static void reload(struct monitor *m)
+{
+	int err = ksm_pipeline_reopen(&m->pipe);
+	if (m->config && reload_config(m))
+		err = -1;
+	if (!err)
+		fprintf(stderr, "ksysmon: reloaded\n");
+}
+
+/* The summary lines (SIGUSR1, and at the end). */
+static void summary(const struct monitor *m)
+{
+	ksm_pipeline_summary(&m->pipe, m->pipe.rules && m->skel ?
+				 (int64_t)ksm_kfilter_count(m->skel, m->ncpus) : -1);
 }
 
 /* A --pid of no process is accepted (a process may take the id later, and
@@ -160,6 +245,14 @@ static int run(struct monitor *m, const struct ksm_options *o)
 			fprintf(stderr, "ksysmon: %s\n", strerror(-err));
 			return err;
 		}
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(m);
+		}
+		if (stats_requested) {
+			stats_requested = 0;
+			summary(m);
+		}
 		err = ksm_pipeline_write_end(&m->pipe);
 		if (err)
 			return err == -EPIPE ? 0 : err; /* the failure was said when it began */
@@ -168,8 +261,7 @@ static int run(struct monitor *m, const struct ksm_options *o)
 }
 
 /* Live: the sensor's events until SIGINT/SIGTERM. */
-static int watch(struct monitor *m, const struct ksm_options *opts,
-		 const struct ksm_rules *rules, const struct ksm_kernel_filter *kfilter)
+static int watch(struct monitor *m, const struct ksm_options *opts)
 {
 	char err_msg[256];
 	int err = 1;
@@ -183,7 +275,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		return 1;
 	}
 	bool deny_in_kernel = false;
-	m->skel = ksm_sensor_load(opts, m->ncpus, kfilter, &deny_in_kernel);
+	m->skel = ksm_sensor_load(opts, m->ncpus, &m->kfilter, &deny_in_kernel);
 	if (!m->skel)
 		return 1;
 	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), on_record, m, NULL);
@@ -192,7 +284,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		return 1;
 	}
 	/* what was running before: seeded just before the events start */
-	if (ksm_pipeline_init(&m->pipe, opts, rules, true, err_msg, sizeof(err_msg))) {
+	if (ksm_pipeline_init(&m->pipe, opts, m->rules, true, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
 		return 1;
 	}
@@ -226,7 +318,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		fprintf(stderr, "ksysmon: %s\n", strerror(-derr));
 		err = 1;
 	}
-	ksm_pipeline_summary(&m->pipe, m->pipe.rules ? (int64_t)ksm_kfilter_count(m->skel, m->ncpus) : -1);
+	summary(m);
 	return err;
 }
 
@@ -234,8 +326,7 @@ int main(int argc, char **argv)
 {
 	struct ksm_options opts;
 	struct monitor m = { .pipe.out.fd = -1, .pipe.capture.fd = -1 };
-	struct ksm_rules *rules = NULL;
-	char err_msg[256];
+	char err_msg[512];
 	int err;
 
 	if (ksm_parse_options(argc, argv, &opts, err_msg, sizeof(err_msg))) {
@@ -250,22 +341,23 @@ int main(int argc, char **argv)
 		puts("ksysmon " KSYSMON_VERSION);
 		return 0;
 	}
-	struct ksm_kernel_filter kfilter = { 0 };
+	m.config = opts.config;
+	m.wanted = opts.event_mask;
 	if (opts.config) {
 		/* all of it or nothing: a bad file stops ksysmon before it starts */
-		if (ksm_rules_load(opts.config, &rules, err_msg, sizeof(err_msg))) {
+		if (load_config(opts.config, &m.rules, &m.kfilter, err_msg, sizeof(err_msg))) {
 			fprintf(stderr, "ksysmon: %s\n", err_msg);
 			return 2;
 		}
-		ksm_rules_kernel_filter(rules, &kfilter);
-		opts.event_mask &= ~kfilter.disabled_types;
+		opts.event_mask &= ~m.kfilter.disabled_types;
 	}
+	m.attached = opts.event_mask;
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
 	install_signals();
 	if (!opts.read) {
 		warn_absent_pids(&opts);
-		err = watch(&m, &opts, rules, &kfilter);
-	} else if (ksm_pipeline_init(&m.pipe, &opts, rules, false, err_msg, sizeof(err_msg))) {
+		err = watch(&m, &opts);
+	} else if (ksm_pipeline_init(&m.pipe, &opts, m.rules, false, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
 		err = 1;
 	} else {
@@ -279,6 +371,6 @@ int main(int argc, char **argv)
 	ring_buffer__free(m.rb);
 	ksysmon_bpf__destroy(m.skel);
 	ksm_pipeline_free(&m.pipe);
-	ksm_rules_free(rules);
+	ksm_rules_free(m.rules);
 	return err;
 }

@@ -338,13 +338,11 @@ static int capture_print(enum libbpf_print_level level, const char *fmt, va_list
 }
 
 static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int ncpus,
-		     const struct ksm_kernel_filter *kfilter, const struct kernel_features *kf,
-		     const struct feature *feats)
+		     const struct kernel_features *kf, const struct feature *feats)
 {
 	struct ksysmon_bpf__rodata *ro = skel->rodata;
 	struct bpf_program *prog;
 
-	ksm_kfilter_configure(skel, kfilter);
 	ro->event_mask = o->event_mask;
 	ro->filter_pids = o->n_pids > 0;
 	ro->max_args_bytes = o->max_args_bytes;
@@ -476,7 +474,6 @@ static int attach_trampolines(struct ksysmon_bpf *skel)
  * refusal that one optional program explains, moves its feature to the
  * next variant and tries again. */
 static struct ksysmon_bpf *load_programs(const struct ksm_options *o, int ncpus,
-					 const struct ksm_kernel_filter *kfilter,
 					 const struct kernel_features *kf, struct feature *feats)
 {
 	for (int attempt = 0; attempt <= FEAT_MAX * MAX_VARIANTS; attempt++) {
@@ -485,7 +482,7 @@ static struct ksysmon_bpf *load_programs(const struct ksm_options *o, int ncpus,
 			fprintf(stderr, "ksysmon: cannot open the BPF object: %s\n", strerror(errno));
 			return NULL;
 		}
-		if (configure(skel, o, ncpus, kfilter, kf, feats)) {
+		if (configure(skel, o, ncpus, kf, feats)) {
 			fprintf(stderr, "ksysmon: cannot size the BPF maps: %s\n", strerror(errno));
 			ksysmon_bpf__destroy(skel);
 			return NULL;
@@ -528,7 +525,7 @@ struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
 	struct kernel_features kf = probe_kernel();
 
 	plan_features(feats, o, &kf);
-	struct ksysmon_bpf *skel = load_programs(o, ncpus, kfilter, &kf, feats);
+	struct ksysmon_bpf *skel = load_programs(o, ncpus, &kf, feats);
 	if (!skel)
 		return NULL;
 	*deny_in_kernel = feats[FEAT_DENY].chosen < feats[FEAT_DENY].n;
@@ -548,7 +545,7 @@ struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
 		fprintf(stderr, "ksysmon: cannot set the pid filter: %s\n", strerror(errno));
 		goto fail;
 	}
-	if ((errno = -ksm_kfilter_fill(skel, kfilter))) {
+	if ((errno = -ksm_kfilter_swap(skel, NULL, kfilter))) {
 		fprintf(stderr, "ksysmon: cannot set the kernel exclusions: %s\n", strerror(errno));
 		goto fail;
 	}

@@ -217,6 +217,37 @@ int ksm_output_start(struct ksm_output *out, char *err, size_t errlen)
 	return 0;
 }
 
+int ksm_output_reopen(struct ksm_output *out, char *err, size_t errlen)
+{
+	struct stat at, cur;
+
+	if (!named(out))
+		return 0; /* a stream is written as it is */
+	ksm_output_flush(out); /* what was formatted goes to the file it was meant for */
+	bool exists = !fstatat(out->target.dirfd, out->target.name, &at, AT_SYMLINK_NOFOLLOW);
+	if (exists && out->fd >= 0 && !fstat(out->fd, &cur) && at.st_dev == cur.st_dev &&
+	    at.st_ino == cur.st_ino) {
+		/* still in place (copied and truncated, or not moved at all):
+		 * O_APPEND writes on at its end, whatever its size now */
+		out->file_bytes = (uint64_t)cur.st_size;
+		return 0;
+	}
+	const char *why = exists ? ksm_file_refusal(&at, geteuid()) : NULL;
+	if (why) {
+		errno = EPERM;
+		return ksm_fail(err, errlen, "refusing to write '%s': %s; writing on to the file it was",
+				out->name, why);
+	}
+	int rc = start_file(out, false);
+	if (rc) {
+		errno = -rc;
+		return ksm_fail(err, errlen, "cannot write a new '%s': %s; writing on to the file it was",
+				out->name, strerror(-rc));
+	}
+	out->reopens++;
+	return 0;
+}
+
 int ksm_output_open(struct ksm_output *out, const char *path, char *err, size_t errlen)
 {
 	if (ksm_output_resolve(out, path, err, errlen))

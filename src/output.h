@@ -58,6 +58,7 @@ struct ksm_output {
 	uint64_t file_bytes;   /* written to the current file */
 	uint64_t header_bytes; /* of those, the file's header */
 	uint64_t rotations;
+	uint64_t reopens;      /* new files started by ksm_output_reopen() */
 	/* called with buf empty when a new file starts: appends its header */
 	void (*begin_file)(void *ctx, struct ksm_buf *buf);
 	/* called after units were lost, before the next ones: appends what
@@ -76,6 +77,13 @@ int ksm_output_open(struct ksm_output *out, const char *path, char *err, size_t 
 int ksm_output_resolve(struct ksm_output *out, const char *path, char *err, size_t errlen);
 int ksm_output_start(struct ksm_output *out, char *err, size_t errlen);
 void ksm_output_close(struct ksm_output *out);
+/* After another program (logrotate) renamed or truncated the file: writes
+ * out what is buffered, then, when the name no longer stands for the open
+ * file (renamed, removed, replaced), starts a new file there by the rules
+ * of a first start (safefile.h); when it still does (copied and truncated
+ * in place), writes on at its end.  Streams are left as they are.  0, or -1
+ * with a one-line reason in err, the old file then kept. */
+int ksm_output_reopen(struct ksm_output *out, char *err, size_t errlen);
 /* Marks the end of a unit of event type `type` at the end of the buffer. */
 void ksm_output_unit(struct ksm_output *out, unsigned type);
 /* Writes out what is buffered; returns 0 or -errno of the current failure

@@ -468,6 +468,21 @@ int ksm_pipeline_write_end(const struct ksm_pipeline *p)
 	return end;
 }
 
+int ksm_pipeline_reopen(struct ksm_pipeline *p)
+{
+	char err[512];
+	int rc = 0;
+	struct ksm_output *views[] = { p->print ? &p->out : NULL, recording(p) ? &p->capture : NULL };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (views[i] && ksm_output_reopen(views[i], err, sizeof(err))) {
+			fprintf(stderr, "ksysmon: %s\n", err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 /* A view's events not written, if any: one line naming the file. */
 static void view_loss_summary(const struct ksm_output *o)
 {
@@ -521,6 +536,9 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 	}
 	view_loss_summary(&p->out);
 	view_loss_summary(&p->capture);
+	if (p->out.reopens || p->capture.reopens)
+		fprintf(stderr, "ksysmon: reopened: output=%llu capture=%llu\n",
+			(unsigned long long)p->out.reopens, (unsigned long long)p->capture.reopens);
 	if (p->out.rotations || p->capture.rotations)
 		fprintf(stderr, "ksysmon: rotated: output=%llu capture=%llu\n",
 			(unsigned long long)p->out.rotations, (unsigned long long)p->capture.rotations);

@@ -81,6 +81,10 @@ void ksm_pipeline_flush(struct ksm_pipeline *p);
  * counted as lost), -EPIPE (a stream's reader went away and no exec
  * policy is enforced: a quiet end) or the -errno of --on-output-error exit. */
 int ksm_pipeline_write_end(const struct ksm_pipeline *p);
+/* After the files were renamed or truncated (logrotate): each view's file
+ * is reopened (ksm_output_reopen); a failure is said on stderr, naming the
+ * file, and that view writes on to its old file.  0, or -1 if any failed. */
+int ksm_pipeline_reopen(struct ksm_pipeline *p);
 /* The summary lines on stderr; kernel_filtered < 0: not known. */
 void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered);
 

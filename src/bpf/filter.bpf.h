@@ -14,21 +14,35 @@
 #define KSM_MAX_PREFIX 16
 #define KSM_PREFIX_WORDS 8 /* 64 bytes */
 
-const volatile bool excl_ids = false;      /* pid/uid/comm maps hold entries */
-const volatile __u32 n_excl_prefixes = 0;
+/*
+ * Two generations of exclusions, so that a new configuration replaces the
+ * old one without a moment where neither applies: the client writes the
+ * new generation's slots while the programs read the current one's, then
+ * flips filter_gen.  Each check reads filter_gen once; an event is thus
+ * excluded only by a rule of one configuration or the other.
+ */
+volatile __u32 filter_gen = 0;
+volatile bool excl_ids[2];      /* pid/uid/comm maps hold entries, per generation */
+volatile __u32 n_excl_prefixes[2];
 
+/* The event types an exclusion applies to, per generation. */
+struct excl_types {
+	__u32 types[2];
+};
+
+/* room for the entries of both generations */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KSM_MAX_EXCL);
+	__uint(max_entries, 2 * KSM_MAX_EXCL);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct excl_types);
 } excl_pid SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KSM_MAX_EXCL);
+	__uint(max_entries, 2 * KSM_MAX_EXCL);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct excl_types);
 } excl_uid SEC(".maps");
 
 struct comm_key {
@@ -37,9 +51,9 @@ struct comm_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KSM_MAX_EXCL);
+	__uint(max_entries, 2 * KSM_MAX_EXCL);
 	__type(key, struct comm_key);
-	__type(value, __u32);
+	__type(value, struct excl_types);
 } excl_comm SEC(".maps");
 
 /* A path prefix as 64-bit words with the mask of its significant bytes. */
@@ -50,9 +64,10 @@ struct prefix_excl {
 	__u64 mask[KSM_PREFIX_WORDS];
 };
 
+/* generation g's prefixes at g * KSM_MAX_PREFIX + i */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, KSM_MAX_PREFIX);
+	__uint(max_entries, 2 * KSM_MAX_PREFIX);
 	__type(key, __u32);
 	__type(value, struct prefix_excl);
 } excl_prefix SEC(".maps");
@@ -73,43 +88,56 @@ static __always_inline bool count_filtered(__u32 type)
 	return true;
 }
 
-static __always_inline bool in_types(__u32 *types, __u32 type)
+static __always_inline __u32 current_gen(void)
 {
-	return types && (*types & (1u << type));
+	return filter_gen & 1;
+}
+
+static __always_inline bool in_types(struct excl_types *t, __u32 gen, __u32 type)
+{
+	return t && (t->types[gen & 1] & (1u << type));
+}
+
+/* one lookup in an exclusion map of the current generation */
+static __always_inline bool excluded_key(void *map, const void *key, __u32 type)
+{
+	__u32 gen = current_gen();
+	return excl_ids[gen] && in_types(bpf_map_lookup_elem(map, key), gen, type) &&
+	       count_filtered(type);
 }
 
 static __always_inline bool excluded_pid(__u32 type, __u32 pid)
 {
-	return excl_ids && in_types(bpf_map_lookup_elem(&excl_pid, &pid), type) &&
-	       count_filtered(type);
+	return excluded_key(&excl_pid, &pid, type);
 }
 
 static __always_inline bool excluded_uid(__u32 type, __u32 uid)
 {
-	return excl_ids && in_types(bpf_map_lookup_elem(&excl_uid, &uid), type) &&
-	       count_filtered(type);
+	return excluded_key(&excl_uid, &uid, type);
 }
 
 /* comm: the task's 16 bytes, NUL-padded as the kernel keeps them */
 static __always_inline bool excluded_comm(__u32 type, struct task_struct *task)
 {
 	struct comm_key key;
-	if (!excl_ids)
+	if (!excl_ids[current_gen()])
 		return false;
 	bpf_probe_read_kernel(&key, sizeof(key), &task->comm);
-	return in_types(bpf_map_lookup_elem(&excl_comm, &key), type) && count_filtered(type);
+	return excluded_key(&excl_comm, &key, type);
 }
 
 /* path: at least KSM_PREFIX_WORDS * 8 readable bytes, len of them valid */
 static __always_inline bool excluded_prefix(__u32 type, const char *path, __u32 len)
 {
 	__u64 words[KSM_PREFIX_WORDS];
+	__u32 gen = current_gen(), n = n_excl_prefixes[gen];
 
-	if (!n_excl_prefixes)
+	if (!n)
 		return false;
 	bpf_probe_read_kernel(words, sizeof(words), path);
-	for (__u32 i = 0; i < KSM_MAX_PREFIX && i < n_excl_prefixes; i++) {
-		struct prefix_excl *p = bpf_map_lookup_elem(&excl_prefix, &i);
+	for (__u32 i = 0; i < KSM_MAX_PREFIX && i < n; i++) {
+		__u32 slot = gen * KSM_MAX_PREFIX + i;
+		struct prefix_excl *p = bpf_map_lookup_elem(&excl_prefix, &slot);
 		if (!p || !(p->types & (1u << type)) || p->len > len)
 			continue;
 		bool match = true;

@@ -86,10 +86,11 @@ class Monitor:
         """{'summary': {type: n}, 'lost': {type: n, 'total': n}}"""
         res = {}
         for kind in ("summary", "lost"):
-            m = re.search(r"^ksysmon: %s:(.*)$" % kind, self.stderr, re.M)
-            if not m:
+            # the last: the one at exit (SIGUSR1 prints others before)
+            found = re.findall(r"^ksysmon: %s:(.*)$" % kind, self.stderr, re.M)
+            if not found:
                 raise AssertionError("no %s line in: %s" % (kind, self.stderr))
-            res[kind] = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+            res[kind] = {k: int(v) for k, v in (kv.split("=") for kv in found[-1].split())}
         return res
 
 

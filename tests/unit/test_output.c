@@ -322,6 +322,71 @@ static void test_full_device(void **state)
 	ksm_output_close(&o);
 }
 
+/* Whole file contents as a string (for short files). */
+static void assert_file(const char *path, const char *expect)
+{
+	size_t len;
+	char *data = slurp(path, &len);
+	assert_non_null(data);
+	assert_string_equal(data, expect);
+	free(data);
+}
+
+static void put_text(struct ksm_output *o, const char *s)
+{
+	size_t mark = o->buf.len;
+	ksm_buf_puts(&o->buf, s);
+	assert_int_equal(ksm_output_commit(o, mark, KSM_EV_PROCESS_EXEC), 0);
+}
+
+/* logrotate's two ways: rename (then a new file with its header, buffered
+ * units going to the renamed one) and copytruncate (the same file, written
+ * on at its new end); a file of another user at the name is refused. */
+static void test_reopen(void **state)
+{
+	(void)state;
+	char path[256], old[256], err[256];
+	unsigned headers = 0;
+	struct ksm_output o = { .begin_file = header, .begin_ctx = &headers };
+	struct stat st;
+
+	path_of(path, sizeof(path), "log", 0);
+	path_of(old, sizeof(old), "log", 1);
+	assert_int_equal(ksm_output_open(&o, path, err, sizeof(err)), 0);
+	put_text(&o, "a\n");
+	assert_int_equal(ksm_output_reopen(&o, err, sizeof(err)), 0); /* not moved */
+	assert_int_equal(o.reopens, 0);
+	put_text(&o, "b\n");
+	assert_int_equal(rename(path, old), 0);
+	assert_int_equal(ksm_output_reopen(&o, err, sizeof(err)), 0);
+	assert_int_equal(o.reopens, 1);
+	put_text(&o, "c\n");
+	assert_int_equal(ksm_output_flush(&o), 0);
+	assert_file(old, "HEADER 0\na\nb\n");
+	assert_file(path, "HEADER 1\nc\n");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, KSM_FILE_DEFAULT_MODE);
+
+	assert_int_equal(truncate(path, 0), 0);
+	put_text(&o, "d\n");
+	assert_int_equal(ksm_output_reopen(&o, err, sizeof(err)), 0);
+	assert_int_equal(o.file_bytes, 2);
+	put_text(&o, "e\n");
+	assert_int_equal(ksm_output_flush(&o), 0);
+	assert_file(path, "d\ne\n");
+
+	assert_int_equal(unlink(path), 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(ksm_output_reopen(&o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "it belongs to another user; writing on to the file it was"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(unlink(old), 0);
+	ksm_output_close(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_unwritable),
 		cmocka_unit_test(test_failed_write_cuts_back_and_counts),
 		cmocka_unit_test(test_full_device),
+		cmocka_unit_test(test_reopen),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
