@@ -1,56 +1,88 @@
-# ksysmon — build, run and test.
-#   make          build build/ksysmon (installs missing packages first)
-#   make run      run the monitor (as root)
-#   make test     every test: unit + integration (ASan/UBSan) + Windows
+# ksysmon — build, run, test and install.
+#   make          build build/ksysmon (installs nothing)
+#   make run      run the monitor (as root); installs missing packages first
+#   make test     every test: unit + integration (ASan/UBSan) + Windows;
+#                 installs missing packages first
+#   make install  install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
 #   make bench    overhead benchmarks (see bench/README.md)
+#   make vmlinux  regenerate src/bpf/vmlinux/<arch>/vmlinux.h from this kernel
 
 BUILD    := build
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
-ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+PKG_CONFIG ?= pkg-config
+# the architecture the BPF object is built for: that of the target machine
+ARCH     ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# the one place of the version: the top entry of debian/changelog (its
+# upstream part, before the Debian revision)
+VERSION  := $(shell sed -n '1{s/.*(//;s/[-)].*//;p;}' debian/changelog)
+
+# where `make install` puts things
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+LOGDIR      ?= /var/log/ksysmon
+
+# the libraries, found by pkg-config
+PKGS     := libbpf libelf zlib libcrypto yaml-0.1 libsystemd
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) \
+	     -DKSYSMON_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
+LDLIBS    = $(PKG_LIBS) -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # user-side code shared by the Linux client, the Windows client and tests
 CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/fields.c src/format_json.c src/format_text.c src/timefmt.c
 CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/globc.c src/hashcache.c src/deny.c src/safefile.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
-BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h
+# kernel types: generated once per architecture and kept in the tree, so
+# that the object is the same whatever kernel the build machine runs
+VMLINUX   := src/bpf/vmlinux/$(ARCH)/vmlinux.h
+BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h $(VMLINUX)
 HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows
+.PHONY: all deps run test check unit integration fuzz fuzz-smoke bench clean windows test-windows \
+	install uninstall vmlinux
 
 all: $(BUILD)/ksysmon
 
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD)/.dir: | deps
+$(BUILD)/.dir:
 	@mkdir -p $(BUILD)/tests $(BUILD)/asan
 	@touch $@
 
-$(BUILD)/vmlinux.h: | $(BUILD)/.dir
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+$(VMLINUX):
+	@echo "no kernel types for $(ARCH): run 'make vmlinux' on a $(ARCH) machine (see src/bpf/vmlinux/README.md)" >&2
+	@exit 1
 
-$(BUILD)/ksysmon.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(BUILD)/vmlinux.h
+# regenerates this architecture's kernel types from the running kernel's BTF
+vmlinux:
+	@mkdir -p $(dir $(VMLINUX))
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX).tmp && mv $(VMLINUX).tmp $(VMLINUX)
+
+$(BUILD)/ksysmon.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)/.dir
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter \
-		-Iinclude -Isrc/bpf -I$(BUILD) -c $< -o $@
+		-Iinclude -Isrc/bpf -I$(dir $(VMLINUX)) -c $< -o $@
 
 $(BUILD)/ksysmon.skel.h: $(BUILD)/ksysmon.bpf.o
 	$(BPFTOOL) gen skeleton $< name ksysmon_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/ksysmon: $(CLI_SRCS) $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(CLI_SRCS) -o $@ $(LDLIBS)
+$(BUILD)/ksysmon: $(CLI_SRCS) $(HDRS) debian/changelog
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(CLI_SRCS) -o $@ $(LDLIBS)
 
 # the same client under AddressSanitizer/UBSan, for the integration tests
-$(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
+$(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS) debian/changelog
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
 
 # pure user-side modules the unit tests link with
@@ -65,7 +97,8 @@ $(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir
 $(BUILD)/tests/workload-static: tests/integration/workload.c | $(BUILD)/.dir
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -static $< -o $@
 
-run: $(BUILD)/ksysmon
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ksysmon
 	$(BUILD)/ksysmon $(ARGS)
 
 unit: $(UNIT_TESTS)
@@ -102,7 +135,11 @@ fuzz-smoke: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 fuzz: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
-test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows)
+# the packages first, then every test
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows)
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench
@@ -113,6 +150,33 @@ bench: $(BUILD)/ksysmon $(BUILD)/tests/workload $(BUILD)/bench/storm
 	python3 bench/bench_image.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
 	python3 bench/bench_deny.py --monitor $(BUILD)/ksysmon
 	python3 bench/bench_ship.py --monitor $(BUILD)/ksysmon --workload $(BUILD)/tests/workload
+
+# an administrator's configuration is never overwritten
+define install_conf
+	@if [ -e $(DESTDIR)$(2) ]; then echo "keeping $(DESTDIR)$(2)"; \
+	else install -D -m 0644 $(1) $(DESTDIR)$(2); fi
+endef
+
+# the installed files name each other by the install's paths
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g'
+
+install: $(BUILD)/ksysmon
+	install -D -m 0755 $(BUILD)/ksysmon $(DESTDIR)$(SBINDIR)/ksysmon
+	install -D -m 0644 man/ksysmon.8 $(DESTDIR)$(MANDIR)/man8/ksysmon.8
+	install -D -m 0644 man/ksysmon.yaml.5 $(DESTDIR)$(MANDIR)/man5/ksysmon.yaml.5
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(SUBST) dist/ksysmon.service.in > $(DESTDIR)$(UNITDIR)/ksysmon.service
+	$(SUBST) dist/ksysmon.logrotate.in > $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ksysmon
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ksysmon.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ksysmon
+	$(call install_conf,dist/ksysmon.yaml,$(SYSCONFDIR)/ksysmon/ksysmon.yaml)
+	$(call install_conf,dist/ksysmon.default,$(SYSCONFDIR)/default/ksysmon)
+	install -d -m 0750 $(DESTDIR)$(LOGDIR)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ksysmon $(DESTDIR)$(MANDIR)/man8/ksysmon.8 \
+		$(DESTDIR)$(MANDIR)/man5/ksysmon.yaml.5 $(DESTDIR)$(UNITDIR)/ksysmon.service \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/ksysmon
+	@echo "kept: $(DESTDIR)$(SYSCONFDIR)/ksysmon/ksysmon.yaml, $(DESTDIR)$(SYSCONFDIR)/default/ksysmon (the configuration) and $(DESTDIR)$(LOGDIR) (the events)"
 
 clean:
 	rm -rf $(BUILD)

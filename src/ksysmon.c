@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "deny.h"
 #include "kfilter.h"
@@ -26,7 +27,9 @@
 #include "replay.h"
 #include "ksysmon.skel.h"
 
-#define KSYSMON_VERSION "0.1.0"
+#ifndef KSYSMON_VERSION
+#error "KSYSMON_VERSION comes from the Makefile (debian/changelog)"
+#endif
 
 struct monitor {
 	struct ksysmon_bpf *skel;
@@ -181,11 +184,13 @@ static int reload_config(struct monitor *m)
 /* SIGHUP: files reopened, configuration reloaded; "reloaded" when all went well. */
 static void reload(struct monitor *m)
 {
+	sd_notify(0, "RELOADING=1");
 	int err = ksm_pipeline_reopen(&m->pipe);
 	if (m->config && reload_config(m))
 		err = -1;
 	if (!err)
 		fprintf(stderr, "ksysmon: reloaded\n");
+	sd_notify(0, "READY=1");
 }
 
 /* The summary lines (SIGUSR1, and at the end). */
@@ -307,8 +312,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 		}
 	}
 	fprintf(stderr, "ksysmon: ready\n");
+	/* under systemd (Type=notify): started once every program is attached */
+	sd_notify(0, "READY=1");
 
 	err = run(m, opts) ? 1 : 0;
+	sd_notify(0, "STOPPING=1");
 
 	/* no new events after this; then everything already queued is shown */
 	ksysmon_bpf__detach(m->skel);
