@@ -18,12 +18,13 @@ struct ksm_exit_status ksm_exit_status(uint32_t status)
 	return st;
 }
 
-/* An argument is quoted when it would otherwise be ambiguous on the line. */
+/* An argument is quoted when it would otherwise be ambiguous on the line:
+ * empty, or holding a space, a quote or anything the escaper rewrites. */
 static void text_arg(struct ksm_buf *b, const uint8_t *arg, size_t len)
 {
-	bool quote = len == 0;
+	bool quote = len == 0 || ksm_bytes_escaped(arg, len);
 	for (size_t i = 0; i < len && !quote; i++)
-		quote = arg[i] == ' ' || arg[i] == '"' || arg[i] < 0x20;
+		quote = arg[i] == ' ' || arg[i] == '"';
 	if (!quote) {
 		ksm_text_bytes(b, arg, len);
 		return;
