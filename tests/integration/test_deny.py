@@ -418,6 +418,71 @@ class DenyTest(unittest.TestCase):
         self.stop_ok(m)
         self.assertTrue(any(e["path"] == target for e in m.blocked()))
 
+    # ---- one attempt, one event, whatever the mount layout ----
+
+    def mount(self, *args):
+        target = args[-1]
+        os.makedirs(target, exist_ok=True)
+        subprocess.check_call(["mount"] + list(args))
+        self.mounts.append(target)
+
+    def layouts(self):
+        """A program reachable through an overlay (from its lower and its
+        upper layer), an overlay on that overlay, and a bind mount;
+        returns {path executed: file}."""
+        d = lambda *p: os.path.join(self.dir, *p)
+        for sub in ("lower", "upper", "work", "upper2", "work2"):
+            os.mkdir(d(sub))
+        self.unique_binary(d("lower", "prog"))
+        shutil.copy(d("lower", "prog"), d("upper", "up"))
+        self.mount("-t", "overlay", "ovl", "-o", "lowerdir=%s,upperdir=%s,workdir=%s"
+                   % (d("lower"), d("upper"), d("work")), d("merged"))
+        self.mount("-t", "overlay", "ovl2", "-o", "lowerdir=%s,upperdir=%s,workdir=%s"
+                   % (d("merged"), d("upper2"), d("work2")), d("merged2"))
+        self.mount("--bind", d("lower"), d("bind"))
+        return [d("merged", "prog"), d("merged", "up"), d("merged2", "prog"),
+                d("merged2", "up"), d("bind", "prog"), d("lower", "prog")]
+
+    def check_one_event_per_attempt(self, audit):
+        paths = self.layouts()
+        digest = sha256_of(paths[0])
+        m = self.monitor("--deny-sha256", digest, *(["--audit"] if audit else []))
+        pids = {}
+        for path in paths + paths:  # each twice: nothing remembered wrongly
+            err, status, pid = try_exec(path)
+            if audit:
+                self.assertEqual((err, exited_ok(status)), (0, True), path)
+            else:
+                self.assertEqual(err, errno.EPERM, path)
+            pids[pid] = path
+        self.stop_ok(m)
+        got = sorted((e["pid"], e["path"], e["rule"], e["audit"]) for e in m.blocked())
+        want = sorted((pid, path, "sha256:" + digest, audit) for pid, path in pids.items())
+        self.assertEqual(got, want)
+
+    def test_overlay_and_bind_mounts_one_event_per_audited_exec(self):
+        self.check_one_event_per_attempt(audit=True)
+
+    def test_overlay_and_bind_mounts_one_event_per_denied_exec(self):
+        self.check_one_event_per_attempt(audit=False)
+
+    def test_overlay_exec_leaves_its_lower_file_checked(self):
+        # a path rule on the lower layer: the overlay's name of the file is
+        # another path (as a bind mount's), but running it must not make
+        # the lower file itself pass unchecked afterwards (a bind mount
+        # would: the same file under an allowed name is remembered, as a
+        # hard link is, see the README)
+        paths = self.layouts()
+        lower = paths[-1]
+        m = self.monitor("--deny", os.path.dirname(lower) + "/*")
+        for path in paths[:4]:
+            err, status, _ = try_exec(path)
+            self.assertEqual((err, exited_ok(status)), (0, True), path)
+        err, _, pid = try_exec(lower)
+        self.assertEqual(err, errno.EPERM)
+        self.stop_ok(m)
+        self.assertEqual([(e["pid"], e["path"]) for e in m.blocked()], [(pid, lower)])
+
     def test_bad_rules_exit_2(self):
         cases = [
             (["--deny", "relative/*"], "absolute"),
