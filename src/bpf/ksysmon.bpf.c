@@ -34,27 +34,35 @@ struct {
 	__type(value, struct exec_buf);
 } exec_bufs SEC(".maps");
 
+/* thread_create or thread_exit of task, if wanted */
+static __always_inline void thread_event(__u32 type, struct task_struct *task)
+{
+	__u32 pid = task->tgid;
+
+	if (!type_enabled(type) || excluded_pid(type, pid))
+		return;
+	struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(type);
+		return;
+	}
+	fill_header(&e->hdr, type, sizeof(*e));
+	e->pid = pid;
+	e->tid = task->pid;
+	e->start_time = process_start(task);
+	bpf_ringbuf_submit(e, wakeup_flag());
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 pid = child->tgid;
 	__u32 tid = child->pid;
-	bool is_thread = pid != tid;
-	__u32 type = is_thread ? KSM_EV_THREAD_CREATE : KSM_EV_PROCESS_CREATE;
+	__u32 type = KSM_EV_PROCESS_CREATE;
 
-	if (is_thread) {
-		if (!type_enabled(type) || !pid_selected(pid) || excluded_pid(type, pid))
-			return 0;
-		struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count_lost(type);
-			return 0;
-		}
-		fill_header(&e->hdr, type, sizeof(*e));
-		e->pid = pid;
-		e->tid = tid;
-		e->start_time = process_start(child);
-		bpf_ringbuf_submit(e, wakeup_flag());
+	if (pid != tid) {
+		if (pid_selected(pid))
+			thread_event(KSM_EV_THREAD_CREATE, child);
 		return 0;
 	}
 
@@ -190,6 +198,30 @@ static __always_inline __u32 exit_status(struct task_struct *task)
 	return task->group_leader->exit_code;
 }
 
+/* signal_struct before 5.17 */
+struct signal_struct___pre517 {
+	struct task_struct *group_exit_task;
+} __attribute__((preserve_access_index));
+
+/* Whether the initial thread ends on its own (SYS_exit, pthread_exit from
+ * main) while other threads live on: not in a group exit (exit_group, a
+ * fatal signal), nor killed by another thread's exec (de_thread). */
+static __always_inline bool leader_ends_alone(struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+	struct task_struct *exec_task;
+
+	if (sig->flags & SIGNAL_GROUP_EXIT)
+		return false;
+	if (bpf_core_field_exists(sig->group_exec_task)) {
+		exec_task = BPF_CORE_READ(sig, group_exec_task);
+	} else {
+		struct signal_struct___pre517 *old = (void *)sig;
+		exec_task = BPF_CORE_READ(old, group_exit_task);
+	}
+	return !exec_task;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
@@ -207,24 +239,14 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 	if (!pid_selected(pid))
 		return 0;
-	if (!group_dead) {
-		if (excluded_pid(KSM_EV_THREAD_EXIT, pid))
-			return 0;
-		/* the initial thread is the process: it has no thread events */
-		if (pid == tid || !type_enabled(KSM_EV_THREAD_EXIT))
-			return 0;
-		struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count_lost(KSM_EV_THREAD_EXIT);
-			return 0;
-		}
-		fill_header(&e->hdr, KSM_EV_THREAD_EXIT, sizeof(*e));
-		e->pid = pid;
-		e->tid = tid;
-		e->start_time = process_start(task);
-		bpf_ringbuf_submit(e, wakeup_flag());
+	/* Every thread created with thread_create ends with thread_exit, the
+	 * last one too (before process_exit).  The initial thread is the
+	 * process: its end is a thread_exit only when it ends alone while
+	 * others live on; otherwise process_exit stands for it. */
+	if (pid != tid || (!group_dead && leader_ends_alone(task)))
+		thread_event(KSM_EV_THREAD_EXIT, task);
+	if (!group_dead)
 		return 0;
-	}
 
 	follow_pid(pid, false); /* its pid may come back as another process */
 	if (!type_enabled(KSM_EV_PROCESS_EXIT) || excluded_pid(KSM_EV_PROCESS_EXIT, pid) ||

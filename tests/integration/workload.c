@@ -25,6 +25,11 @@
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
  *                                      a child gets an earlier one's pid
+ *   workload leader-exit C1 C2         the initial thread starts a thread, then
+ *                                      ends alone (SYS_exit C1); the thread
+ *                                      waits until it is gone, then SYS_exit C2
+ *   workload thread-exit-group C       a thread calls exit(C) while the
+ *                                      initial thread waits
  *
  * The four storms also read two environment variables, for the benchmarks:
  *   WORKLOAD_IDS=FILE   write the ids the storm created to FILE at the end,
@@ -419,6 +424,63 @@ static int run_fork_until_reuse(void)
 	return 1;
 }
 
+static int leader_code, thread_code;
+
+/* Whether the initial thread has ended (a zombie, or reaped as a thread). */
+static bool leader_gone(void)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", getpid());
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	bool gone = !fgets(buf, sizeof(buf), f) || strstr(buf, ") Z ") || strstr(buf, ") X ");
+	fclose(f);
+	return gone;
+}
+
+static void *outlive_leader(void *arg)
+{
+	(void)arg;
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	while (!leader_gone())
+		usleep(1000);
+	syscall(SYS_exit, thread_code);
+	return NULL;
+}
+
+static int run_leader_exit(int c1, int c2)
+{
+	pthread_t t;
+	leader_code = c1;
+	thread_code = c2;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	if (pthread_create(&t, NULL, outlive_leader, NULL))
+		return 1;
+	syscall(SYS_exit, leader_code);
+	return 1;
+}
+
+static void *exit_group_thread(void *arg)
+{
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	exit(*(int *)arg);
+}
+
+static int run_thread_exit_group(int code)
+{
+	pthread_t t;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	if (pthread_create(&t, NULL, exit_group_thread, &code))
+		return 1;
+	pause();
+	return 1;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -476,6 +538,10 @@ static int dispatch(int argc, char **argv)
 		return run_dlopen_storm(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "fork-until-reuse"))
 		return run_fork_until_reuse();
+	if (!strcmp(cmd, "leader-exit") && argc == 4)
+		return run_leader_exit(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(cmd, "thread-exit-group") && argc == 3)
+		return run_thread_exit_group(atoi(argv[2]));
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
 		return run_wait_stdin(argc - 1, argv + 1);
 	return usage();
