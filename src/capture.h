@@ -25,7 +25,7 @@
 #include "ksysmon_event.h"
 
 #define KSM_CAPTURE_MAGIC "KSMCAP\r\n" /* the CR LF shows text-mode damage */
-#define KSM_CAPTURE_VERSION 1
+#define KSM_CAPTURE_VERSION 2
 #define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
 
 struct ksm_capture_header {

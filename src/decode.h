@@ -37,6 +37,7 @@ struct ksm_event {
 		struct {
 			uint32_t ppid;
 			uint32_t parent_tid;
+			uint32_t creator_pid;
 			struct ksm_text image;
 			struct ksm_text cmdline;
 		} create;
@@ -49,6 +50,7 @@ struct ksm_event {
 			struct ksm_text cwd;
 			uint32_t euid;
 			uint32_t ppid;
+			struct ksm_file_id image_id;
 		} exec;
 		struct {
 			uint32_t status; /* wait(2) status */
@@ -59,6 +61,7 @@ struct ksm_event {
 			uint64_t inode;
 			uint32_t dev;
 			struct ksm_text path;
+			struct ksm_file_id file;
 		} image;
 		struct {
 			uint64_t lost[KSM_EV_MAX];

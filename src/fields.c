@@ -58,6 +58,9 @@ static void create_fields(const struct walk *w, const struct ksm_event *ev)
 {
 	w->s->num(w->ctx, "ppid", ev->u.create.ppid);
 	w->s->num(w->ctx, "parent_tid", ev->u.create.parent_tid);
+	/* CLONE_PARENT: the creator is not the parent */
+	if (ev->u.create.creator_pid && ev->u.create.creator_pid != ev->u.create.ppid)
+		w->s->num(w->ctx, "creator_pid", ev->u.create.creator_pid);
 	comm(w, ev->comm);
 	if (ev->u.create.image.present)
 		w->s->text(w->ctx, "image", &ev->u.create.image, NULL);
@@ -81,8 +84,13 @@ static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 	w->s->num(w->ctx, "uid", ev->u.exec.uid);
 	w->s->num(w->ctx, "gid", ev->u.exec.gid);
 	comm(w, ev->comm);
-	if (ev->u.exec.cwd.present)
-		w->s->text(w->ctx, "cwd", &ev->u.exec.cwd, NULL);
+	if (ev->u.exec.cwd.present) {
+		path(w, "cwd", &ev->u.exec.cwd, ev->flags & KSM_EXEC_CWD_DELETED);
+		if (ev->flags & KSM_EXEC_CWD_DELETED)
+			w->s->boolean(w->ctx, "cwd_deleted", true);
+		if (ev->flags & KSM_EXEC_CWD_TRUNCATED)
+			w->s->boolean(w->ctx, "cwd_truncated", true);
+	}
 	w->s->num(w->ctx, "euid", ev->u.exec.euid);
 	w->s->num(w->ctx, "ppid", ev->u.exec.ppid);
 }

@@ -7,6 +7,7 @@
 #include "ksysmon_bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "file.bpf.h"
 #include "filter.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -82,7 +83,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->pid = pid;
 	e->ppid = ppid;
 	e->parent_tid = parent->pid;
-	e->reserved = 0;
+	e->creator_pid = parent->tgid;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	e->image.offset = e->image.length = 0;
 	e->cmdline.offset = e->cmdline.length = 0;
@@ -149,6 +150,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		b->rec.flags |= KSM_EXEC_IMAGE_DELETED;
 	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, len))
 		return 0;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	file_id_fill(&b->rec.image_id, inode, inode);
 	b->rec.image.offset = sizeof(b->rec);
 	b->rec.image.length = len;
 	off = len & KSM_POS_MASK;
@@ -165,6 +168,10 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	off &= 2 * KSM_PATH_MAX - 1;
 	len = path_resolve(BPF_CORE_READ(task, fs, pwd.mnt), BPF_CORE_READ(task, fs, pwd.dentry),
 			   &b->data[off], &pflags);
+	if (pflags & PATH_TRUNCATED)
+		b->rec.flags |= KSM_EXEC_CWD_TRUNCATED;
+	if (pflags & PATH_UNLINKED)
+		b->rec.flags |= KSM_EXEC_CWD_DELETED;
 	b->rec.cwd.offset = sizeof(b->rec) + off;
 	b->rec.cwd.length = len;
 	off += len & KSM_POS_MASK;

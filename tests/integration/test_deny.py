@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import unique_copy
+from harness import Mounts, unique_copy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITOR = os.environ.get("KSYSMON", os.path.join(ROOT, "build/asan/ksysmon"))
@@ -148,7 +148,7 @@ class DenyTest(unittest.TestCase):
     def setUp(self):
         self.dir = os.path.realpath(exec_dir())
         self.monitors = []
-        self.mounts = []
+        self.mounts = Mounts()
         self.denied_dir = os.path.join(self.dir, "denied")
         self.allowed_dir = os.path.join(self.dir, "allowed")
         os.mkdir(self.denied_dir)
@@ -163,8 +163,7 @@ class DenyTest(unittest.TestCase):
         for m in self.monitors:
             if m.proc and m.proc.poll() is None:
                 m.stop(signal.SIGKILL)
-        for mnt in reversed(self.mounts):
-            subprocess.call(["umount", "-l", mnt])
+        self.mounts.undo()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def monitor(self, *args, fmt="json"):
@@ -403,8 +402,7 @@ class DenyTest(unittest.TestCase):
         mnt = os.path.join(self.dir, "mnt")
         os.mkdir(mnt)
         m = self.monitor("--deny", mnt + "/*")
-        subprocess.check_call(["mount", "-t", "tmpfs", "-o", "size=16m", "ksysmon-test", mnt])
-        self.mounts.append(mnt)
+        self.mounts.mount("-t", "tmpfs", "-o", "size=16m", "ksysmon-test", mnt)
         target = os.path.join(mnt, "evil")
         shutil.copy(TRUE, target)
         # the new filesystem is marked within moments of the mount
@@ -420,28 +418,20 @@ class DenyTest(unittest.TestCase):
 
     # ---- one attempt, one event, whatever the mount layout ----
 
-    def mount(self, *args):
-        target = args[-1]
-        os.makedirs(target, exist_ok=True)
-        subprocess.check_call(["mount"] + list(args))
-        self.mounts.append(target)
-
     def layouts(self):
         """A program reachable through an overlay (from its lower and its
         upper layer), an overlay on that overlay, and a bind mount;
         returns {path executed: file}."""
         d = lambda *p: os.path.join(self.dir, *p)
-        for sub in ("lower", "upper", "work", "upper2", "work2"):
-            os.mkdir(d(sub))
+        os.makedirs(d("lower"))
+        os.makedirs(d("upper"))
         self.unique_binary(d("lower", "prog"))
         shutil.copy(d("lower", "prog"), d("upper", "up"))
-        self.mount("-t", "overlay", "ovl", "-o", "lowerdir=%s,upperdir=%s,workdir=%s"
-                   % (d("lower"), d("upper"), d("work")), d("merged"))
-        self.mount("-t", "overlay", "ovl2", "-o", "lowerdir=%s,upperdir=%s,workdir=%s"
-                   % (d("merged"), d("upper2"), d("work2")), d("merged2"))
-        self.mount("--bind", d("lower"), d("bind"))
-        return [d("merged", "prog"), d("merged", "up"), d("merged2", "prog"),
-                d("merged2", "up"), d("bind", "prog"), d("lower", "prog")]
+        self.mounts.overlay(self.dir)
+        self.mounts.overlay(d("o2"), lower=d("merged"))
+        self.mounts.mount("--bind", d("lower"), d("bind"))
+        return [d("merged", "prog"), d("merged", "up"), d("o2", "merged", "prog"),
+                d("o2", "merged", "up"), d("bind", "prog"), d("lower", "prog")]
 
     def check_one_event_per_attempt(self, audit):
         paths = self.layouts()

@@ -164,7 +164,7 @@ EXERCISED = [
     ("process_exit", "exit_code", None), ("process_exit", "signal", None),
     ("process_exit", "core_dumped", False), ("process_exit", "image", None),
     ("process_exit", "start_time", None), ("thread_create", "process_guid", None),
-    ("image_load", "sha256", None), ("image_load", "sha256_error", "unreadable"),
+    ("image_load", "sha256", None), ("image_load", "sha256_error", "gone"),
     ("image_load", "memfd", True), ("image_load", "deleted", True),
     ("exec_blocked", "audit", False), ("exec_blocked", "audit", True),
     ("exec_blocked", "sha256", None),

@@ -25,6 +25,8 @@
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
  *                                      a child gets an earlier one's pid
+ *   workload hold CMD...               CMD, then wait for a line on stdin before
+ *                                      exiting (its files stay reachable)
  *   workload leader-exit C1 C2         the initial thread starts a thread, then
  *                                      ends alone (SYS_exit C1); the thread
  *                                      waits until it is gone, then SYS_exit C2
@@ -493,6 +495,16 @@ static int run_wait_stdin(int argc, char **argv)
 	return dispatch(argc, argv);
 }
 
+static int run_hold(int argc, char **argv)
+{
+	char line[64];
+	int rc = dispatch(argc, argv);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	return rc;
+}
+
 static int dispatch(int argc, char **argv)
 {
 	if (argc < 2)
@@ -542,6 +554,8 @@ static int dispatch(int argc, char **argv)
 		return run_leader_exit(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "thread-exit-group") && argc == 3)
 		return run_thread_exit_group(atoi(argv[2]));
+	if (!strcmp(cmd, "hold") && argc >= 3)
+		return run_hold(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
 		return run_wait_stdin(argc - 1, argv + 1);
 	return usage();
