@@ -217,7 +217,8 @@ static bool kernel_selects(struct ksm_pipeline *p, const struct ksm_event *ev)
 	if (!p->followed)
 		return yes;
 	/* followed whether or not creations and exits are reported */
-	if (ev->type == KSM_EV_PROCESS_CREATE && followed(p, ev->u.create.ppid))
+	if (ev->type == KSM_EV_PROCESS_CREATE &&
+	    (followed(p, ev->u.create.ppid) || followed(p, ev->u.create.creator_pid)))
 		follow(p, ev->pid, true);
 	yes = yes && followed(p, ev->pid);
 	if (ev->type == KSM_EV_PROCESS_EXIT)

@@ -67,9 +67,11 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	}
 
-	/* real_parent, not the forking task: CLONE_PARENT makes them differ */
+	/* real_parent, not the forking task: CLONE_PARENT makes them differ;
+	 * --pid follows what a selected process creates, whoever the parent */
 	__u32 ppid = child->real_parent->tgid;
-	if (!pid_selected(pid) && !pid_selected(ppid))
+	__u32 creator = parent->tgid;
+	if (!pid_selected(pid) && !pid_selected(ppid) && !pid_selected(creator))
 		return 0;
 	follow_pid(pid, true); /* whether or not its creation is reported */
 	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_comm(type, child))
@@ -83,7 +85,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->pid = pid;
 	e->ppid = ppid;
 	e->parent_tid = parent->pid;
-	e->creator_pid = parent->tgid;
+	e->creator_pid = creator;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	e->image.offset = e->image.length = 0;
 	e->cmdline.offset = e->cmdline.length = 0;

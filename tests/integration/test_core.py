@@ -373,6 +373,40 @@ class Client(unittest.TestCase):
         self.assertEqual([e["type"] for e in evs if e["pid"] == pid], ["process_exit"])
         self.assertEqual({e["pid"] for e in evs}, pids | {pid})
 
+    def test_pid_follows_clone_parent_children_live_and_in_replay(self):
+        # clone3(CLONE_PARENT), from the first and from a second thread, as
+        # runc does: the child is the selected process's parent's, but the
+        # selected process created it, so it is followed, in the kernel and
+        # in a replay (which applies --pid again to what was recorded)
+        for variant in ([], ["--thread"]):
+            with self.subTest(variant=variant):
+                p = subprocess.Popen([WORKLOAD, "wait-stdin", "clone-parent"] + variant +
+                                     [TRUE, "cloned"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+                pid = int(p.stdout.readline().decode().split("=")[1])
+                cap = tempfile.mktemp(prefix="ksysmon-clone.")
+                try:
+                    with Monitor("--pid", str(pid), "-w", cap, "--print") as m:
+                        out, _ = p.communicate(b"go\n")
+                        vals = dict(l.split("=") for l in out.decode().split())
+                        child, tid = int(vals["child"]), int(vals["tid"])
+                        self.assertGreater(child, 0)
+                        _, st = os.waitpid(child, 0)  # ours: CLONE_PARENT made it so
+                        self.assertEqual(st, 0)
+                    self.assertEqual(m.returncode, 0, m.stderr)
+                    replayed = subprocess.run([MONITOR, "-r", cap, "-f", "json", "--pid", str(pid)],
+                                              capture_output=True, check=True).stdout
+                finally:
+                    if os.path.exists(cap):
+                        os.unlink(cap)
+                for evs in (m.events(), [json.loads(l) for l in replayed.splitlines()]):
+                    self.assertEqual([e["type"] for e in evs if e.get("pid") == child],
+                                     ["process_create", "process_exec", "process_exit"])
+                    cr = one(evs, child, "process_create")
+                    self.assertEqual((cr["ppid"], cr["parent_tid"], cr["creator_pid"]),
+                                     (os.getpid(), tid, pid))
+                    self.assertEqual(one(evs, child, "process_exec")["argv"], [TRUE, "cloned"])
+
     def test_pid_follows_descendants_with_creations_off(self):
         # the kernel follows new processes at fork even when their
         # creation is not reported

@@ -25,6 +25,10 @@
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
  *                                      a child gets an earlier one's pid
+ *   workload clone-parent [--thread] PATH ARG...
+ *                                      clone3(CLONE_PARENT) (from a second
+ *                                      thread with --thread): the child, our
+ *                                      parent's, execs PATH; prints child=
  *   workload hold CMD...               CMD, then wait for a line on stdin before
  *                                      exiting (its files stay reachable)
  *   workload leader-exit C1 C2         the initial thread starts a thread, then
@@ -58,6 +62,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -483,6 +488,39 @@ static int run_thread_exit_group(int code)
 	return 1;
 }
 
+/* clone3 with CLONE_PARENT: the child is our parent's, which must reap it */
+static void *clone_parent(void *arg)
+{
+	char **argv = arg;
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} args = { .flags = CLONE_PARENT }; /* exit_signal: the caller's, as clone3 wants */
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	printf("child=%ld\n", pid);
+	return NULL;
+}
+
+static int run_clone_parent(int argc, char **argv)
+{
+	bool thread = argc > 0 && !strcmp(argv[0], "--thread");
+	pthread_t t;
+	printf("pid=%d\n", getpid());
+	if (!thread) {
+		clone_parent(argv);
+		return 0;
+	}
+	if (pthread_create(&t, NULL, clone_parent, argv + 1))
+		return 1;
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -554,6 +592,8 @@ static int dispatch(int argc, char **argv)
 		return run_leader_exit(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "thread-exit-group") && argc == 3)
 		return run_thread_exit_group(atoi(argv[2]));
+	if (!strcmp(cmd, "clone-parent") && argc >= 3)
+		return run_clone_parent(argc - 2, argv + 2);
 	if (!strcmp(cmd, "hold") && argc >= 3)
 		return run_hold(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
