@@ -27,8 +27,6 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	ksm_proctab_free(&e->procs);
 	for (unsigned i = 0; i < e->n_users; i++)
 		free(e->users[i].name);
-	free(e->held);
-	e->held = NULL;
 }
 
 const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len)
@@ -130,6 +128,8 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 {
 	struct ksm_context *c = &ev->ctx;
 	*parent = ksm_proctab_find(&e->procs, ppid, ev->parent_start_time);
+	if (!*parent) /* ended just before: its exit came first */
+		*parent = ksm_proctab_find_ended(&e->procs, ppid, ev->parent_start_time);
 	identity(e, ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
 	c->has_guid = true;
@@ -187,17 +187,12 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64
 	}
 	memcpy(c->guid, p->guid, 16);
 	c->has_guid = true;
-	/* the entry goes; its image lives on until the event is printed */
-	e->held = p->image;
+	p = ksm_proctab_retire(&e->procs, p);
 	c->image = text_of(p->image, p->image_len);
-	p->image = NULL;
-	ksm_proctab_remove(&e->procs, p);
 }
 
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 {
-	free(e->held);
-	e->held = NULL;
 	if (!ev->start_time)
 		return; /* no process identity in this record */
 	switch (ev->type) {

@@ -25,7 +25,6 @@ struct ksm_enricher {
 		char *name;
 	} users[KSM_USER_CACHE];
 	unsigned n_users;
-	char *held; /* a string an event points to after its process left */
 };
 
 /* Reads the boot id and seeds the table from proc_dir ("/proc"); either

@@ -41,6 +41,8 @@ static void proc_clear(struct ksm_proc *p)
 
 void ksm_proctab_free(struct ksm_proctab *t)
 {
+	for (size_t i = 0; i < KSM_ENDED_MAX; i++)
+		proc_clear(&t->ended[i]);
 	for (size_t i = 0; t->slots && i < t->cap; i++)
 		proc_clear(&t->slots[i]);
 	free(t->slots);
@@ -91,6 +93,24 @@ struct ksm_proc *ksm_proctab_get(struct ksm_proctab *t, uint32_t pid, uint64_t s
 	ksm_guid(t->boot_id, pid, start, p->guid);
 	t->count++;
 	return p;
+}
+
+struct ksm_proc *ksm_proctab_find_ended(struct ksm_proctab *t, uint32_t pid, uint64_t start)
+{
+	for (size_t i = 0; i < KSM_ENDED_MAX; i++)
+		if (t->ended[i].pid == pid && same_start(&t->ended[i], start))
+			return &t->ended[i];
+	return NULL;
+}
+
+struct ksm_proc *ksm_proctab_retire(struct ksm_proctab *t, struct ksm_proc *p)
+{
+	struct ksm_proc *slot = &t->ended[t->n_ended++ % KSM_ENDED_MAX];
+	proc_clear(slot);
+	*slot = *p;
+	p->image = p->cmdline = NULL; /* now the slot's */
+	ksm_proctab_remove(t, p);
+	return slot;
 }
 
 /* Backward-shift deletion keeps every probe sequence unbroken. */

@@ -128,6 +128,39 @@ class Enrichment(unittest.TestCase):
             self.assertEqual(e["process_guid"], guid, e)
 
 
+class ParentFacts(unittest.TestCase):
+    def test_parent_that_exits_at_once(self):
+        # the parent ends right after creating the child, which execs at
+        # once: whichever came first, the exec event names its parent at
+        # that moment (ppid) and what that parent was running
+        for _ in range(3):
+            self.check_orphans(300)
+
+    def check_orphans(self, n):
+        with Monitor("--events", "process_create,process_exec,process_exit") as m:
+            pid, vals, rc = run_workload("orphans", n, TRUE, "orphan")
+        self.assertEqual(rc, 0)
+        mids = {int(x) for x in vals["mid"]}
+        self.assertEqual(len(mids), n)
+        evs = m.events()
+        execs = [e for e in evs if e["type"] == "process_exec" and e["argv"] == [TRUE, "orphan"]]
+        self.assertEqual(len(execs), n)
+        cmdline = "%s orphans %d %s orphan" % (WORKLOAD, n, TRUE)
+        reparented = 0
+        for e in execs:
+            if e["ppid"] in mids:
+                self.assertEqual((e.get("parent_image"), e.get("parent_cmdline")),
+                                 (WORKLOAD, cmdline), e)
+            else:  # the parent had gone: the child's new parent (init)
+                reparented += 1
+                try:
+                    want = os.readlink("/proc/%d/exe" % e["ppid"])
+                except PermissionError:
+                    want = None  # unreadable to ksysmon's /proc seeding too
+                self.assertEqual(e.get("parent_image"), want, e)
+        print("parent_facts: %d of %d children exec'd after their parent ended" % (reparented, n))
+
+
 class Hashing(unittest.TestCase):
     def test_hash_of_exec_and_images_matches_the_files(self):
         import hashlib

@@ -29,6 +29,9 @@
  *                                      clone3(CLONE_PARENT) (from a second
  *                                      thread with --thread): the child, our
  *                                      parent's, execs PATH; prints child=
+ *   workload orphans N PATH ARG...     N x: fork a middle process that forks a
+ *                                      child and exits at once; the child
+ *                                      execs PATH; prints mid= for each
  *   workload hold CMD...               CMD, then wait for a line on stdin before
  *                                      exiting (its files stay reachable)
  *   workload leader-exit C1 C2         the initial thread starts a thread, then
@@ -521,6 +524,26 @@ static int run_clone_parent(int argc, char **argv)
 	return 0;
 }
 
+static int run_orphans(long n, char **argv)
+{
+	printf("pid=%d\n", getpid());
+	for (long i = 0; i < n; i++) {
+		fflush(stdout);
+		pid_t mid = fork();
+		if (mid == 0) {
+			if (fork() == 0) {
+				execv(argv[0], argv);
+				_exit(127);
+			}
+			_exit(0);
+		}
+		if (mid < 0 || waitpid(mid, NULL, 0) < 0)
+			return 1;
+		printf("mid=%d\n", mid);
+	}
+	return 0;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -594,6 +617,8 @@ static int dispatch(int argc, char **argv)
 		return run_thread_exit_group(atoi(argv[2]));
 	if (!strcmp(cmd, "clone-parent") && argc >= 3)
 		return run_clone_parent(argc - 2, argv + 2);
+	if (!strcmp(cmd, "orphans") && argc >= 4)
+		return run_orphans(atol(argv[2]), argv + 3);
 	if (!strcmp(cmd, "hold") && argc >= 3)
 		return run_hold(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
