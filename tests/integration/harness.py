@@ -108,11 +108,11 @@ def run_workload(*args, check=True, env=None, cwd=None, stdin=None):
     return p.pid, vals, p.returncode
 
 
-def run_held(argv, hold=1.0):
+def run_held(argv, hold=1.0, **popen):
     """Runs argv (a workload command line under "hold"), keeps it alive
     `hold` seconds after it has done its work, then lets it exit; returns
-    (pid, parsed key=value lines, rc)."""
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    (pid, parsed key=value lines, rc).  popen: more Popen arguments."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **popen)
     time.sleep(hold)
     out, _ = p.communicate(b"go\n")
     vals = {}

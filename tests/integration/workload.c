@@ -32,6 +32,11 @@
  *   workload orphans N PATH ARG...     N x: fork a middle process that forks a
  *                                      child and exits at once; the child
  *                                      execs PATH; prints mid= for each
+ *   workload paths                     print this process's own view: exe= and
+ *                                      cwd= (readlink of /proc/self/exe, cwd),
+ *                                      and map=START|DEV|INODE|PATH for each
+ *                                      file mapping of /proc/self/maps with
+ *                                      stat(2) of PATH here (dev as st_dev)
  *   workload hold CMD...               CMD, then wait for a line on stdin before
  *                                      exiting (its files stay reachable)
  *   workload leader-exit C1 C2         the initial thread starts a thread, then
@@ -544,6 +549,43 @@ static int run_orphans(long n, char **argv)
 	return 0;
 }
 
+static void print_link(const char *key, const char *link)
+{
+	char buf[8192];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		printf("%s_errno=%d\n", key, errno);
+	else
+		printf("%s=%.*s\n", key, (int)n, buf);
+}
+
+static int run_paths(void)
+{
+	char line[8192];
+	printf("pid=%d\n", getpid());
+	print_link("exe", "/proc/self/exe");
+	print_link("cwd", "/proc/self/cwd");
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start;
+		int off = 0;
+		struct stat st;
+		/* start-end perms offset dev inode path */
+		if (sscanf(line, "%lx-%*x %*s %*x %*x:%*x %*u %n", &start, &off) < 1 || !off ||
+		    line[off] != '/')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (stat(line + off, &st))
+			continue;
+		printf("map=%lx|%lu|%lu|%s\n", start, (unsigned long)st.st_dev,
+		       (unsigned long)st.st_ino, line + off);
+	}
+	fclose(f);
+	return 0;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -619,6 +661,8 @@ static int dispatch(int argc, char **argv)
 		return run_clone_parent(argc - 2, argv + 2);
 	if (!strcmp(cmd, "orphans") && argc >= 4)
 		return run_orphans(atol(argv[2]), argv + 3);
+	if (!strcmp(cmd, "paths") && argc == 2)
+		return run_paths();
 	if (!strcmp(cmd, "hold") && argc >= 3)
 		return run_hold(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
