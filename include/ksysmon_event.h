@@ -109,6 +109,8 @@ enum ksm_exec_flags {
 	KSM_EXEC_IMAGE_DELETED = 1u << 3,   /* the executed file was unlinked */
 	KSM_EXEC_CWD_TRUNCATED = 1u << 4,   /* working directory cut (too long or deep) */
 	KSM_EXEC_CWD_DELETED = 1u << 5,     /* working directory removed */
+	KSM_EXEC_PARENT_IMAGE_TRUNCATED = 1u << 6,
+	KSM_EXEC_PARENT_IMAGE_DELETED = 1u << 7,
 };
 
 /* A program replaced the process image (execve/execveat). */
@@ -130,6 +132,9 @@ struct ksm_process_exec {
 	ksm_u64 start_time;        /* of the process, ns since boot */
 	ksm_u64 parent_start_time; /* of its parent process */
 	struct ksm_file_id image_id; /* the executed file */
+	/* the parent's program at the time of the exec (absent when the
+	 * parent has no memory map: a kernel thread, or it is exiting) */
+	struct ksm_str parent_image;
 };
 
 /* The whole process ended: the last thread of the group exited. */
@@ -184,6 +189,7 @@ struct ksm_events_lost {
 enum ksm_blocked_flags {
 	KSM_BLOCKED_HAS_SHA256 = 1u << 0,
 	KSM_BLOCKED_AUDIT = 1u << 1, /* would have been denied (audit mode) */
+	KSM_BLOCKED_PATH_DELETED = 1u << 2, /* the file had been removed (an exec by fd) */
 };
 
 /* An execution refused (or, in audit mode, that would be) by policy. */

@@ -133,6 +133,7 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		TEXT(filename, &ev->u.exec.filename);
 		TEXT(argv, &ev->u.exec.argv);
 		TEXT(cwd, &ev->u.exec.cwd);
+		TEXT(parent_image, &ev->u.exec.parent_image);
 		ev->u.exec.euid = r.euid;
 		ev->u.exec.ppid = r.ppid;
 		ev->u.exec.image_id = r.image_id;

@@ -22,6 +22,13 @@ struct ksm_text {
 	bool present;
 };
 
+/* The state of a path the client keeps (the process table's images), as
+ * process_exec said it; a deleted one's text ends in " (deleted)". */
+enum ksm_path_state {
+	KSM_PATH_DELETED = 1u << 0,
+	KSM_PATH_TRUNCATED = 1u << 1,
+};
+
 struct ksm_event {
 	enum ksm_event_type type;
 	uint16_t hdr_flags;
@@ -51,6 +58,7 @@ struct ksm_event {
 			uint32_t euid;
 			uint32_t ppid;
 			struct ksm_file_id image_id;
+			struct ksm_text parent_image;
 		} exec;
 		struct {
 			uint32_t status; /* wait(2) status */
@@ -81,8 +89,10 @@ struct ksm_event {
 		uint8_t parent_guid[16];
 		const char *user;             /* process_exec: name of uid */
 		struct ksm_text parent_image;   /* process_exec */
+		uint8_t parent_image_flags;     /* enum ksm_path_state */
 		struct ksm_text parent_cmdline; /* process_exec */
 		struct ksm_text image;          /* process_exit */
+		uint8_t image_flags;            /* enum ksm_path_state */
 		bool has_start;                 /* process_exit */
 		uint64_t start_ns;              /* wall clock */
 		uint64_t duration_ms;

@@ -389,17 +389,41 @@ static bool backing_open(struct ksm_deny *d, uint32_t pid, const struct stat *st
 
 /* ---- decisions ---- */
 
+/*
+ * The path of the open file fd (as ksysmon's mount namespace resolves it),
+ * without the " (deleted)" the kernel appends to a removed file's name:
+ * *deleted says so instead (no links left), as the sensor's paths do.
+ */
+static bool file_path(int fd, char *buf, size_t size, bool *deleted)
+{
+	static const char suffix[] = " (deleted)";
+	const size_t slen = sizeof(suffix) - 1;
+	char link[64];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, size - 1);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return false;
+	}
+	buf[n] = '\0';
+	*deleted = !fstat(fd, &st) && st.st_nlink == 0 && (size_t)n > slen &&
+		   !strcmp(buf + n - slen, suffix);
+	if (*deleted)
+		buf[n - slen] = '\0';
+	return true;
+}
+
 /* The verdict on the file an exec named, by the policy; *keep when the
  * kernel may allow the file by itself from now on. */
 static uint32_t decide_file(struct ksm_deny *d, const struct fanotify_event_metadata *md,
 			    uint64_t deadline, bool *keep)
 {
-	char link[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", md->fd);
-	ssize_t n = readlink(link, d->path, sizeof(d->path) - 1);
-	bool have_path = n > 0;
-	d->path[have_path ? n : 0] = '\0';
+	bool deleted = false;
+	bool have_path = file_path(md->fd, d->path, sizeof(d->path), &deleted);
 	const char *path = have_path ? d->path : "(unknown)";
+	uint32_t flags = deleted ? KSM_BLOCKED_PATH_DELETED : 0;
 
 	const char *rule = have_path ? ksm_policy_match_path(&d->policy, d->path) : NULL;
 	uint8_t digest[KSM_SHA256_LEN];
@@ -431,11 +455,11 @@ static uint32_t decide_file(struct ksm_deny *d, const struct fanotify_event_meta
 	}
 	if (d->audit) {
 		d->audited++;
-		push(d, md->pid, KSM_BLOCKED_AUDIT, sha, path, rule);
+		push(d, md->pid, flags | KSM_BLOCKED_AUDIT, sha, path, rule);
 		return FAN_ALLOW;
 	}
 	d->denied++;
-	push(d, md->pid, 0, sha, path, rule);
+	push(d, md->pid, flags, sha, path, rule);
 	return FAN_DENY;
 }
 

@@ -2,6 +2,8 @@
 #include "fields.h"
 #include "format.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 struct walk {
@@ -22,6 +24,24 @@ static void guid(const struct walk *w, const char *name, const uint8_t g[16])
 	w->s->string(w->ctx, name, str);
 }
 
+/* A program path the client keeps (its " (deleted)" already appended),
+ * with the same state fields as process_exec's image: NAME_deleted and
+ * NAME_truncated. */
+static void image_state(const struct walk *w, const char *name, const struct ksm_text *t,
+			uint8_t flags)
+{
+	char key[48];
+	w->s->text(w->ctx, name, t, NULL);
+	if (flags & KSM_PATH_DELETED) {
+		snprintf(key, sizeof(key), "%s_deleted", name);
+		w->s->boolean(w->ctx, key, true);
+	}
+	if (flags & KSM_PATH_TRUNCATED) {
+		snprintf(key, sizeof(key), "%s_truncated", name);
+		w->s->boolean(w->ctx, key, true);
+	}
+}
+
 /* Fields the client adds from its own knowledge (struct ksm_context). */
 static void context_fields(const struct walk *w, const struct ksm_event *ev)
 {
@@ -33,11 +53,11 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 	if (c->user)
 		w->s->string(w->ctx, "user", c->user);
 	if (c->parent_image.present)
-		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL);
+		image_state(w, "parent_image", &c->parent_image, c->parent_image_flags);
 	if (c->parent_cmdline.present)
 		w->s->text(w->ctx, "parent_cmdline", &c->parent_cmdline, NULL);
 	if (c->image.present)
-		w->s->text(w->ctx, "image", &c->image, NULL);
+		image_state(w, "image", &c->image, c->image_flags);
 	if (c->has_sha256)
 		w->s->digest(w->ctx, "sha256", c->sha256);
 	if (c->sha256_error)
@@ -128,7 +148,9 @@ static void image_fields(const struct walk *w, const struct ksm_event *ev)
 
 static void blocked_fields(const struct walk *w, const struct ksm_event *ev)
 {
-	w->s->text(w->ctx, "path", &ev->u.blocked.path, NULL);
+	path(w, "path", &ev->u.blocked.path, ev->flags & KSM_BLOCKED_PATH_DELETED);
+	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
+		w->s->boolean(w->ctx, "deleted", true);
 	w->s->text(w->ctx, "rule", &ev->u.blocked.rule, NULL);
 	if (ev->u.blocked.sha256)
 		w->s->digest(w->ctx, "sha256", ev->u.blocked.sha256);

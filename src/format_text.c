@@ -131,6 +131,8 @@ static void text_blocked(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_buf_puts(b, ev->flags & KSM_BLOCKED_AUDIT ? " would be denied exec of " :
 							 " denied exec of ");
 	ksm_text_text(b, &ev->u.blocked.path);
+	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
+		ksm_buf_puts(b, " (deleted)");
 	ksm_buf_puts(b, " (rule: ");
 	ksm_text_text(b, &ev->u.blocked.rule);
 	ksm_buf_putc(b, ')');

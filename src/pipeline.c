@@ -55,7 +55,7 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 		const struct ksm_proc *q = &t->slots[i];
 		if (q->pid)
 			ksm_capture_proc(b, q->pid, q->ppid, q->start, q->parent_start, q->guid,
-					 q->seeded, q->image, q->image_len, q->cmdline, q->cmdline_len);
+					 q->seeded, q->image_flags, q->image, q->image_len, q->cmdline, q->cmdline_len);
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
@@ -346,7 +346,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		if (!ksm_capture_read_proc(rec, size, &proc))
 			return false;
 		ksm_enrich_restore(&p->enrich, proc.pid, proc.ppid, proc.start, proc.parent_start,
-				   proc.guid, proc.seeded, &proc.image, &proc.cmdline);
+				   proc.guid, proc.seeded, proc.image_flags, &proc.image, &proc.cmdline);
 		return true;
 	case KSM_CAP_USER:
 		return ksm_capture_read_user(rec, size, &uid, &name) && remember_user(p, uid, &name);

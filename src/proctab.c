@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "decode.h"
 
 void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16])
 {
@@ -198,8 +201,17 @@ static void seed_one(struct ksm_proctab *t, int procfd, const char *name)
 	p->seeded = true;
 	p->ppid = ppid;
 	n = readlinkat(dfd, "exe", buf, sizeof(buf));
-	if (n > 0)
+	if (n > 0) {
+		static const char deleted[] = " (deleted)";
+		const size_t dlen = sizeof(deleted) - 1;
+		struct stat st; /* of the file itself: no links left when removed */
+		if ((size_t)n == sizeof(buf))
+			p->image_flags |= KSM_PATH_TRUNCATED;
+		else if ((size_t)n > dlen && !memcmp(buf + n - dlen, deleted, dlen) &&
+			 !fstatat(dfd, "exe", &st, 0) && st.st_nlink == 0)
+			p->image_flags |= KSM_PATH_DELETED;
 		ksm_proc_set(&p->image, &p->image_len, buf, (size_t)n);
+	}
 	n = read_file(dfd, "cmdline", buf, sizeof(buf));
 	if (n > 0) {
 		while (n > 0 && buf[n - 1] == '\0')

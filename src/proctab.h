@@ -20,6 +20,7 @@
 struct ksm_proc {
 	uint32_t pid;     /* 0: free slot */
 	bool seeded;      /* from /proc: start known to a tick only */
+	uint8_t image_flags; /* enum ksm_path_state of image */
 	uint64_t start;   /* ns since boot */
 	uint32_t ppid;
 	uint64_t parent_start;

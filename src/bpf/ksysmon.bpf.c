@@ -178,7 +178,24 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	b->rec.cwd.length = len;
 	off += len & KSM_POS_MASK;
 
+	/* the parent's program now, walked here: by the time the client
+	 * handles the event the parent may have ended or executed again */
 	struct task_struct *parent = task->real_parent;
+	struct file *pexe = BPF_CORE_READ(parent, mm, exe_file);
+	b->rec.parent_image.offset = b->rec.parent_image.length = 0;
+	if (pexe) {
+		off &= KSM_STRINGS_MAX - 1;
+		len = path_resolve(BPF_CORE_READ(pexe, f_path.mnt), BPF_CORE_READ(pexe, f_path.dentry),
+				   &b->data[off], &pflags);
+		if (pflags & PATH_TRUNCATED)
+			b->rec.flags |= KSM_EXEC_PARENT_IMAGE_TRUNCATED;
+		if (pflags & PATH_UNLINKED)
+			b->rec.flags |= KSM_EXEC_PARENT_IMAGE_DELETED;
+		b->rec.parent_image.offset = sizeof(b->rec) + off;
+		b->rec.parent_image.length = len;
+		off += len & KSM_POS_MASK;
+	}
+
 	b->rec.euid = BPF_CORE_READ(task, cred, euid.val);
 	b->rec.ppid = BPF_CORE_READ(parent, tgid);
 	b->rec.start_time = process_start(task);

@@ -416,6 +416,26 @@ class DenyTest(unittest.TestCase):
         self.stop_ok(m)
         self.assertTrue(any(e["path"] == target for e in m.blocked()))
 
+    def test_removed_file_executed_by_fd(self):
+        # the path says what state the file is in, as the sensor's paths do
+        prog = self.unique_binary(os.path.join(self.dir, "removed"))
+        m = self.monitor("--deny-sha256", sha256_of(prog))
+        fd = os.open(prog, os.O_RDONLY)
+        os.unlink(prog)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.execve(fd, ["removed"], {})
+            except OSError as e:
+                os._exit(e.errno)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertEqual(os.waitstatus_to_exitcode(status), errno.EPERM)
+        self.stop_ok(m)
+        self.assertEqual([(e["pid"], e["path"], e.get("deleted")) for e in m.blocked()],
+                         [(pid, prog + " (deleted)", True)])
+
     # ---- one attempt, one event, whatever the mount layout ----
 
     def layouts(self):

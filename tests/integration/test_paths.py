@@ -6,6 +6,7 @@ and renamed working directories, directories deeper or longer than the
 walker's limit, a chroot, an overlay mounted by hand."""
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -14,6 +15,7 @@ from harness import WORKLOAD, Monitor, Mounts, by_pid, run_held
 STATIC = os.path.join(os.path.dirname(WORKLOAD), "workload-static")
 SH = os.path.realpath("/bin/sh")
 LIBC = os.path.realpath("/lib/x86_64-linux-gnu/libc.so.6")
+TRUE = os.path.realpath("/bin/true")
 
 
 class PathsAsTheProcessSeesThem(unittest.TestCase):
@@ -96,6 +98,32 @@ class PathsAsTheProcessSeesThem(unittest.TestCase):
         self.assertLessEqual(len(ex["cwd"].encode()), 4095)
         self.assertGreater(len(ex["cwd"].encode()), 3800)
         self.check_flags(ex, "cwd", truncated=True)
+
+    def test_parent_image_removed_or_renamed_since_its_exec(self):
+        # the parent's program as it is when the child execs, not as it was
+        # when the parent started
+        for change, suffix, deleted in (("rm", " (deleted)", True), ("mv", ".new", False)):
+            with self.subTest(change=change):
+                prog = os.path.join(self.tmp, "parent")
+                shutil.copy(WORKLOAD, prog)
+                p = subprocess.Popen([prog, "wait-stdin", "vfork", TRUE, "child"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                pid = int(p.stdout.readline().decode().split("=")[1])
+                with Monitor("--events", "process_exec") as m:
+                    if deleted:
+                        os.unlink(prog)
+                    else:
+                        os.rename(prog, prog + ".new")
+                    out, _ = p.communicate(b"go\n")
+                self.assertEqual(p.returncode, 0)
+                child = int(dict(l.split("=") for l in out.decode().split())["child"])
+                ex = [e for e in m.events() if e["pid"] == child and e["type"] == "process_exec"]
+                self.assertEqual(len(ex), 1)
+                self.assertEqual(ex[0]["ppid"], pid)
+                self.assertEqual(ex[0]["parent_image"], prog + suffix)
+                self.check_flags(ex[0], "parent_image", deleted=deleted)
+                if not deleted:
+                    os.unlink(prog + ".new")
 
     def test_chroot(self):
         root = os.path.join(self.tmp, "root")
