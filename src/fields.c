@@ -2,8 +2,6 @@
 #include "fields.h"
 #include "format.h"
 
-#include <stdio.h>
-
 #include <string.h>
 
 struct walk {
@@ -24,24 +22,6 @@ static void guid(const struct walk *w, const char *name, const uint8_t g[16])
 	w->s->string(w->ctx, name, str);
 }
 
-/* A program path the client keeps (its " (deleted)" already appended),
- * with the same state fields as process_exec's image: NAME_deleted and
- * NAME_truncated. */
-static void image_state(const struct walk *w, const char *name, const struct ksm_text *t,
-			uint8_t flags)
-{
-	char key[48];
-	w->s->text(w->ctx, name, t, NULL);
-	if (flags & KSM_PATH_DELETED) {
-		snprintf(key, sizeof(key), "%s_deleted", name);
-		w->s->boolean(w->ctx, key, true);
-	}
-	if (flags & KSM_PATH_TRUNCATED) {
-		snprintf(key, sizeof(key), "%s_truncated", name);
-		w->s->boolean(w->ctx, key, true);
-	}
-}
-
 /* Fields the client adds from its own knowledge (struct ksm_context). */
 static void context_fields(const struct walk *w, const struct ksm_event *ev)
 {
@@ -52,12 +32,21 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 		guid(w, "parent_guid", c->parent_guid);
 	if (c->user)
 		w->s->string(w->ctx, "user", c->user);
+	/* program paths the client keeps: their " (deleted)" already there */
 	if (c->parent_image.present)
-		image_state(w, "parent_image", &c->parent_image, c->parent_image_flags);
+		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL);
+	if (c->parent_image_flags & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, "parent_image_deleted", true);
+	if (c->parent_image_flags & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "parent_image_truncated", true);
 	if (c->parent_cmdline.present)
 		w->s->text(w->ctx, "parent_cmdline", &c->parent_cmdline, NULL);
 	if (c->image.present)
-		image_state(w, "image", &c->image, c->image_flags);
+		w->s->text(w->ctx, "image", &c->image, NULL);
+	if (c->image_flags & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, "image_deleted", true);
+	if (c->image_flags & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "image_truncated", true);
 	if (c->has_sha256)
 		w->s->digest(w->ctx, "sha256", c->sha256);
 	if (c->sha256_error)

@@ -115,13 +115,31 @@ static __always_inline __u32 read_argv(struct exec_buf *b, __u32 off, struct tas
 	return len;
 }
 
+/* Walks the path of (mnt, dentry) to data[off] as the string *str, with
+ * its state in the record's flags; returns the offset after it. */
+static __always_inline __u32 put_path(struct exec_buf *b, __u32 off, struct vfsmount *mnt,
+				      struct dentry *dentry, struct ksm_str *str, __u32 cut_flag,
+				      __u32 deleted_flag)
+{
+	__u32 pflags;
+	__u32 len = path_resolve(mnt, dentry, &b->data[off], &pflags);
+
+	if (pflags & PATH_TRUNCATED)
+		b->rec.flags |= cut_flag;
+	if (pflags & PATH_UNLINKED)
+		b->rec.flags |= deleted_flag;
+	str->offset = sizeof(b->rec) + off;
+	str->length = len;
+	return off + (len & KSM_POS_MASK);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 pid = BPF_CORE_READ(task, tgid);
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct exec_buf *b;
-	__u32 off = 0, len, pflags;
+	__u32 off = 0, len;
 
 	if (!type_enabled(KSM_EV_PROCESS_EXEC) || !pid_selected(pid))
 		return 0;
@@ -144,19 +162,12 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	/* image: the file the kernel executed (for a script, its interpreter,
 	 * as /proc/PID/exe shows) */
 	struct file *file = BPF_CORE_READ(bprm, file);
-	len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
-			   b->data, &pflags);
-	if (pflags & PATH_TRUNCATED)
-		b->rec.flags |= KSM_EXEC_IMAGE_TRUNCATED;
-	if (pflags & PATH_UNLINKED)
-		b->rec.flags |= KSM_EXEC_IMAGE_DELETED;
-	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, len))
+	off = put_path(b, 0, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
+		       &b->rec.image, KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_DELETED);
+	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, off))
 		return 0;
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	file_id_fill(&b->rec.image_id, inode, inode);
-	b->rec.image.offset = sizeof(b->rec);
-	b->rec.image.length = len;
-	off = len & KSM_POS_MASK;
 
 	/* filename: the name exec was given */
 	long n = bpf_probe_read_kernel_str(&b->data[off], KSM_PATH_MAX,
@@ -167,34 +178,19 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	off += len & KSM_POS_MASK;
 
 	/* cwd */
-	off &= 2 * KSM_PATH_MAX - 1;
-	len = path_resolve(BPF_CORE_READ(task, fs, pwd.mnt), BPF_CORE_READ(task, fs, pwd.dentry),
-			   &b->data[off], &pflags);
-	if (pflags & PATH_TRUNCATED)
-		b->rec.flags |= KSM_EXEC_CWD_TRUNCATED;
-	if (pflags & PATH_UNLINKED)
-		b->rec.flags |= KSM_EXEC_CWD_DELETED;
-	b->rec.cwd.offset = sizeof(b->rec) + off;
-	b->rec.cwd.length = len;
-	off += len & KSM_POS_MASK;
+	off = put_path(b, off & (2 * KSM_PATH_MAX - 1), BPF_CORE_READ(task, fs, pwd.mnt),
+		       BPF_CORE_READ(task, fs, pwd.dentry), &b->rec.cwd, KSM_EXEC_CWD_TRUNCATED,
+		       KSM_EXEC_CWD_DELETED);
 
 	/* the parent's program now, walked here: by the time the client
 	 * handles the event the parent may have ended or executed again */
 	struct task_struct *parent = task->real_parent;
 	struct file *pexe = BPF_CORE_READ(parent, mm, exe_file);
 	b->rec.parent_image.offset = b->rec.parent_image.length = 0;
-	if (pexe) {
-		off &= KSM_STRINGS_MAX - 1;
-		len = path_resolve(BPF_CORE_READ(pexe, f_path.mnt), BPF_CORE_READ(pexe, f_path.dentry),
-				   &b->data[off], &pflags);
-		if (pflags & PATH_TRUNCATED)
-			b->rec.flags |= KSM_EXEC_PARENT_IMAGE_TRUNCATED;
-		if (pflags & PATH_UNLINKED)
-			b->rec.flags |= KSM_EXEC_PARENT_IMAGE_DELETED;
-		b->rec.parent_image.offset = sizeof(b->rec) + off;
-		b->rec.parent_image.length = len;
-		off += len & KSM_POS_MASK;
-	}
+	if (pexe)
+		off = put_path(b, off & (KSM_STRINGS_MAX - 1), BPF_CORE_READ(pexe, f_path.mnt),
+			       BPF_CORE_READ(pexe, f_path.dentry), &b->rec.parent_image,
+			       KSM_EXEC_PARENT_IMAGE_TRUNCATED, KSM_EXEC_PARENT_IMAGE_DELETED);
 
 	b->rec.euid = BPF_CORE_READ(task, cred, euid.val);
 	b->rec.ppid = BPF_CORE_READ(parent, tgid);
