@@ -63,9 +63,12 @@ static __always_inline void file_id_fill(struct ksm_file_id *id, struct inode *s
 	id->reserved = 0;
 }
 
-/* Since 6.6 a stacked filesystem (overlayfs, FUSE passthrough) maps its
- * layer's file, a "backing file" that carries the path the process
- * opened; FMODE_BACKING marks it (bit 25 until 6.11, bit 24 since). */
+/* A stacked filesystem (overlayfs, FUSE passthrough) maps its layer's
+ * file, a "backing file" (since 6.6; FMODE_BACKING marks it: bit 25 until
+ * 6.11, bit 24 since).  From 6.8 its f_path is the layer's and the path the
+ * process opened is kept as user_path; in 6.6 and 6.7 f_path is already the
+ * process's path (no user_path field); before 6.6 the mapping holds the
+ * layer's file and nothing else: the path is the layer's (not exact). */
 #define KSM_FMODE_BACKING_BITS ((1u << 24) | (1u << 25))
 
 struct backing_file___ksm {
@@ -84,10 +87,10 @@ static __always_inline void user_path(struct file *f, struct vfsmount **mnt,
 {
 	*mnt = BPF_CORE_READ(f, f_path.mnt);
 	*dentry = BPF_CORE_READ(f, f_path.dentry);
-	if (!bpf_core_type_exists(struct backing_file___ksm) ||
+	struct backing_file___ksm *bf = (void *)f;
+	if (!bpf_core_field_exists(bf->user_path) ||
 	    !(BPF_CORE_READ(f, f_mode) & KSM_FMODE_BACKING_BITS))
 		return;
-	struct backing_file___ksm *bf = (void *)f;
 	struct vfsmount *um = BPF_CORE_READ(bf, user_path.mnt);
 	struct dentry *ud = BPF_CORE_READ(bf, user_path.dentry);
 	struct super_block *sb = BPF_CORE_READ(ud, d_sb);
