@@ -190,6 +190,7 @@ enum ksm_blocked_flags {
 	KSM_BLOCKED_HAS_SHA256 = 1u << 0,
 	KSM_BLOCKED_AUDIT = 1u << 1, /* would have been denied (audit mode) */
 	KSM_BLOCKED_PATH_DELETED = 1u << 2, /* the file had been removed (an exec by fd) */
+	KSM_BLOCKED_PATH_TRUNCATED = 1u << 3, /* the path was cut (too long or deep) */
 };
 
 /* An execution refused (or, in audit mode, that would be) by policy. */

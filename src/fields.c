@@ -140,6 +140,8 @@ static void blocked_fields(const struct walk *w, const struct ksm_event *ev)
 	path(w, "path", &ev->u.blocked.path, ev->flags & KSM_BLOCKED_PATH_DELETED);
 	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
 		w->s->boolean(w->ctx, "deleted", true);
+	if (ev->flags & KSM_BLOCKED_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "path_truncated", true);
 	w->s->text(w->ctx, "rule", &ev->u.blocked.rule, NULL);
 	if (ev->u.blocked.sha256)
 		w->s->digest(w->ctx, "sha256", ev->u.blocked.sha256);
