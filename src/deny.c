@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/magic.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,22 @@
 #define QUEUE_MAX 4096 /* exec_blocked records waiting for the main loop */
 #define REMEMBER_MAX 65536 /* inodes the kernel lets through without asking */
 #define READ_BUF 16384
+#define STACKED_MAX 64 /* allowed opens on a stacked filesystem awaiting their backing open */
+#define STACKED_WAIT_NS 1000000000ull
+
+/* An exec of a file on a stacked filesystem (overlayfs) that was allowed:
+ * the filesystem opens the layer's file next, for the same exec, from a
+ * private mount; that second open is the same attempt, not a new one. */
+struct stacked_open {
+	uint64_t until; /* CLOCK_MONOTONIC; 0: free */
+	uint32_t pid;
+	dev_t dev; /* the stacked filesystem's: the backing file is elsewhere */
+	off_t size;
+	struct timespec mtime, ctime;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
 
 #define RULE_TIMEOUT "decision timeout"
 #define RULE_ERROR "file unreadable"
@@ -56,10 +74,14 @@ struct ksm_deny {
 
 	/* written by the thread only; read after it ended */
 	uint64_t checked, denied, audited, undecided, errors;
+	uint64_t backing; /* backing opens of stacked files, not decided again */
 	uint64_t remembered; /* ignore marks since the last flush */
 	bool read_error_reported;
 	char *mountinfo;
 	size_t mountinfo_cap;
+	int *mnt_ids; /* the mounts of our namespace, as of the last mark_all */
+	size_t n_mnt_ids, mnt_ids_cap;
+	struct stacked_open stacked[STACKED_MAX];
 	char path[PATH_MAX];
 };
 
@@ -141,6 +163,40 @@ static bool seen_dev(char **devs, size_t n, const char *dev)
 	return false;
 }
 
+static void note_mount(struct ksm_deny *d, int id)
+{
+	if (d->n_mnt_ids == d->mnt_ids_cap) {
+		size_t cap = d->mnt_ids_cap ? 2 * d->mnt_ids_cap : 256;
+		int *p = realloc(d->mnt_ids, cap * sizeof(*p));
+		if (!p)
+			return; /* unknown mounts are taken as private: more opens decided */
+		d->mnt_ids = p;
+		d->mnt_ids_cap = cap;
+	}
+	d->mnt_ids[d->n_mnt_ids++] = id;
+}
+
+/* Whether fd was opened through a mount of our namespace (fdinfo's mnt_id). */
+static bool mount_in_namespace(const struct ksm_deny *d, int fd)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return true;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	buf[n > 0 ? n : 0] = '\0';
+	const char *m = strstr(buf, "mnt_id:");
+	if (!m)
+		return true;
+	int id = atoi(m + 7);
+	for (size_t i = 0; i < d->n_mnt_ids; i++)
+		if (d->mnt_ids[i] == id)
+			return true;
+	return false;
+}
+
 /*
  * Marks the superblock of every mount listed in mountinfo (each once).
  * Filesystems that refuse permission marks (pseudo filesystems) are
@@ -156,13 +212,14 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 	int root_err = -ENOENT;
 	if (!devs)
 		return -ENOMEM;
+	d->n_mnt_ids = 0;
 	for (char *line = d->mountinfo, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		/* id parent major:minor root mountpoint options [optional...] - fstype source super */
 		char *rest = line;
-		field(&rest);
+		note_mount(d, atoi(field(&rest)));
 		field(&rest);
 		char *dev = field(&rest);
 		field(&rest);
@@ -198,7 +255,7 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 	return root_err;
 }
 
-/* ---- decisions ---- */
+/* ---- reports ---- */
 
 static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t *sha256,
 		 const char *path, const char *rule)
@@ -270,22 +327,103 @@ static void remember(struct ksm_deny *d, int fd)
 		d->remembered++;
 }
 
-/* The verdict on one exec: FAN_ALLOW or FAN_DENY; *keep when the kernel
- * may allow the file by itself from now on. */
-static uint32_t decide(struct ksm_deny *d, const struct fanotify_event_metadata *md, uint64_t deadline,
-		       bool *keep)
-{
-	*keep = false;
-	if ((pid_t)md->pid == d->self || !(md->mask & FAN_OPEN_EXEC_PERM))
-		return FAN_ALLOW;
-	d->checked++;
+/* ---- one attempt, one decision, whatever the mount layout ---- */
 
+static bool on_stacked_fs(int fd)
+{
+	struct statfs s;
+	return !fstatfs(fd, &s) && s.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+static bool same_ts(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* overlayfs shows its layer file's size, times, mode and owner as its own */
+static bool same_attrs(const struct stacked_open *o, const struct stat *st)
+{
+	return o->size == st->st_size && same_ts(o->mtime, st->st_mtim) &&
+	       same_ts(o->ctime, st->st_ctim) && o->mode == st->st_mode && o->uid == st->st_uid &&
+	       o->gid == st->st_gid;
+}
+
+/* An exec of a stacked file was allowed: its backing open follows. */
+static void note_stacked(struct ksm_deny *d, uint32_t pid, const struct stat *st)
+{
+	uint64_t now = ksm_monotonic_ns();
+	struct stacked_open *slot = &d->stacked[0];
+	for (size_t i = 0; i < STACKED_MAX; i++) {
+		if (d->stacked[i].until < now) {
+			slot = &d->stacked[i];
+			break;
+		}
+		if (d->stacked[i].until < slot->until)
+			slot = &d->stacked[i];
+	}
+	*slot = (struct stacked_open){ .until = now + STACKED_WAIT_NS, .pid = pid, .dev = st->st_dev,
+				       .size = st->st_size, .mtime = st->st_mtim, .ctime = st->st_ctim,
+				       .mode = st->st_mode, .uid = st->st_uid, .gid = st->st_gid };
+}
+
+/*
+ * Whether this open is the backing open of a stacked file whose exec was
+ * just allowed: the same process, a file with the same attributes on
+ * another filesystem, opened through a private mount (the stacked
+ * filesystem's, in no namespace) rather than one a process can name.
+ */
+static bool backing_open(struct ksm_deny *d, uint32_t pid, const struct stat *st, int fd)
+{
+	uint64_t now = ksm_monotonic_ns();
+	for (size_t i = 0; i < STACKED_MAX; i++) {
+		struct stacked_open *o = &d->stacked[i];
+		if (o->until < now || o->pid != pid || o->dev == st->st_dev || !same_attrs(o, st))
+			continue;
+		if (mount_in_namespace(d, fd))
+			return false;
+		o->until = 0;
+		return true;
+	}
+	return false;
+}
+
+/* ---- decisions ---- */
+
+/*
+ * The path of the open file fd (as ksysmon's mount namespace resolves it),
+ * without the " (deleted)" the kernel appends to a removed file's name:
+ * *deleted says so instead (no links left), as the sensor's paths do.
+ */
+static bool file_path(int fd, char *buf, size_t size, bool *deleted)
+{
+	static const char suffix[] = " (deleted)";
+	const size_t slen = sizeof(suffix) - 1;
 	char link[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", md->fd);
-	ssize_t n = readlink(link, d->path, sizeof(d->path) - 1);
-	bool have_path = n > 0;
-	d->path[have_path ? n : 0] = '\0';
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, size - 1);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return false;
+	}
+	buf[n] = '\0';
+	*deleted = !fstat(fd, &st) && st.st_nlink == 0 && (size_t)n > slen &&
+		   !strcmp(buf + n - slen, suffix);
+	if (*deleted)
+		buf[n - slen] = '\0';
+	return true;
+}
+
+/* The verdict on the file an exec named, by the policy; *keep when the
+ * kernel may allow the file by itself from now on. */
+static uint32_t decide_file(struct ksm_deny *d, const struct fanotify_event_metadata *md,
+			    uint64_t deadline, bool *keep)
+{
+	bool deleted = false;
+	bool have_path = file_path(md->fd, d->path, sizeof(d->path), &deleted);
 	const char *path = have_path ? d->path : "(unknown)";
+	uint32_t flags = deleted ? KSM_BLOCKED_PATH_DELETED : 0;
 
 	const char *rule = have_path ? ksm_policy_match_path(&d->policy, d->path) : NULL;
 	uint8_t digest[KSM_SHA256_LEN];
@@ -317,12 +455,38 @@ static uint32_t decide(struct ksm_deny *d, const struct fanotify_event_metadata 
 	}
 	if (d->audit) {
 		d->audited++;
-		push(d, md->pid, KSM_BLOCKED_AUDIT, sha, path, rule);
+		push(d, md->pid, flags | KSM_BLOCKED_AUDIT, sha, path, rule);
 		return FAN_ALLOW;
 	}
 	d->denied++;
-	push(d, md->pid, 0, sha, path, rule);
+	push(d, md->pid, flags, sha, path, rule);
 	return FAN_DENY;
+}
+
+/* The verdict on one exec: FAN_ALLOW or FAN_DENY; *keep when the kernel
+ * may allow the file by itself from now on. */
+static uint32_t decide(struct ksm_deny *d, const struct fanotify_event_metadata *md, uint64_t deadline,
+		       bool *keep)
+{
+	*keep = false;
+	if ((pid_t)md->pid == d->self || !(md->mask & FAN_OPEN_EXEC_PERM))
+		return FAN_ALLOW;
+	struct stat st;
+	bool have_st = !fstat(md->fd, &st);
+	if (have_st && backing_open(d, md->pid, &st, md->fd)) {
+		d->backing++;
+		if (on_stacked_fs(md->fd)) /* a stacked layer: its own backing open follows */
+			note_stacked(d, md->pid, &st);
+		return FAN_ALLOW; /* the attempt was decided on the file it named */
+	}
+	d->checked++;
+	uint32_t verdict = decide_file(d, md, deadline, keep);
+	if (verdict == FAN_ALLOW && have_st && on_stacked_fs(md->fd)) {
+		/* not remembered: the backing open then comes alone, unnamed */
+		*keep = false;
+		note_stacked(d, md->pid, &st);
+	}
+	return verdict;
 }
 
 static void respond(struct ksm_deny *d, int fd, uint32_t verdict)
@@ -546,5 +710,6 @@ void ksm_deny_free(struct ksm_deny *d)
 	ksm_policy_free(&d->policy);
 	pthread_mutex_destroy(&d->lock);
 	free(d->mountinfo);
+	free(d->mnt_ids);
 	free(d);
 }

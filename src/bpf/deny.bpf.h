@@ -87,7 +87,8 @@ static long rule_cb(__u32 i, struct rules_run *r)
 }
 
 /* The exec_blocked record: the path, then the rule's text. */
-static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule)
+static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule,
+					   __u32 path_flags)
 {
 	__u32 rlen = sizeof(deny_undecided) - 1;
 	char *rule_text = &s->strings[len & KSM_POS_MASK];
@@ -104,6 +105,10 @@ static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __
 	}
 	s->rec.pid = bpf_get_current_pid_tgid() >> 32;
 	s->rec.flags = deny_audit ? KSM_BLOCKED_AUDIT : 0;
+	if (path_flags & PATH_UNLINKED)
+		s->rec.flags |= KSM_BLOCKED_PATH_DELETED;
+	if (path_flags & PATH_TRUNCATED)
+		s->rec.flags |= KSM_BLOCKED_PATH_TRUNCATED;
 	__builtin_memset(s->rec.sha256, 0, sizeof(s->rec.sha256));
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
@@ -135,7 +140,7 @@ int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 		bpf_loop(deny_glob_count, rule_cb, &r, 0);
 	if (r.matched < 0 && !(r.undecided && deny_fail_closed))
 		return 0;
-	report_blocked(s, len, r.matched);
+	report_blocked(s, len, r.matched, flags);
 	return deny_audit ? 0 : -KSM_EPERM;
 }
 
