@@ -33,7 +33,8 @@ struct {
 	__type(value, struct path_scratch);
 } path_scratch SEC(".maps");
 
-enum path_flags {
+/* (ksm_: a kernel may have an enum path_flags of its own) */
+enum ksm_path_flags {
 	PATH_TRUNCATED = 1u << 0,
 	PATH_UNLINKED = 1u << 1,
 };
@@ -58,7 +59,7 @@ static __always_inline __u64 bounded(__u64 n, __u64 mask)
 /*
  * Walks the path of (mnt, dentry) as seen from the current task's root into
  * the per-CPU buffer, ending at buf[KSM_PATH_MAX]; returns the start
- * position, and enum path_flags in the upper 32 bits.  A global function:
+ * position, and enum ksm_path_flags in the upper 32 bits.  A global function:
  * the verifier checks it once, apart from its callers' states.
  */
 __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr)

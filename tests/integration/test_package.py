@@ -179,6 +179,27 @@ class Package(unittest.TestCase):
         self.assertEqual(execs, ids)
 
 
+class BpfObject(unittest.TestCase):
+    def test_builds_for_every_architecture_in_the_tree(self):
+        """The kept kernel types of each architecture compile the programs,
+        whatever kernel this machine runs."""
+        archs = sorted(os.listdir(os.path.join(ROOT, "src/bpf/vmlinux")))
+        archs = [a for a in archs if os.path.isdir(os.path.join(ROOT, "src/bpf/vmlinux", a))]
+        self.assertEqual(archs, ["arm64", "x86"])
+        for arch in archs:
+            d = tempfile.mkdtemp(prefix="ksysmon-bpf.")
+            try:
+                p = subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + d, "ARCH=" + arch,
+                                    d + "/ksysmon.skel.h"], capture_output=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(d + "/ksysmon.bpf.o", "rb") as f:
+                    elf = f.read(20)
+                # an ELF object for e_machine EM_BPF (247)
+                self.assertEqual((elf[:4], elf[18:20]), (b"\x7fELF", (247).to_bytes(2, "little")), arch)
+            finally:
+                shutil.rmtree(d)
+
+
 class MakeInstall(unittest.TestCase):
     def test_install_and_uninstall_into_a_prefix(self):
         d = tempfile.mkdtemp(prefix="ksysmon-install.")
