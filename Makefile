@@ -40,7 +40,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # user-side code shared by the Linux client, the Windows client and tests
 CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/fields.c src/format_json.c src/format_text.c src/timefmt.c
-CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/globc.c src/hashcache.c src/deny.c src/safefile.c src/output.c src/ksysmon.c
+CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/globc.c src/hashcache.c src/deny.c src/caps.c src/safefile.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 # kernel types: generated once per architecture and kept in the tree, so
 # that the object is the same whatever kernel the build machine runs
@@ -110,7 +110,7 @@ integration: $(BUILD)/asan/ksysmon $(BUILD)/tests/workload $(BUILD)/tests/worklo
 # the capture reader under libFuzzer: briefly in `make test`, longer in
 # `make fuzz` (FUZZ_SECONDS); findings are left in build/fuzz/
 FUZZ_SECONDS ?= 300
-FUZZ_SRCS := $(filter-out src/ksysmon.c src/loader.c src/kfilter.c src/deny.c,$(CLI_SRCS)) src/policy.c src/hashcache.c
+FUZZ_SRCS := $(filter-out src/ksysmon.c src/loader.c src/kfilter.c src/deny.c src/caps.c,$(CLI_SRCS)) src/policy.c src/hashcache.c
 FUZZ_SRCS := $(sort $(FUZZ_SRCS))
 
 $(BUILD)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(FUZZ_SRCS) $(wildcard src/*.h) include/ksysmon_event.h | $(BUILD)/.dir

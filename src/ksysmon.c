@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "caps.h"
 #include "deny.h"
 #include "kfilter.h"
 #include "loader.h"
@@ -104,10 +105,16 @@ static int report_lost(struct monitor *m)
 	return 0;
 }
 
-static int preflight(void)
+/* What the options need from this process and this kernel, checked before
+ * anything is loaded. */
+static int preflight(const struct ksm_options *o, uint64_t *keep)
 {
-	if (geteuid() != 0) {
-		fprintf(stderr, "ksysmon: must run as root (loading BPF programs needs CAP_BPF and CAP_PERFMON)\n");
+	uint64_t start;
+	char err[512];
+
+	ksm_caps_needed(o, &start, keep);
+	if (ksm_caps_check(start, err, sizeof(err))) {
+		fprintf(stderr, "ksysmon: %s\n", err);
 		return -1;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -269,9 +276,10 @@ static int run(struct monitor *m, const struct ksm_options *o)
 static int watch(struct monitor *m, const struct ksm_options *opts)
 {
 	char err_msg[256];
+	uint64_t keep_caps;
 	int err = 1;
 
-	if (preflight())
+	if (preflight(opts, &keep_caps))
 		return 1;
 	libbpf_set_print(libbpf_print);
 	m->ncpus = libbpf_num_possible_cpus();
@@ -310,6 +318,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 			fprintf(stderr, "ksysmon: %s\n", err_msg);
 			return 1;
 		}
+	}
+	/* attached: what only loading needed is given up for the rest of the run */
+	if ((err = ksm_caps_drop(keep_caps))) {
+		fprintf(stderr, "ksysmon: cannot give up capabilities: %s\n", strerror(-err));
+		return 1;
 	}
 	fprintf(stderr, "ksysmon: ready\n");
 	/* under systemd (Type=notify): started once every program is attached */

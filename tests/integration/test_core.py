@@ -479,7 +479,10 @@ class Client(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.strip().splitlines(),
-                         ["ksysmon: must run as root (loading BPF programs needs CAP_BPF and CAP_PERFMON)"])
+                         ["ksysmon: missing CAP_BPF (to load the BPF programs), CAP_PERFMON (to attach "
+                          "the BPF tracing programs), CAP_SYS_PTRACE (to read every process's /proc "
+                          "entries); run as root or grant them (AmbientCapabilities= of a unit, "
+                          "setpriv --ambient-caps)"])
 
     def test_output_to_closed_pipe_ends_cleanly(self):
         p = subprocess.Popen([MONITOR, "--format", "json", "--latency-ms", "10"],
