@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -23,6 +24,7 @@
 #include "deny.h"
 #include "kfilter.h"
 #include "loader.h"
+#include "metrics.h"
 #include "options.h"
 #include "pipeline.h"
 #include "replay.h"
@@ -45,6 +47,16 @@ struct monitor {
 	struct ksm_kernel_filter kfilter; /* the part of rules in the kernel */
 	uint32_t wanted;   /* event types of the options */
 	uint32_t attached; /* of those, the ones the programs report */
+	uint64_t reloads;
+	/* --metrics-file */
+	struct ksm_file_target metrics;
+	bool metrics_on, metrics_failing;
+	gid_t metrics_gid;
+	uint64_t metrics_next_ns; /* CLOCK_MONOTONIC */
+	uint64_t start_time;
+	/* the queue's consumer and producer positions, mapped read-only */
+	const volatile uint64_t *queue_pos[2];
+	uint64_t queue_size;
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested, stats_requested;
@@ -192,12 +204,118 @@ static int reload_config(struct monitor *m)
 static void reload(struct monitor *m)
 {
 	sd_notify(0, "RELOADING=1");
+	m->reloads++;
 	int err = ksm_pipeline_reopen(&m->pipe);
 	if (m->config && reload_config(m))
 		err = -1;
 	if (!err)
 		fprintf(stderr, "ksysmon: reloaded\n");
 	sd_notify(0, "READY=1");
+}
+
+/* The queue's positions, for its fill level (libbpf 1.1 has no call for
+ * it): the consumer's page, then the producer's. */
+static void map_queue(struct monitor *m, const struct ksm_options *o)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map__fd(m->skel->maps.events);
+	for (int i = 0; i < 2; i++) {
+		void *p = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, (off_t)i * page);
+		m->queue_pos[i] = p == MAP_FAILED ? NULL : p;
+	}
+	m->queue_size = o->ringbuf_bytes;
+}
+
+static void unmap_queue(struct monitor *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < 2; i++)
+		if (m->queue_pos[i])
+			munmap((void *)m->queue_pos[i], (size_t)page);
+}
+
+static void collect_metrics(const struct monitor *m, struct ksm_metrics *x)
+{
+	const struct ksm_pipeline *p = &m->pipe;
+	const struct ksm_output *views[] = { &p->out, &p->capture };
+	int kf = bpf_map__fd(m->skel->maps.kfiltered);
+
+	memset(x, 0, sizeof(*x));
+	for (unsigned t = 0; t < KSM_EV_MAX; t++) {
+		x->shown[t] = p->seen[t];
+		x->filtered_user[t] = p->filtered[t];
+		x->lost[t] = p->lost[t];
+		if (ksm_percpu_sum(kf, t, m->ncpus, &x->filtered_kernel[t]))
+			x->filtered_kernel[t] = 0;
+	}
+	if (m->queue_pos[0] && m->queue_pos[1])
+		x->queue_used = *m->queue_pos[1] - *m->queue_pos[0];
+	x->queue_size = m->queue_size;
+	for (size_t i = 0; i < 2; i++) {
+		if (views[i]->fd < 0)
+			continue;
+		uint64_t lost = 0;
+		for (unsigned t = 1; t < KSM_EV_MAX; t++)
+			lost += views[i]->lost[t];
+		x->views[x->n_views].file = views[i]->name;
+		x->views[x->n_views].not_written = lost;
+		x->views[x->n_views++].failures = views[i]->episodes;
+	}
+	if (p->syslog) {
+		struct ksm_syslog_stats st;
+		ksm_syslog_stats(p->syslog, &st);
+		x->syslog = true;
+		x->syslog_sent = st.sent;
+		x->syslog_dropped = st.dropped;
+	}
+	x->hashing = p->hashing;
+	x->digests_computed = p->hash.hashed;
+	x->digests_cached = p->hash.cached;
+	x->digests_failed = p->hash.failed;
+	x->reloads = m->reloads;
+	x->start_time = m->start_time;
+}
+
+/* The metrics file replaced; a failure said once until it works again. */
+static void write_metrics(struct monitor *m)
+{
+	static struct ksm_metrics x;
+	struct ksm_buf b = { 0 };
+
+	if (!m->metrics_on)
+		return;
+	collect_metrics(m, &x);
+	ksm_metrics_format(&b, &x);
+	int e = ksm_metrics_write(&m->metrics, m->metrics_gid, &b);
+	ksm_buf_free(&b);
+	if (e && !m->metrics_failing)
+		fprintf(stderr, "ksysmon: cannot write the metrics file '%s': %s; tried again every %llu s\n",
+			m->metrics.path, strerror(-e), KSM_METRICS_INTERVAL_NS / 1000000000ull);
+	m->metrics_failing = e != 0;
+	m->metrics_next_ns = ksm_clock_ns(CLOCK_MONOTONIC) + KSM_METRICS_INTERVAL_NS;
+}
+
+/* Checks where the metrics go, before anything is loaded. */
+static int open_metrics(struct monitor *m, const struct ksm_options *o)
+{
+	char err[512];
+
+	m->metrics.dirfd = m->metrics.fd = -1;
+	if (!o->metrics_file)
+		return 0;
+	if (ksm_file_resolve(&m->metrics, o->metrics_file, err, sizeof(err))) {
+		fprintf(stderr, "ksysmon: %s\n", err);
+		return -1;
+	}
+	if (m->metrics.stream) {
+		fprintf(stderr, "ksysmon: cannot write the metrics file '%s': it must be a regular file (it is replaced whole)\n",
+			o->metrics_file);
+		return -1;
+	}
+	m->metrics_on = true;
+	m->metrics_gid = o->file_gid < 0 ? (gid_t)-1 : (gid_t)o->file_gid;
+	m->start_time = ksm_clock_ns(CLOCK_REALTIME) / 1000000000ull;
+	return 0;
 }
 
 /* The summary lines (SIGUSR1, and at the end). */
@@ -264,6 +382,9 @@ static int run(struct monitor *m, const struct ksm_options *o)
 		if (stats_requested) {
 			stats_requested = 0;
 			summary(m);
+			write_metrics(m);
+		} else if (m->metrics_on && ksm_clock_ns(CLOCK_MONOTONIC) >= m->metrics_next_ns) {
+			write_metrics(m);
 		}
 		err = ksm_pipeline_write_end(&m->pipe);
 		if (err)
@@ -279,7 +400,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 	uint64_t keep_caps;
 	int err = 1;
 
-	if (preflight(opts, &keep_caps))
+	if (preflight(opts, &keep_caps) || open_metrics(m, opts))
 		return 1;
 	libbpf_set_print(libbpf_print);
 	m->ncpus = libbpf_num_possible_cpus();
@@ -296,6 +417,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 		fprintf(stderr, "ksysmon: cannot map the event queue: %s\n", strerror(errno));
 		return 1;
 	}
+	map_queue(m, opts);
 	/* what was running before: seeded just before the events start */
 	if (ksm_pipeline_init(&m->pipe, opts, m->rules, true, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
@@ -324,6 +446,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 		fprintf(stderr, "ksysmon: cannot give up capabilities: %s\n", strerror(-err));
 		return 1;
 	}
+	write_metrics(m); /* there from the start */
 	fprintf(stderr, "ksysmon: ready\n");
 	/* under systemd (Type=notify): started once every program is attached */
 	sd_notify(0, "READY=1");
@@ -340,13 +463,14 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 		err = 1;
 	}
 	summary(m);
+	write_metrics(m);
 	return err;
 }
 
 int main(int argc, char **argv)
 {
 	struct ksm_options opts;
-	struct monitor m = { .pipe.out.fd = -1, .pipe.capture.fd = -1 };
+	struct monitor m = { .pipe.out.fd = -1, .pipe.capture.fd = -1, .metrics.dirfd = -1, .metrics.fd = -1 };
 	char err_msg[512];
 	int err;
 
@@ -389,6 +513,8 @@ int main(int argc, char **argv)
 		err = rc ? 1 : 0;
 	}
 	ksm_deny_free(m.deny);
+	unmap_queue(&m);
+	ksm_file_release(&m.metrics);
 	ring_buffer__free(m.rb);
 	ksysmon_bpf__destroy(m.skel);
 	ksm_pipeline_free(&m.pipe);

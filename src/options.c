@@ -58,6 +58,9 @@ const char ksm_usage[] =
 	"                             unix:PATH (default unix:/dev/log), HOST:PORT\n"
 	"                             or tcp:HOST:PORT (TCP), udp:HOST:PORT\n"
 	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
+	"      --metrics-file=FILE    write counters to FILE every 5 s, in the\n"
+	"                             Prometheus text format (node_exporter's\n"
+	"                             textfile collector), replaced whole\n"
 	"      --hash=sha256          add the SHA-256 of executed files and images\n"
 	"      --image-hook=HOOK      how image loads are caught: auto (default:\n"
 	"                             fexit where the kernel allows it, else raw),\n"
@@ -178,7 +181,7 @@ static int parse_group(const char *s, long *gid)
 
 enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
        OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG, OPT_FILE_MODE, OPT_FILE_GROUP,
-       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300 };
+       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300, OPT_METRICS };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -195,6 +198,8 @@ static int check_files(struct ksm_options *o, char *err, size_t errlen)
 		return ksm_fail(err, errlen, "--read and --write cannot be combined");
 	if (o->read && (o->n_deny_globs || o->n_deny_sha256))
 		return ksm_fail(err, errlen, "--deny rules cannot be used with --read");
+	if (o->read && o->metrics_file)
+		return ksm_fail(err, errlen, "--metrics-file cannot be used with --read");
 	if (o->print && !o->write)
 		return ksm_fail(err, errlen, "--print needs --write");
 	if (o->rotate_size && !o->output && !o->write)
@@ -242,6 +247,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "file-group", required_argument, NULL, OPT_FILE_GROUP },
 		{ "on-output-error", required_argument, NULL, OPT_OUTPUT_ERROR },
 		{ "config", required_argument, NULL, 'c' },
+		{ "metrics-file", required_argument, NULL, OPT_METRICS },
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "image-hook", required_argument, NULL, OPT_IMAGE_HOOK },
 		{ "deny", required_argument, NULL, OPT_DENY },
@@ -362,9 +368,11 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			o->hash = true;
 			break;
 		case 'c':
+		case OPT_METRICS:
 			if (!*optarg)
-				return ksm_fail(err, errlen, "invalid --config '' (expected a file name)");
-			o->config = optarg;
+				return ksm_fail(err, errlen, "invalid --%s '' (expected a file name)",
+						c == 'c' ? "config" : "metrics-file");
+			*(c == 'c' ? &o->config : &o->metrics_file) = optarg;
 			break;
 		case OPT_DENY:
 			if (ksm_glob_check(optarg, err, errlen))

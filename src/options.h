@@ -47,6 +47,7 @@ struct ksm_options {
 	bool syslog;
 	const char *syslog_target; /* NULL: the default */
 	const char *config;   /* rules file, or NULL */
+	const char *metrics_file; /* --metrics-file, or NULL */
 	bool hash;            /* --hash sha256 */
 	enum ksm_image_hook {
 		KSM_IMAGE_HOOK_AUTO,  /* fexit where the kernel allows it, else raw */

@@ -25,25 +25,6 @@ static bool named(const struct ksm_output *out)
 	return out->target.dirfd >= 0 && !out->target.stream;
 }
 
-/* Writes len bytes; returns how many were written, errno in *e (0: all). */
-static size_t write_all(int fd, const char *p, size_t len, int *e)
-{
-	size_t done = 0;
-
-	*e = 0;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*e = n < 0 ? errno : EIO;
-			break;
-		}
-		done += (size_t)n;
-	}
-	return done;
-}
-
 /* Counts units [from, to) of the buffer as lost, because of error e. */
 static void count_lost(struct ksm_output *out, size_t from, size_t to, int e)
 {
@@ -96,7 +77,7 @@ static int start_file(struct ksm_output *out, bool rotating)
 	if (header.failed)
 		e = ENOMEM;
 	else
-		write_all(fd, header.data, header.len, &e);
+		ksm_file_write_all(fd, header.data, header.len, &e);
 	int err = e ? -e : rotating ? ksm_file_shift(&out->target, out->rotate_keep) : 0;
 	if (!err)
 		err = ksm_file_publish(&out->target, tmp);
@@ -151,7 +132,7 @@ static int write_prefix(struct ksm_output *out, size_t len)
 		consume(out, len, units);
 		return err;
 	}
-	size_t done = write_all(out->fd, out->buf.data, len, &e);
+	size_t done = ksm_file_write_all(out->fd, out->buf.data, len, &e);
 	if (!e) {
 		out->file_bytes += len;
 		out->error = 0;

@@ -331,7 +331,7 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 		for (unsigned t = 1; t < KSM_EV_MAX; t++)
 			p->lost[t] += ev->u.lost.lost[t];
 	if (!shown) {
-		p->filtered++;
+		p->filtered[ev->type < KSM_EV_MAX ? ev->type : 0]++;
 		return;
 	}
 	p->seen[ev->type]++;
@@ -499,6 +499,14 @@ static void view_loss_summary(const struct ksm_output *o)
 		(unsigned long long)o->episodes);
 }
 
+uint64_t ksm_pipeline_filtered(const struct ksm_pipeline *p)
+{
+	uint64_t n = 0;
+	for (unsigned t = 0; t < KSM_EV_MAX; t++)
+		n += p->filtered[t];
+	return n;
+}
+
 void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 {
 	uint64_t total_lost = 0;
@@ -525,9 +533,9 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 	if (p->rules) {
 		if (kernel_filtered >= 0)
 			fprintf(stderr, "ksysmon: filtered: kernel=%lld user=%llu\n",
-				(long long)kernel_filtered, (unsigned long long)p->filtered);
+				(long long)kernel_filtered, (unsigned long long)ksm_pipeline_filtered(p));
 		else
-			fprintf(stderr, "ksysmon: filtered: user=%llu\n", (unsigned long long)p->filtered);
+			fprintf(stderr, "ksysmon: filtered: user=%llu\n", (unsigned long long)ksm_pipeline_filtered(p));
 	}
 	if (p->syslog) {
 		struct ksm_syslog_stats st;

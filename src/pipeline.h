@@ -52,7 +52,7 @@ struct ksm_pipeline {
 	uint64_t boot_ns; /* wall clock of boot, for CLOCK_BOOTTIME stamps */
 	uint64_t seen[KSM_EV_MAX];
 	uint64_t lost[KSM_EV_MAX]; /* reported by events_lost records */
-	uint64_t filtered;         /* dropped by the rules in user space */
+	uint64_t filtered[KSM_EV_MAX]; /* dropped by the rules in user space, per type */
 	uint64_t malformed;
 };
 
@@ -85,6 +85,8 @@ int ksm_pipeline_write_end(const struct ksm_pipeline *p);
  * is reopened (ksm_output_reopen); a failure is said on stderr, naming the
  * file, and that view writes on to its old file.  0, or -1 if any failed. */
 int ksm_pipeline_reopen(struct ksm_pipeline *p);
+/* Events the rules dropped in user space, all types together. */
+uint64_t ksm_pipeline_filtered(const struct ksm_pipeline *p);
 /* The summary lines on stderr; kernel_filtered < 0: not known. */
 void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered);
 

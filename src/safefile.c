@@ -320,3 +320,21 @@ int ksm_file_shift(const struct ksm_file_target *t, unsigned keep)
 	}
 	return 0;
 }
+
+size_t ksm_file_write_all(int fd, const char *p, size_t len, int *e)
+{
+	size_t done = 0;
+
+	*e = 0;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*e = n < 0 ? errno : EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	return done;
+}

@@ -80,5 +80,8 @@ int ksm_file_publish(const struct ksm_file_target *t, const char *tmp);
 /* Renames name.<i-1> to name.<i> for i = keep .. 1 (name.0 being the
  * name itself); with keep 0, nothing.  0 or -errno. */
 int ksm_file_shift(const struct ksm_file_target *t, unsigned keep);
+/* Writes len bytes, again after EINTR and short writes; how many were
+ * written, with the errno that stopped it in *e (0: all). */
+size_t ksm_file_write_all(int fd, const char *p, size_t len, int *e);
 
 #endif
