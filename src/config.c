@@ -750,6 +750,64 @@ static unsigned section_fields(const struct ksm_rule_section *s)
 	return m;
 }
 
+/* One option: name and value (NULL for a flag) copied. */
+static int add_option(struct ctx *c, struct ksm_rules *r, const struct ynode *key, const char *value,
+		      unsigned line)
+{
+	struct ksm_config_option *v = realloc(r->opts, (r->n_opts + 1) * sizeof(*v));
+	if (!v)
+		return fail(c, 0, "out of memory");
+	r->opts = v;
+	v[r->n_opts] = (struct ksm_config_option){ strdup(key->s), value ? strdup(value) : NULL, line };
+	if (!v[r->n_opts].name || (value && !v[r->n_opts].value)) {
+		free(v[r->n_opts].name);
+		free(v[r->n_opts].value);
+		return fail(c, 0, "out of memory");
+	}
+	r->n_opts++;
+	return 0;
+}
+
+/* A scalar value of an option: `true` sets a flag, `false` nothing. */
+static int load_option_value(struct ctx *c, struct ksm_rules *r, const struct ynode *key,
+			     const struct ynode *v)
+{
+	struct qbuf q;
+
+	if (v->kind != Y_SCALAR || v->null)
+		return fail(c, v->line, "option '%s' takes a value or a list of values, not %s",
+			    quote(&q, key->s, key->len), what(&q, v));
+	if (memchr(v->s, '\0', v->len))
+		return fail(c, v->line, "option '%s': a NUL byte in its value", quote(&q, key->s, key->len));
+	if (is_str(v, "false"))
+		return 0;
+	return add_option(c, r, key, is_str(v, "true") ? NULL : v->s, v->line);
+}
+
+/* options: the command line's long options by name, without dashes
+ * (checked by the option parser, which names them). */
+static int load_options(struct ctx *c, const struct ynode *key, const struct ynode *opts,
+			struct ksm_rules *rules)
+{
+	struct qbuf q;
+
+	if (opts->kind != Y_MAP)
+		return fail(c, opts->kind == Y_SCALAR ? key->line : opts->line,
+			    "'options' takes a mapping of option names to values, not %s", what(&q, opts));
+	for (size_t i = 0; i < opts->n; i += 2) {
+		const struct ynode *k = opts->v[i], *v = opts->v[i + 1];
+		if (v->kind != Y_SEQ) {
+			if (load_option_value(c, rules, k, v))
+				return -1;
+			continue;
+		}
+		for (size_t j = 0; j < v->n; j++)
+			if (load_option_value(c, rules, k, v->v[j]))
+				return -1;
+	}
+	return 0;
+}
+
 static int load_root(struct ctx *c, const struct ynode *root, struct ksm_rules *rules)
 {
 	struct qbuf q;
@@ -759,10 +817,15 @@ static int load_root(struct ctx *c, const struct ynode *root, struct ksm_rules *
 			    what(&q, root));
 	for (size_t i = 0; i < root->n; i += 2) {
 		const struct ynode *k = root->v[i];
-		if (!is_str(k, "events"))
-			return fail(c, k->line, "unknown key '%s' (expected events)",
+		int rc;
+		if (is_str(k, "events"))
+			rc = load_events(c, k, root->v[i + 1], rules);
+		else if (is_str(k, "options"))
+			rc = load_options(c, k, root->v[i + 1], rules);
+		else
+			return fail(c, k->line, "unknown key '%s' (expected events, options)",
 				    quote(&q, k->s, k->len));
-		if (load_events(c, k, root->v[i + 1], rules))
+		if (rc)
 			return -1;
 	}
 	unsigned all = section_fields(&rules->all);

@@ -57,6 +57,8 @@ struct ksm_rules {
 	struct ksm_rule_section all;               /* events: all: */
 	struct ksm_rule_section type[KSM_EV_MAX];  /* events: <type>: */
 	unsigned fields_used[KSM_EV_MAX];          /* bit 1u << field */
+	struct ksm_config_option *opts;            /* options: */
+	size_t n_opts;
 };
 
 /* Parses a configuration held in memory (len bytes); name is the file

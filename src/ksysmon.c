@@ -179,6 +179,12 @@ static int reload_config(struct monitor *m)
 		fprintf(stderr, "ksysmon: %s; the configuration in force is kept\n", err);
 		return -1;
 	}
+	if (!ksm_rules_same_options(m->rules, rules)) {
+		fprintf(stderr, "ksysmon: %s: its options changed (a restart applies them); the configuration in force is kept\n",
+			m->config);
+		ksm_rules_free(rules);
+		return -1;
+	}
 	uint32_t switched_on = m->wanted & ~m->attached & ~kf.disabled_types;
 	if (switched_on) {
 		fprintf(stderr, "ksysmon: %s: %s was off when ksysmon started (its programs are not attached; a restart switches it on); the configuration in force is kept\n",
@@ -467,6 +473,36 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 	return err;
 }
 
+/* The command line, over the options of its --config file (read first,
+ * whole: a bad file stops ksysmon before it starts).  0, or -1 said. */
+static int parse_all(int argc, char **argv, struct ksm_options *o, struct monitor *m,
+		     struct ksm_config_args *args)
+{
+	const char *path = ksm_options_config_path(argc, argv);
+	const struct ksm_config_option *co;
+	char err[512];
+	size_t n = 0;
+
+	if (path && *path && load_config(path, &m->rules, &m->kfilter, err, sizeof(err))) {
+		fprintf(stderr, "ksysmon: %s\n", err);
+		return -1;
+	}
+	co = ksm_rules_options(m->rules, &n);
+	int rc = n ? ksm_parse_options_with_config(argc, argv, path, co, n, args, o, err, sizeof(err))
+		   : ksm_parse_options(argc, argv, o, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "ksysmon: %s\n", err);
+	return rc;
+}
+
+/* Before anything was started: what the options made is freed. */
+static int end_early(struct monitor *m, struct ksm_config_args *args, int rc)
+{
+	ksm_rules_free(m->rules);
+	ksm_config_args_free(args);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct ksm_options opts;
@@ -474,28 +510,20 @@ int main(int argc, char **argv)
 	char err_msg[512];
 	int err;
 
-	if (ksm_parse_options(argc, argv, &opts, err_msg, sizeof(err_msg))) {
-		fprintf(stderr, "ksysmon: %s\n", err_msg);
-		return 2;
-	}
+	struct ksm_config_args cfg_args = { 0 };
+	if (parse_all(argc, argv, &opts, &m, &cfg_args))
+		return end_early(&m, &cfg_args, 2);
 	if (opts.help) {
 		fputs(ksm_usage, stdout);
-		return 0;
+		return end_early(&m, &cfg_args, 0);
 	}
 	if (opts.version) {
 		puts("ksysmon " KSYSMON_VERSION);
-		return 0;
+		return end_early(&m, &cfg_args, 0);
 	}
 	m.config = opts.config;
 	m.wanted = opts.event_mask;
-	if (opts.config) {
-		/* all of it or nothing: a bad file stops ksysmon before it starts */
-		if (load_config(opts.config, &m.rules, &m.kfilter, err_msg, sizeof(err_msg))) {
-			fprintf(stderr, "ksysmon: %s\n", err_msg);
-			return 2;
-		}
-		opts.event_mask &= ~m.kfilter.disabled_types;
-	}
+	opts.event_mask &= ~m.kfilter.disabled_types;
 	m.attached = opts.event_mask;
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
 	install_signals();
@@ -519,5 +547,6 @@ int main(int argc, char **argv)
 	ksysmon_bpf__destroy(m.skel);
 	ksm_pipeline_free(&m.pipe);
 	ksm_rules_free(m.rules);
+	ksm_config_args_free(&cfg_args);
 	return err;
 }

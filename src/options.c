@@ -227,39 +227,55 @@ static int check_deny_engine(const struct ksm_options *o, char *err, size_t errl
 	return 0;
 }
 
+static const struct option longopts[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "events", required_argument, NULL, 'e' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "max-args-bytes", required_argument, NULL, 'a' },
+	{ "ringbuf-size", required_argument, NULL, 'b' },
+	{ "latency-ms", required_argument, NULL, 'l' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "read", required_argument, NULL, 'r' },
+	{ "print", no_argument, NULL, OPT_PRINT },
+	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
+	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+	{ "syslog", optional_argument, NULL, OPT_SYSLOG },
+	{ "file-mode", required_argument, NULL, OPT_FILE_MODE },
+	{ "file-group", required_argument, NULL, OPT_FILE_GROUP },
+	{ "on-output-error", required_argument, NULL, OPT_OUTPUT_ERROR },
+	{ "config", required_argument, NULL, 'c' },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS },
+	{ "hash", required_argument, NULL, OPT_HASH },
+	{ "image-hook", required_argument, NULL, OPT_IMAGE_HOOK },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "deny-sha256", required_argument, NULL, OPT_DENY_SHA256 },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "deny-timeout-ms", required_argument, NULL, OPT_DENY_TIMEOUT },
+	{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
+	{ "deny-engine", required_argument, NULL, OPT_DENY_ENGINE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+#define SHORT_OPTS ":f:e:p:a:b:l:o:w:r:c:hV"
+
+const char *ksm_options_config_path(int argc, char **argv)
+{
+	const char *path = NULL;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1)
+		if (c == 'c')
+			path = optarg;
+	return path;
+}
+
 int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "max-args-bytes", required_argument, NULL, 'a' },
-		{ "ringbuf-size", required_argument, NULL, 'b' },
-		{ "latency-ms", required_argument, NULL, 'l' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "read", required_argument, NULL, 'r' },
-		{ "print", no_argument, NULL, OPT_PRINT },
-		{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
-		{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
-		{ "syslog", optional_argument, NULL, OPT_SYSLOG },
-		{ "file-mode", required_argument, NULL, OPT_FILE_MODE },
-		{ "file-group", required_argument, NULL, OPT_FILE_GROUP },
-		{ "on-output-error", required_argument, NULL, OPT_OUTPUT_ERROR },
-		{ "config", required_argument, NULL, 'c' },
-		{ "metrics-file", required_argument, NULL, OPT_METRICS },
-		{ "hash", required_argument, NULL, OPT_HASH },
-		{ "image-hook", required_argument, NULL, OPT_IMAGE_HOOK },
-		{ "deny", required_argument, NULL, OPT_DENY },
-		{ "deny-sha256", required_argument, NULL, OPT_DENY_SHA256 },
-		{ "audit", no_argument, NULL, OPT_AUDIT },
-		{ "deny-timeout-ms", required_argument, NULL, OPT_DENY_TIMEOUT },
-		{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
-		{ "deny-engine", required_argument, NULL, OPT_DENY_ENGINE },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
 	uint64_t v;
 	uint8_t digest[KSM_SHA256_LEN];
 	int c;
@@ -267,7 +283,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	set_defaults(o);
 	optind = 0; /* full reset: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:e:p:a:b:l:o:w:r:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "text"))
@@ -446,4 +462,112 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		return ksm_fail(err, errlen, "--ringbuf-size %" PRIu64 " is too small for --max-args-bytes %u (needs at least %" PRIu64 ")",
 			    o->ringbuf_bytes, o->max_args_bytes, KSM_RINGBUF_EXECS * largest);
 	return 0;
+}
+
+/* Options a configuration file may not set: they say which file, or are
+ * not a monitor's settings. */
+static bool file_may_set(const char *name)
+{
+	static const char *const not_in_file[] = { "config", "read", "help", "version" };
+	for (size_t i = 0; i < sizeof(not_in_file) / sizeof(not_in_file[0]); i++)
+		if (!strcmp(name, not_in_file[i]))
+			return false;
+	return true;
+}
+
+/* Options given once per value, whose lists are so many options. */
+static bool repeatable(const char *name)
+{
+	return !strcmp(name, "pid") || !strcmp(name, "deny") || !strcmp(name, "deny-sha256");
+}
+
+/* Whether the command line gives the option of this long name. */
+static bool cmdline_gives(int argc, char **argv, const char *name)
+{
+	int val = 0, c;
+	for (const struct option *p = longopts; p->name; p++)
+		if (!strcmp(p->name, name))
+			val = p->val;
+	if (!val)
+		return false;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1)
+		if (c == val)
+			return true;
+	return false;
+}
+
+void ksm_config_args_free(struct ksm_config_args *args)
+{
+	for (int i = 0; i < args->n; i++)
+		free(args->v[i]);
+	free(args->v);
+	args->v = NULL;
+	args->n = 0;
+}
+
+/* The file's option whose --name the message names, if any. */
+static const struct ksm_config_option *option_at_fault(const struct ksm_config_option *co, size_t n,
+						       const char *msg)
+{
+	for (size_t i = 0; i < n; i++) {
+		char needle[80];
+		snprintf(needle, sizeof(needle), "--%s", co[i].name);
+		const char *p = strstr(msg, needle);
+		size_t k = strlen(needle);
+		if (p && (p[k] == '\0' || p[k] == ' ' || p[k] == '\'' || p[k] == '='))
+			return &co[i];
+	}
+	return NULL;
+}
+
+int ksm_parse_options_with_config(int argc, char **argv,
+				  const char *file, const struct ksm_config_option *co, size_t n,
+				  struct ksm_config_args *args, struct ksm_options *o,
+				  char *err, size_t errlen)
+{
+	char msg[512];
+
+	args->n = 0;
+	args->v = calloc(n + (size_t)argc + 1, sizeof(char *));
+	if (!args->v)
+		return ksm_fail(err, errlen, "out of memory");
+	args->v[args->n++] = strdup(argv[0]);
+	for (size_t i = 0; i < n; i++) {
+		if (!file_may_set(co[i].name))
+			return ksm_fail(err, errlen, "%s:%u: '%s' cannot be set in the configuration file",
+					file, co[i].line, co[i].name);
+		if (cmdline_gives(argc, argv, co[i].name))
+			continue;
+		char *a = NULL;
+		if (asprintf(&a, co[i].value ? "--%s=%s" : "--%s", co[i].name, co[i].value) < 0)
+			return ksm_fail(err, errlen, "out of memory");
+		/* a list for an option taken once is one comma-separated value
+		 * (events: [process_exec, process_exit]) */
+		while (!repeatable(co[i].name) && co[i].value && i + 1 < n && co[i + 1].value &&
+		       !strcmp(co[i + 1].name, co[i].name)) {
+			char *b = NULL;
+			if (asprintf(&b, "%s,%s", a, co[++i].value) < 0) {
+				free(a);
+				return ksm_fail(err, errlen, "out of memory");
+			}
+			free(a);
+			a = b;
+		}
+		args->v[args->n++] = a;
+	}
+	for (int i = 1; i < argc; i++)
+		args->v[args->n++] = strdup(argv[i]);
+	for (int i = 0; i < args->n; i++)
+		if (!args->v[i])
+			return ksm_fail(err, errlen, "out of memory");
+	if (!ksm_parse_options(args->n, args->v, o, msg, sizeof(msg)))
+		return 0;
+	/* the file's option at fault is named by its line (one the command
+	 * line also gives was left out) */
+	const struct ksm_config_option *at = option_at_fault(co, n, msg);
+	if (at && !cmdline_gives(argc, argv, at->name))
+		return ksm_fail(err, errlen, "%s:%u: %s", file, at->line, msg);
+	return ksm_fail(err, errlen, "%s", msg);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ksysmon_event.h"
+#include "rules.h"
 #include "safefile.h"
 
 #define KSM_MAX_PIDS 1024
@@ -75,6 +76,31 @@ struct ksm_options {
 /* Parses argv into *o.  On error returns -1 with a one-line reason in err.
  * Pure: no output, no exit. */
 int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen);
+
+/* The --config of the command line, or NULL (read before the rest, which
+ * the file's options may complete). */
+const char *ksm_options_config_path(int argc, char **argv);
+
+/* The arguments a configuration file's options stand for, kept for the
+ * whole run (the options point into them). */
+struct ksm_config_args {
+	char **v;
+	int n;
+};
+
+/*
+ * Parses the command line over the options of the configuration file
+ * (`options:` of --config, as "--name=value" before the command line's):
+ * an option the command line gives replaces the file's (a repeatable one,
+ * --pid, --deny, --deny-sha256, its whole list).  On error, -1 with one
+ * line in err: "file:line: reason" when the option at fault is the
+ * file's.  args is freed with ksm_config_args_free().
+ */
+int ksm_parse_options_with_config(int argc, char **argv,
+				  const char *file, const struct ksm_config_option *co, size_t n,
+				  struct ksm_config_args *args, struct ksm_options *o,
+				  char *err, size_t errlen);
+void ksm_config_args_free(struct ksm_config_args *args);
 
 extern const char ksm_usage[];
 

@@ -253,10 +253,38 @@ static void list_free(struct ksm_rule_list *l)
 	l->n = 0;
 }
 
+const struct ksm_config_option *ksm_rules_options(const struct ksm_rules *r, size_t *n)
+{
+	*n = r ? r->n_opts : 0;
+	return r ? r->opts : NULL;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool ksm_rules_same_options(const struct ksm_rules *a, const struct ksm_rules *b)
+{
+	size_t na, nb;
+	const struct ksm_config_option *oa = ksm_rules_options(a, &na), *ob = ksm_rules_options(b, &nb);
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same_str(oa[i].name, ob[i].name) || !same_str(oa[i].value, ob[i].value))
+			return false;
+	return true;
+}
+
 void ksm_rules_free(struct ksm_rules *r)
 {
 	if (!r)
 		return;
+	for (size_t i = 0; i < r->n_opts; i++) {
+		free(r->opts[i].name);
+		free(r->opts[i].value);
+	}
+	free(r->opts);
 	list_free(&r->all.include);
 	list_free(&r->all.exclude);
 	for (unsigned t = 0; t < KSM_EV_MAX; t++) {

@@ -115,6 +115,20 @@ struct ksm_kernel_filter {
 
 void ksm_rules_kernel_filter(const struct ksm_rules *r, struct ksm_kernel_filter *kf);
 
+/* One command-line option set by the file's `options` section: the long
+ * option's name, its value (NULL: a flag, written `true`) and where it was
+ * written.  A list gives one entry per item. */
+struct ksm_config_option {
+	char *name;
+	char *value;
+	unsigned line;
+};
+
+/* The options of the file, in the order written (r may be NULL: none). */
+const struct ksm_config_option *ksm_rules_options(const struct ksm_rules *r, size_t *n);
+/* Whether two files set the same options. */
+bool ksm_rules_same_options(const struct ksm_rules *a, const struct ksm_rules *b);
+
 void ksm_rules_free(struct ksm_rules *r);
 
 #endif

@@ -2,8 +2,11 @@
 passes is emitted; kernel-decidable exclusions never reach the queue."""
 import os
 import re
+import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import MONITOR, Monitor, by_pid, run_workload
@@ -138,3 +141,62 @@ events:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+class FileOptions(unittest.TestCase):
+    """`options:` sets what the command line sets; the command line wins."""
+
+    def test_options_from_the_file_and_the_command_line_over_them(self):
+        d = tempfile.mkdtemp(prefix="ksysmon-opts.")
+        out = os.path.join(d, "out.log")
+        path = config("options:\n"
+                      "  format: json\n"
+                      "  events: [process_exec, process_exit]\n"
+                      "  output: %s\n"
+                      "  file-mode: \"0640\"\n"
+                      "  latency-ms: 10\n"
+                      "events:\n"
+                      "  process_exit:\n"
+                      "    exclude:\n"
+                      "      - comm: {is: \"true\"}\n" % out)
+        try:
+            # the harness adds --format json --latency-ms 20 on the command line
+            with Monitor("-c", path, fmt="text") as m:
+                pid, _, _ = run_workload("exec-storm", 1, TRUE)
+                with open(path) as f:
+                    kept = f.read()
+                with open(path, "w") as f:
+                    f.write(kept.replace("latency-ms: 10", "latency-ms: 50"))
+                m.proc.send_signal(signal.SIGHUP)
+                deadline = time.monotonic() + 30
+                while "options changed" not in read(m.err_path):
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.02)
+            self.assertEqual(m.returncode, 0, m.stderr)
+            self.assertEqual(m.stdout, b"")  # --output came from the file
+            self.assertEqual(os.stat(out).st_mode & 0o777, 0o640)
+            text = read(out)
+            # text, as the command line said; exec events only, exits of true excluded
+            self.assertRegex(text, r"Process \d+ Exec %s" % TRUE)
+            self.assertNotIn('{"type"', text)
+            self.assertNotIn("Created by", text)
+            self.assertIsNone(re.search(r"Exited with code 0 \[true\]", text))
+            self.assertRegex(m.stderr, r"(?m)^ksysmon: %s: its options changed \(a restart applies them\); the configuration in force is kept$"
+                             % re.escape(path))
+        finally:
+            os.unlink(path)
+            shutil.rmtree(d)
+
+    def test_bad_option_in_the_file_names_its_line(self):
+        path = config("events:\n  thread_exit: off\noptions:\n  rotate-size: 1K\n")
+        try:
+            r = subprocess.run([MONITOR, "-c", path, "-o", "/tmp/x"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 2)
+            self.assertEqual(r.stderr, "ksysmon: %s:4: invalid --rotate-size '1K' (expected a size of at least 64K)\n" % path)
+        finally:
+            os.unlink(path)

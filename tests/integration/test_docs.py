@@ -99,6 +99,29 @@ class ManPages(unittest.TestCase):
             listed |= set(re.findall(r"[a-z_]+", item))
         self.assertEqual(listed, conds)
 
+    def test_configuration_options_are_the_command_lines(self):
+        """Every option the page says the file may not set is one of
+        --help's, and the others are accepted by the file."""
+        page = section(read(MAN5), "OPTIONS")
+        m = re.search(r"Every option may be set but\n\.BR (.*)$", page, re.M)
+        excluded = set(re.findall(r"[a-z]+", m.group(1))) - {"and"}
+        opts = help_options()
+        self.assertEqual(excluded - set(opts), set())
+        for name in excluded:
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+                f.write("options:\n  %s: x\n" % name)
+                f.flush()
+                r = subprocess.run([MONITOR, "-c", f.name], capture_output=True, text=True)
+            self.assertEqual(r.stderr, "ksysmon: %s:2: '%s' cannot be set in the configuration file\n"
+                             % (f.name, name))
+        # the others reach the option parser under their names
+        for name in set(opts) - excluded:
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+                f.write("options:\n  %s: \"\\x01\"\n" % name)
+                f.flush()
+                r = subprocess.run([MONITOR, "-c", f.name, "--version"], capture_output=True, text=True)
+            self.assertNotIn("unknown option", r.stderr, name)
+
     def test_pages_format_without_warnings(self):
         for page in (MAN8, MAN5):
             p = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", page],

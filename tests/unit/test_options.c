@@ -2,6 +2,7 @@
 /* src/options.c: the command line. */
 #include "unit.h"
 
+#include "config.h"
 #include "options.h"
 #include "output.h"
 #include "bpf/limits.h"
@@ -649,6 +650,84 @@ static void test_syslog_option(void **state)
 	BAD("port", "--syslog=127.0.0.1:65536");
 }
 
+/* Options of a configuration file under a command line. */
+static int with_config(const char *yaml, char **argv, int argc, struct ksm_options *o, char *err,
+		       struct ksm_config_args *args)
+{
+	struct ksm_rules *r;
+	size_t n;
+	assert_int_equal(ksm_config_parse("k.yaml", yaml, strlen(yaml), &r, err, 256), 0);
+	const struct ksm_config_option *co = ksm_rules_options(r, &n);
+	int rc = ksm_parse_options_with_config(argc, argv, "k.yaml", co, n, args, o, err, 256);
+	ksm_rules_free(r);
+	return rc;
+}
+
+static void test_config_file_options(void **state)
+{
+	(void)state;
+	static struct ksm_options o;
+	struct ksm_config_args args = { 0 };
+	char err[256];
+	const char *yaml = "options:\n"
+			   "  format: json\n"
+			   "  events: [process_exec, process_exit]\n"
+			   "  rotate-size: 1M\n"
+			   "  output: /var/log/k.json\n"
+			   "  pid: [10, 11]\n"
+			   "  deny: [\"/tmp/*\"]\n"
+			   "  audit: true\n"
+			   "  print: false\n"
+			   "events:\n"
+			   "  thread_create: off\n";
+	char *plain[] = { "ksysmon", NULL };
+	assert_int_equal(with_config(yaml, plain, 1, &o, err, &args), 0);
+	assert_int_equal(o.format, KSM_FORMAT_JSON);
+	assert_int_equal(o.event_mask, (1u << KSM_EV_PROCESS_EXEC) | (1u << KSM_EV_PROCESS_EXIT) |
+					   (1u << KSM_EV_EXEC_BLOCKED));
+	assert_int_equal(o.rotate_size, 1u << 20);
+	assert_string_equal(o.output, "/var/log/k.json");
+	assert_int_equal(o.n_pids, 2);
+	assert_int_equal(o.pids[1], 11);
+	assert_int_equal(o.n_deny_globs, 1);
+	assert_true(o.deny_audit);
+	assert_false(o.print);
+	ksm_config_args_free(&args);
+
+	/* the command line wins: a scalar, and a list replaced whole */
+	char *over[] = { "ksysmon", "-f", "text", "--pid=5", NULL };
+	assert_int_equal(with_config(yaml, over, 4, &o, err, &args), 0);
+	assert_int_equal(o.format, KSM_FORMAT_TEXT);
+	assert_int_equal(o.n_pids, 1);
+	assert_int_equal(o.pids[0], 5);
+	assert_string_equal(o.output, "/var/log/k.json");
+	ksm_config_args_free(&args);
+
+	/* the file's bad value is named by its line, unless overridden */
+	const char *bad = "options:\n  format: json\n  latency-ms: 0\n";
+	assert_int_equal(with_config(bad, plain, 1, &o, err, &args), -1);
+	assert_string_equal(err, "k.yaml:3: invalid --latency-ms '0' (expected 1 to 1000)");
+	ksm_config_args_free(&args);
+	char *fix[] = { "ksysmon", "--latency-ms", "5", NULL };
+	assert_int_equal(with_config(bad, fix, 3, &o, err, &args), 0);
+	assert_int_equal(o.latency_ms, 5);
+	ksm_config_args_free(&args);
+
+	assert_int_equal(with_config("options:\n  colour: red\n", plain, 1, &o, err, &args), -1);
+	assert_string_equal(err, "k.yaml:2: unknown option '--colour=red' (see --help)");
+	ksm_config_args_free(&args);
+	assert_int_equal(with_config("options:\n  read: x.ksm\n", plain, 1, &o, err, &args), -1);
+	assert_string_equal(err, "k.yaml:2: 'read' cannot be set in the configuration file");
+	ksm_config_args_free(&args);
+	/* a value the options cannot take, in YAML terms */
+	struct ksm_rules *r;
+	const char *map = "options:\n  format: {a: b}\n", *scalar = "options: 3\n";
+	assert_int_equal(ksm_config_parse("k.yaml", map, strlen(map), &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "k.yaml:2: option 'format' takes a value or a list of values, not a mapping");
+	assert_int_equal(ksm_config_parse("k.yaml", scalar, strlen(scalar), &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "k.yaml:1: 'options' takes a mapping of option names to values, not '3'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +756,7 @@ int main(void)
 		cmocka_unit_test(test_file_options),
 		cmocka_unit_test(test_syslog_option),
 		cmocka_unit_test(test_small_error_buffer),
+		cmocka_unit_test(test_config_file_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -562,7 +562,7 @@ static void test_errors(void **state)
 	    "unknown field 'imag' (expected image, path, cmdline, parent_image, user, uid, pid, comm, all, any)");
 	bad("events:\n  image_load:\n    exlude:\n      - path: {is: x}\n", 3,
 	    "unknown key 'exlude' in 'image_load' (expected include, exclude)");
-	bad("event:\n  image_load: off\n", 1, "unknown key 'event' (expected events)");
+	bad("event:\n  image_load: off\n", 1, "unknown key 'event' (expected events, options)");
 
 	/* numeric fields */
 	bad("events:\n  all:\n    exclude:\n      - uid: {contains: 3}\n", 4,
