@@ -36,10 +36,6 @@ SUITES = ["bullseye", "bookworm", "bookworm-backports", "trixie-backports", "sid
 
 # modules copied into the guest, found by file name under lib/modules
 GUEST_MODULES = ["dummy"]
-# kernel config options recorded in the matrix
-CONFIG_KEYS = ["CONFIG_DEBUG_INFO_BTF", "CONFIG_DEBUG_INFO_BTF_MODULES", "CONFIG_BPF_LSM",
-               "CONFIG_KPROBES", "CONFIG_FUNCTION_TRACER",
-               "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "CONFIG_MODULES", "CONFIG_LSM"]
 
 
 class FetchError(Exception):
@@ -193,15 +189,20 @@ def fetch(label, apt):
 
 def collect(tree, out):
     """vmlinuz, config and GUEST_MODULES (decompressed) from an extracted
-    package tree."""
-    vmlinuz = glob.glob(os.path.join(tree, "boot", "vmlinuz-*"))
-    config = glob.glob(os.path.join(tree, "boot", "config-*"))
-    if len(vmlinuz) != 1:
-        raise FetchError("expected one boot/vmlinuz-*, found %r" % vmlinuz)
-    release = os.path.basename(vmlinuz[0])[len("vmlinuz-"):]
-    shutil.copy(vmlinuz[0], os.path.join(out, "vmlinuz"))
-    if config:
-        shutil.copy(config[0], os.path.join(out, "config"))
+    package tree: boot/vmlinuz-RELEASE, or (7.x) usr/lib/modules/RELEASE/vmlinuz."""
+    boot = glob.glob(os.path.join(tree, "boot", "vmlinuz-*"))
+    split = glob.glob(os.path.join(tree, "usr", "lib", "modules", "*", "vmlinuz"))
+    if len(boot) + len(split) != 1:
+        raise FetchError("expected one vmlinuz in the packages, found %r" % (boot + split))
+    if boot:
+        vmlinuz = boot[0]
+        release = os.path.basename(vmlinuz)[len("vmlinuz-"):]
+    else:
+        vmlinuz = split[0]
+        release = os.path.basename(os.path.dirname(vmlinuz))
+    shutil.copy(vmlinuz, os.path.join(out, "vmlinuz"))
+    for config in glob.glob(os.path.join(tree, "boot", "config-" + release)):
+        shutil.copy(config, os.path.join(out, "config"))
     with open(os.path.join(out, "release"), "w") as f:
         f.write(release + "\n")
     mods = {}
@@ -223,19 +224,6 @@ def collect(tree, out):
             break
         else:
             raise FetchError("module %s not found in the %s packages" % (m, release))
-
-
-def read_config(label):
-    """{CONFIG_KEY: value} of CONFIG_KEYS from the package's boot/config."""
-    res = {}
-    path = os.path.join(kernel_dir(label), "config")
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                k, _, v = line.strip().partition("=")
-                if k in CONFIG_KEYS:
-                    res[k] = v.strip('"')
-    return res
 
 
 def release(label):

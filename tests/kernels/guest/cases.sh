@@ -37,6 +37,7 @@ mon_start() {
 	d=$1
 	shift
 	echo "$*" >"$d/mon.args"
+	: >"$d/err"
 	"$KSM" --format json --latency-ms 20 "$@" >"$d/out" 2>"$d/err" &
 	MON=$!
 	echo "$MON" >"$d/mon.pid"
