@@ -2,10 +2,12 @@
 #include "loader.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -29,10 +31,43 @@ static const struct btf_type *tracepoint_proto(const struct btf *btf, const char
 	return t && btf_is_func_proto(t) ? t : NULL;
 }
 
+/* Whether a struct of the kernel's BTF has the member, also inside its
+ * anonymous structs and unions (mm_struct wraps its fields in one). */
+static bool type_has_member(const struct btf *btf, const struct btf_type *t, const char *member,
+			    int depth)
+{
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 4)
+		return false;
+	const struct btf_member *m = btf_members(t);
+	for (unsigned short i = 0; i < btf_vlen(t); i++, m++) {
+		const char *name = btf__name_by_offset(btf, m->name_off);
+		if (name && !strcmp(name, member))
+			return true;
+		if ((!name || !name[0]) &&
+		    type_has_member(btf, btf__type_by_id(btf, m->type), member, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+static bool struct_has_member(const struct btf *btf, const char *type, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	return id > 0 && type_has_member(btf, btf__type_by_id(btf, id), member, 0);
+}
+
+static bool has_helper(enum bpf_func_id id)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, id, NULL) == 1;
+}
+
 struct kernel_features {
 	bool exit_has_group_dead; /* sched_process_exit(p, group_dead), 6.16+ */
 	bool module_load;         /* the kernel has loadable modules */
 	bool sys_exit;            /* the raw syscall-exit tracepoint (image loads) */
+	bool find_vma;            /* bpf_find_vma() and bpf_loop(), 5.17+ */
+	bool task_pt_regs;        /* bpf_task_pt_regs(), 5.15+ */
+	bool vma_tree;            /* mm->mm_rb and vm_prev/vm_next, before 6.1 */
 };
 
 static struct kernel_features probe_kernel(void)
@@ -46,74 +81,236 @@ static struct kernel_features probe_kernel(void)
 	f.exit_has_group_dead = exit_tp && btf_vlen(exit_tp) >= 3;
 	f.module_load = tracepoint_proto(btf, "module_load") != NULL;
 	f.sys_exit = tracepoint_proto(btf, "sys_exit") != NULL;
+	f.vma_tree = struct_has_member(btf, "mm_struct", "mm_rb") &&
+		     struct_has_member(btf, "vm_area_struct", "vm_prev");
 	btf__free(btf);
+	f.find_vma = has_helper(BPF_FUNC_find_vma) && has_helper(BPF_FUNC_loop);
+	f.task_pt_regs = has_helper(BPF_FUNC_task_pt_regs);
 	return f;
 }
 
 /* Syscall tracepoints are found through tracefs: mount it if it is not. */
-static int ensure_tracefs(void)
+static const char *ensure_tracefs(void)
 {
 	if (!access("/sys/kernel/tracing/events/syscalls", F_OK) ||
 	    !access("/sys/kernel/debug/tracing/events/syscalls", F_OK))
-		return 0;
-	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY) {
-		fprintf(stderr, "ksysmon: tracefs is not mounted and cannot be mounted at /sys/kernel/tracing: %s\n",
-			strerror(errno));
-		return -1;
-	}
-	if (access("/sys/kernel/tracing/events/syscalls", F_OK)) {
-		fprintf(stderr, "ksysmon: this kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS), needed for image_load\n");
-		return -1;
-	}
-	return 0;
+		return NULL;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
+		return "tracefs is not mounted and cannot be mounted at /sys/kernel/tracing";
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK))
+		return "the kernel has no syscall tracepoints (CONFIG_FTRACE_SYSCALLS)";
+	return NULL;
 }
+
+/*
+ * Optional features: each is one of several program sets (variants), in
+ * order of preference.  A variant the kernel lacks something for is passed
+ * over before loading; one the kernel refuses is dropped after, and the
+ * next one tried.  A feature left without a variant is off, and the user
+ * is told so in one line.  Only the process events (fork, exec, exit) are
+ * never dropped.
+ */
+#define MAX_VARIANT_PROGS 3
+#define MAX_VARIANTS 3
+
+struct variant {
+	const char *how;                            /* for the user */
+	const char *progs[MAX_VARIANT_PROGS + 1];   /* NULL-terminated */
+	const char *missing;                        /* why the kernel cannot, or NULL */
+};
+
+struct feature {
+	const char *what;
+	struct variant v[MAX_VARIANTS];
+	int n;
+	int chosen;          /* index into v, or n when off */
+	const char *why_off; /* the last refusal */
+};
+
+enum { FEAT_IMAGES, FEAT_MODULES, FEAT_MAX };
 
 static bool wants(const struct ksm_options *o, enum ksm_event_type t)
 {
 	return o->event_mask & (1u << t);
 }
 
+static void add_variant(struct feature *f, const char *how, const char *missing,
+			const char *p0, const char *p1, const char *p2)
+{
+	if (f->n >= MAX_VARIANTS)
+		return;
+	f->v[f->n++] = (struct variant){ .how = how, .progs = { p0, p1, p2, NULL }, .missing = missing };
+}
+
+static void plan_features(struct feature *feats, const struct ksm_options *o,
+			  const struct kernel_features *kf)
+{
+	struct feature *img = &feats[FEAT_IMAGES], *mod = &feats[FEAT_MODULES];
+
+	memset(feats, 0, FEAT_MAX * sizeof(*feats));
+	img->what = "image loads";
+	mod->what = "kernel module loads";
+	if (wants(o, KSM_EV_IMAGE_LOAD)) {
+		if (o->image_hook == KSM_IMAGE_HOOK_PERF) {
+			const char *missing = !kf->find_vma ? "it needs bpf_find_vma and bpf_loop (5.17+)" :
+					      !kf->task_pt_regs ? "it needs bpf_task_pt_regs (5.15+)" :
+								  ensure_tracefs();
+			add_variant(img, "the perf syscall events", missing, "handle_mmap_exit",
+				    "handle_mprotect_exit", "handle_exec_images");
+		} else {
+			const char *no_exit = kf->sys_exit ? NULL :
+					      "the kernel has no sys_exit tracepoint (CONFIG_FTRACE_SYSCALLS)";
+			add_variant(img, "the syscall-exit hook",
+				    no_exit ? no_exit : kf->find_vma ? NULL : "it needs bpf_find_vma and bpf_loop (5.17+)",
+				    "handle_syscall_exit", "handle_exec_images", NULL);
+			add_variant(img, "the syscall-exit hook and the mapping tree",
+				    no_exit ? no_exit : kf->vma_tree ? NULL : "the kernel has no mapping tree (6.1+)",
+				    "handle_syscall_exit_tree", "handle_exec_images_tree", NULL);
+		}
+		add_variant(mod, "the module_load tracepoint",
+			    kf->module_load ? NULL : "the kernel has no loadable modules (no module_load tracepoint)",
+			    "handle_module_load", NULL, NULL);
+	}
+	for (int i = 0; i < FEAT_MAX; i++) {
+		struct feature *f = &feats[i];
+		for (f->chosen = 0; f->chosen < f->n && f->v[f->chosen].missing; f->chosen++)
+			f->why_off = f->v[f->chosen].missing;
+	}
+}
+
+/* libbpf's messages while loading: kept, to name the program the kernel
+ * refused and why, and passed on under KSYSMON_DEBUG. */
+static struct {
+	libbpf_print_fn_t next;
+	char prog[64];      /* the first program libbpf says failed */
+	char reason[256];   /* the most telling line about it */
+	char last_log[256]; /* last line of the verifier log so far */
+	bool in_log;
+} load_log;
+
+static void keep_line(char *dst, size_t size, const char *line)
+{
+	size_t n = strcspn(line, "\n");
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	snprintf(dst, size, "%.*s", (int)n, line);
+}
+
+static void note_line(const char *line)
+{
+	const char *p;
+	if (strstr(line, "-- BEGIN PROG LOAD LOG --")) {
+		load_log.in_log = true;
+		return;
+	}
+	if (strstr(line, "-- END PROG LOAD LOG --")) {
+		load_log.in_log = false;
+		if (!load_log.reason[0])
+			snprintf(load_log.reason, sizeof(load_log.reason), "%s", load_log.last_log);
+		return;
+	}
+	if ((p = strstr(line, "failed to resolve CO-RE relocation"))) {
+		keep_line(load_log.reason, sizeof(load_log.reason), p);
+		return;
+	}
+	if (load_log.in_log) {
+		/* the verifier ends with its statistics: the error is before */
+		if (strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
+		    strncmp(line, "stack depth", 11) && line[0] != '\n' && line[0])
+			keep_line(load_log.last_log, sizeof(load_log.last_log), line);
+		return;
+	}
+	if ((p = strstr(line, "prog '")) && strstr(line, "fail") && !load_log.prog[0]) {
+		p += 6;
+		size_t n = strcspn(p, "'");
+		snprintf(load_log.prog, sizeof(load_log.prog), "%.*s", (int)n, p);
+	}
+	if (!load_log.reason[0] && (p = strstr(line, "BPF program load failed: ")))
+		keep_line(load_log.reason, sizeof(load_log.reason), p);
+}
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char line[1024];
+	va_list copy;
+	va_copy(copy, args);
+	vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	note_line(line);
+	return load_log.next ? load_log.next(level, fmt, args) : 0;
+}
+
 static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int ncpus,
-		     const struct ksm_kernel_filter *kfilter)
+		     const struct ksm_kernel_filter *kfilter, const struct kernel_features *kf,
+		     const struct feature *feats)
 {
 	struct ksysmon_bpf__rodata *ro = skel->rodata;
+	struct bpf_program *prog;
 
 	ksm_kfilter_configure(skel, kfilter);
 	ro->event_mask = o->event_mask;
 	ro->filter_pids = o->n_pids > 0;
 	ro->max_args_bytes = o->max_args_bytes;
 	ro->wakeup_bytes = o->ringbuf_bytes / 4;
-	struct kernel_features kf = probe_kernel();
-	ro->exit_has_group_dead = kf.exit_has_group_dead;
+	ro->exit_has_group_dead = kf->exit_has_group_dead;
 
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
 	/* --pid follows the selected processes' children from fork to exit,
 	 * whichever events are reported */
 	bool following = o->n_pids > 0;
 	bpf_program__set_autoload(skel->progs.handle_fork, following ||
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
-	bool images = wants(o, KSM_EV_IMAGE_LOAD);
-	bool perf_hook = o->image_hook == KSM_IMAGE_HOOK_PERF;
-	bpf_program__set_autoload(skel->progs.handle_syscall_exit, images && !perf_hook);
-	bpf_program__set_autoload(skel->progs.handle_mmap_exit, images && perf_hook);
-	bpf_program__set_autoload(skel->progs.handle_mprotect_exit, images && perf_hook);
-	bpf_program__set_autoload(skel->progs.handle_exec_images, images);
-	bpf_program__set_autoload(skel->progs.handle_module_load, images && kf.module_load);
-	if (images && !kf.module_load)
-		fprintf(stderr, "ksysmon: this kernel has no loadable modules (no module_load tracepoint): kernel module loads are not reported\n");
-	if (images && perf_hook && ensure_tracefs())
-		return -2;
-	if (images && !perf_hook && !kf.sys_exit) {
-		fprintf(stderr, "ksysmon: this kernel has no sys_exit tracepoint (CONFIG_FTRACE_SYSCALLS), needed for image_load; use --events without it\n");
-		return -2;
-	}
 	bpf_program__set_autoload(skel->progs.handle_exit, following ||
 				  wants(o, KSM_EV_PROCESS_EXIT) || wants(o, KSM_EV_THREAD_EXIT));
+	for (int i = 0; i < FEAT_MAX; i++) {
+		const struct feature *f = &feats[i];
+		if (f->chosen >= f->n)
+			continue;
+		for (const char *const *name = f->v[f->chosen].progs; *name; name++) {
+			prog = bpf_object__find_program_by_name(skel->obj, *name);
+			if (prog)
+				bpf_program__set_autoload(prog, true);
+		}
+	}
 	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o->ringbuf_bytes))
 		return -1;
 	/* one exec scratch buffer per CPU, none needed without exec events */
 	return bpf_map__set_max_entries(skel->maps.exec_bufs,
 					wants(o, KSM_EV_PROCESS_EXEC) ? (uint32_t)ncpus : 1);
+}
+
+/* The feature whose chosen variant has this program, or NULL. */
+static struct feature *feature_of(struct feature *feats, const char *prog)
+{
+	for (int i = 0; i < FEAT_MAX; i++) {
+		struct feature *f = &feats[i];
+		if (f->chosen >= f->n)
+			continue;
+		for (const char *const *name = f->v[f->chosen].progs; *name; name++)
+			if (!strcmp(*name, prog))
+				return f;
+	}
+	return NULL;
+}
+
+static void tell_choices(const struct feature *feats)
+{
+	struct utsname u;
+	uname(&u);
+	for (int i = 0; i < FEAT_MAX; i++) {
+		const struct feature *f = &feats[i];
+		if (!f->n)
+			continue;
+		if (f->chosen >= f->n)
+			fprintf(stderr, "ksysmon: %s are not reported on this kernel (%s): %s\n", f->what,
+				u.release, f->why_off ? f->why_off : "no way to catch them");
+		else if (f->chosen > 0)
+			fprintf(stderr, "ksysmon: %s are caught by %s on this kernel (%s), not %s: %s\n",
+				f->what, f->v[f->chosen].how, u.release, f->v[0].how,
+				f->why_off ? f->why_off : "unknown");
+	}
 }
 
 static int fill_pid_filter(struct ksysmon_bpf *skel, const struct ksm_options *o)
@@ -126,27 +323,65 @@ static int fill_pid_filter(struct ksysmon_bpf *skel, const struct ksm_options *o
 	return 0;
 }
 
+/* Opens and loads the sensor with the features' chosen variants; on a
+ * refusal that one optional program explains, moves its feature to the
+ * next variant and tries again. */
+static struct ksysmon_bpf *load_programs(const struct ksm_options *o, int ncpus,
+					 const struct ksm_kernel_filter *kfilter,
+					 const struct kernel_features *kf, struct feature *feats)
+{
+	for (int attempt = 0; attempt <= FEAT_MAX * MAX_VARIANTS; attempt++) {
+		struct ksysmon_bpf *skel = ksysmon_bpf__open();
+		if (!skel) {
+			fprintf(stderr, "ksysmon: cannot open the BPF object: %s\n", strerror(errno));
+			return NULL;
+		}
+		if (configure(skel, o, ncpus, kfilter, kf, feats)) {
+			fprintf(stderr, "ksysmon: cannot size the BPF maps: %s\n", strerror(errno));
+			ksysmon_bpf__destroy(skel);
+			return NULL;
+		}
+		memset(load_log.prog, 0, sizeof(load_log.prog));
+		memset(load_log.reason, 0, sizeof(load_log.reason));
+		memset(load_log.last_log, 0, sizeof(load_log.last_log));
+		load_log.in_log = false;
+		load_log.next = libbpf_set_print(capture_print);
+		int err = ksysmon_bpf__load(skel);
+		libbpf_set_print(load_log.next);
+		if (!err)
+			return skel;
+		err = errno;
+		ksysmon_bpf__destroy(skel);
+
+		struct feature *f = load_log.prog[0] ? feature_of(feats, load_log.prog) : NULL;
+		if (!f) {
+			fprintf(stderr, "ksysmon: the kernel refused the BPF programs: %s%s%s%s%s (KSYSMON_DEBUG=1 shows the verifier log)\n",
+				strerror(err), load_log.prog[0] ? "; " : "", load_log.prog,
+				load_log.reason[0] ? ": " : "", load_log.reason);
+			return NULL;
+		}
+		static char why[sizeof(load_log.prog) + sizeof(load_log.reason) + 64];
+		snprintf(why, sizeof(why), "the kernel refused %s (%s: %s)", f->v[f->chosen].how,
+			 load_log.prog, load_log.reason[0] ? load_log.reason : strerror(err));
+		f->why_off = why;
+		do
+			f->chosen++;
+		while (f->chosen < f->n && f->v[f->chosen].missing);
+	}
+	return NULL;
+}
+
 struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
 				    const struct ksm_kernel_filter *kfilter)
 {
-	struct ksysmon_bpf *skel = ksysmon_bpf__open();
-	int err;
+	struct feature feats[FEAT_MAX];
+	struct kernel_features kf = probe_kernel();
 
-	if (!skel) {
-		fprintf(stderr, "ksysmon: cannot open the BPF object: %s\n", strerror(errno));
+	plan_features(feats, o, &kf);
+	struct ksysmon_bpf *skel = load_programs(o, ncpus, kfilter, &kf, feats);
+	if (!skel)
 		return NULL;
-	}
-	err = configure(skel, o, ncpus, kfilter);
-	if (err) {
-		if (err == -1)
-			fprintf(stderr, "ksysmon: cannot size the BPF maps: %s\n", strerror(errno));
-		goto fail;
-	}
-	if (ksysmon_bpf__load(skel)) {
-		fprintf(stderr, "ksysmon: the kernel refused the BPF programs: %s (KSYSMON_DEBUG=1 shows the verifier log)\n",
-			strerror(errno));
-		goto fail;
-	}
+	tell_choices(feats);
 	if (fill_pid_filter(skel, o)) {
 		fprintf(stderr, "ksysmon: cannot set the pid filter: %s\n", strerror(errno));
 		goto fail;

@@ -28,7 +28,9 @@
 #define KSM_VM_EXEC 0x4
 #define KSM_AT_BASE 7
 #define KSM_VMA_STEPS 16 /* mappings walked each way from the new one */
+#define KSM_RB_DEPTH 64  /* levels of the mappings' red-black tree */
 
+/* One mapping, as the image walk needs it. */
 struct vma_info {
 	__u64 start;
 	__u64 end;
@@ -39,6 +41,15 @@ struct vma_info {
 	bool found;
 };
 
+/*
+ * Two ways to find the mapping at an address, chosen by the loader:
+ * - bpf_find_vma() (5.17+), whose callback gets the mapping under the
+ *   mmap lock; the walk over neighbours runs under bpf_loop();
+ * - before 6.1, the mappings' red-black tree and list (mm->mm_rb,
+ *   vm_prev/vm_next), read through CO-RE, for kernels without those
+ *   helpers.  The programs of each way are separate, so a kernel never
+ *   sees a helper it lacks.
+ */
 static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_info *v)
 {
 	v->start = vma->vm_start;
@@ -56,6 +67,63 @@ static __always_inline bool vma_at(struct task_struct *task, __u64 addr, struct 
 	v->found = false;
 	bpf_find_vma(task, addr, vma_cb, v, 0);
 	return v->found;
+}
+
+struct mm_struct___rb {
+	struct rb_root mm_rb;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct___rb {
+	struct rb_node vm_rb;
+	struct vm_area_struct *vm_next;
+	struct vm_area_struct *vm_prev;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool vma_read(struct vm_area_struct *vma, struct vma_info *v)
+{
+	v->found = vma != NULL;
+	if (!vma)
+		return false;
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->end = BPF_CORE_READ(vma, vm_end);
+	v->pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	v->flags = BPF_CORE_READ(vma, vm_flags);
+	/* a plain local: CO-RE must not see the local struct vma_info */
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	v->file = file;
+	v->inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
+	return true;
+}
+
+/* find_vma() of kernels before 6.1: the first mapping ending above addr,
+ * if it contains addr. */
+static __always_inline struct vm_area_struct *vma_tree_find(__u64 addr)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct___rb *mm = (struct mm_struct___rb *)BPF_CORE_READ(task, mm);
+	struct rb_node *node = BPF_CORE_READ(mm, mm_rb.rb_node);
+	struct vm_area_struct *found = NULL;
+	__u64 rb_off = bpf_core_field_offset(struct vm_area_struct___rb, vm_rb);
+
+	for (int i = 0; i < KSM_RB_DEPTH && node; i++) {
+		struct vm_area_struct *vma = (void *)node - rb_off;
+		if (BPF_CORE_READ(vma, vm_end) > addr) {
+			found = vma;
+			if (BPF_CORE_READ(vma, vm_start) <= addr)
+				break;
+			node = BPF_CORE_READ(node, rb_left);
+		} else {
+			node = BPF_CORE_READ(node, rb_right);
+		}
+	}
+	if (found && BPF_CORE_READ(found, vm_start) <= addr)
+		return found;
+	return NULL;
+}
+
+static __always_inline bool vma_tree_at(__u64 addr, struct vma_info *v)
+{
+	return vma_read(vma_tree_find(addr), v);
 }
 
 struct image_scratch {
@@ -90,72 +158,65 @@ static __always_inline bool other_exec(const struct image_walk *w, const struct 
 	return (v->flags & KSM_VM_EXEC) && (v->end <= w->lo || v->start >= w->hi);
 }
 
-/* bpf_loop() steps: each checks one more mapping; 1 stops the loop.  The
- * callbacks are verified once, whatever the number of steps. */
-static long walk_back(__u32 i, struct image_walk *w)
+/* One step of the walk: p is the mapping just below (back) or above the
+ * extent, if any.  Returns 1 when the walk ends there. */
+static __always_inline long extend_back(struct image_walk *w, const struct vma_info *p)
 {
-	struct vma_info p;
-	if (!w->pgoff || !vma_at(bpf_get_current_task_btf(), w->start - 1, &p) ||
-	    p.inode != w->inode || p.end != w->start)
+	if (!p->found || p->inode != w->inode || p->end != w->start)
 		return 1;
-	if (other_exec(w, &p)) {
+	if (other_exec(w, p)) {
 		w->exec_elsewhere = true;
 		return 1;
 	}
-	w->start = p.start;
-	w->pgoff = p.pgoff;
+	w->start = p->start;
+	w->pgoff = p->pgoff;
 	return 0;
+}
+
+static __always_inline long extend_forward(struct image_walk *w, const struct vma_info *n)
+{
+	if (!n->found || n->inode != w->inode || n->start != w->end)
+		return 1;
+	if (other_exec(w, n)) {
+		w->exec_elsewhere = true;
+		return 1;
+	}
+	w->end = n->end;
+	return 0;
+}
+
+/* bpf_loop() steps: the callbacks are verified once, whatever the number
+ * of steps. */
+static long walk_back(__u32 i, struct image_walk *w)
+{
+	struct vma_info p = { .found = false };
+	if (!w->pgoff)
+		return 1;
+	vma_at(bpf_get_current_task_btf(), w->start - 1, &p);
+	return extend_back(w, &p);
 }
 
 static long walk_forward(__u32 i, struct image_walk *w)
 {
 	struct vma_info n;
-	if (!vma_at(bpf_get_current_task_btf(), w->end, &n) || n.inode != w->inode ||
-	    n.start != w->end)
-		return 1;
-	if (other_exec(w, &n)) {
-		w->exec_elsewhere = true;
-		return 1;
-	}
-	w->end = n.end;
-	return 0;
+	vma_at(bpf_get_current_task_btf(), w->end, &n);
+	return extend_forward(w, &n);
 }
 
-/*
- * Reports the image around the executable range [lo, hi) in the current
- * process, unless another part of it is already executable.  A global
- * function, verified once apart from its callers.
- */
-__noinline int report_image(__u64 lo, __u64 hi)
+/* The image's record, once its extent is known. */
+static __always_inline int emit_image(const struct image_walk *w, struct file *file,
+				      struct inode *inode)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct image_walk w = { .lo = lo, .hi = hi };
-	struct vma_info v;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 zero = 0, flags;
-
-	if (!vma_at(task, lo, &v) || !v.file)
-		return 0;
-	w.inode = v.inode;
-	w.start = v.start;
-	w.end = v.end;
-	w.pgoff = v.pgoff;
-	bpf_loop(KSM_VMA_STEPS, walk_back, &w, 0);
-	bpf_loop(KSM_VMA_STEPS, walk_forward, &w, 0);
-	if (w.exec_elsewhere)
-		return 0; /* already loaded: this is another segment of it */
-	__u64 base = w.start;
-
 	struct image_scratch *s = bpf_map_lookup_elem(&image_scratch, &zero);
 	if (!s)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	s->rec.pid = id >> 32;
 	s->rec.tid = (__u32)id;
-	s->rec.base = base;
-	s->rec.size = w.end - base;
-	/* plain locals: CO-RE must not see the local struct vma_info */
-	struct inode *inode = v.inode;
-	struct file *file = v.file;
+	s->rec.base = w->start;
+	s->rec.size = w->end - w->start;
 	s->rec.inode = BPF_CORE_READ(inode, i_ino);
 	s->rec.dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
 	__u32 len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
@@ -173,12 +234,83 @@ __noinline int report_image(__u64 lo, __u64 hi)
 		return 0;
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
-	s->rec.start_time = process_start(task);
+	s->rec.start_time = BPF_CORE_READ(task, group_leader, start_boottime);
 	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK);
 	fill_header(&s->rec.hdr, KSM_EV_IMAGE_LOAD, size);
 	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
 		count_lost(KSM_EV_IMAGE_LOAD);
 	return 0;
+}
+
+/*
+ * Reports the image around the executable range [lo, hi) in the current
+ * process, unless another part of it is already executable.  Global
+ * functions, verified once apart from their callers.
+ */
+__noinline int report_image(__u64 lo, __u64 hi)
+{
+	struct image_walk w = { .lo = lo, .hi = hi };
+	struct vma_info v;
+
+	if (!vma_at(bpf_get_current_task_btf(), lo, &v) || !v.file)
+		return 0;
+	w.inode = v.inode;
+	w.start = v.start;
+	w.end = v.end;
+	w.pgoff = v.pgoff;
+	bpf_loop(KSM_VMA_STEPS, walk_back, &w, 0);
+	bpf_loop(KSM_VMA_STEPS, walk_forward, &w, 0);
+	if (w.exec_elsewhere)
+		return 0; /* already loaded: this is another segment of it */
+	/* plain locals: CO-RE must not see the local struct vma_info */
+	struct file *file = v.file;
+	struct inode *inode = v.inode;
+	return emit_image(&w, file, inode);
+}
+
+__noinline int report_image_tree(__u64 lo, __u64 hi)
+{
+	struct image_walk w = { .lo = lo, .hi = hi };
+	struct vm_area_struct___rb *vma = (void *)vma_tree_find(lo);
+	struct vm_area_struct___rb *p = vma, *n = vma;
+	struct vma_info v, x;
+
+	if (!vma_read((void *)vma, &v) || !v.file)
+		return 0;
+	w.inode = v.inode;
+	w.start = v.start;
+	w.end = v.end;
+	w.pgoff = v.pgoff;
+	for (int i = 0; i < KSM_VMA_STEPS && w.pgoff; i++) {
+		p = (void *)BPF_CORE_READ(p, vm_prev);
+		vma_read((void *)p, &x);
+		if (extend_back(&w, &x))
+			break;
+	}
+	for (int i = 0; i < KSM_VMA_STEPS; i++) {
+		n = (void *)BPF_CORE_READ(n, vm_next);
+		vma_read((void *)n, &x);
+		if (extend_forward(&w, &x))
+			break;
+	}
+	if (w.exec_elsewhere)
+		return 0;
+	struct file *file = v.file;
+	struct inode *inode = v.inode;
+	return emit_image(&w, file, inode);
+}
+
+/* Either way of finding mappings; `tree` is a constant in each program. */
+static __always_inline int report_image_in(bool tree, __u64 lo, __u64 hi)
+{
+	return tree ? report_image_tree(lo, hi) : report_image(lo, hi);
+}
+
+static __always_inline bool vma_lookup(bool tree, __u64 addr, struct vma_info *v)
+{
+	if (tree)
+		return vma_tree_at(addr, v);
+	return vma_at(bpf_get_current_task_btf(), addr, v);
 }
 
 static __always_inline bool image_wanted(void)
@@ -214,19 +346,19 @@ struct {
 	__type(value, __u8);
 } mprotect_seen SEC(".maps");
 
-static __always_inline void mprotect_exec(unsigned long start, unsigned long len)
+static __always_inline void mprotect_exec(bool tree, unsigned long start, unsigned long len)
 {
 	struct vma_info v;
 	__u8 one = 1;
 
-	if (!vma_at(bpf_get_current_task_btf(), start, &v) || !v.file)
+	if (!vma_lookup(tree, start, &v) || !v.file)
 		return;
 	struct mprotect_key key = { .pid = bpf_get_current_pid_tgid() >> 32, .start = v.start,
 				    .inode = v.inode };
 	if (bpf_map_lookup_elem(&mprotect_seen, &key))
 		return;
 	bpf_map_update_elem(&mprotect_seen, &key, &one, BPF_ANY);
-	report_image(start, start + len);
+	report_image_in(tree, start, start + len);
 }
 
 /*
@@ -235,7 +367,7 @@ static __always_inline void mprotect_exec(unsigned long start, unsigned long len
  * entry: every system call pays one program run that the syscall number
  * ends in two instructions, not the perf syscall events' per-call work.
  */
-static __always_inline int syscall_exit(struct pt_regs *regs, long nr, long ret)
+static __always_inline int syscall_exit(bool tree, struct pt_regs *regs, long nr, long ret)
 {
 	if (ret < 0 && ret > -4096)
 		return 0;
@@ -244,12 +376,12 @@ static __always_inline int syscall_exit(struct pt_regs *regs, long nr, long ret)
 		return 0;
 	unsigned long len = PT_REGS_PARM2_SYSCALL(regs);
 	if (nr == KSM_NR_MPROTECT) {
-		mprotect_exec(PT_REGS_PARM1_SYSCALL(regs), len);
+		mprotect_exec(tree, PT_REGS_PARM1_SYSCALL(regs), len);
 		return 0;
 	}
 	if (PT_REGS_PARM4_SYSCALL(regs) & KSM_MAP_ANONYMOUS)
 		return 0;
-	report_image((__u64)ret, (__u64)ret + len);
+	report_image_in(tree, (__u64)ret, (__u64)ret + len);
 	return 0;
 }
 
@@ -259,7 +391,16 @@ int BPF_PROG(handle_syscall_exit, struct pt_regs *regs, long ret)
 	long nr = SYSCALL_NR(regs);
 	if (nr != KSM_NR_MMAP && nr != KSM_NR_MPROTECT)
 		return 0;
-	return syscall_exit(regs, nr, ret);
+	return syscall_exit(false, regs, nr, ret);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_syscall_exit_tree, struct pt_regs *regs, long ret)
+{
+	long nr = SYSCALL_NR(regs);
+	if (nr != KSM_NR_MMAP && nr != KSM_NR_MPROTECT)
+		return 0;
+	return syscall_exit(true, regs, nr, ret);
 }
 
 /* The same through the perf syscall events, which only mmap and mprotect
@@ -268,25 +409,24 @@ SEC("tracepoint/syscalls/sys_exit_mmap")
 int handle_mmap_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	return syscall_exit(regs, KSM_NR_MMAP, ctx->ret);
+	return syscall_exit(false, regs, KSM_NR_MMAP, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mprotect")
 int handle_mprotect_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	return syscall_exit(regs, KSM_NR_MPROTECT, ctx->ret);
+	return syscall_exit(false, regs, KSM_NR_MPROTECT, ctx->ret);
 }
 
 /* The program and its interpreter, mapped by the kernel during exec. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(handle_exec_images, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+static __always_inline int exec_images(bool tree, struct task_struct *task)
 {
 	if (!image_wanted())
 		return 0;
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	__u64 code = BPF_CORE_READ(mm, start_code);
-	report_image(code, code + 1);
+	report_image_in(tree, code, code + 1);
 
 	__u64 interp = 0;
 	for (int i = 0; i < 56; i += 2) {
@@ -298,38 +438,70 @@ int BPF_PROG(handle_exec_images, struct task_struct *task, pid_t old_pid, struct
 			break;
 		}
 	}
-	if (interp) {
-		struct vma_info v;
-		struct task_struct *cur = bpf_get_current_task_btf();
-		/* the interpreter's first mapping is not executable: report it
-		 * through the first executable mapping after it */
-		__u64 addr = interp;
-		for (int i = 0; i < 4; i++) {
-			if (!vma_at(cur, addr, &v))
-				break;
-			if (v.flags & KSM_VM_EXEC) {
-				report_image(v.start, v.end);
-				break;
-			}
-			addr = v.end;
+	if (!interp)
+		return 0;
+	/* the interpreter's first mapping is not executable: report it
+	 * through the first executable mapping after it */
+	struct vma_info v;
+	__u64 addr = interp;
+	for (int i = 0; i < 4; i++) {
+		if (!vma_lookup(tree, addr, &v))
+			break;
+		if (v.flags & KSM_VM_EXEC) {
+			report_image_in(tree, v.start, v.end);
+			break;
 		}
+		addr = v.end;
 	}
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec_images, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return exec_images(false, task);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec_images_tree, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return exec_images(true, task);
 }
 
 /* Kernel modules, where the kernel has them (module_load tracepoint): the
  * loader attaches this only when the kernel's BTF has the tracepoint.
  * Local struct definitions keep the object building against kernels
- * without CONFIG_MODULES; CO-RE maps them onto the running kernel's. */
+ * without CONFIG_MODULES; CO-RE maps them onto the running kernel's.
+ * Since 6.4 the text is mod->mem[MOD_TEXT]; before, the core layout's
+ * first text_size bytes. */
 struct module_memory___ksm {
 	void *base;
 	unsigned int size;
 } __attribute__((preserve_access_index));
 
+struct module_layout___ksm {
+	void *base;
+	unsigned int size;
+	unsigned int text_size;
+} __attribute__((preserve_access_index));
+
 struct module___ksm {
 	char name[56];
 	struct module_memory___ksm mem[7];
+	struct module_layout___ksm core_layout;
 } __attribute__((preserve_access_index));
+
+static __always_inline void module_text(struct module___ksm *mod, __u64 *base, __u64 *size)
+{
+	if (bpf_core_field_exists(mod->mem)) {
+		*base = (__u64)BPF_CORE_READ(mod, mem[0].base); /* MOD_TEXT */
+		*size = BPF_CORE_READ(mod, mem[0].size);
+	} else {
+		*base = (__u64)BPF_CORE_READ(mod, core_layout.base);
+		*size = BPF_CORE_READ(mod, core_layout.text_size);
+	}
+}
 
 SEC("tp_btf/module_load")
 int BPF_PROG(handle_module_load, struct module___ksm *mod)
@@ -342,8 +514,7 @@ int BPF_PROG(handle_module_load, struct module___ksm *mod)
 		return 0;
 	s->rec.pid = 0;
 	s->rec.tid = 0;
-	s->rec.base = (__u64)BPF_CORE_READ(mod, mem[0].base); /* MOD_TEXT */
-	s->rec.size = BPF_CORE_READ(mod, mem[0].size);
+	module_text(mod, &s->rec.base, &s->rec.size);
 	s->rec.inode = 0;
 	s->rec.dev = 0;
 	s->rec.flags = KSM_IMAGE_KERNEL;

@@ -45,6 +45,17 @@ static __always_inline bool dentry_unlinked(struct dentry *d)
 }
 
 /*
+ * n & mask, computed where it is used.  Some verifiers (6.12) lose the
+ * bound of a length compared through a register linked to it (len + 1
+ * against pos); a mask the compiler cannot fold away restores it.
+ */
+static __always_inline __u64 bounded(__u64 n, __u64 mask)
+{
+	asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(mask));
+	return n;
+}
+
+/*
  * Walks the path of (mnt, dentry) as seen from the current task's root into
  * the per-CPU buffer, ending at buf[KSM_PATH_MAX]; returns the start
  * position, and enum path_flags in the upper 32 bits.  A global function:
@@ -91,7 +102,7 @@ __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr)
 			break;
 		}
 		pos -= len;
-		bpf_probe_read_kernel(&s->buf[pos & KSM_POS_MASK], len, name.name);
+		bpf_probe_read_kernel(&s->buf[pos & KSM_POS_MASK], bounded(len, KSM_NAME_MASK), name.name);
 		pos -= 1;
 		s->buf[pos & KSM_POS_MASK] = '/';
 		POS(s) = pos;
