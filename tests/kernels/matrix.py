@@ -29,8 +29,8 @@ def load(build, labels):
 
 
 def cell(r):
-    if r["check"].endswith("(kernel)"):
-        return FACT_WORD.get(r["status"], r["status"])
+    if r.get("fact") and r["status"] in FACT_WORD:
+        return FACT_WORD[r["status"]]
     return WORD.get(r["status"], r["status"])
 
 

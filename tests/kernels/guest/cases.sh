@@ -103,7 +103,16 @@ case_core() {
 # image loads against dl_iterate_phdr in the same process; the truth file
 # adds each object's resolved path, inode and device (stat)
 case_images() {
-	mon_start "$d" --events image_load || return 0
+	images_with --events image_load
+}
+
+# the same with the perf syscall events as the hook
+case_images_perf() {
+	images_with --events image_load --image-hook perf
+}
+
+images_with() {
+	mon_start "$d" "$@" || return 0
 	truth dlopen "$WL" dlopen /lib/x86_64-linux-gnu/libz.so.1 /lib/x86_64-linux-gnu/libyaml-0.so.2
 	mon_stop "$d"
 	grep '^image=' "$d/t.dlopen" | while IFS='|' read -r name base size; do
