@@ -452,13 +452,15 @@ def check_kernel(results_dir, cases=None):
 
 def notes(results_dir, cases=None):
     """ksysmon's notes (lines other than its bookkeeping) where it started,
-    deduplicated."""
+    each with the options it was given, deduplicated."""
     seen = []
     for c in cases or CASES:
         case = Case(os.path.join(results_dir, c))
         if not case.has("mon.ready"):
             continue
         for n in case.notes():
+            args = case.text("mon.args").strip()
+            n = "%s (ksysmon %s)" % (n, args) if args else n
             if n not in seen:
                 seen.append(n)
     return seen

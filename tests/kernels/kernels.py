@@ -173,7 +173,7 @@ def fetch(label, apt):
     debs = [apt.download(name, ver) for name, ver in pkgs]
     out = kernel_dir(label)
     shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(os.path.join(out, "modules"))
+    os.makedirs(out)
     tmp = tempfile.mkdtemp(prefix="extract.", dir=BUILD)
     try:
         for d in debs:
@@ -205,25 +205,31 @@ def collect(tree, out):
         shutil.copy(config, os.path.join(out, "config"))
     with open(os.path.join(out, "release"), "w") as f:
         f.write(release + "\n")
+    os.makedirs(os.path.join(out, "modules"), exist_ok=True)
+    copy_modules([os.path.join(tree, base, release) for base in ("lib/modules", "usr/lib/modules")],
+                 os.path.join(out, "modules"), release)
+
+
+# module file endings and how to decompress them
+MODULE_FORMS = ((".ko", ["cat"]), (".ko.xz", ["xz", "-dc"]), (".ko.zst", ["zstd", "-dcq"]))
+
+
+def copy_modules(trees, out, release):
+    """GUEST_MODULES found under trees, decompressed into out/NAME.ko."""
     mods = {}
-    for base in ("lib/modules", "usr/lib/modules"):
-        for dirpath, _, files in os.walk(os.path.join(tree, base, release)):
+    for t in trees:
+        for dirpath, _, files in os.walk(t):
             for name in files:
                 mods.setdefault(name, os.path.join(dirpath, name))
     for m in GUEST_MODULES:
-        for ext, cmd in ((".ko", None), (".ko.xz", ["xz", "-dc"]), (".ko.zst", ["zstd", "-dcq"])):
+        for ext, cmd in MODULE_FORMS:
             src = mods.get(m + ext)
-            if not src:
-                continue
-            dst = os.path.join(out, "modules", m + ".ko")
-            if cmd:
-                with open(dst, "wb") as f:
+            if src:
+                with open(os.path.join(out, m + ".ko"), "wb") as f:
                     subprocess.run(cmd + [src], stdout=f, check=True)
-            else:
-                shutil.copy(src, dst)
-            break
+                break
         else:
-            raise FetchError("module %s not found in the %s packages" % (m, release))
+            raise FetchError("module %s not found for %s" % (m, release))
 
 
 def release(label):

@@ -57,7 +57,7 @@ def render(runs):
             if r["status"] == "fail":
                 out.append("  - %s: `%s`" % (r["check"], r["detail"].splitlines()[0]))
         for n in run["notes"]:
-            out.append("  - ksysmon says: `%s`" % n)
+            out.append("  - `%s`" % n)
     return "\n".join(out) + "\n"
 
 
