@@ -220,22 +220,28 @@ def check_signals(case):
 
 def check_threads(case):
     evs = started_events(case)
-    pid = case.one_int("threads", "pid")
-    tids = sorted(int(t) for t in case.truth("threads").get("tid", []))
-    eq(len(tids), 3, "threads the workload started")
     wrong = []
-    for what, got, want in (
-            ("thread_create tids", sorted(e["tid"] for e in by_pid(evs, pid, "thread_create")),
-             tids),
-            ("thread_exit tids", sorted(e["tid"] for e in by_pid(evs, pid, "thread_exit")), tids),
-            ("process_create events", len(by_pid(evs, pid, "process_create")), 1),
-            ("process_exit (tid, exit_code)", [(e["tid"], e.get("exit_code"))
-                                               for e in by_pid(evs, pid, "process_exit")],
-             [(pid, 0)])):
-        if got != want:
-            wrong.append("%s: got %r, want %r" % (what, got, want))
+    runs = sorted(f[2:] for f in os.listdir(case.path)
+                  if f.startswith("t.threads.") and not f.endswith(".rc"))
+    eq(len(runs), 30, "runs of the threads workload (THREAD_RUNS in cases.sh)")
+    for run in runs:
+        pid = case.one_int(run, "pid")
+        tids = sorted(int(t) for t in case.truth(run).get("tid", []))
+        eq(len(tids), 3, "threads the workload started")
+        for what, got, want in (
+                ("thread_create tids", sorted(e["tid"] for e in by_pid(evs, pid, "thread_create")),
+                 tids),
+                ("thread_exit tids", sorted(e["tid"] for e in by_pid(evs, pid, "thread_exit")),
+                 tids),
+                ("process_create events", len(by_pid(evs, pid, "process_create")), 1),
+                ("process_exit (tid, exit_code)", [(e["tid"], e.get("exit_code"))
+                                                   for e in by_pid(evs, pid, "process_exit")],
+                 [(pid, 0)])):
+            if got != want:
+                wrong.append("process %d: %s: got %r, want %r" % (pid, what, got, want))
     if wrong:
-        raise AssertionError("; ".join(wrong))
+        raise AssertionError("%d of %d runs wrong, the first: %s" % (
+            len({w.split(":")[0] for w in wrong}), len(runs), "; ".join(wrong[:2])))
 
 
 def check_thread_exec(case):
