@@ -61,6 +61,44 @@ static bool has_helper(enum bpf_func_id id)
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, id, NULL) == 1;
 }
 
+#if defined(__x86_64__)
+#define KSM_SYS_PREFIX "__x64_sys_"
+#elif defined(__aarch64__)
+#define KSM_SYS_PREFIX "__arm64_sys_"
+#endif
+
+/*
+ * Whether the kernel loads and attaches an fexit program that reads the
+ * first argument of this function: some load them and refuse the
+ * trampoline, some refuse both.  A program
+ * of two instructions says so in a few milliseconds, where a refused load
+ * of the whole sensor would take hundreds.
+ */
+static bool can_fexit(const char *func)
+{
+	int btf_id = libbpf_find_vmlinux_btf_id(func, BPF_TRACE_FEXIT);
+	if (btf_id <= 0)
+		return false;
+	/* r0 = ctx[0] (the syscall's pt_regs: refused where the function's
+	 * BTF has only a declaration of the struct, as in 5.10); return 0 */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_1 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT,
+		    .attach_btf_id = (__u32)btf_id);
+	int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ksm_probe", "GPL", insns,
+				 sizeof(insns) / sizeof(insns[0]), &opts);
+	if (prog < 0)
+		return false;
+	int link = bpf_raw_tracepoint_open(NULL, prog);
+	if (link >= 0)
+		close(link);
+	close(prog);
+	return link >= 0;
+}
+
 struct kernel_features {
 	bool exit_has_group_dead; /* sched_process_exit(p, group_dead), 6.16+ */
 	bool module_load;         /* the kernel has loadable modules */
@@ -68,6 +106,7 @@ struct kernel_features {
 	bool find_vma;            /* bpf_find_vma() and bpf_loop(), 5.17+ */
 	bool task_pt_regs;        /* bpf_task_pt_regs(), 5.15+ */
 	bool vma_tree;            /* mm->mm_rb and vm_prev/vm_next, before 6.1 */
+	bool syscall_fexit;       /* fexit attaches to the mmap and mprotect syscalls */
 };
 
 static struct kernel_features probe_kernel(void)
@@ -84,6 +123,7 @@ static struct kernel_features probe_kernel(void)
 	f.vma_tree = struct_has_member(btf, "mm_struct", "mm_rb") &&
 		     struct_has_member(btf, "vm_area_struct", "vm_prev");
 	btf__free(btf);
+	f.syscall_fexit = can_fexit(KSM_SYS_PREFIX "mmap") && can_fexit(KSM_SYS_PREFIX "mprotect");
 	f.find_vma = has_helper(BPF_FUNC_find_vma) && has_helper(BPF_FUNC_loop);
 	f.task_pt_regs = has_helper(BPF_FUNC_task_pt_regs);
 	return f;
@@ -111,12 +151,13 @@ static const char *ensure_tracefs(void)
  * never dropped.
  */
 #define MAX_VARIANT_PROGS 3
-#define MAX_VARIANTS 3
+#define MAX_VARIANTS 4
 
 struct variant {
 	const char *how;                            /* for the user */
 	const char *progs[MAX_VARIANT_PROGS + 1];   /* NULL-terminated */
 	const char *missing;                        /* why the kernel cannot, or NULL */
+	char refused[384];                          /* why the kernel refused it */
 };
 
 struct feature {
@@ -124,8 +165,12 @@ struct feature {
 	struct variant v[MAX_VARIANTS];
 	int n;
 	int chosen;          /* index into v, or n when off */
-	const char *why_off; /* the last refusal */
 };
+
+static const char *why_not(const struct variant *v)
+{
+	return v->missing ? v->missing : v->refused[0] ? v->refused : "unknown";
+}
 
 enum { FEAT_IMAGES, FEAT_MODULES, FEAT_MAX };
 
@@ -139,7 +184,8 @@ static void add_variant(struct feature *f, const char *how, const char *missing,
 {
 	if (f->n >= MAX_VARIANTS)
 		return;
-	f->v[f->n++] = (struct variant){ .how = how, .progs = { p0, p1, p2, NULL }, .missing = missing };
+	f->v[f->n++] = (struct variant){ .how = how, .progs = { p0, p1, p2, NULL }, .missing = missing,
+					 .refused = "" };
 }
 
 static void plan_features(struct feature *feats, const struct ksm_options *o,
@@ -158,14 +204,31 @@ static void plan_features(struct feature *feats, const struct ksm_options *o,
 			add_variant(img, "the perf syscall events", missing, "handle_mmap_exit",
 				    "handle_mprotect_exit", "handle_exec_images");
 		} else {
+			bool fexit = o->image_hook != KSM_IMAGE_HOOK_RAW;
+			bool raw = o->image_hook != KSM_IMAGE_HOOK_FEXIT;
+			const char *no_fexit = kf->syscall_fexit ? NULL :
+					       "the kernel refuses fexit programs reading the arguments of " KSM_SYS_PREFIX "mmap/mprotect";
 			const char *no_exit = kf->sys_exit ? NULL :
 					      "the kernel has no sys_exit tracepoint (CONFIG_FTRACE_SYSCALLS)";
-			add_variant(img, "the syscall-exit hook",
-				    no_exit ? no_exit : kf->find_vma ? NULL : "it needs bpf_find_vma and bpf_loop (5.17+)",
-				    "handle_syscall_exit", "handle_exec_images", NULL);
-			add_variant(img, "the syscall-exit hook and the mapping tree",
-				    no_exit ? no_exit : kf->vma_tree ? NULL : "the kernel has no mapping tree (6.1+)",
-				    "handle_syscall_exit_tree", "handle_exec_images_tree", NULL);
+			const char *no_find = "it needs bpf_find_vma and bpf_loop (5.17+)";
+			const char *no_tree = "the kernel has no mapping tree (6.1+)";
+			if (fexit) {
+				add_variant(img, "fexit on mmap and mprotect",
+					    no_fexit ? no_fexit : kf->find_vma ? NULL : no_find,
+					    "handle_mmap_fexit", "handle_mprotect_fexit", "handle_exec_images");
+				add_variant(img, "fexit on mmap and mprotect and the mapping tree",
+					    no_fexit ? no_fexit : kf->vma_tree ? NULL : no_tree,
+					    "handle_mmap_fexit_tree", "handle_mprotect_fexit_tree",
+					    "handle_exec_images_tree");
+			}
+			if (raw) {
+				add_variant(img, "the syscall-exit hook",
+					    no_exit ? no_exit : kf->find_vma ? NULL : no_find,
+					    "handle_syscall_exit", "handle_exec_images", NULL);
+				add_variant(img, "the syscall-exit hook and the mapping tree",
+					    no_exit ? no_exit : kf->vma_tree ? NULL : no_tree,
+					    "handle_syscall_exit_tree", "handle_exec_images_tree", NULL);
+			}
 		}
 		add_variant(mod, "the module_load tracepoint",
 			    kf->module_load ? NULL : "the kernel has no loadable modules (no module_load tracepoint)",
@@ -174,7 +237,7 @@ static void plan_features(struct feature *feats, const struct ksm_options *o,
 	for (int i = 0; i < FEAT_MAX; i++) {
 		struct feature *f = &feats[i];
 		for (f->chosen = 0; f->chosen < f->n && f->v[f->chosen].missing; f->chosen++)
-			f->why_off = f->v[f->chosen].missing;
+			;
 	}
 }
 
@@ -305,11 +368,10 @@ static void tell_choices(const struct feature *feats)
 			continue;
 		if (f->chosen >= f->n)
 			fprintf(stderr, "ksysmon: %s are not reported on this kernel (%s): %s\n", f->what,
-				u.release, f->why_off ? f->why_off : "no way to catch them");
+				u.release, why_not(&f->v[f->n - 1]));
 		else if (f->chosen > 0)
 			fprintf(stderr, "ksysmon: %s are caught by %s on this kernel (%s), not %s: %s\n",
-				f->what, f->v[f->chosen].how, u.release, f->v[0].how,
-				f->why_off ? f->why_off : "unknown");
+				f->what, f->v[f->chosen].how, u.release, f->v[0].how, why_not(&f->v[0]));
 	}
 }
 
@@ -320,6 +382,35 @@ static int fill_pid_filter(struct ksysmon_bpf *skel, const struct ksm_options *o
 	for (size_t i = 0; i < o->n_pids; i++)
 		if (bpf_map_update_elem(fd, &o->pids[i], &one, BPF_ANY))
 			return -errno;
+	return 0;
+}
+
+/*
+ * A kernel may load fentry/fexit programs and still refuse to attach them
+ * (no trampolines on this architecture or under this hypervisor): they are
+ * attached here, where a refusal can still fall back to another variant,
+ * and left out of the skeleton's attach that starts the others.
+ */
+static int attach_trampolines(struct ksysmon_bpf *skel)
+{
+	const struct bpf_object_skeleton *s = skel->skeleton;
+	for (int i = 0; i < s->prog_cnt; i++) {
+		struct bpf_program *prog = *s->progs[i].prog;
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__get_expected_attach_type(prog) != BPF_TRACE_FEXIT)
+			continue;
+		struct bpf_link *link = bpf_program__attach(prog);
+		if (!link) {
+			int err = errno;
+			snprintf(load_log.prog, sizeof(load_log.prog), "%s", bpf_program__name(prog));
+			snprintf(load_log.reason, sizeof(load_log.reason), "attaching failed: %s",
+				 strerror(err));
+			errno = err;
+			return -1;
+		}
+		*s->progs[i].link = link;
+		bpf_program__set_autoattach(prog, false);
+	}
 	return 0;
 }
 
@@ -347,6 +438,8 @@ static struct ksysmon_bpf *load_programs(const struct ksm_options *o, int ncpus,
 		load_log.in_log = false;
 		load_log.next = libbpf_set_print(capture_print);
 		int err = ksysmon_bpf__load(skel);
+		if (!err)
+			err = attach_trampolines(skel);
 		libbpf_set_print(load_log.next);
 		if (!err)
 			return skel;
@@ -360,10 +453,9 @@ static struct ksysmon_bpf *load_programs(const struct ksm_options *o, int ncpus,
 				load_log.reason[0] ? ": " : "", load_log.reason);
 			return NULL;
 		}
-		static char why[sizeof(load_log.prog) + sizeof(load_log.reason) + 64];
-		snprintf(why, sizeof(why), "the kernel refused %s (%s: %s)", f->v[f->chosen].how,
+		struct variant *v = &f->v[f->chosen];
+		snprintf(v->refused, sizeof(v->refused), "the kernel refused %s (%s: %s)", v->how,
 			 load_log.prog, load_log.reason[0] ? load_log.reason : strerror(err));
-		f->why_off = why;
 		do
 			f->chosen++;
 		while (f->chosen < f->n && f->v[f->chosen].missing);

@@ -50,10 +50,12 @@ const char ksm_usage[] =
 	"                             or tcp:HOST:PORT (TCP), udp:HOST:PORT\n"
 	"  -c, --config=FILE          include/exclude rules (YAML, see docs/config.md)\n"
 	"      --hash=sha256          add the SHA-256 of executed files and images\n"
-	"      --image-hook=HOOK      how image loads are caught: raw (default; one\n"
-	"                             program on every syscall exit) or perf (the\n"
-	"                             syscall events of mmap and mprotect: dearer\n"
-	"                             per mmap, cheaper for other syscalls)\n"
+	"      --image-hook=HOOK      how image loads are caught: auto (default:\n"
+	"                             fexit where the kernel allows it, else raw),\n"
+	"                             fexit (at the exit of mmap and mprotect only),\n"
+	"                             raw (one program on every syscall exit) or\n"
+	"                             perf (the syscall events of mmap and mprotect:\n"
+	"                             dearer per mmap, cheaper for other syscalls)\n"
 	"      --deny=GLOB            refuse to execute files whose absolute path\n"
 	"                             matches GLOB (fnmatch(3); '*' also matches\n"
 	"                             '/'); repeatable\n"
@@ -119,7 +121,7 @@ static void set_defaults(struct ksm_options *o)
 	memset(o, 0, sizeof(*o));
 	o->format = KSM_FORMAT_TEXT;
 	o->event_mask = KSM_DEFAULT_EVENTS;
-	o->image_hook = KSM_IMAGE_HOOK_RAW;
+	o->image_hook = KSM_IMAGE_HOOK_AUTO;
 	o->max_args_bytes = KSM_DEFAULT_ARGS_BYTES;
 	o->ringbuf_bytes = KSM_DEFAULT_RINGBUF_BYTES;
 	o->latency_ms = 100;
@@ -261,12 +263,16 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			o->syslog_target = optarg;
 			break;
 		case OPT_IMAGE_HOOK:
-			if (!strcmp(optarg, "perf"))
-				o->image_hook = KSM_IMAGE_HOOK_PERF;
+			if (!strcmp(optarg, "auto"))
+				o->image_hook = KSM_IMAGE_HOOK_AUTO;
+			else if (!strcmp(optarg, "fexit"))
+				o->image_hook = KSM_IMAGE_HOOK_FEXIT;
 			else if (!strcmp(optarg, "raw"))
 				o->image_hook = KSM_IMAGE_HOOK_RAW;
+			else if (!strcmp(optarg, "perf"))
+				o->image_hook = KSM_IMAGE_HOOK_PERF;
 			else
-				return ksm_fail(err, errlen, "invalid --image-hook '%s' (expected perf or raw)", optarg);
+				return ksm_fail(err, errlen, "invalid --image-hook '%s' (expected auto, fexit, raw or perf)", optarg);
 			break;
 		case OPT_HASH:
 			if (strcmp(optarg, "sha256"))

@@ -44,7 +44,12 @@ struct ksm_options {
 	const char *syslog_target; /* NULL: the default */
 	const char *config;   /* rules file, or NULL */
 	bool hash;            /* --hash sha256 */
-	enum ksm_image_hook { KSM_IMAGE_HOOK_PERF, KSM_IMAGE_HOOK_RAW } image_hook;
+	enum ksm_image_hook {
+		KSM_IMAGE_HOOK_AUTO,  /* fexit where the kernel allows it, else raw */
+		KSM_IMAGE_HOOK_FEXIT, /* fexit on the mmap and mprotect syscalls */
+		KSM_IMAGE_HOOK_RAW,   /* the raw sys_exit tracepoint */
+		KSM_IMAGE_HOOK_PERF,  /* the perf syscall events */
+	} image_hook;
 	/* execution policy; the strings point into argv */
 	const char *deny_globs[KSM_MAX_DENY_RULES];
 	size_t n_deny_globs;

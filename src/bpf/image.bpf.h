@@ -403,6 +403,40 @@ int BPF_PROG(handle_syscall_exit_tree, struct pt_regs *regs, long ret)
 	return syscall_exit(true, regs, nr, ret);
 }
 
+/* The same at the exit of the two system calls alone (fexit), where the
+ * kernel allows it: other system calls then pay nothing at all. */
+#if defined(__TARGET_ARCH_x86)
+#define KSM_SYS_MMAP "__x64_sys_mmap"
+#define KSM_SYS_MPROTECT "__x64_sys_mprotect"
+#elif defined(__TARGET_ARCH_arm64)
+#define KSM_SYS_MMAP "__arm64_sys_mmap"
+#define KSM_SYS_MPROTECT "__arm64_sys_mprotect"
+#endif
+
+SEC("fexit/" KSM_SYS_MMAP)
+int BPF_PROG(handle_mmap_fexit, struct pt_regs *regs, long ret)
+{
+	return syscall_exit(false, regs, KSM_NR_MMAP, ret);
+}
+
+SEC("fexit/" KSM_SYS_MPROTECT)
+int BPF_PROG(handle_mprotect_fexit, struct pt_regs *regs, long ret)
+{
+	return syscall_exit(false, regs, KSM_NR_MPROTECT, ret);
+}
+
+SEC("fexit/" KSM_SYS_MMAP)
+int BPF_PROG(handle_mmap_fexit_tree, struct pt_regs *regs, long ret)
+{
+	return syscall_exit(true, regs, KSM_NR_MMAP, ret);
+}
+
+SEC("fexit/" KSM_SYS_MPROTECT)
+int BPF_PROG(handle_mprotect_fexit_tree, struct pt_regs *regs, long ret)
+{
+	return syscall_exit(true, regs, KSM_NR_MPROTECT, ret);
+}
+
 /* The same through the perf syscall events, which only mmap and mprotect
  * reach (the others pay a bitmap test instead of a program run). */
 SEC("tracepoint/syscalls/sys_exit_mmap")

@@ -101,7 +101,7 @@ static void test_defaults(void **state)
 	for (unsigned t = KSM_EV_PROCESS_CREATE; t <= KSM_EV_THREAD_EXIT; t++)
 		assert_true(o.event_mask & (1u << t));
 	assert_false(o.event_mask & (1u << KSM_EV_IMAGE_LOAD));
-	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_RAW);
+	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_AUTO);
 	assert_false(o.event_mask & (1u << KSM_EV_NONE));
 	assert_false(o.event_mask & (1u << KSM_EV_EXEC_BLOCKED));
 }
