@@ -19,8 +19,8 @@ from harness import by_pid, one  # noqa: E402
 PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 
 # every case, in the order a guest runs them
-CASES = ["features", "core", "images", "images_perf", "module", "pid", "config", "deny",
-         "events_all"]
+CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
+         "deny", "events_all"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -395,6 +395,7 @@ CHECKS = [
     ("threads", "core", check_threads),
     ("exec from a thread", "core", check_thread_exec),
     ("image loads (dl_iterate_phdr truth)", "images", check_images),
+    ("image loads, --image-hook raw", "images_raw", check_images),
     ("image loads, --image-hook perf", "images_perf", check_images),
     ("kernel module loads", "module", None),
     ("--pid", "pid", check_pid),

@@ -113,7 +113,12 @@ case_images() {
 	images_with --events image_load
 }
 
-# the same with the perf syscall events as the hook
+# the same with each hook chosen: the raw syscall-exit tracepoint, the perf
+# syscall events
+case_images_raw() {
+	images_with --events image_load --image-hook raw
+}
+
 case_images_perf() {
 	images_with --events image_load --image-hook perf
 }
