@@ -458,16 +458,17 @@ def check_kernel(results_dir, cases=None):
 
 
 def notes(results_dir, cases=None):
-    """ksysmon's notes (lines other than its bookkeeping) where it started,
-    each with the options it was given, deduplicated."""
-    seen = []
+    """ksysmon's notes (lines other than its bookkeeping, without the
+    "ksysmon: " prefix) where it started, each once, with the options of
+    every run that printed it: [(note, [options])]."""
+    seen = {}
     for c in cases or CASES:
         case = Case(os.path.join(results_dir, c))
         if not case.has("mon.ready"):
             continue
         for n in case.notes():
-            args = case.text("mon.args").strip()
-            n = "%s (ksysmon %s)" % (n, args) if args else n
-            if n not in seen:
-                seen.append(n)
-    return seen
+            runs = seen.setdefault(n[len("ksysmon: "):], [])
+            args = case.text("mon.args").strip() or "(no options)"
+            if args not in runs:
+                runs.append(args)
+    return list(seen.items())

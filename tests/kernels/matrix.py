@@ -56,8 +56,9 @@ def render(runs):
         for r in run["results"]:
             if r["status"] == "fail":
                 out.append("  - %s: `%s`" % (r["check"], r["detail"].splitlines()[0]))
-        for n in run["notes"]:
-            out.append("  - `%s`" % n)
+        for note, runs in run["notes"]:
+            out.append("  - ksysmon says `%s` (with %s)" % (note, "; ".join(
+                "`%s`" % r for r in runs)))
     return "\n".join(out) + "\n"
 
 
