@@ -128,7 +128,7 @@ test-kernels: $(KERNELS_DEPS)
 kernels-readme:
 	python3 tests/kernels/matrix.py --readme README.md
 
-test: unit fuzz-smoke integration test-kernels-quick $(if $(wildcard windows/windows.mk),test-windows)
+test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows) test-kernels-quick
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench
