@@ -169,7 +169,8 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		fprintf(stderr, "ksysmon: cannot count CPUs: %s\n", strerror(-m->ncpus));
 		return 1;
 	}
-	m->skel = ksm_sensor_load(opts, m->ncpus, kfilter);
+	bool deny_in_kernel = false;
+	m->skel = ksm_sensor_load(opts, m->ncpus, kfilter, &deny_in_kernel);
 	if (!m->skel)
 		return 1;
 	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), on_record, m, NULL);
@@ -187,9 +188,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		fprintf(stderr, "ksysmon: cannot attach to the scheduler tracepoints: %s\n", strerror(errno));
 		return 1;
 	}
-	if (opts->n_deny_globs || opts->n_deny_sha256) {
+	/* what the kernel does not decide, this process decides */
+	size_t n_globs = deny_in_kernel ? 0 : opts->n_deny_globs;
+	if (n_globs || opts->n_deny_sha256) {
 		struct ksm_deny_config dc = {
-			.globs = opts->deny_globs, .n_globs = opts->n_deny_globs,
+			.globs = opts->deny_globs, .n_globs = n_globs,
 			.sha256 = opts->deny_sha256, .n_sha256 = opts->n_deny_sha256,
 			.audit = opts->deny_audit, .fail_closed = opts->deny_fail_closed,
 			.timeout_ms = opts->deny_timeout_ms,

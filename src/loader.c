@@ -13,6 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "globc.h"
 #include "kfilter.h"
 #include "ksysmon.skel.h"
 
@@ -99,6 +100,27 @@ static bool can_fexit(const char *func)
 	return link >= 0;
 }
 
+/* Whether "bpf" is among the kernel's active LSMs: a kernel built with BPF
+ * LSM loads and attaches its programs even when it does not run them. */
+static bool bpf_lsm_active(void)
+{
+	static const char lsm_list[] = "/sys/kernel/security/lsm";
+	char buf[512];
+
+	if (access(lsm_list, F_OK))
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	FILE *f = fopen(lsm_list, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+		if (!strcmp(tok, "bpf"))
+			return true;
+	return false;
+}
+
 struct kernel_features {
 	bool exit_has_group_dead; /* sched_process_exit(p, group_dead), 6.16+ */
 	bool module_load;         /* the kernel has loadable modules */
@@ -107,6 +129,7 @@ struct kernel_features {
 	bool task_pt_regs;        /* bpf_task_pt_regs(), 5.15+ */
 	bool vma_tree;            /* mm->mm_rb and vm_prev/vm_next, before 6.1 */
 	bool syscall_fexit;       /* fexit attaches to the mmap and mprotect syscalls */
+	bool bpf_lsm;             /* BPF LSM programs run (bpf is an active LSM) */
 };
 
 static struct kernel_features probe_kernel(void)
@@ -124,6 +147,7 @@ static struct kernel_features probe_kernel(void)
 		     struct_has_member(btf, "vm_area_struct", "vm_prev");
 	btf__free(btf);
 	f.syscall_fexit = can_fexit(KSM_SYS_PREFIX "mmap") && can_fexit(KSM_SYS_PREFIX "mprotect");
+	f.bpf_lsm = bpf_lsm_active();
 	f.find_vma = has_helper(BPF_FUNC_find_vma) && has_helper(BPF_FUNC_loop);
 	f.task_pt_regs = has_helper(BPF_FUNC_task_pt_regs);
 	return f;
@@ -162,6 +186,7 @@ struct variant {
 
 struct feature {
 	const char *what;
+	const char *when_off; /* what happens without it: "are not reported" */
 	struct variant v[MAX_VARIANTS];
 	int n;
 	int chosen;          /* index into v, or n when off */
@@ -172,7 +197,7 @@ static const char *why_not(const struct variant *v)
 	return v->missing ? v->missing : v->refused[0] ? v->refused : "unknown";
 }
 
-enum { FEAT_IMAGES, FEAT_MODULES, FEAT_MAX };
+enum { FEAT_IMAGES, FEAT_MODULES, FEAT_DENY, FEAT_MAX };
 
 static bool wants(const struct ksm_options *o, enum ksm_event_type t)
 {
@@ -192,10 +217,19 @@ static void plan_features(struct feature *feats, const struct ksm_options *o,
 			  const struct kernel_features *kf)
 {
 	struct feature *img = &feats[FEAT_IMAGES], *mod = &feats[FEAT_MODULES];
+	struct feature *deny = &feats[FEAT_DENY];
 
 	memset(feats, 0, FEAT_MAX * sizeof(*feats));
 	img->what = "image loads";
+	img->when_off = "are not reported";
 	mod->what = "kernel module loads";
+	mod->when_off = "are not reported";
+	deny->what = "--deny rules";
+	deny->when_off = "are decided by this process (fanotify)";
+	if (o->n_deny_globs && o->deny_engine != KSM_DENY_ENGINE_FANOTIFY)
+		add_variant(deny, "BPF-LSM at bprm_check_security",
+			    kf->bpf_lsm ? NULL : "the kernel does not run BPF LSM programs (no bpf in /sys/kernel/security/lsm)",
+			    "deny_exec", NULL, NULL);
 	if (wants(o, KSM_EV_IMAGE_LOAD)) {
 		if (o->image_hook == KSM_IMAGE_HOOK_PERF) {
 			const char *missing = !kf->find_vma ? "it needs bpf_find_vma and bpf_loop (5.17+)" :
@@ -316,6 +350,12 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 	ro->max_args_bytes = o->max_args_bytes;
 	ro->wakeup_bytes = o->ringbuf_bytes / 4;
 	ro->exit_has_group_dead = kf->exit_has_group_dead;
+	bool kernel_deny = feats[FEAT_DENY].chosen < feats[FEAT_DENY].n;
+	ro->deny_glob_count = kernel_deny ? (uint32_t)o->n_deny_globs : 0;
+	ro->deny_audit = o->deny_audit;
+	ro->deny_fail_closed = o->deny_fail_closed;
+	if (bpf_map__set_max_entries(skel->maps.deny_globs, kernel_deny ? (uint32_t)o->n_deny_globs : 1))
+		return -1;
 
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -367,12 +407,30 @@ static void tell_choices(const struct feature *feats)
 		if (!f->n)
 			continue;
 		if (f->chosen >= f->n)
-			fprintf(stderr, "ksysmon: %s are not reported on this kernel (%s): %s\n", f->what,
+			fprintf(stderr, "ksysmon: %s %s on this kernel (%s): %s\n", f->what, f->when_off,
 				u.release, why_not(&f->v[f->n - 1]));
 		else if (f->chosen > 0)
 			fprintf(stderr, "ksysmon: %s are caught by %s on this kernel (%s), not %s: %s\n",
 				f->what, f->v[f->chosen].how, u.release, f->v[0].how, why_not(&f->v[0]));
 	}
+}
+
+/* The --deny rules the kernel decides, compiled (they were checked with
+ * the options). */
+static int fill_deny_globs(struct ksysmon_bpf *skel, const struct ksm_options *o)
+{
+	static struct ksm_glob g;
+	char why[200];
+	int fd = bpf_map__fd(skel->maps.deny_globs);
+	for (uint32_t i = 0; i < o->n_deny_globs; i++) {
+		if (ksm_glob_compile(o->deny_globs[i], &g, why, sizeof(why))) {
+			fprintf(stderr, "ksysmon: %s\n", why);
+			return -EINVAL;
+		}
+		if (bpf_map_update_elem(fd, &i, &g, BPF_ANY))
+			return -errno;
+	}
+	return 0;
 }
 
 static int fill_pid_filter(struct ksysmon_bpf *skel, const struct ksm_options *o)
@@ -464,7 +522,7 @@ static struct ksysmon_bpf *load_programs(const struct ksm_options *o, int ncpus,
 }
 
 struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
-				    const struct ksm_kernel_filter *kfilter)
+				    const struct ksm_kernel_filter *kfilter, bool *deny_in_kernel)
 {
 	struct feature feats[FEAT_MAX];
 	struct kernel_features kf = probe_kernel();
@@ -474,6 +532,15 @@ struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
 	if (!skel)
 		return NULL;
 	tell_choices(feats);
+	*deny_in_kernel = feats[FEAT_DENY].chosen < feats[FEAT_DENY].n;
+	if (o->deny_engine == KSM_DENY_ENGINE_LSM && !*deny_in_kernel) {
+		fprintf(stderr, "ksysmon: --deny-engine lsm is not possible on this kernel (see above); use --deny-engine fanotify or auto\n");
+		goto fail;
+	}
+	if (*deny_in_kernel && (errno = -fill_deny_globs(skel, o))) {
+		fprintf(stderr, "ksysmon: cannot set the kernel's --deny rules: %s\n", strerror(errno));
+		goto fail;
+	}
 	if (fill_pid_filter(skel, o)) {
 		fprintf(stderr, "ksysmon: cannot set the pid filter: %s\n", strerror(errno));
 		goto fail;

@@ -10,9 +10,12 @@
 struct ksysmon_bpf;
 
 /* Opens, sizes and loads the sensor for these options and fills its
- * filter maps (not attached yet).  On failure prints one line and returns
- * NULL. */
+ * filter maps (not attached yet, but for fexit programs, which are
+ * attached to learn whether the kernel takes them).  Optional features
+ * the kernel refuses are left out, each told in one line.  *deny_in_kernel
+ * is set when the --deny rules are decided by the kernel (BPF-LSM).  On
+ * failure prints one line and returns NULL. */
 struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
-				    const struct ksm_kernel_filter *kfilter);
+				    const struct ksm_kernel_filter *kfilter, bool *deny_in_kernel);
 
 #endif

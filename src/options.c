@@ -12,6 +12,7 @@
 
 #include "decode.h"
 #include "output.h"
+#include "globc.h"
 #include "policy.h"
 #include "syslog.h"
 #include "bpf/limits.h"
@@ -67,6 +68,11 @@ const char ksm_usage[] =
 	"                             allowed, unless --fail-closed\n"
 	"      --fail-closed          deny an exec that cannot be decided in time\n"
 	"                             or whose file cannot be checked\n"
+	"      --deny-engine=ENGINE   who decides --deny rules: fanotify (default;\n"
+	"                             this process), lsm (the kernel, through BPF-LSM\n"
+	"                             at bprm_check_security: no exec waits for this\n"
+	"                             process) or auto (lsm where the kernel runs BPF\n"
+	"                             LSM programs, else fanotify)\n"
 	"  -h, --help                 show this help\n"
 	"  -V, --version              show the version\n";
 
@@ -130,7 +136,8 @@ static void set_defaults(struct ksm_options *o)
 }
 
 enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
-       OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG };
+       OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG,
+       OPT_DENY_ENGINE = 300 };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -154,6 +161,23 @@ static int check_files(struct ksm_options *o, char *err, size_t errlen)
 	/* a replay shows what was recorded unless told otherwise */
 	if (o->read && !o->events_given)
 		o->event_mask = KSM_ALL_EVENTS;
+	return 0;
+}
+
+/* Rules the kernel is to decide must fit its matcher. */
+static int check_deny_engine(const struct ksm_options *o, char *err, size_t errlen)
+{
+	static struct ksm_glob g; /* 1.3 KiB: not on the stack */
+	char why[200];
+
+	if (o->deny_engine == KSM_DENY_ENGINE_FANOTIFY)
+		return 0;
+	if (!o->n_deny_globs && !o->help && !o->version)
+		return ksm_fail(err, errlen, "--deny-engine needs a --deny rule");
+	for (size_t i = 0; i < o->n_deny_globs; i++)
+		if (ksm_glob_compile(o->deny_globs[i], &g, why, sizeof(why)))
+			return ksm_fail(err, errlen, "invalid --deny for --deny-engine %s: %s",
+					o->deny_engine == KSM_DENY_ENGINE_LSM ? "lsm" : "auto", why);
 	return 0;
 }
 
@@ -181,6 +205,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "audit", no_argument, NULL, OPT_AUDIT },
 		{ "deny-timeout-ms", required_argument, NULL, OPT_DENY_TIMEOUT },
 		{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
+		{ "deny-engine", required_argument, NULL, OPT_DENY_ENGINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -309,6 +334,16 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		case OPT_FAIL_CLOSED:
 			o->deny_fail_closed = true;
 			break;
+		case OPT_DENY_ENGINE:
+			if (!strcmp(optarg, "fanotify"))
+				o->deny_engine = KSM_DENY_ENGINE_FANOTIFY;
+			else if (!strcmp(optarg, "lsm"))
+				o->deny_engine = KSM_DENY_ENGINE_LSM;
+			else if (!strcmp(optarg, "auto"))
+				o->deny_engine = KSM_DENY_ENGINE_AUTO;
+			else
+				return ksm_fail(err, errlen, "invalid --deny-engine '%s' (expected fanotify, lsm or auto)", optarg);
+			break;
 		case 'h':
 			o->help = true;
 			break;
@@ -331,6 +366,8 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	if (optind < argc)
 		return ksm_fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 	if (check_files(o, err, errlen))
+		return -1;
+	if (check_deny_engine(o, err, errlen))
 		return -1;
 	if (o->n_deny_globs || o->n_deny_sha256)
 		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */

@@ -58,6 +58,11 @@ struct ksm_options {
 	bool deny_audit;        /* report what would be denied, deny nothing */
 	bool deny_fail_closed;  /* deny when no decision is made in time */
 	uint32_t deny_timeout_ms;
+	enum ksm_deny_engine {
+		KSM_DENY_ENGINE_FANOTIFY, /* this process answers fanotify permission events */
+		KSM_DENY_ENGINE_LSM,      /* the kernel decides --deny (BPF-LSM) */
+		KSM_DENY_ENGINE_AUTO,     /* LSM where the kernel runs BPF LSM programs */
+	} deny_engine;
 	bool help;
 	bool version;
 };

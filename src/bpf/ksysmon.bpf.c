@@ -250,3 +250,4 @@ int BPF_PROG(handle_exit, struct task_struct *task)
  * tracepoint run in that order, so that a program's process_exec comes
  * before its image_load events. */
 #include "image.bpf.h"
+#include "deny.bpf.h"

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Exec denial decided in the kernel (--deny-engine lsm): a BPF-LSM program
+ * on bprm_check_security, the hook every exec passes for the file it runs
+ * (for a #! script, once for the script and once for its interpreter)
+ * before the old image is given up.  It matches the --deny globs against
+ * the file's path as process_exec.image shows it, so that no exec ever
+ * waits for a user-space process; the refusal is the caller's EPERM, as
+ * with the fanotify engine.  Loaded only where the kernel runs BPF LSM
+ * programs (bpf in /sys/kernel/security/lsm).
+ */
+#ifndef KSM_DENY_BPF_H
+#define KSM_DENY_BPF_H
+
+#include "ksysmon_bpf.h"
+#include "ksysmon_glob.h"
+#include "maps.bpf.h"
+#include "path.bpf.h"
+
+#define KSM_EPERM 1
+
+const volatile __u32 deny_glob_count = 0;
+const volatile bool deny_audit = false;
+const volatile bool deny_fail_closed = false;
+/* exec_blocked.rule when no rule could decide (fail-closed) */
+const volatile char deny_undecided[] = "undecided";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of --deny rules by the loader */
+	__type(key, __u32);
+	__type(value, struct ksm_glob);
+} deny_globs SEC(".maps");
+
+struct deny_scratch {
+	/* The match's state lives in map memory, not on the stack: loaded
+	 * each step as unknown values, the verifier's walk of the bpf_loop
+	 * callback converges instead of following one exact position after
+	 * another. */
+	struct ksm_glob_state st;
+	struct ksm_exec_blocked rec;
+	char strings[KSM_PATH_MAX + KSM_GLOB_TEXT_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct deny_scratch);
+} deny_scratch SEC(".maps");
+
+struct glob_run {
+	const struct ksm_glob *g;
+	struct deny_scratch *s;
+};
+
+static long glob_step_cb(__u32 i, struct glob_run *r)
+{
+	ksm_glob_step(r->g, r->s->strings, &r->s->st);
+	return r->s->st.result ? 1 : 0;
+}
+
+struct rules_run {
+	struct deny_scratch *s;
+	__u32 len;
+	__s32 matched;   /* index of the first matching rule, or -1 */
+	bool undecided;  /* a rule could not be decided */
+};
+
+static long rule_cb(__u32 i, struct rules_run *r)
+{
+	struct ksm_glob *g = bpf_map_lookup_elem(&deny_globs, &i);
+	struct deny_scratch *s = r->s;
+	if (!g)
+		return 1;
+	__builtin_memset(&s->st, 0, sizeof(s->st));
+	s->st.slen = r->len;
+	struct glob_run run = { .g = g, .s = s };
+	bpf_loop(KSM_GLOB_MAX_STEPS, glob_step_cb, &run, 0);
+	if (s->st.result > 0) {
+		r->matched = i;
+		return 1;
+	}
+	if (!s->st.result)
+		r->undecided = true;
+	return 0;
+}
+
+/* The exec_blocked record: the path, then the rule's text. */
+static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule)
+{
+	__u32 rlen = sizeof(deny_undecided) - 1;
+	char *rule_text = &s->strings[len & KSM_POS_MASK];
+
+	if (rule >= 0) {
+		__u32 key = rule;
+		struct ksm_glob *g = bpf_map_lookup_elem(&deny_globs, &key);
+		if (!g)
+			return;
+		rlen = g->text_len & (KSM_GLOB_TEXT_MAX - 1);
+		bpf_probe_read_kernel(rule_text, rlen, g->text);
+	} else {
+		bpf_probe_read_kernel(rule_text, sizeof(deny_undecided) - 1, (const void *)deny_undecided);
+	}
+	s->rec.pid = bpf_get_current_pid_tgid() >> 32;
+	s->rec.flags = deny_audit ? KSM_BLOCKED_AUDIT : 0;
+	__builtin_memset(s->rec.sha256, 0, sizeof(s->rec.sha256));
+	s->rec.path.offset = sizeof(s->rec);
+	s->rec.path.length = len;
+	s->rec.rule.offset = sizeof(s->rec) + (len & KSM_POS_MASK);
+	s->rec.rule.length = rlen;
+	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK) + (rlen & (KSM_GLOB_TEXT_MAX - 1));
+	fill_header(&s->rec.hdr, KSM_EV_EXEC_BLOCKED, size);
+	if (bpf_ringbuf_output(&events, &s->rec, size, BPF_RB_FORCE_WAKEUP))
+		count_lost(KSM_EV_EXEC_BLOCKED);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
+{
+	__u32 zero = 0, flags;
+
+	if (ret)
+		return ret; /* already refused */
+	struct deny_scratch *s = bpf_map_lookup_elem(&deny_scratch, &zero);
+	if (!s)
+		return deny_fail_closed && !deny_audit ? -KSM_EPERM : 0;
+	struct file *file = BPF_CORE_READ(bprm, file);
+	__u32 len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
+				 s->strings, &flags);
+	struct rules_run r = { .s = s, .len = len, .matched = -1 };
+	if (flags & PATH_TRUNCATED)
+		r.undecided = true; /* no rule sees a cut path */
+	else
+		bpf_loop(deny_glob_count, rule_cb, &r, 0);
+	if (r.matched < 0 && !(r.undecided && deny_fail_closed))
+		return 0;
+	report_blocked(s, len, r.matched);
+	return deny_audit ? 0 : -KSM_EPERM;
+}
+
+#endif

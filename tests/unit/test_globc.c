@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* --deny patterns compiled for the kernel engine: the kernel's step
+ * matcher must say what fnmatch(3) says, on every pattern and path. */
+#include "unit.h"
+
+#include <fnmatch.h>
+
+#include "globc.h"
+#include "policy.h"
+
+static struct ksm_glob g;
+
+static int kernel_says(const char *pattern, const char *path)
+{
+	char err[256] = "";
+	if (ksm_glob_compile(pattern, &g, err, sizeof(err)))
+		fail_msg("'%s' not compiled: %s", pattern, err);
+	return ksm_glob_match(&g, path, strlen(path));
+}
+
+static void same_as_fnmatch(const char *pattern, const char *path)
+{
+	int want = fnmatch(pattern, path, 0) == 0;
+	int got = kernel_says(pattern, path);
+	if (got != want)
+		fail_msg("'%s' on '%s': kernel %d, fnmatch %d", pattern, path, got, want);
+}
+
+static void test_fixed_cases(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/usr/bin/nc", "/usr/bin/nc" },      { "/usr/bin/nc", "/usr/bin/ncat" },
+		{ "/tmp/*", "/tmp/x/y/z" },            { "/tmp/*", "/tmp" },
+		{ "/tmp/*", "/tmp/" },                 { "*/nc", "/usr/bin/nc" },
+		{ "*", "/" },                          { "/a?c", "/abc" },
+		{ "/a?c", "/a/c" },                    { "/a[bc]d", "/acd" },
+		{ "/a[!bc]d", "/a/d" },                { "/a[^b]d", "/abd" },
+		{ "/a[]]b", "/a]b" },                  { "/a[!]]b", "/a]b" },
+		{ "/a[a-c]x", "/abx" },                { "/a[a-c]x", "/adx" },
+		{ "/a[[:digit:]]", "/a7" },            { "/a[[:digit:]]", "/ab" },
+		{ "/a[[:alpha:]_]*", "/a_1" },         { "/a\\*", "/a*" },
+		{ "/a\\*", "/ab" },                    { "/a\\?", "/a?" },
+		{ "/a[\\]]", "/a]" },                  { "/a*b*c", "/axxbyybzzc" },
+		{ "/a*b*c", "/axxbyybzz" },            { "/**/x", "/y/x" },
+		{ "/a[[=b=]]", "/ab" },                { "/a[[.-.]]", "/a-" },
+		{ "/a[-x]", "/a-" },                   { "/a[x-]", "/a-" },
+		{ "/\xc3\xa9*", "/\xc3\xa9t\xc3\xa9" }, { "/a?", "/a\xc3\xa9" },
+		{ "*.sh", "/tmp/x.sh" },               { "/x/*/y", "/x/y" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		same_as_fnmatch(cases[i][0], cases[i][1]);
+}
+
+/* Random patterns and paths over a small alphabet, where the corner cases
+ * (stars next to each other, classes next to '/', escapes) come often. */
+static void test_random_against_fnmatch(void **state)
+{
+	static const char *const pat_parts[] = {
+		"a", "b", "/", ".", "*", "?", "[ab]", "[!a]", "[a-c]", "\\*", "[[:digit:]]", "1", "**", "[/]",
+	};
+	static const char *const path_parts[] = { "a", "b", "c", "/", ".", "1", "*", "ab", "/a" };
+	char pattern[128], path[128];
+	unsigned seed = 12345;
+	(void)state;
+	for (int n = 0; n < 200000; n++) {
+		size_t pl = 0, sl = 0;
+		int np = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 7;
+		int ns = (int)((seed = seed * 1103515245 + 12345) >> 16) % 9;
+		pattern[pl++] = '/';
+		for (int i = 0; i < np; i++) {
+			const char *part = pat_parts[((seed = seed * 1103515245 + 12345) >> 16) % 14];
+			size_t len = strlen(part);
+			memcpy(pattern + pl, part, len);
+			pl += len;
+		}
+		pattern[pl] = 0;
+		path[sl++] = '/';
+		for (int i = 0; i < ns; i++) {
+			const char *part = path_parts[((seed = seed * 1103515245 + 12345) >> 16) % 9];
+			size_t len = strlen(part);
+			memcpy(path + sl, part, len);
+			sl += len;
+		}
+		path[sl] = 0;
+		same_as_fnmatch(pattern, path);
+	}
+}
+
+static void test_limits(void **state)
+{
+	char err[256] = "", long_pattern[400];
+	(void)state;
+	memset(long_pattern, 'a', sizeof(long_pattern) - 1);
+	long_pattern[0] = '/';
+	long_pattern[sizeof(long_pattern) - 1] = 0;
+	assert_int_equal(ksm_glob_compile(long_pattern, &g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "kernel engine's limit"));
+	assert_int_equal(ksm_glob_compile("/[a][b][c][d][e][f][g][h][i]", &g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bracket expressions"));
+	assert_int_equal(ksm_glob_compile("/[[:nope:]]", &g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown class"));
+	assert_null(strchr(err, '\n'));
+	/* a path longer than the kernel matches is undecided, not a miss */
+	static char path[KSM_GLOB_PATH_MAX + 8];
+	memset(path, 'x', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = 0;
+	assert_int_equal(ksm_glob_compile("/*", &g, err, sizeof(err)), 0);
+	assert_int_equal(ksm_glob_match(&g, path, strlen(path)), -1);
+	/* the text is kept for exec_blocked.rule */
+	assert_int_equal(ksm_glob_compile("/tmp/x/*", &g, err, sizeof(err)), 0);
+	assert_int_equal(g.text_len, 8);
+	assert_memory_equal(g.text, "/tmp/x/*", 8);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixed_cases),
+		cmocka_unit_test(test_random_against_fnmatch),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
