@@ -20,7 +20,7 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
-         "deny", "events_all"]
+         "deny", "deny_lsm", "events_all"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -361,6 +361,18 @@ def check_deny(case):
     eq(one(evs, child, "process_exit").get("exit_code"), 0, "allowed exit code")
 
 
+def check_deny_lsm(case, features):
+    """As check_deny; where the kernel runs no BPF-LSM program, ksysmon
+    must refuse to start, in one line."""
+    if "bpf" not in features.get("lsm", "").split(",") and not case.has("mon.ready"):
+        lines = case.stderr.strip().splitlines()
+        if case.text("mon.rc").strip() in ("", "0") or len(lines) != 1:
+            raise AssertionError("without BPF-LSM ksysmon must exit non-zero with one line; "
+                                 "exit %s, stderr: %r" % (case.text("mon.rc").strip(), lines))
+        return NA, lines[0]
+    return check_deny(case)
+
+
 def check_events_all(case):
     evs = started_events(case)
     pid = case.one_int("threads", "pid")
@@ -401,6 +413,7 @@ CHECKS = [
     ("--pid", "pid", check_pid),
     ("--config kernel rule", "config", check_config),
     ("--deny (fanotify)", "deny", check_deny),
+    ("--deny --deny-engine lsm", "deny_lsm", None),
     ("--events all", "events_all", check_events_all),
 ]
 LOST_CHECK = "events lost: 0"
@@ -424,8 +437,9 @@ def check_kernel(results_dir, cases=None):
         if c not in cases or not loaded[c].has("done") and not loaded[c].has("timeout"):
             continue
         case = loaded[c]
-        if fn is None:
-            run_check(results, name, case, lambda k: check_module(k, feats))
+        if fn is None:  # checks that need the kernel's facts
+            fn = {"module": check_module, "deny_lsm": check_deny_lsm}[c]
+            run_check(results, name, case, lambda k, fn=fn: fn(k, feats))
         else:
             run_check(results, name, case, fn)
     lost_cases = [loaded[c] for c in cases if c != "features" and loaded[c].has("mon.ready")]

@@ -196,9 +196,18 @@ EOF
 
 # --deny with fanotify: the exec fails with EPERM, another one runs
 case_deny() {
+	deny_with
+}
+
+# the same decided in the kernel, by a BPF-LSM program
+case_deny_lsm() {
+	deny_with --deny-engine lsm
+}
+
+deny_with() {
 	cp "$WL" "$TMPD/ksm-denied"
 	realpath "$TMPD/ksm-denied" >"$d/denied.path"
-	mon_start "$d" --deny "$TMPD/ksm-denied*" || return 0
+	mon_start "$d" --deny "$TMPD/ksm-denied*" "$@" || return 0
 	truth denied timeout 30 "$WL" failexec "$TMPD/ksm-denied"
 	truth allowed timeout 30 "$WL" vfork "$WL" exit 0
 	mon_stop "$d"
