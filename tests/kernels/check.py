@@ -208,8 +208,13 @@ def check_create_exec_exit(case):
     eq(one(evs, parent, "process_exit").get("exit_code"), 0, "parent's exit code")
 
 
-def check_signals(case):
+def check_exit_codes_and_signals(case):
     evs = started_events(case)
+    for code in (0, 1, 255):
+        _, child, status = vfork_truth(case, "code.%d" % code)
+        eq(status >> 8, code, "wait status of the child exiting with %d" % code)
+        ext = one(evs, child, "process_exit")
+        eq((ext.get("exit_code"), ext.get("signal")), (code, None), "exit_code, signal")
     for name, sig in (("kill", 9), ("segv", 11)):
         _, child, status = vfork_truth(case, name)
         eq(status & 0x7f, sig, "wait status of the child killed by %d" % sig)
@@ -403,7 +408,7 @@ def probe_result(case, kind):
 CHECKS = [
     ("starts with default events", "core", check_started),
     ("process create/exec/exit", "core", check_create_exec_exit),
-    ("exit by signal", "core", check_signals),
+    ("exit codes, deaths by signal", "core", check_exit_codes_and_signals),
     ("threads", "core", check_threads),
     ("exec from a thread", "core", check_thread_exec),
     ("image loads (dl_iterate_phdr truth)", "images", check_images),

@@ -94,6 +94,9 @@ truth() {
 case_core() {
 	mon_start "$d" || return 0
 	truth exit "$WL" vfork "$WL" exit 7
+	for code in 0 1 255; do
+		truth "code.$code" "$WL" vfork "$WL" exit "$code"
+	done
 	truth kill "$WL" vfork "$WL" signal 9
 	truth segv "$WL" vfork "$WL" signal 11
 	# many times: where the last thread is told from signal->live, a thread
