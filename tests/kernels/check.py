@@ -367,9 +367,10 @@ def check_deny(case):
 
 
 def check_deny_lsm(case, features):
-    """As check_deny; where the kernel runs no BPF-LSM program, ksysmon
-    must refuse to start, in one line."""
-    if "bpf" not in features.get("lsm", "").split(",") and not case.has("mon.ready"):
+    """As check_deny; where the kernel runs no BPF-LSM program (the probe
+    could not attach one, or bpf is not an active LSM), ksysmon must refuse
+    to start, in one line."""
+    if features.get("bpf_lsm") != "1" and not case.has("mon.ready"):
         lines = case.stderr.strip().splitlines()
         if case.text("mon.rc").strip() in ("", "0") or len(lines) != 1:
             raise AssertionError("without BPF-LSM ksysmon must exit non-zero with one line; "
@@ -433,6 +434,9 @@ def check_kernel(results_dir, cases=None):
     for c in cases:
         loaded[c] = Case(os.path.join(results_dir, c))
     feats = feature_facts(loaded["features"]) if "features" in loaded else {}
+    if "features" in loaded:
+        lsm_attached = loaded["features"].text("probe.lsm.rc").strip() == "0"
+        feats["bpf_lsm"] = "1" if lsm_attached and "bpf" in feats.get("lsm", "").split(",") else "0"
     for c in cases:
         case = loaded[c]
         if not case.has("done") and not case.has("timeout"):
@@ -460,8 +464,7 @@ def check_kernel(results_dir, cases=None):
         for kind, label in (("fentry", "fentry (kernel)"), ("kprobe", "kprobes (kernel)"),
                             ("lsm", "BPF-LSM (kernel)")):
             st, detail = probe_result(fc, kind)
-            lsms = feats.get("lsm", "").split(",")
-            if kind == "lsm" and st == PASS and "bpf" not in lsms:
+            if kind == "lsm" and st == PASS and feats["bpf_lsm"] != "1":
                 # attached to a hook that is never called
                 st, detail = NA, "attaches, but bpf is not an active LSM (%s)" % feats.get("lsm")
             results.append(Result(label, INFO if st == PASS else NA, detail, fact=True))
