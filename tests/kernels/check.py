@@ -228,7 +228,7 @@ def check_threads(case):
     wrong = []
     runs = sorted(f[2:] for f in os.listdir(case.path)
                   if f.startswith("t.threads.") and not f.endswith(".rc"))
-    eq(len(runs), 30, "runs of the threads workload (THREAD_RUNS in cases.sh)")
+    eq(len(runs), 60, "runs of the threads workload (THREAD_RUNS in cases.sh)")
     for run in runs:
         pid = case.one_int(run, "pid")
         tids = sorted(int(t) for t in case.truth(run).get("tid", []))

@@ -20,7 +20,7 @@ set -u
 RES=$1
 shift
 READY_TIMEOUT=${KSM_READY_TIMEOUT:-120}
-THREAD_RUNS=30
+THREAD_RUNS=60
 TMPD=${TMPDIR:-/tmp}
 MON=
 # deaths by signal without core files
