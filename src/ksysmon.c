@@ -110,6 +110,16 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* A --pid of no process is accepted (a process may take the id later, and
+ * is then followed), but said, since it is more often a mistake. */
+static void warn_absent_pids(const struct ksm_options *o)
+{
+	for (size_t i = 0; i < o->n_pids; i++)
+		if (kill((pid_t)o->pids[i], 0) && errno == ESRCH)
+			fprintf(stderr, "ksysmon: warning: --pid %u: no such process now; followed if a process takes this id\n",
+				o->pids[i]);
+}
+
 /* A record of the exec policy thread (realtime-stamped). */
 static void on_deny_record(void *ctx, const void *rec, size_t size)
 {
@@ -117,7 +127,8 @@ static void on_deny_record(void *ctx, const void *rec, size_t size)
 	ksm_pipeline_record(&m->pipe, rec, size);
 }
 
-/* One batch: whatever the queue holds now, then the lost counters. */
+/* One batch: whatever the queue holds now, then the lost counters.  A
+ * failing output does not stop it (its events are counted as lost). */
 static int drain(struct monitor *m)
 {
 	m->pipe.boot_ns = ksm_boot_time_ns();
@@ -128,7 +139,8 @@ static int drain(struct monitor *m)
 	if (err)
 		return err;
 	ksm_deny_drain(m->deny, on_deny_record, m);
-	return ksm_pipeline_flush(&m->pipe);
+	ksm_pipeline_flush(&m->pipe);
+	return 0;
 }
 
 static int run(struct monitor *m, const struct ksm_options *o)
@@ -144,12 +156,13 @@ static int run(struct monitor *m, const struct ksm_options *o)
 			return err;
 		}
 		err = drain(m);
-		if (err == -EPIPE)
-			return 0; /* the reader went away: a normal end */
 		if (err) {
 			fprintf(stderr, "ksysmon: %s\n", strerror(-err));
 			return err;
 		}
+		err = ksm_pipeline_write_end(&m->pipe);
+		if (err)
+			return err == -EPIPE ? 0 : err; /* the failure was said when it began */
 	}
 	return 0;
 }
@@ -178,7 +191,6 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		fprintf(stderr, "ksysmon: cannot map the event queue: %s\n", strerror(errno));
 		return 1;
 	}
-	install_signals();
 	/* what was running before: seeded just before the events start */
 	if (ksm_pipeline_init(&m->pipe, opts, rules, true, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
@@ -210,7 +222,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 	ksysmon_bpf__detach(m->skel);
 	ksm_deny_stop(m->deny); /* nothing stays blocked; its last reports follow */
 	int derr = drain(m);
-	if (derr && !err && derr != -EPIPE) {
+	if (derr && !err) {
 		fprintf(stderr, "ksysmon: %s\n", strerror(-derr));
 		err = 1;
 	}
@@ -249,12 +261,15 @@ int main(int argc, char **argv)
 		opts.event_mask &= ~kfilter.disabled_types;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
+	install_signals();
 	if (!opts.read) {
+		warn_absent_pids(&opts);
 		err = watch(&m, &opts, rules, &kfilter);
 	} else if (ksm_pipeline_init(&m.pipe, &opts, rules, false, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
 		err = 1;
 	} else {
+		m.pipe.stop = &stop_requested;
 		int rc = ksm_replay_file(&m.pipe, opts.read);
 		if (rc != -2)
 			ksm_pipeline_summary(&m.pipe, -1);
