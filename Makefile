@@ -51,7 +51,7 @@ HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps run test check unit integration fuzz fuzz-smoke bench clean windows test-windows \
-	install uninstall vmlinux
+	install uninstall vmlinux test-kernels test-kernels-quick kernels-readme
 
 all: $(BUILD)/ksysmon
 
@@ -135,11 +135,36 @@ fuzz-smoke: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 fuzz: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
+# the kernel matrix (tests/kernels/README.md): Debian's kernels under QEMU,
+# each running the core cases; the quick variant boots the oldest and the
+# most used, `make test-kernels` every kernel and this one natively
+KERNEL_PROBES := $(patsubst %,$(BUILD)/kernels/probe_%.bpf.o,fentry kprobe lsm)
+KERNELS_DEPS  := $(BUILD)/ksysmon $(BUILD)/tests/workload $(BUILD)/kernels/probe $(KERNEL_PROBES)
+
+$(BUILD)/kernels/probe_%.bpf.o: tests/kernels/probes.bpf.c $(VMLINUX) | $(BUILD)/.dir
+	@mkdir -p $(BUILD)/kernels
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DPROBE_$(shell echo $* | tr a-z A-Z) \
+		$(WARN) -I$(dir $(VMLINUX)) -c $< -o $@
+
+$(BUILD)/kernels/probe: tests/kernels/probe.c | $(BUILD)/.dir
+	@mkdir -p $(BUILD)/kernels
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 $< -o $@ -lbpf
+
+test-kernels-quick: $(KERNELS_DEPS)
+	python3 tests/kernels/run.py --kernels 5.10,6.12
+
+test-kernels: $(KERNELS_DEPS)
+	python3 tests/kernels/run.py --kernels all --native
+
+# README.md's kernel table, from the last runs' results
+kernels-readme:
+	python3 tests/kernels/matrix.py --readme README.md
+
 # the packages first, then every test
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows)
+check: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows) test-kernels-quick
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench

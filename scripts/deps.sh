@@ -7,7 +7,8 @@ linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
             libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev
             python3 util-linux mount passwd rsyslog python3-jsonschema
             libclang-rt-14-dev libsystemd-dev debhelper lintian logrotate
-            systemd procps groff-base man-db prometheus-node-exporter)
+            systemd procps groff-base man-db prometheus-node-exporter
+            qemu-system-x86 busybox-static cpio xz-utils zstd)
 windows_pkgs=(mingw-w64 wine wine64)
 # the tools `make bench` compares ksysmon with, and the plot
 bench_pkgs=(forkstat bpftrace linux-perf auditd gnuplot-nox)
