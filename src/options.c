@@ -261,17 +261,37 @@ static const struct option longopts[] = {
 
 #define SHORT_OPTS ":f:e:p:a:b:l:o:w:r:c:hV"
 
-const char *ksm_options_config_path(int argc, char **argv)
+/* The value of the last option `val` of the command line (NULL if none
+ * has one) in *arg; whether there is one.  getopt reorders what it scans
+ * (a --syslog target after its option would move to the end): a copy of
+ * argv is scanned. */
+static bool find_option(int argc, char **argv, int val, const char **arg)
 {
-	const char *path = NULL;
+	char **copy = malloc(((size_t)argc + 1) * sizeof(*copy));
+	bool found = false;
 	int c;
 
+	*arg = NULL;
+	if (!copy)
+		return false;
+	memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+	copy[argc] = NULL;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1)
-		if (c == 'c')
-			path = optarg;
-	return path;
+	while ((c = getopt_long(argc, copy, SHORT_OPTS, longopts, NULL)) != -1) {
+		if (c == val) {
+			found = true;
+			*arg = optarg;
+		}
+	}
+	free(copy);
+	return found;
+}
+
+const char *ksm_options_config_path(int argc, char **argv)
+{
+	const char *path;
+	return find_option(argc, argv, 'c', &path) ? path : NULL;
 }
 
 int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, size_t errlen)
@@ -484,17 +504,10 @@ static bool repeatable(const char *name)
 /* Whether the command line gives the option of this long name. */
 static bool cmdline_gives(int argc, char **argv, const char *name)
 {
-	int val = 0, c;
+	const char *arg;
 	for (const struct option *p = longopts; p->name; p++)
 		if (!strcmp(p->name, name))
-			val = p->val;
-	if (!val)
-		return false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1)
-		if (c == val)
-			return true;
+			return find_option(argc, argv, p->val, &arg);
 	return false;
 }
 

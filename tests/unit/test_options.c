@@ -703,6 +703,14 @@ static void test_config_file_options(void **state)
 	assert_string_equal(o.output, "/var/log/k.json");
 	ksm_config_args_free(&args);
 
+	/* finding --config leaves argv as it was: a --syslog target that
+	 * follows its option stays there */
+	char *sys[] = { "ksysmon", "--syslog", "udp:127.0.0.1:514", "-c", "k.yaml", NULL };
+	assert_string_equal(ksm_options_config_path(5, sys), "k.yaml");
+	assert_string_equal(sys[2], "udp:127.0.0.1:514");
+	assert_int_equal(ksm_parse_options(5, sys, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.syslog_target, "udp:127.0.0.1:514");
+
 	/* the file's bad value is named by its line, unless overridden */
 	const char *bad = "options:\n  format: json\n  latency-ms: 0\n";
 	assert_int_equal(with_config(bad, plain, 1, &o, err, &args), -1);
