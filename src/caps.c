@@ -90,6 +90,27 @@ int ksm_caps_check(uint64_t need, char *err, size_t errlen)
 	return -1;
 }
 
+static int set_effective(struct __user_cap_data_struct d[2], uint64_t eff)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
+
+bool ksm_caps_refused_with(uint64_t keep, int (*op)(void *ctx), void *ctx)
+{
+	struct __user_cap_data_struct d[2];
+	if (capget_sets(d))
+		return true;
+	uint64_t eff = (uint64_t)d[0].effective | (uint64_t)d[1].effective << 32;
+	if (set_effective(d, eff & keep))
+		return true;
+	bool refused = op(ctx) == -EPERM;
+	set_effective(d, eff);
+	return refused;
+}
+
 int ksm_caps_drop(uint64_t keep)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };

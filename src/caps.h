@@ -10,6 +10,7 @@
 #ifndef KSM_CAPS_H
 #define KSM_CAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ int ksm_caps_check(uint64_t need, char *err, size_t errlen);
  * and bounding sets, clears the inheritable and ambient ones, and sets
  * no_new_privs.  0 or -errno. */
 int ksm_caps_drop(uint64_t keep);
+/* Whether op (0 or -errno) fails with EPERM with only keep effective, as
+ * after ksm_caps_drop(keep): tried with the effective set cut to keep for
+ * the time of the call (true when that cannot be tried).  Some kernels ask
+ * for CAP_BPF (or CAP_SYS_ADMIN) at every bpf() call. */
+bool ksm_caps_refused_with(uint64_t keep, int (*op)(void *ctx), void *ctx);
 /* The effective set now. */
 uint64_t ksm_caps_effective(void);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -119,6 +120,14 @@ static int report_lost(struct monitor *m)
 
 /* What the options need from this process and this kernel, checked before
  * anything is loaded. */
+/* A read of a map the sensor holds: what the run does with its maps. */
+static int read_lost_map(void *ctx)
+{
+	struct monitor *m = ctx;
+	uint64_t sum;
+	return ksm_percpu_sum(bpf_map__fd(m->skel->maps.lost), KSM_EV_PROCESS_EXEC, m->ncpus, &sum);
+}
+
 static int preflight(const struct ksm_options *o, uint64_t *keep)
 {
 	uint64_t start;
@@ -447,7 +456,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 			return 1;
 		}
 	}
-	/* attached: what only loading needed is given up for the rest of the run */
+	/* attached: what only loading needed is given up for the rest of the
+	 * run; CAP_BPF stays where the kernel asks for it at every bpf() call
+	 * (before 6.5, with unprivileged BPF disabled) */
+	if (ksm_caps_refused_with(keep_caps, read_lost_map, m))
+		keep_caps |= 1ull << CAP_BPF;
 	if ((err = ksm_caps_drop(keep_caps))) {
 		fprintf(stderr, "ksysmon: cannot give up capabilities: %s\n", strerror(-err));
 		return 1;
