@@ -458,7 +458,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 	}
 	/* attached: what only loading needed is given up for the rest of the
 	 * run; CAP_BPF stays where the kernel asks for it at every bpf() call
-	 * (before 6.5, with unprivileged BPF disabled) */
+	 * (5.10 with unprivileged BPF disabled) */
 	if (ksm_caps_refused_with(keep_caps, read_lost_map, m))
 		keep_caps |= 1ull << CAP_BPF;
 	if ((err = ksm_caps_drop(keep_caps))) {

@@ -36,7 +36,7 @@ def cap_sets(pid):
 
 # bpf(BPF_MAP_LOOKUP_ELEM) on fd -1: EBADF where the kernel lets a process
 # use the maps it holds without CAP_BPF, EPERM where every bpf() call needs
-# it (before 6.5, with unprivileged BPF disabled)
+# it (5.10 with unprivileged BPF disabled)
 BPF_PROBE = """
 import ctypes, os, platform
 libc = ctypes.CDLL(None, use_errno=True)
