@@ -119,7 +119,7 @@ struct pending {
 
 /* A ksm_deny some thread of which never came back from the kernel: it
  * stays allocated (and its fanotify descriptor open) for that thread. */
-static struct ksm_deny *abandoned;
+static struct ksm_deny *volatile abandoned;
 
 static uint64_t realtime_ns(void)
 {

@@ -33,6 +33,9 @@ struct monitor {
 	uint64_t lost_reported[KSM_EV_MAX]; /* the kernel's counters, last read */
 	int ncpus;
 	struct ksm_deny *deny; /* exec policy, NULL without rules */
+	bool enforcing;        /* a deny policy runs (here or in the kernel) */
+	int discard;           /* errno of the failed output: records are then counted, not shown */
+	uint64_t discarded;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -54,10 +57,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
+/* Every record, the sensor's and the policy's, goes to the views here. */
+static void record(struct monitor *m, const void *data, size_t size)
+{
+	if (m->discard)
+		m->discarded++;
+	else
+		ksm_pipeline_record(&m->pipe, data, size);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
-	struct monitor *m = ctx;
-	ksm_pipeline_record(&m->pipe, data, size);
+	record(ctx, data, size);
 	return 0;
 }
 
@@ -85,7 +96,7 @@ static int report_lost(struct monitor *m)
 	rec.hdr.flags = KSM_HF_TIME_REALTIME;
 	rec.hdr.size = sizeof(rec);
 	rec.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
-	ksm_pipeline_record(&m->pipe, &rec, sizeof(rec));
+	record(m, &rec, sizeof(rec));
 	return 0;
 }
 
@@ -113,8 +124,25 @@ static void install_signals(void)
 /* A record of the exec policy thread (realtime-stamped). */
 static void on_deny_record(void *ctx, const void *rec, size_t size)
 {
-	struct monitor *m = ctx;
-	ksm_pipeline_record(&m->pipe, rec, size);
+	record(ctx, rec, size);
+}
+
+/*
+ * Writes out the batch.  While a deny policy runs, a failed output (a full
+ * disk, a reader gone) must not end enforcement with it: from then on the
+ * records are counted and dropped, and ksysmon runs until it is stopped.
+ */
+static int flush(struct monitor *m)
+{
+	if (m->discard)
+		return 0;
+	int err = ksm_pipeline_flush(&m->pipe);
+	if (!err || !m->enforcing)
+		return err;
+	fprintf(stderr, "ksysmon: writing events failed: %s; events are no longer written, the deny policy stays enforced until ksysmon is stopped\n",
+		strerror(-err));
+	m->discard = -err;
+	return 0;
 }
 
 /* One batch: whatever the queue holds now, then the lost counters. */
@@ -128,7 +156,7 @@ static int drain(struct monitor *m)
 	if (err)
 		return err;
 	ksm_deny_drain(m->deny, on_deny_record, m);
-	return ksm_pipeline_flush(&m->pipe);
+	return flush(m);
 }
 
 static int run(struct monitor *m, const struct ksm_options *o)
@@ -202,6 +230,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 			return 1;
 		}
 	}
+	m->enforcing = deny_in_kernel || m->deny;
 	fprintf(stderr, "ksysmon: ready\n");
 
 	err = run(m, opts) ? 1 : 0;
@@ -215,6 +244,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		err = 1;
 	}
 	ksm_pipeline_summary(&m->pipe, m->pipe.rules ? (int64_t)ksm_kfilter_count(m->skel, m->ncpus) : -1);
+	if (m->discard)
+		fprintf(stderr, "ksysmon: not written after the output failed: %llu records\n",
+			(unsigned long long)m->discarded);
+	if (m->discard && m->discard != EPIPE)
+		err = 1; /* a reader that went away is a normal end; a failed write is not */
 	return err;
 }
 
