@@ -531,12 +531,15 @@ struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
 	struct ksysmon_bpf *skel = load_programs(o, ncpus, kfilter, &kf, feats);
 	if (!skel)
 		return NULL;
-	tell_choices(feats);
 	*deny_in_kernel = feats[FEAT_DENY].chosen < feats[FEAT_DENY].n;
 	if (o->deny_engine == KSM_DENY_ENGINE_LSM && !*deny_in_kernel) {
-		fprintf(stderr, "ksysmon: --deny-engine lsm is not possible on this kernel (see above); use --deny-engine fanotify or auto\n");
+		struct utsname u;
+		uname(&u);
+		fprintf(stderr, "ksysmon: --deny-engine lsm is not possible on this kernel (%s): %s; use --deny-engine fanotify or auto\n",
+			u.release, why_not(&feats[FEAT_DENY].v[0]));
 		goto fail;
 	}
+	tell_choices(feats);
 	if (*deny_in_kernel && (errno = -fill_deny_globs(skel, o))) {
 		fprintf(stderr, "ksysmon: cannot set the kernel's --deny rules: %s\n", strerror(errno));
 		goto fail;
