@@ -73,7 +73,10 @@ struct ksm_deny {
 	struct ksm_hashcache *cache; /* only with digest rules */
 	bool audit;
 	bool fail_closed;
+	bool skip_fuse;
 	uint64_t timeout_ns;
+	void (*watched)(void *ctx, const uint32_t *sb_devs, size_t n);
+	void *watched_ctx;
 	pid_t self;
 	int fan_fd;
 	int mnt_fd;  /* /proc/self/mountinfo, polled for POLLPRI */
@@ -252,13 +255,17 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 {
 	if (read_mountinfo(d))
 		return -errno;
-	size_t cap = 64, n = 0, n_fuse = 0;
+	size_t cap = 64, n = 0, n_fuse = 0, n_marked = 0;
 	char **devs = malloc(cap * sizeof(*devs));
+	uint32_t *marked = malloc(cap * sizeof(*marked)); /* kernel dev_t encoding */
 	dev_t fuse[FUSE_DEVS_MAX];
 	int root_err = -ENOENT;
 	uint64_t mask = d->audit ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM;
-	if (!devs)
+	if (!devs || !marked) {
+		free(devs);
+		free(marked);
 		return -ENOMEM;
+	}
 	for (char *line = d->mountinfo, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -282,18 +289,27 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			continue;
 		if (n == cap) {
 			char **p = realloc(devs, 2 * cap * sizeof(*devs));
-			if (!p)
+			uint32_t *q = p ? realloc(marked, 2 * cap * sizeof(*marked)) : NULL;
+			if (p)
+				devs = p;
+			if (!q)
 				break;
-			devs = p;
+			marked = q;
 			cap *= 2;
 		}
 		devs[n++] = dev;
 		unsigned maj, min;
-		if (is_fuse(fstype) && n_fuse < FUSE_DEVS_MAX && sscanf(dev, "%u:%u", &maj, &min) == 2)
+		if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+			continue;
+		if (is_fuse(fstype) && (d->skip_fuse || n_fuse == FUSE_DEVS_MAX))
+			continue; /* no exec waits for ksysmon's open of a FUSE file */
+		if (is_fuse(fstype))
 			fuse[n_fuse++] = makedev(maj, min);
 		int r = fanotify_mark(d->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM | FAN_MARK_DONT_FOLLOW, mask,
 				      AT_FDCWD, mnt);
 		int e = r ? errno : 0;
+		if (!e)
+			marked[n_marked++] = maj << 20 | min;
 		if (is_root)
 			root_err = -e;
 		if (e && verbose)
@@ -301,7 +317,10 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 				(int)strcspn(fstype, " "), fstype, strerror(e));
 	}
 	set_fuse_devs(d, fuse, n_fuse);
+	if (d->watched)
+		d->watched(d->watched_ctx, marked, n_marked);
 	free(devs);
+	free(marked);
 	return root_err;
 }
 
@@ -791,6 +810,9 @@ int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, cha
 	d->self = getpid();
 	d->audit = cfg->audit;
 	d->fail_closed = cfg->fail_closed;
+	d->skip_fuse = cfg->unwatched_killed;
+	d->watched = cfg->watched;
+	d->watched_ctx = cfg->watched_ctx;
 	d->timeout_ns = (uint64_t)cfg->timeout_ms * 1000000u;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->pend_lock, NULL);

@@ -29,6 +29,15 @@ struct ksm_deny_config {
 	bool audit;       /* report, never deny */
 	bool fail_closed; /* deny what cannot be decided in time */
 	uint32_t timeout_ms;
+	/* execs from superblocks not watched are killed by the sensor
+	 * (--deny-unverifiable): FUSE is then left unwatched, so that no
+	 * decision ever waits on a FUSE server */
+	bool unwatched_killed;
+	/* told the superblocks watched (kernel dev_t encoding) after each
+	 * marking, on the calling thread at start and on the mount thread
+	 * later; may be NULL */
+	void (*watched)(void *ctx, const uint32_t *sb_devs, size_t n);
+	void *watched_ctx;
 };
 
 struct ksm_deny;
