@@ -42,6 +42,43 @@ def _tgid(tid):
     return -1
 
 
+class Watchdog:
+    """Resumes and kills the given processes after `seconds`, from a
+    forked child that only sleeps and signals: the safety net of anything
+    that may leave a --deny monitor unable to answer."""
+
+    def __init__(self, seconds, pids):
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                time.sleep(seconds)
+                for p in pids:
+                    for sig in (signal.SIGCONT, signal.SIGKILL):
+                        try:
+                            os.kill(p, sig)
+                        except OSError:
+                            pass
+            finally:
+                os._exit(0)
+
+    def disarm(self):
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def hold_exec(path, seconds):
+    """A child that execs path (held up for as long as the server holds
+    the monitor's open of it); killed by an alarm after `seconds`."""
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(seconds)
+        try:
+            os.execv(path, [path])
+        finally:
+            os._exit(127)
+    return pid
+
+
 class StallFS:
     def __init__(self, mountpoint, content, stall_ops=(), victim=None):
         self.mountpoint = mountpoint

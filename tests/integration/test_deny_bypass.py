@@ -13,9 +13,9 @@ import signal
 import subprocess
 import time
 
-from stallfs import OPEN, StallFS
+from stallfs import OPEN, StallFS, Watchdog
 from test_deny import DenyFixture, exited_ok, sha256_of, try_exec
-from test_deny_stall import TIMEOUT_MS, Watchdog, timed_exec
+from test_deny_stall import TIMEOUT_MS, timed_exec
 
 UNWATCHED = "unwatched filesystem"
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"

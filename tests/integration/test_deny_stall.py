@@ -16,34 +16,11 @@ import signal
 import time
 import unittest
 
-from stallfs import OPEN, READ, StallFS
+from stallfs import OPEN, READ, StallFS, Watchdog, hold_exec
 from test_deny import DenyFixture, exited_ok, sha256_of, try_exec
 
 TIMEOUT_MS = 500  # the default --deny-timeout-ms
 NOBODY = 65534
-
-
-class Watchdog:
-    """Resumes and kills the given processes after `seconds`, from a
-    forked child that only sleeps and signals."""
-
-    def __init__(self, seconds, pids):
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                time.sleep(seconds)
-                for p in pids:
-                    for sig in (signal.SIGCONT, signal.SIGKILL):
-                        try:
-                            os.kill(p, sig)
-                        except OSError:
-                            pass
-            finally:
-                os._exit(0)
-
-    def disarm(self):
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
 
 
 def timed_exec(path, uid=None):
@@ -122,13 +99,7 @@ class DenyStallTest(DenyFixture):
         prog = self.stall_fs(m, {OPEN})
         # this exec's event is read by one reader, whose open of prog the
         # server never answers
-        held = os.fork()
-        if held == 0:
-            signal.alarm(30)
-            try:
-                os.execv(prog, [prog])
-            finally:
-                os._exit(127)
+        held = hold_exec(prog, 30)
         time.sleep(0.3)
         for _ in range(20):
             self.assert_prompt(self.untrusted)
