@@ -11,11 +11,10 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
-from stallfs import OPEN, StallFS, Watchdog
-from test_deny import DenyFixture, exited_ok, sha256_of, try_exec
-from test_deny_stall import TIMEOUT_MS, timed_exec
+from stallfs import OPEN
+from test_deny import exited_ok, sha256_of, try_exec
+from test_deny_stall import TIMEOUT_MS, StallFixture, timed_exec
 
 UNWATCHED = "unwatched filesystem"
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
@@ -49,24 +48,13 @@ def userns_tmpfs_exec(src):
     return p.returncode
 
 
-class DenyBypassTest(DenyFixture):
+class DenyBypassTest(StallFixture):
     def setUp(self):
         super().setUp()
-        self.fs = None
-        self.watchdog = None
         self.unique_binary(self.fine)
         with open(self.fine, "rb") as f:
             self.content = f.read()
         self.digest = sha256_of(self.fine)
-        os.chmod(self.dir, 0o755)
-        os.chmod(self.allowed_dir, 0o755)
-
-    def tearDown(self):
-        if self.fs:
-            self.fs.stop()
-        if self.watchdog:
-            self.watchdog.disarm()
-        super().tearDown()
 
     def unwatched(self, m):
         return [e for e in m.blocked() if e["rule"] == UNWATCHED]
@@ -102,12 +90,7 @@ class DenyBypassTest(DenyFixture):
         """Under --deny-unverifiable FUSE is not watched: ksysmon never
         opens its files, so a server that never answers holds up nothing."""
         m = self.monitor("--deny", self.denied_dir + "/*", "--deny-unverifiable")
-        mnt = os.path.join(self.dir, "fuse")
-        os.mkdir(mnt)
-        self.fs = StallFS(mnt, self.content, {OPEN}, victim=m.proc.pid).start()
-        self.watchdog = Watchdog(20, [m.proc.pid, self.fs.pid])
-        time.sleep(0.3)
-        prog = os.path.join(mnt, "prog")
+        prog = self.stall_fs(m, {OPEN}, self.content)
         err, status, took = timed_exec(prog)
         self.assertEqual(err, 0)
         self.assertTrue(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status)

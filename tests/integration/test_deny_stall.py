@@ -48,7 +48,10 @@ def timed_exec(path, uid=None):
     return 0, status, time.monotonic() - t0
 
 
-class DenyStallTest(DenyFixture):
+class StallFixture(DenyFixture):
+    """DenyFixture with a file always decided in user space, and a FUSE
+    mount point whose server and watchdog go whatever happens."""
+
     def setUp(self):
         super().setUp()
         self.fs = None
@@ -94,6 +97,9 @@ class DenyStallTest(DenyFixture):
             time.sleep(0.02)
         self.assertIn(text, m.stderr())
 
+
+
+class DenyStallTest(StallFixture):
     def test_fuse_server_holding_the_monitors_open_holds_up_no_other_exec(self):
         m = self.monitor("--deny", self.pattern)
         prog = self.stall_fs(m, {OPEN})
