@@ -58,7 +58,6 @@ struct worker {
 	struct ksm_deny *d;
 	pthread_t thread;
 	_Atomic uint64_t busy_since; /* when the current call began; 0: none */
-	atomic_bool done;            /* its function returned */
 };
 
 struct pool {
@@ -103,7 +102,6 @@ struct ksm_deny {
 	struct pool readers, hashers;
 	pthread_t timer, mounter;
 	bool timer_started, mounter_started;
-	atomic_bool timer_done, mounter_done;
 	unsigned stuck; /* threads still in a filesystem call at stop */
 
 	/* FUSE superblocks (their server decides what each reader sees) */
@@ -317,8 +315,11 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 				(int)strcspn(fstype, " "), fstype, strerror(e));
 	}
 	set_fuse_devs(d, fuse, n_fuse);
-	if (d->watched)
+	/* under fs_lock: once stopping, the caller's tables may be gone */
+	pthread_mutex_lock(&d->fs_lock);
+	if (d->watched && !atomic_load(&d->stopping))
 		d->watched(d->watched_ctx, marked, n_marked);
+	pthread_mutex_unlock(&d->fs_lock);
 	free(devs);
 	free(marked);
 	return root_err;
@@ -341,7 +342,6 @@ static void *mounter_main(void *arg)
 		if (pfd[1].revents & (POLLPRI | POLLERR))
 			mark_all(d, false); /* a filesystem was mounted */
 	}
-	atomic_store(&d->mounter_done, true);
 	return NULL;
 }
 
@@ -593,7 +593,6 @@ static void *hasher_main(void *arg)
 			release_locked(s); /* the timer answered it meanwhile */
 	}
 	pthread_mutex_unlock(&d->pend_lock);
-	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -738,7 +737,6 @@ static void *reader_main(void *arg)
 		if (pfd[0].revents)
 			break;
 	}
-	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -763,7 +761,6 @@ static void *timer_main(void *arg)
 		pthread_cond_timedwait(&d->timer_cv, &d->pend_lock, &ts);
 	}
 	pthread_mutex_unlock(&d->pend_lock);
-	atomic_store(&d->timer_done, true);
 	return NULL;
 }
 
@@ -920,6 +917,8 @@ void ksm_deny_stop(struct ksm_deny *d)
 	if (fanotify_mark(d->fan_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL))
 		d->errors++;
 	atomic_store(&d->stopping, true);
+	pthread_mutex_lock(&d->fs_lock); /* no watched() call from here on */
+	pthread_mutex_unlock(&d->fs_lock);
 	uint64_t one = 1;
 	while (write(d->stop_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
@@ -930,6 +929,8 @@ void ksm_deny_stop(struct ksm_deny *d)
 		pthread_cond_broadcast(&d->timer_cv);
 		pthread_mutex_unlock(&d->pend_lock);
 	}
+	/* the timer first: it is the one that starts threads */
+	join_one(d, d->timer_started, d->timer, deadline_rt);
 	pool_join(d, &d->readers, deadline_rt);
 	pthread_mutex_lock(&d->pend_lock);
 	while (d->wait_head)
@@ -940,7 +941,6 @@ void ksm_deny_stop(struct ksm_deny *d)
 	}
 	pthread_mutex_unlock(&d->pend_lock);
 	pool_join(d, &d->hashers, deadline_rt);
-	join_one(d, d->timer_started, d->timer, deadline_rt);
 	join_one(d, d->mounter_started, d->mounter, deadline_rt);
 	if (!d->stuck) {
 		/* closing allows whatever is still in flight */
