@@ -25,7 +25,7 @@ HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows
+.PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows test-guest-stop
 
 all: $(BUILD)/ksysmon
 
@@ -103,6 +103,11 @@ fuzz: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
 test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows)
+
+# a --deny monitor stopped for 10 s under each engine, in a QEMU guest
+# (scripts/guest-stop-test.sh; about a minute, not part of `make test`)
+test-guest-stop: $(BUILD)/ksysmon
+	bash scripts/guest-stop-test.sh
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench
