@@ -18,7 +18,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 # user-side code shared by the Linux client, the Windows client and tests
 CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/fields.c src/format_json.c src/format_text.c src/timefmt.c
-CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/globc.c src/hashcache.c src/deny.c src/output.c src/ksysmon.c
+CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/globc.c src/hashcache.c src/deny.c src/safefile.c src/output.c src/ksysmon.c
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h
 HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
@@ -54,7 +54,7 @@ $(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
 
 # pure user-side modules the unit tests link with
-UNIT_SRCS := $(CORE_SRCS) src/syslog.c src/capture.c src/output.c src/options.c src/policy.c src/globc.c src/config.c src/rules.c src/select.c src/proctab.c src/enrich.c
+UNIT_SRCS := $(CORE_SRCS) src/syslog.c src/capture.c src/safefile.c src/output.c src/options.c src/policy.c src/globc.c src/config.c src/rules.c src/select.c src/proctab.c src/enrich.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(UNIT_SRCS) -o $@ -lcmocka -lyaml

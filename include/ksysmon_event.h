@@ -165,6 +165,15 @@ struct ksm_events_lost {
 	ksm_u64 lost[KSM_EV_MAX];
 };
 
+/* Events the client could not write to a file (a full disk, an I/O
+ * error): an events_lost record followed by where and why.  A record of
+ * exactly sizeof(struct ksm_events_lost) is the queue's. */
+struct ksm_events_lost_write {
+	struct ksm_events_lost base;
+	struct ksm_str file;  /* the file, as named on the command line */
+	struct ksm_str error; /* the reason, strerror(3) text */
+};
+
 /* ksm_exec_blocked.flags */
 enum ksm_blocked_flags {
 	KSM_BLOCKED_HAS_SHA256 = 1u << 0,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -812,11 +813,17 @@ int ksm_rules_load(const char *path, struct ksm_rules **out, char *err, size_t e
 	int fd;
 
 	*out = NULL;
+	/* O_NONBLOCK: a FIFO would hold ksysmon until someone wrote to it */
 	do
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return fail(&c, 0, "cannot open: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(&c, 0, "not a regular file");
+	}
 	for (;;) {
 		if (len == cap) {
 			if (cap >= MAX_FILE_BYTES) {

@@ -171,6 +171,13 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	case KSM_EV_EVENTS_LOST: {
 		LOAD(struct ksm_events_lost, r, p);
 		memcpy(ev->u.lost.lost, r.lost, sizeof(r.lost));
+		if (hdr.size >= sizeof(struct ksm_events_lost_write)) {
+			LOAD(struct ksm_events_lost_write, w, p);
+			fixed = sizeof(w);
+			if (!get_text(p, hdr.size, fixed, utf16, &w.file, &ev->u.lost.file) ||
+			    !get_text(p, hdr.size, fixed, utf16, &w.error, &ev->u.lost.error))
+				return KSM_DECODE_BAD_STRING;
+		}
 		break;
 	}
 	case KSM_EV_EXEC_BLOCKED: {

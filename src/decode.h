@@ -62,6 +62,8 @@ struct ksm_event {
 		} image;
 		struct {
 			uint64_t lost[KSM_EV_MAX];
+			struct ksm_text file;  /* not written to this file (absent: the queue's) */
+			struct ksm_text error; /* why */
 		} lost;
 		struct {
 			const uint8_t *sha256; /* 32 bytes, or NULL */

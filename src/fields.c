@@ -163,6 +163,10 @@ void ksm_event_body_fields(const struct ksm_event *ev, const struct ksm_field_si
 		break;
 	case KSM_EV_EVENTS_LOST:
 		s->lost(ctx, ev->u.lost.lost);
+		if (ev->u.lost.file.present) {
+			s->text(ctx, "file", &ev->u.lost.file, NULL);
+			s->text(ctx, "error", &ev->u.lost.error, NULL);
+		}
 		break;
 	case KSM_EV_EXEC_BLOCKED:
 		blocked_fields(&w, ev);

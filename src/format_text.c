@@ -91,8 +91,18 @@ static void text_exit(struct ksm_buf *b, const struct ksm_event *ev)
 
 static void text_lost(struct ksm_buf *b, const struct ksm_event *ev)
 {
+	const struct ksm_text *file = &ev->u.lost.file, *error = &ev->u.lost.error;
 	bool first = true;
-	ksm_buf_puts(b, "Events lost (queue full):");
+
+	if (file->present) {
+		ksm_buf_puts(b, "Events lost (writing ");
+		ksm_text_text(b, file);
+		ksm_buf_puts(b, " failed: ");
+		ksm_text_text(b, error);
+		ksm_buf_puts(b, "):");
+	} else {
+		ksm_buf_puts(b, "Events lost (queue full):");
+	}
 	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
 		if (!ev->u.lost.lost[t])
 			continue;

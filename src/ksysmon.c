@@ -33,9 +33,6 @@ struct monitor {
 	uint64_t lost_reported[KSM_EV_MAX]; /* the kernel's counters, last read */
 	int ncpus;
 	struct ksm_deny *deny; /* exec policy, NULL without rules */
-	bool enforcing;        /* a deny policy runs (here or in the kernel) */
-	int discard;           /* errno of the failed output: records are then counted, not shown */
-	uint64_t discarded;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -57,18 +54,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Every record, the sensor's and the policy's, goes to the views here. */
-static void record(struct monitor *m, const void *data, size_t size)
-{
-	if (m->discard)
-		m->discarded++;
-	else
-		ksm_pipeline_record(&m->pipe, data, size);
-}
-
 static int on_record(void *ctx, void *data, size_t size)
 {
-	record(ctx, data, size);
+	struct monitor *m = ctx;
+	ksm_pipeline_record(&m->pipe, data, size);
 	return 0;
 }
 
@@ -96,7 +85,7 @@ static int report_lost(struct monitor *m)
 	rec.hdr.flags = KSM_HF_TIME_REALTIME;
 	rec.hdr.size = sizeof(rec);
 	rec.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
-	record(m, &rec, sizeof(rec));
+	ksm_pipeline_record(&m->pipe, &rec, sizeof(rec));
 	return 0;
 }
 
@@ -121,31 +110,25 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* A --pid of no process is accepted (a process may take the id later, and
+ * is then followed), but said, since it is more often a mistake. */
+static void warn_absent_pids(const struct ksm_options *o)
+{
+	for (size_t i = 0; i < o->n_pids; i++)
+		if (kill((pid_t)o->pids[i], 0) && errno == ESRCH)
+			fprintf(stderr, "ksysmon: warning: --pid %u: no such process now; followed if a process takes this id\n",
+				o->pids[i]);
+}
+
 /* A record of the exec policy thread (realtime-stamped). */
 static void on_deny_record(void *ctx, const void *rec, size_t size)
 {
-	record(ctx, rec, size);
+	struct monitor *m = ctx;
+	ksm_pipeline_record(&m->pipe, rec, size);
 }
 
-/*
- * Writes out the batch.  While a deny policy runs, a failed output (a full
- * disk, a reader gone) must not end enforcement with it: from then on the
- * records are counted and dropped, and ksysmon runs until it is stopped.
- */
-static int flush(struct monitor *m)
-{
-	if (m->discard)
-		return 0;
-	int err = ksm_pipeline_flush(&m->pipe);
-	if (!err || !m->enforcing)
-		return err;
-	fprintf(stderr, "ksysmon: writing events failed: %s; events are no longer written, the deny policy stays enforced until ksysmon is stopped\n",
-		strerror(-err));
-	m->discard = -err;
-	return 0;
-}
-
-/* One batch: whatever the queue holds now, then the lost counters. */
+/* One batch: whatever the queue holds now, then the lost counters.  A
+ * failing output does not stop it (its events are counted as lost). */
 static int drain(struct monitor *m)
 {
 	m->pipe.boot_ns = ksm_boot_time_ns();
@@ -156,7 +139,8 @@ static int drain(struct monitor *m)
 	if (err)
 		return err;
 	ksm_deny_drain(m->deny, on_deny_record, m);
-	return flush(m);
+	ksm_pipeline_flush(&m->pipe);
+	return 0;
 }
 
 static int run(struct monitor *m, const struct ksm_options *o)
@@ -172,12 +156,13 @@ static int run(struct monitor *m, const struct ksm_options *o)
 			return err;
 		}
 		err = drain(m);
-		if (err == -EPIPE)
-			return 0; /* the reader went away: a normal end */
 		if (err) {
 			fprintf(stderr, "ksysmon: %s\n", strerror(-err));
 			return err;
 		}
+		err = ksm_pipeline_write_end(&m->pipe);
+		if (err)
+			return err == -EPIPE ? 0 : err; /* the failure was said when it began */
 	}
 	return 0;
 }
@@ -216,7 +201,6 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		fprintf(stderr, "ksysmon: cannot map the event queue: %s\n", strerror(errno));
 		return 1;
 	}
-	install_signals();
 	/* what was running before: seeded just before the events start */
 	if (ksm_pipeline_init(&m->pipe, opts, rules, true, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
@@ -244,7 +228,6 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 		if (opts->deny_unverifiable)
 			ksm_sensor_arm_unwatched(m->skel); /* the filesystems are marked */
 	}
-	m->enforcing = deny_in_kernel || m->deny;
 	fprintf(stderr, "ksysmon: ready\n");
 
 	err = run(m, opts) ? 1 : 0;
@@ -253,16 +236,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts,
 	ksysmon_bpf__detach(m->skel);
 	ksm_deny_stop(m->deny); /* nothing stays blocked; its last reports follow */
 	int derr = drain(m);
-	if (derr && !err && derr != -EPIPE) {
+	if (derr && !err) {
 		fprintf(stderr, "ksysmon: %s\n", strerror(-derr));
 		err = 1;
 	}
 	ksm_pipeline_summary(&m->pipe, m->pipe.rules ? (int64_t)ksm_kfilter_count(m->skel, m->ncpus) : -1);
-	if (m->discard)
-		fprintf(stderr, "ksysmon: not written after the output failed: %llu records\n",
-			(unsigned long long)m->discarded);
-	if (m->discard && m->discard != EPIPE)
-		err = 1; /* a reader that went away is a normal end; a failed write is not */
 	return err;
 }
 
@@ -297,12 +275,15 @@ int main(int argc, char **argv)
 		opts.event_mask &= ~kfilter.disabled_types;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as EPIPE */
+	install_signals();
 	if (!opts.read) {
+		warn_absent_pids(&opts);
 		err = watch(&m, &opts, rules, &kfilter);
 	} else if (ksm_pipeline_init(&m.pipe, &opts, rules, false, err_msg, sizeof(err_msg))) {
 		fprintf(stderr, "ksysmon: %s\n", err_msg);
 		err = 1;
 	} else {
+		m.pipe.stop = &stop_requested;
 		int rc = ksm_replay_file(&m.pipe, opts.read);
 		if (rc != -2)
 			ksm_pipeline_summary(&m.pipe, -1);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,13 @@ const char ksm_usage[] =
 	"                             pass SIZE bytes (K, M, G suffixes; >= 64K);\n"
 	"                             FILE becomes FILE.1, FILE.1 FILE.2, ...\n"
 	"      --rotate-keep=K        rotated files kept (default 5, 0..1000)\n"
+	"      --file-mode=MODE       mode of the files written (octal; default\n"
+	"                             0600; 0640 or 0644 let a group or everyone\n"
+	"                             read them)\n"
+	"      --file-group=GROUP     group of the files written (name or number)\n"
+	"      --on-output-error=WHAT continue (default: count the events that\n"
+	"                             cannot be written, retry every second) or\n"
+	"                             exit\n"
 	"      --syslog[=TARGET]      send events to syslog as RFC 5424 messages:\n"
 	"                             unix:PATH (default unix:/dev/log), HOST:PORT\n"
 	"                             or tcp:HOST:PORT (TCP), udp:HOST:PORT\n"
@@ -137,11 +145,44 @@ static void set_defaults(struct ksm_options *o)
 	o->latency_ms = 100;
 	o->deny_timeout_ms = KSM_DEFAULT_DENY_TIMEOUT_MS;
 	o->rotate_keep = KSM_ROTATE_DEFAULT_KEEP;
+	o->file_mode = KSM_FILE_DEFAULT_MODE;
+	o->file_gid = -1;
+}
+
+/* An octal mode with only the bits safefile.h allows, the owner's read
+ * and write among them. */
+static int parse_mode(const char *s, unsigned *mode)
+{
+	char *end;
+	if (*s < '0' || *s > '7' || strlen(s) > 4)
+		return -1;
+	unsigned long v = strtoul(s, &end, 8);
+	if (*end || (v & ~(unsigned long)KSM_FILE_MODE_BITS) || (v & 0600) != 0600)
+		return -1;
+	*mode = (unsigned)v;
+	return 0;
+}
+
+/* A group name, or a number. */
+static int parse_group(const char *s, long *gid)
+{
+	uint64_t v;
+	struct group gr, *found = NULL;
+	char buf[4096];
+
+	if (!parse_size(s, 0, UINT32_MAX - 1, false, &v)) {
+		*gid = (long)v;
+		return 0;
+	}
+	if (getgrnam_r(s, &gr, buf, sizeof(buf), &found) || !found)
+		return -1;
+	*gid = (long)found->gr_gid;
+	return 0;
 }
 
 enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
-       OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG,
-       OPT_DENY_ENGINE = 300, OPT_DENY_UNVERIFIABLE };
+       OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG, OPT_FILE_MODE, OPT_FILE_GROUP,
+       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300, OPT_DENY_UNVERIFIABLE };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -201,6 +242,9 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
 		{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
 		{ "syslog", optional_argument, NULL, OPT_SYSLOG },
+		{ "file-mode", required_argument, NULL, OPT_FILE_MODE },
+		{ "file-group", required_argument, NULL, OPT_FILE_GROUP },
+		{ "on-output-error", required_argument, NULL, OPT_OUTPUT_ERROR },
 		{ "config", required_argument, NULL, 'c' },
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "image-hook", required_argument, NULL, OPT_IMAGE_HOOK },
@@ -282,6 +326,19 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (parse_size(optarg, 0, KSM_ROTATE_MAX_KEEP, false, &v))
 				return ksm_fail(err, errlen, "invalid --rotate-keep '%s' (expected 0 to %d)", optarg, KSM_ROTATE_MAX_KEEP);
 			o->rotate_keep = (unsigned)v;
+			break;
+		case OPT_FILE_MODE:
+			if (parse_mode(optarg, &o->file_mode))
+				return ksm_fail(err, errlen, "invalid --file-mode '%s' (expected 0600, 0640, 0644 or another octal mode within 0644 that lets the owner read and write)", optarg);
+			break;
+		case OPT_FILE_GROUP:
+			if (parse_group(optarg, &o->file_gid))
+				return ksm_fail(err, errlen, "invalid --file-group '%s' (expected a group name or number)", optarg);
+			break;
+		case OPT_OUTPUT_ERROR:
+			if (strcmp(optarg, "continue") && strcmp(optarg, "exit"))
+				return ksm_fail(err, errlen, "invalid --on-output-error '%s' (expected continue or exit)", optarg);
+			o->exit_on_output_error = !strcmp(optarg, "exit");
 			break;
 		case OPT_SYSLOG:
 			/* the target may follow as the next argument, as in --syslog HOST:PORT */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ksysmon_event.h"
+#include "safefile.h"
 
 #define KSM_MAX_PIDS 1024
 #define KSM_MAX_DENY_RULES 1024 /* of each kind */
@@ -40,6 +41,9 @@ struct ksm_options {
 	bool print;           /* with -w: also show events */
 	uint64_t rotate_size; /* 0: no rotation */
 	unsigned rotate_keep;
+	unsigned file_mode;   /* of files created (--file-mode) */
+	long file_gid;        /* their group (--file-group), -1: ksysmon's */
+	bool exit_on_output_error; /* --on-output-error exit */
 	bool syslog;
 	const char *syslog_target; /* NULL: the default */
 	const char *config;   /* rules file, or NULL */

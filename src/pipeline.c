@@ -40,16 +40,14 @@ static void put_clock(struct ksm_pipeline *p, struct ksm_buf *b)
 	p->capture_boot_ns = p->boot_ns;
 }
 
-/* Each file starts with what replaying it alone needs: the boot time, the
- * processes known now, the user names looked up so far. */
-static void capture_begin(void *ctx, struct ksm_buf *b)
+/* What replaying from here on needs: the boot time, the processes known
+ * now, the user names looked up so far.  Also written again after a gap
+ * (records that could not be written). */
+static void capture_state(void *ctx, struct ksm_buf *b)
 {
 	struct ksm_pipeline *p = ctx;
 	const struct ksm_proctab *t = &p->enrich.procs;
 
-	p->info.boot_time_ns = p->boot_ns;
-	p->info.start_time_ns = ksm_clock_ns(CLOCK_REALTIME);
-	ksm_capture_header(b, &p->info);
 	put_clock(p, b);
 	for (size_t i = 0; i < t->cap; i++) {
 		const struct ksm_proc *q = &t->slots[i];
@@ -59,6 +57,17 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
+}
+
+/* Each file starts with its header and what replaying it alone needs. */
+static void capture_begin(void *ctx, struct ksm_buf *b)
+{
+	struct ksm_pipeline *p = ctx;
+
+	p->info.boot_time_ns = p->boot_ns;
+	p->info.start_time_ns = ksm_clock_ns(CLOCK_REALTIME);
+	ksm_capture_header(b, &p->info);
+	capture_state(p, b);
 }
 
 /* Live: the passwd answer, kept in the capture for a replay elsewhere. */
@@ -120,23 +129,55 @@ static void describe_host(struct ksm_capture_info *info, const uint8_t boot_id[1
 	memcpy(info->boot_id, boot_id, sizeof(info->boot_id));
 }
 
+/* Two views writing one file would interleave (and a replay would read
+ * what it writes): refused, whatever names lead to it. */
+static int check_distinct(const struct ksm_pipeline *p, const struct ksm_options *o,
+			  char *err, size_t errlen)
+{
+	struct ksm_file_target read = { .dirfd = -1 };
+
+	if (p->print && o->write && ksm_file_same(&p->out.target, &p->capture.target,
+						  o->rotate_size != 0, o->rotate_keep))
+		return ksm_fail(err, errlen, "--write '%s' is the same file as the output '%s'",
+				o->write, p->out.name);
+	if (o->read && p->print && !stat(o->read, &read.st)) {
+		read.exists = true;
+		if (ksm_file_same(&p->out.target, &read, false, 0))
+			return ksm_fail(err, errlen, "--read '%s' is the same file as the output '%s'",
+					o->read, p->out.name);
+	}
+	return 0;
+}
+
 static int open_views(struct ksm_pipeline *p, const struct ksm_options *o, char *err, size_t errlen)
 {
-	p->out.rotate_size = o->rotate_size;
-	p->out.rotate_keep = o->rotate_keep;
-	if (p->print && ksm_output_open(&p->out, o->output))
-		return ksm_fail(err, errlen, "cannot open output '%s': %s", o->output, strerror(errno));
+	struct ksm_file_policy policy = { o->file_mode, o->file_gid < 0 ? (gid_t)-1 : (gid_t)o->file_gid };
+	struct ksm_output *views[] = { &p->out, &p->capture };
+
+	for (size_t i = 0; i < 2; i++) {
+		views[i]->policy = policy;
+		views[i]->rotate_size = o->rotate_size;
+		views[i]->rotate_keep = o->rotate_keep;
+		/* a reader going away ends ksysmon, unless it enforces a policy */
+		views[i]->quiet_epipe = !o->n_deny_globs && !o->n_deny_sha256;
+	}
+	if (p->print && ksm_output_resolve(&p->out, o->output, err, errlen))
+		return -1;
 	if (o->write) {
-		p->capture.rotate_size = o->rotate_size;
-		p->capture.rotate_keep = o->rotate_keep;
 		p->capture.begin_file = capture_begin;
+		p->capture.resync = capture_state;
 		p->capture.begin_ctx = p;
 		p->enrich.lookup_user = record_user;
 		p->enrich.lookup_ctx = p;
-		if (ksm_output_open(&p->capture, o->write))
-			return ksm_fail(err, errlen, "cannot write capture '%s': %s", o->write,
-					strerror(errno));
+		if (ksm_output_resolve(&p->capture, o->write, err, errlen))
+			return -1;
 	}
+	if (check_distinct(p, o, err, errlen))
+		return -1;
+	if (p->print && ksm_output_start(&p->out, err, errlen))
+		return -1;
+	if (o->write && ksm_output_start(&p->capture, err, errlen))
+		return -1;
 	if (o->syslog && ksm_syslog_open(&p->syslog, o->syslog_target, err, errlen))
 		return -1;
 	return 0;
@@ -147,13 +188,14 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 {
 	memset(p, 0, sizeof(*p));
 	p->rules = rules;
-	p->out.fd = -1;
-	p->capture.fd = -1;
+	p->out.fd = p->out.target.dirfd = p->out.target.fd = -1;
+	p->capture.fd = p->capture.target.dirfd = p->capture.target.fd = -1;
 	p->format = o->format;
 	p->replay = o->read != NULL;
 	/* -w alone records only; --print or an --output file shows as well */
 	p->print = p->replay || !o->write || o->print || o->output;
 	p->event_mask = o->event_mask;
+	p->exit_on_output_error = o->exit_on_output_error;
 	p->boot_ns = ksm_boot_time_ns();
 	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
 			    seed ? "/proc/sys/kernel/random/boot_id" : NULL))
@@ -255,7 +297,7 @@ static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
 			ksm_format_json(&p->out.buf, ev);
 		else
 			ksm_format_text(&p->out.buf, ev);
-		ksm_output_commit(&p->out, mark);
+		ksm_output_commit(&p->out, mark, ev->type);
 	}
 	if (p->syslog)
 		ksm_syslog_send(p->syslog, ev);
@@ -280,9 +322,11 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 			ksm_capture_hash(&p->capture.buf, &ev->ctx);
 		/* the record as its header sizes it: the reader's framing */
 		ksm_buf_put(&p->capture.buf, raw, ev->size);
+		ksm_output_unit(&p->capture, ev->type);
 		ksm_output_maybe_flush(&p->capture);
 	}
-	if (ev->type == KSM_EV_EVENTS_LOST)
+	/* the queue's losses; a view's own are counted by the view */
+	if (ev->type == KSM_EV_EVENTS_LOST && !ev->u.lost.file.present)
 		for (unsigned t = 1; t < KSM_EV_MAX; t++)
 			p->lost[t] += ev->u.lost.lost[t];
 	if (!shown) {
@@ -363,16 +407,80 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	}
 }
 
-int ksm_pipeline_flush(struct ksm_pipeline *p)
+/* Once a view writes again after losing events, an events_lost record
+ * names it and counts what it lost, in every view. */
+static void report_view_loss(struct ksm_pipeline *p, struct ksm_output *o)
+{
+	struct ksm_events_lost_write r = { 0 };
+	uint64_t lost[KSM_EV_MAX];
+	int e;
+
+	if (!ksm_output_take_lost(o, lost, &e))
+		return;
+	const char *why = strerror(e);
+	size_t flen = strlen(o->name), elen = strlen(why);
+	struct ksm_buf b = { 0 };
+	memcpy(r.base.lost, lost, sizeof(lost));
+	r.base.lost[0] = 0;
+	r.base.hdr.type = KSM_EV_EVENTS_LOST;
+	r.base.hdr.flags = KSM_HF_TIME_REALTIME;
+	r.base.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
+	r.base.hdr.size = (ksm_u32)(sizeof(r) + flen + elen);
+	r.file = (struct ksm_str){ sizeof(r), (ksm_u32)flen };
+	r.error = (struct ksm_str){ (ksm_u32)(sizeof(r) + flen), (ksm_u32)elen };
+	ksm_buf_put(&b, &r, sizeof(r));
+	ksm_buf_put(&b, o->name, flen);
+	ksm_buf_put(&b, why, elen);
+	if (!b.failed)
+		ksm_pipeline_record(p, b.data, b.len);
+	ksm_buf_free(&b);
+}
+
+static void flush_views(struct ksm_pipeline *p)
+{
+	if (p->print)
+		ksm_output_flush(&p->out);
+	if (recording(p))
+		ksm_output_flush(&p->capture);
+}
+
+void ksm_pipeline_flush(struct ksm_pipeline *p)
 {
 	ksm_syslog_flush(p->syslog);
-	int err = p->print ? ksm_output_flush(&p->out) : 0;
-	if (recording(p)) {
-		int cerr = ksm_output_flush(&p->capture);
-		if (!err)
-			err = cerr;
-	}
-	return err;
+	flush_views(p);
+	report_view_loss(p, &p->out);
+	report_view_loss(p, &p->capture);
+	flush_views(p);
+}
+
+static int view_end(const struct ksm_output *o, bool exit_on_error)
+{
+	if (o->error == EPIPE && o->quiet_epipe)
+		return -EPIPE;
+	return exit_on_error ? -o->error : 0;
+}
+
+int ksm_pipeline_write_end(const struct ksm_pipeline *p)
+{
+	int end = p->print ? view_end(&p->out, p->exit_on_output_error) : 0;
+	if (!end && recording(p))
+		end = view_end(&p->capture, p->exit_on_output_error);
+	return end;
+}
+
+/* A view's events not written, if any: one line naming the file. */
+static void view_loss_summary(const struct ksm_output *o)
+{
+	uint64_t total = 0;
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		total += o->lost[t];
+	if (!total && !o->episodes)
+		return;
+	fprintf(stderr, "ksysmon: not written to %s:", o->name);
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)o->lost[t]);
+	fprintf(stderr, " total=%llu failures=%llu\n", (unsigned long long)total,
+		(unsigned long long)o->episodes);
 }
 
 void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
@@ -411,6 +519,8 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu\n",
 			(unsigned long long)st.sent, (unsigned long long)st.dropped);
 	}
+	view_loss_summary(&p->out);
+	view_loss_summary(&p->capture);
 	if (p->out.rotations || p->capture.rotations)
 		fprintf(stderr, "ksysmon: rotated: output=%llu capture=%llu\n",
 			(unsigned long long)p->out.rotations, (unsigned long long)p->capture.rotations);

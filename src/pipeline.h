@@ -9,6 +9,7 @@
 #define KSM_PIPELINE_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -45,6 +46,9 @@ struct ksm_pipeline {
 	struct { uint32_t uid; char *name; bool known; } *users; /* recorded names */
 	size_t n_users;
 
+	bool exit_on_output_error; /* --on-output-error exit */
+	const volatile sig_atomic_t *stop; /* set by a signal: a replay stops */
+
 	uint64_t boot_ns; /* wall clock of boot, for CLOCK_BOOTTIME stamps */
 	uint64_t seen[KSM_EV_MAX];
 	uint64_t lost[KSM_EV_MAX]; /* reported by events_lost records */
@@ -68,8 +72,15 @@ void ksm_pipeline_free(struct ksm_pipeline *p);
 void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size);
 /* One record of a capture (annotations included); false: malformed. */
 bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size);
-/* Writes out what the views hold; 0 or -errno of the first failure. */
-int ksm_pipeline_flush(struct ksm_pipeline *p);
+/* Writes out what the views hold (and, for a view writing again after a
+ * failure, an events_lost record of what it lost).  A view that fails
+ * counts what it could not write; ksm_pipeline_write_end says whether
+ * that ends the run. */
+void ksm_pipeline_flush(struct ksm_pipeline *p);
+/* Whether failing views end the run: 0 (they do not: their events are
+ * counted as lost), -EPIPE (a stream's reader went away and no exec
+ * policy is enforced: a quiet end) or the -errno of --on-output-error exit. */
+int ksm_pipeline_write_end(const struct ksm_pipeline *p);
 /* The summary lines on stderr; kernel_filtered < 0: not known. */
 void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered);
 

@@ -38,19 +38,23 @@ int ksm_replay_stream(struct ksm_pipeline *p, FILE *f, const char *name)
 					name, (unsigned long long)offset);
 			rc = -1;
 		}
-		if (p->out.error == EPIPE)
-			break; /* the reader went away (seen when the pipeline wrote) */
+		if (ksm_pipeline_write_end(p))
+			break; /* the reader went away, or --on-output-error exit */
+		if (p->stop && *p->stop) {
+			fprintf(stderr, "ksysmon: %s: interrupted at byte %llu; the rest is not replayed\n",
+				name, (unsigned long long)r.offset);
+			break;
+		}
 	}
 	if (bad > 1)
 		fprintf(stderr, "ksysmon: %s: %llu malformed records skipped in all\n", name,
 			(unsigned long long)bad);
 	ksm_capture_close(&r);
-	int werr = ksm_pipeline_flush(p);
-	if (werr && werr != -EPIPE) {
-		fprintf(stderr, "ksysmon: %s\n", strerror(-werr));
-		rc = -1;
-	}
-	return rc;
+	ksm_pipeline_flush(p);
+	int end = ksm_pipeline_write_end(p);
+	/* a replay is a batch: events it could not write make it fail */
+	bool failed = (end && end != -EPIPE) || p->out.episodes || p->capture.episodes;
+	return failed ? -1 : rc;
 }
 
 int ksm_replay_file(struct ksm_pipeline *p, const char *path)

@@ -266,7 +266,7 @@ events:
     def test_bad_paths(self):
         for args, msg in ((["-r", os.path.join(self.dir, "none")], "cannot read capture"),
                           (["-r", self.dir], "cannot read at byte 0"),
-                          (["-w", "/nonexistent-dir/cap"], "cannot write capture '/nonexistent-dir/cap'")):
+                          (["-w", "/nonexistent-dir/cap"], "cannot write '/nonexistent-dir/cap': its directory: No such file or directory")):
             out, err, _ = replay(*args, check_rc=1)
             self.assertEqual(out, b"")
             self.assertIn(msg, err)

@@ -1,8 +1,8 @@
 """Execution policy when the monitor cannot answer at once.
 
-A FUSE server that never answers the monitor, a stopped --audit monitor,
-a failed output: no exec of anyone else may wait longer than
---deny-timeout-ms, and the policy must stay enforced.
+A FUSE server that never answers the monitor, a stopped --audit monitor:
+no exec of anyone else may wait longer than --deny-timeout-ms, and the
+policy must stay enforced.
 
 Safety: while a --deny monitor cannot answer, execs on the whole machine
 may wait.  Each test arms a watchdog before it stalls anything: a forked
@@ -11,7 +11,6 @@ monitor and the FUSE server.  The measured execs carry an alarm.
 """
 import errno
 import os
-import re
 import signal
 import time
 import unittest
@@ -170,23 +169,6 @@ class DenyStallTest(StallFixture):
         evs = m.wait_blocked(1)
         self.stop_ok(m)
         self.assertEqual([(e["path"], e["audit"]) for e in evs], [(self.evil, True)])
-
-    def test_output_failure_keeps_the_policy(self):
-        m = self.monitor("--deny", self.pattern, "--output", "/dev/full")
-        self.assertEqual(try_exec(self.evil)[0], errno.EPERM)
-        self.wait_stderr(m, "ksysmon: writing events failed: No space left on device; events are no longer "
-                            "written, the deny policy stays enforced until ksysmon is stopped")
-        time.sleep(0.2)
-        self.assertIsNone(m.proc.poll())
-        for _ in range(3):
-            self.assertEqual(try_exec(self.evil)[0], errno.EPERM)
-            self.assert_prompt(self.fine)
-        self.assertEqual(m.stop(), 1)
-        err = m.stderr()
-        self.assertIn("4 denied", err)
-        n = re.search(r"ksysmon: not written after the output failed: (\d+) records", err)
-        self.assertTrue(n and int(n.group(1)) >= 3, err)
-        self.assertNotIn("ERROR", err)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,9 @@ GOOD = {
         "sha256_error": "unreadable"},
     "events_lost": {"type": "events_lost", "time": "2026-11-25T09:13:44.702509559Z",
                     "lost": {"thread_create": 1204, "image_load": 1}, "total": 1205},
+    "events_lost_write": {"type": "events_lost", "time": "2026-11-25T09:13:44.702509559Z",
+                          "lost": {"process_exec": 812, "events_lost": 1}, "total": 813,
+                          "file": "/var/log/ksysmon.json", "error": "No space left on device"},
     "exec_blocked": {"type": "exec_blocked", "time": "2026-11-25T09:13:44.702509559Z",
                      "pid": 4242, "path": "/tmp/x/evil", "rule": "/tmp/x/*", "audit": False},
     "exec_blocked_sha256": {
@@ -110,6 +113,8 @@ BAD = [
     ("unknown field", changed("process_exec", extra_field=1)),
     ("unknown field on a thread", changed("thread_exit", image="/bin/true")),
     ("pid on events_lost", changed("events_lost", pid=1)),
+    ("events_lost file without error", changed("events_lost_write", drop=["error"])),
+    ("events_lost error without file", changed("events_lost_write", drop=["file"])),
     ("time without nanoseconds", changed("process_exec", time="2026-11-25T09:13:44Z")),
     ("time in microseconds", changed("process_exec", time="2026-11-25T09:13:44.701637Z")),
     ("time with an offset", changed("process_exec", time="2026-11-25T09:13:44.701637127+00:00")),

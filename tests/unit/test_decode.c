@@ -485,6 +485,43 @@ static void test_strerror(void **state)
 	assert_non_null(ksm_decode_strerror((enum ksm_decode_status)99));
 }
 
+/* An events_lost of the queue (the fixed part alone) carries no file; one
+ * of a file names it, and its strings must lie in the record. */
+static void test_events_lost_forms(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+
+	struct ksm_events_lost *l =
+		recb_start(&r, sizeof(*l), KSM_EV_EVENTS_LOST, KSM_HF_TIME_REALTIME, T_REAL);
+	l->lost[KSM_EV_THREAD_EXIT] = 5;
+	recb_end(&r);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_int_equal(ev->u.lost.lost[KSM_EV_THREAD_EXIT], 5);
+	assert_false(ev->u.lost.file.present);
+
+	struct ksm_events_lost_write *w =
+		recb_start(&r, sizeof(*w), KSM_EV_EVENTS_LOST, KSM_HF_TIME_REALTIME, T_REAL);
+	w->base.lost[KSM_EV_PROCESS_EXEC] = 7;
+	w->file = recb_cstr(&r, "/var/log/x");
+	w->error = recb_cstr(&r, "Input/output error");
+	recb_end(&r);
+	ev = decode_ok(&x, &r);
+	assert_int_equal(ev->u.lost.lost[KSM_EV_PROCESS_EXEC], 7);
+	assert_true(ev->u.lost.file.present);
+	assert_memory_equal(ev->u.lost.file.data, "/var/log/x", 10);
+	assert_int_equal(ev->u.lost.error.len, strlen("Input/output error"));
+	w = (struct ksm_events_lost_write *)r.buf;
+	w->file.offset = (uint32_t)r.len;
+	w->file.length = 1;
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_BAD_STRING);
+	w->file.offset = 8; /* inside the fixed part */
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_BAD_STRING);
+	exact_free(&x);
+	recb_free(&r);
+}
+
 /* Rewrites the image string of a sample exec record and decodes it. */
 static enum ksm_decode_status exec_with_image(struct recb *r, struct exact *x, uint32_t offset,
 					      uint32_t length)
@@ -806,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_random_records),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_event_by_name),
+		cmocka_unit_test(test_events_lost_forms),
 		cmocka_unit_test(test_argv_iter),
 		cmocka_unit_test(test_argv_iter_large),
 	};

@@ -467,6 +467,23 @@ static void test_events_lost(void **state)
 	assert_json_line(&out);
 }
 
+/* Events a file could not take: the file and the reason follow. */
+static void test_events_lost_writing(void **state)
+{
+	(void)state;
+	struct ksm_events_lost_write *w =
+		recb_start(&r, sizeof(*w), KSM_EV_EVENTS_LOST, KSM_HF_TIME_REALTIME, T_REAL);
+	w->base.lost[KSM_EV_PROCESS_EXEC] = 3;
+	w->base.lost[KSM_EV_EVENTS_LOST] = 1;
+	w->file = recb_cstr(&r, "/var/log/k\"x.json");
+	w->error = recb_cstr(&r, "No space left on device");
+	recb_end(&r);
+	assert_string_equal(LINE(), "{\"type\":\"events_lost\",\"time\":\"" TS "\","
+				    "\"lost\":{\"process_exec\":3,\"events_lost\":1},\"total\":4,"
+				    "\"file\":\"/var/log/k\\\"x.json\",\"error\":\"No space left on device\"}\n");
+	assert_json_line(&out);
+}
+
 static void test_exec_blocked(void **state)
 {
 	(void)state;
@@ -622,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_image_load),
 		cmocka_unit_test(test_image_load_utf16),
 		cmocka_unit_test(test_events_lost),
+		cmocka_unit_test(test_events_lost_writing),
 		cmocka_unit_test(test_exec_blocked),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_appends_to_buffer),

@@ -229,6 +229,20 @@ static void test_events_lost(void **state)
 	assert_safe_line(&out);
 }
 
+static void test_events_lost_writing(void **state)
+{
+	(void)state;
+	struct ksm_events_lost_write *w =
+		recb_start(&r, sizeof(*w), KSM_EV_EVENTS_LOST, KSM_HF_TIME_REALTIME, T_REAL);
+	w->base.lost[KSM_EV_PROCESS_EXIT] = 2;
+	w->file = recb_cstr(&r, "/tmp/a\nb");
+	w->error = recb_cstr(&r, "No space left on device");
+	recb_end(&r);
+	assert_string_equal(LINE(), CLK "Events lost (writing /tmp/a\\nb failed: No space left on device): "
+				    "process_exit 2\n");
+	assert_safe_line(&out);
+}
+
 static void test_exec_blocked(void **state)
 {
 	(void)state;
@@ -303,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_image_load),
 		cmocka_unit_test(test_events_lost),
+		cmocka_unit_test(test_events_lost_writing),
 		cmocka_unit_test(test_exec_blocked),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_random_lines),

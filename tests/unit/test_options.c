@@ -603,6 +603,36 @@ static void test_capture_options(void **state)
 	BAD("'--write' needs a value", "--write");
 }
 
+static void test_file_options(void **state)
+{
+	(void)state;
+	OK("-o", "x");
+	assert_int_equal(o.file_mode, 0600);
+	assert_int_equal(o.file_gid, -1);
+	assert_false(o.exit_on_output_error);
+	OK("-o", "x", "--file-mode", "0640", "--file-group", "0", "--on-output-error", "exit");
+	assert_int_equal(o.file_mode, 0640);
+	assert_int_equal(o.file_gid, 0);
+	assert_true(o.exit_on_output_error);
+	OK("--file-mode=644", "--file-group=root", "--on-output-error=continue");
+	assert_int_equal(o.file_mode, 0644);
+	assert_int_equal(o.file_gid, 0);
+	assert_false(o.exit_on_output_error);
+	OK("--file-group", "4294967294");
+	assert_int_equal(o.file_gid, 4294967294l);
+	/* others never write, nothing executes, the owner reads and writes */
+	BAD("--file-mode", "--file-mode", "0666");
+	BAD("--file-mode", "--file-mode", "0620");
+	BAD("--file-mode", "--file-mode", "0700");
+	BAD("--file-mode", "--file-mode", "0400");
+	BAD("--file-mode", "--file-mode", "04600");
+	BAD("--file-mode", "--file-mode", "0608");
+	BAD("--file-mode", "--file-mode", "");
+	BAD("--file-group", "--file-group", "no-such-group-ksm");
+	BAD("--file-group", "--file-group", "4294967295");
+	BAD("--on-output-error", "--on-output-error", "retry");
+}
+
 static void test_syslog_option(void **state)
 {
 	(void)state;
@@ -648,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_deny_options),
 		cmocka_unit_test(test_parse_twice),
 		cmocka_unit_test(test_capture_options),
+		cmocka_unit_test(test_file_options),
 		cmocka_unit_test(test_syslog_option),
 		cmocka_unit_test(test_small_error_buffer),
 	};

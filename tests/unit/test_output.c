@@ -4,26 +4,14 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "output.h"
 
-static char dir[] = "/tmp/ksm-output-XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[64];
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
+UNIT_SCRATCH_DIR("/tmp/ksm-output-XXXXXX")
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -55,23 +43,24 @@ static void put_line(struct ksm_output *o, unsigned i)
 	line[n++] = '\n';
 	size_t mark = o->buf.len;
 	ksm_buf_put(&o->buf, line, (size_t)n);
-	assert_int_equal(ksm_output_commit(o, mark), 0);
+	/* fails only while the output is failing */
+	assert_int_equal(ksm_output_commit(o, mark, KSM_EV_PROCESS_EXEC), -o->error);
 }
 
 static void test_lines_rotate_whole(void **state)
 {
 	(void)state;
-	char path[256];
+	char path[256], err[256];
 	struct ksm_output o = { .rotate_size = 64 << 10, .rotate_keep = 100 };
 	const unsigned lines = 2000;
 
 	path_of(path, sizeof(path), "out.json", 0);
-	assert_int_equal(ksm_output_open(&o, strdup(path)), 0);
+	assert_int_equal(ksm_output_open(&o, strdup(path), err, sizeof(err)), 0);
 	for (unsigned i = 0; i < lines; i++)
 		put_line(&o, i);
 	assert_int_equal(ksm_output_flush(&o), 0);
 	unsigned files = (unsigned)o.rotations + 1;
-	free((char *)o.path);
+	free((char *)o.name);
 	ksm_output_close(&o);
 	assert_true(files > 5);
 
@@ -100,16 +89,16 @@ static void test_lines_rotate_whole(void **state)
 static void test_keep_drops_oldest(void **state)
 {
 	(void)state;
-	char path[256];
+	char path[256], err[256];
 	struct ksm_output o = { .rotate_size = 64 << 10, .rotate_keep = 2 };
 
 	path_of(path, sizeof(path), "kept.json", 0);
-	assert_int_equal(ksm_output_open(&o, strdup(path)), 0);
+	assert_int_equal(ksm_output_open(&o, strdup(path), err, sizeof(err)), 0);
 	for (unsigned i = 0; i < 2000; i++)
 		put_line(&o, i);
 	assert_int_equal(ksm_output_flush(&o), 0);
 	assert_true(o.rotations > 3);
-	free((char *)o.path);
+	free((char *)o.name);
 	ksm_output_close(&o);
 	for (unsigned k = 0; k <= 2; k++) {
 		path_of(path, sizeof(path), "kept.json", k);
@@ -140,7 +129,7 @@ static void header(void *ctx, struct ksm_buf *b)
 static void test_reserve_and_headers(void **state)
 {
 	(void)state;
-	char path[256];
+	char path[256], err[256];
 	unsigned headers = 0;
 	struct ksm_output o = { .rotate_size = 64 << 10, .rotate_keep = 10,
 				.begin_file = header, .begin_ctx = &headers };
@@ -148,18 +137,20 @@ static void test_reserve_and_headers(void **state)
 
 	memset(big, 'B', sizeof(big));
 	path_of(path, sizeof(path), "cap", 0);
-	assert_int_equal(ksm_output_open(&o, strdup(path)), 0);
+	assert_int_equal(ksm_output_open(&o, strdup(path), err, sizeof(err)), 0);
 	assert_int_equal(headers, 1);
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(ksm_output_reserve(&o, 40 << 10), 0);
 		memset(big, 'a' + (int)i, 40 << 10);
 		ksm_buf_put(&o.buf, big, 40 << 10);
+		ksm_output_unit(&o, KSM_EV_PROCESS_EXEC);
 	}
 	memset(big, 'Z', sizeof(big));
 	assert_int_equal(ksm_output_reserve(&o, sizeof(big)), 0);
 	ksm_buf_put(&o.buf, big, sizeof(big));
+	ksm_output_unit(&o, KSM_EV_PROCESS_EXEC);
 	assert_int_equal(ksm_output_flush(&o), 0);
-	free((char *)o.path);
+	free((char *)o.name);
 	ksm_output_close(&o);
 	assert_int_equal(headers, 4); /* a, b, c each alone, then Z alone */
 	const char expect[] = { 'a', 'b', 'c', 'Z' };
@@ -191,7 +182,7 @@ static void big_header(void *ctx, struct ksm_buf *b)
 static void test_big_header_leaves_half_for_units(void **state)
 {
 	(void)state;
-	char path[256];
+	char path[256], err[256];
 	unsigned headers = 0;
 	struct ksm_output o = { .rotate_size = 64 << 10, .rotate_keep = 10,
 				.begin_file = big_header, .begin_ctx = &headers };
@@ -199,13 +190,14 @@ static void test_big_header_leaves_half_for_units(void **state)
 
 	memset(unit, 'u', sizeof(unit));
 	path_of(path, sizeof(path), "bighdr", 0);
-	assert_int_equal(ksm_output_open(&o, strdup(path)), 0);
+	assert_int_equal(ksm_output_open(&o, strdup(path), err, sizeof(err)), 0);
 	for (unsigned i = 0; i < 40; i++) {
 		assert_int_equal(ksm_output_reserve(&o, sizeof(unit)), 0);
 		ksm_buf_put(&o.buf, unit, sizeof(unit));
+		ksm_output_unit(&o, KSM_EV_PROCESS_EXEC);
 	}
 	assert_int_equal(ksm_output_flush(&o), 0);
-	free((char *)o.path);
+	free((char *)o.name);
 	ksm_output_close(&o);
 	assert_int_equal(headers, 2); /* 32 units, then 8 */
 	size_t len;
@@ -224,8 +216,109 @@ static void test_big_header_leaves_half_for_units(void **state)
 static void test_unwritable(void **state)
 {
 	(void)state;
+	char err[256];
 	struct ksm_output o = { 0 };
-	assert_int_equal(ksm_output_open(&o, "/nonexistent-dir/out.json"), -ENOENT);
+	assert_int_equal(ksm_output_open(&o, "/nonexistent-dir/out.json", err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_string_equal(err, "cannot write '/nonexistent-dir/out.json': its directory: No such file or directory");
+	ksm_output_close(&o);
+}
+
+static void set_fsize(rlim_t limit)
+{
+	struct rlimit rl;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = limit;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/* Lines in a file, each checked whole and in order from `first`. */
+static unsigned count_lines(const char *path, unsigned first)
+{
+	size_t len;
+	unsigned n = 0;
+	char *data = slurp(path, &len);
+	assert_non_null(data);
+	assert_true(len == 0 || data[len - 1] == '\n');
+	for (char *p = data; p < data + len; p = strchr(p, '\n') + 1) {
+		unsigned got;
+		char *nl = strchr(p, '\n');
+		assert_int_equal(sscanf(p, "line %u ", &got), 1);
+		assert_int_equal(got, first + n);
+		assert_int_equal((size_t)(nl - p), strlen("line  ") + (size_t)snprintf(NULL, 0, "%u", got) + 100 + (got * 37) % 400);
+		n++;
+	}
+	free(data);
+	return n;
+}
+
+/* A write cut short (the file size limit stands for a full disk) leaves
+ * whole lines only; every line not written is counted by type, once
+ * writing works again they are handed over for a report. */
+static void test_failed_write_cuts_back_and_counts(void **state)
+{
+	(void)state;
+	char path[256], err[256];
+	struct ksm_output o = { 0 };
+	uint64_t lost[KSM_EV_MAX];
+	int e;
+
+	signal(SIGXFSZ, SIG_IGN);
+	path_of(path, sizeof(path), "full.json", 0);
+	assert_int_equal(ksm_output_open(&o, path, err, sizeof(err)), 0);
+	set_fsize(20000);
+	for (unsigned i = 0; i < 100; i++) {
+		size_t mark = o.buf.len;
+		put_line(&o, i);
+		o.units[o.n_units - 1].type = i % 2 ? KSM_EV_PROCESS_EXIT : KSM_EV_PROCESS_EXEC;
+		(void)mark;
+	}
+	assert_int_equal(ksm_output_flush(&o), -EFBIG);
+	assert_int_equal(o.episodes, 1);
+	unsigned written = count_lines(path, 0);
+	assert_true(written > 10 && written < 100);
+	assert_int_equal(o.lost[KSM_EV_PROCESS_EXEC] + o.lost[KSM_EV_PROCESS_EXIT], 100 - written);
+	assert_int_equal(o.lost[KSM_EV_PROCESS_EXEC], 50 - (written + 1) / 2);
+	assert_false(ksm_output_take_lost(&o, lost, &e)); /* still failing */
+	/* within the retry delay nothing is tried: counted at once */
+	put_line(&o, 100);
+	assert_int_equal(ksm_output_flush(&o), -EFBIG);
+	assert_int_equal(count_lines(path, 0), written);
+	assert_int_equal(o.lost[KSM_EV_PROCESS_EXEC], 50 - (written + 1) / 2 + 1);
+	/* room again: the next attempt writes, the failure is over */
+	set_fsize(RLIM_INFINITY);
+	o.retry_ns = 0;
+	put_line(&o, written);
+	assert_int_equal(ksm_output_flush(&o), 0);
+	assert_int_equal(count_lines(path, 0), written + 1);
+	assert_true(ksm_output_take_lost(&o, lost, &e));
+	assert_int_equal(e, EFBIG);
+	assert_int_equal(lost[KSM_EV_PROCESS_EXEC] + lost[KSM_EV_PROCESS_EXIT], 101 - written);
+	assert_false(ksm_output_take_lost(&o, lost, &e)); /* reported once */
+	assert_int_equal(o.episodes, 1);
+	ksm_output_close(&o);
+}
+
+/* A device that refuses every write: nothing is written, all is counted. */
+static void test_full_device(void **state)
+{
+	(void)state;
+	char err[256];
+	struct ksm_output o = { 0 };
+
+	assert_int_equal(ksm_output_open(&o, "/dev/full", err, sizeof(err)), 0);
+	for (unsigned i = 0; i < 10; i++)
+		put_line(&o, i);
+	assert_int_equal(ksm_output_flush(&o), -ENOSPC);
+	assert_int_equal(o.lost[KSM_EV_PROCESS_EXEC], 10);
+	ksm_output_close(&o);
+	struct stat st;
+	assert_int_equal(stat("/dev/full", &st), 0);
+	assert_true(S_ISCHR(st.st_mode)); /* written to, never replaced */
+	/* a stream cannot be rotated */
+	o = (struct ksm_output){ .rotate_size = 64 << 10 };
+	assert_int_equal(ksm_output_open(&o, "/dev/full", err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot rotate '/dev/full': not a regular file");
 	ksm_output_close(&o);
 }
 
@@ -237,6 +330,8 @@ int main(void)
 		cmocka_unit_test(test_reserve_and_headers),
 		cmocka_unit_test(test_big_header_leaves_half_for_units),
 		cmocka_unit_test(test_unwritable),
+		cmocka_unit_test(test_failed_write_cuts_back_and_counts),
+		cmocka_unit_test(test_full_device),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -686,7 +686,20 @@ static void test_file_errors(void **state)
 	r = (struct ksm_rules *)1;
 	assert_int_equal(ksm_rules_load("/tmp", &r, err, sizeof(err)), -1);
 	assert_null(r);
-	assert_string_equal(err, "/tmp: cannot read: Is a directory");
+	assert_string_equal(err, "/tmp: not a regular file");
+
+	/* a FIFO nobody writes to is refused at once, not waited on */
+	char fifo[] = "/tmp/ksm-config-fifo-XXXXXX";
+	int tmpfd = mkstemp(fifo);
+	assert_true(tmpfd >= 0);
+	close(tmpfd);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	r = (struct ksm_rules *)1;
+	assert_int_equal(ksm_rules_load(fifo, &r, err, sizeof(err)), -1);
+	unlink(fifo);
+	assert_null(r);
+	assert_non_null(strstr(err, ": not a regular file"));
 
 	/* a short error buffer is cut, never overrun */
 	char small[12];

@@ -27,6 +27,25 @@
 /* 2023-11-14T22:13:20.123456789Z */
 #define T_REAL 1700000000123456789ull
 
+/* ---- a scratch directory for a group of tests ---------------------------- */
+
+/* Defines `dir` (made from a mkdtemp(3) template) and the group set-up and
+ * tear-down that make and remove it. */
+#define UNIT_SCRATCH_DIR(template)                                               \
+	static char dir[] = template;                                            \
+	static int setup(void **state)                                           \
+	{                                                                        \
+		(void)state;                                                     \
+		return mkdtemp(dir) ? 0 : -1;                                    \
+	}                                                                        \
+	static int teardown(void **state)                                        \
+	{                                                                        \
+		char cmd_[256];                                                  \
+		(void)state;                                                     \
+		snprintf(cmd_, sizeof(cmd_), "rm -rf '%s'", dir);                \
+		return system(cmd_);                                             \
+	}
+
 /* ---- output buffers ---------------------------------------------------- */
 
 /* The buffer's contents as a C string (a NUL is kept after them). */
