@@ -75,6 +75,7 @@ class DenyBypassTest(StallFixture):
         self.assertEqual([(e["path"], e["audit"]) for e in evs],
                          [("/memfd:ksysmon-test", False), ("/mnt/prog", False)], m.stdout())
         self.assertEqual(evs[0]["pid"], pid)
+        self.assert_schema(m)
         self.assertEqual([e["path"] for e in m.blocked() if e["rule"] != UNWATCHED], [self.fine])
 
     def test_audit_reports_without_killing(self):

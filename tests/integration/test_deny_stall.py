@@ -10,6 +10,7 @@ child that never execs and, on its own timer, resumes and kills the
 monitor and the FUSE server.  The measured execs carry an alarm.
 """
 import errno
+import json
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ import unittest
 
 from stallfs import OPEN, READ, StallFS, Watchdog, hold_exec
 from test_deny import DenyFixture, exited_ok, sha256_of, try_exec
+from test_schema import Checker, load_schema, require_jsonschema
 
 TIMEOUT_MS = 500  # the default --deny-timeout-ms
 NOBODY = 65534
@@ -90,6 +92,13 @@ class StallFixture(DenyFixture):
             self.assertTrue(exited_ok(status), (path, status))
         self.assertLess(took, TIMEOUT_MS / 1000, "%s took %.3f s" % (path, took))
 
+    def assert_schema(self, m):
+        """Every line the monitor wrote matches the published schema."""
+        require_jsonschema()
+        checker = Checker(load_schema())
+        for line in m.stdout().splitlines():
+            self.assertEqual(checker.errors(json.loads(line)), [], line)
+
     def wait_stderr(self, m, text, timeout=10):
         deadline = time.monotonic() + timeout
         while text not in m.stderr() and time.monotonic() < deadline:
@@ -150,6 +159,7 @@ class DenyStallTest(StallFixture):
                 if fail_closed:
                     want.insert(0, (prog, "unverifiable filesystem"))
                 self.assertEqual(evs, want)
+                self.assert_schema(m)
                 self.assertRegex(m.stderr(), r"\b1 undecided \((allowed|denied)\)")
 
     def test_stopped_audit_monitor_holds_up_no_exec(self):
