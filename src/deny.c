@@ -955,7 +955,7 @@ void ksm_deny_stop(struct ksm_deny *d)
 	if (d->overflows)
 		fprintf(stderr, ", %llu notice queue overflows (execs not checked)", (unsigned long long)d->overflows);
 	if (d->stuck)
-		fprintf(stderr, "; %u threads still held in a filesystem call (no exec waits for them)", d->stuck);
+		fprintf(stderr, "; threads still held in a filesystem call (no exec waits for them): %u", d->stuck);
 	fputc('\n', stderr);
 }
 

@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import signal
+import subprocess
 import time
 import unittest
 
@@ -124,7 +125,7 @@ class DenyStallTest(StallFixture):
         m.proc.send_signal(signal.SIGTERM)
         self.wait_stderr(m, "execs checked")
         self.assertLess(time.monotonic() - t0, 3)
-        self.assertRegex(m.stderr(), r"1 threads still held in a filesystem call")
+        self.assertIn("threads still held in a filesystem call (no exec waits for them): 1\n", m.stderr())
         self.assert_prompt(self.evil)  # nothing enforced, nothing waits
         # the server goes: the held open fails, the monitor ends
         self.fs.stop()
@@ -161,6 +162,45 @@ class DenyStallTest(StallFixture):
                 self.assertEqual(evs, want)
                 self.assert_schema(m)
                 self.assertRegex(m.stderr(), r"\b1 undecided \((allowed|denied)\)")
+
+    def test_hasher_held_by_a_filesystem_is_answered_at_the_deadline(self):
+        """An overlay whose lower layer is a FUSE server that never answers
+        ksysmon's reads: overlay is not FUSE, so the file is hashed, and
+        the hasher stays in the kernel.  The timer answers at
+        --deny-timeout-ms; other content checks go on meanwhile."""
+        m = self.monitor("--deny-sha256", "ab" * 32, "--fail-closed", "--deny-timeout-ms", str(TIMEOUT_MS))
+        self.stall_fs(m, {READ})
+        up, merged = os.path.join(self.dir, "up"), os.path.join(self.dir, "merged")
+        os.mkdir(up)
+        os.mkdir(merged)
+        subprocess.check_call(["mount", "-t", "tmpfs", "ksysmon-test", up])
+        self.mounts.append(up)
+        os.mkdir(os.path.join(up, "u"))
+        os.mkdir(os.path.join(up, "w"))
+        subprocess.check_call(["mount", "-t", "overlay", "ksysmon-test", "-o",
+                               "lowerdir=%s,upperdir=%s/u,workdir=%s/w" % (self.mnt, up, up), merged])
+        self.mounts.append(merged)
+        time.sleep(0.3)  # marked
+        prog = os.path.join(merged, "prog")
+        err, _, took = timed_exec(prog)
+        self.assertEqual(err, errno.EPERM)
+        self.assertGreaterEqual(took, TIMEOUT_MS / 1000)
+        self.assertLess(took, 2 * TIMEOUT_MS / 1000)
+        # a file never hashed before, while that hasher is still held
+        fresh = os.path.join(self.allowed_dir, "fresh")
+        self.unique_binary(fresh)
+        os.chmod(fresh, 0o775)
+        self.assert_prompt(fresh)
+        m.proc.send_signal(signal.SIGINT)
+        self.wait_stderr(m, "execs checked")
+        self.fs.stop()
+        self.fs = None
+        self.assertEqual(m.proc.wait(timeout=30), 0, m.stderr())
+        m.out.close()
+        m.err.close()
+        self.assertIn("threads still held in a filesystem call (no exec waits for them): 1\n", m.stderr())
+        self.assertEqual([(e["path"], e["rule"]) for e in m.blocked()], [(prog, "decision timeout")])
+        self.assert_schema(m)
 
     def test_stopped_audit_monitor_holds_up_no_exec(self):
         m = self.monitor("--audit", "--deny", self.pattern)
