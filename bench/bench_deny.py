@@ -16,7 +16,10 @@ machine hits both sides:
              nobody: such a file is never remembered by the kernel, so
              every exec waits for a decision in user space (the baseline
              runs the same copy)
-  stalled    "uncached" with the 10 digests too, while a FUSE server
+  uncached+sha  "uncached" with the 10 digests too: each decision also
+             goes through a hasher thread (the digest cached after the
+             first exec)
+  stalled    "uncached+sha" while a FUSE server
              holds ksysmon's open of one exec's file for the whole storm
              (tests/integration/stallfs.py): one reader thread is stuck
              in the kernel, the others decide
@@ -135,7 +138,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--n", type=int, help="execs per storm (default: about 1 s of baseline)")
     ap.add_argument("--exec-path", default="/bin/true")
-    ap.add_argument("--configs", default="policy,policy+sha,uncached,stalled")
+    ap.add_argument("--configs", default="policy,policy+sha,uncached,uncached+sha,stalled")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_deny: needs root", file=sys.stderr)
@@ -155,8 +158,8 @@ def main():
     os.chmod(tmp, 0o755)
     os.chown(untrusted, 65534, 65534)
     for cfg in args.configs.split(","):
-        extra = rules(cfg in ("policy+sha", "stalled"))
-        path = untrusted if cfg in ("uncached", "stalled") else args.exec_path
+        extra = rules(cfg in ("policy+sha", "uncached+sha", "stalled"))
+        path = untrusted if cfg in ("uncached", "uncached+sha", "stalled") else args.exec_path
         ratios, base, mon, checked = [], [], [], []
         for _ in range(args.pairs):
             b = storm(exe, n, path)
@@ -178,7 +181,7 @@ def main():
             ratios.append(t / b)
         results[cfg] = (ratios, base, mon)
         med = statistics.median(ratios)
-        print("%-11s median ratio %.3f (min %.3f, max %.3f); baseline %.1f us/exec, monitored %.1f us/exec"
+        print("%-12s median ratio %.3f (min %.3f, max %.3f); baseline %.1f us/exec, monitored %.1f us/exec"
               % (cfg, med, min(ratios), max(ratios),
                  statistics.median(base) / n * 1e6, statistics.median(mon) / n * 1e6))
         print("            pairs: " + " ".join("%.3f" % r for r in ratios))
