@@ -72,13 +72,24 @@ struct ksm_str {
 	ksm_u32 length; /* bytes */
 };
 
+/* Which file exactly: with --hash, a digest is taken only of a file open
+ * whose fstat(2) gives these same values (a later write or a replacement
+ * changes them).  All zero when unknown. */
+struct ksm_file_id {
+	ksm_u64 inode;
+	ksm_u64 size;  /* bytes */
+	ksm_u64 ctime; /* last status change (any write, chmod, rename...), ns since the epoch */
+	ksm_u32 dev;   /* device number, new_encode_dev() form, as st_dev */
+	ksm_u32 reserved;
+};
+
 /* A new process (fork/vfork/clone without CLONE_THREAD). */
 struct ksm_process_create {
 	struct ksm_header hdr;
 	ksm_u32 pid;        /* thread-group id of the new process */
 	ksm_u32 ppid;       /* parent process */
 	ksm_u32 parent_tid; /* thread that created it */
-	ksm_u32 reserved;
+	ksm_u32 creator_pid; /* process of that thread (differs from ppid with CLONE_PARENT) */
 	char comm[KSM_COMM_LEN];
 	/* Windows creates and executes in one step: its driver fills these;
 	 * on Linux they are absent (process_exec carries them). */
@@ -96,6 +107,10 @@ enum ksm_exec_flags {
 	KSM_EXEC_IMAGE_TRUNCATED = 1u << 1, /* path longer than PATH_MAX */
 	KSM_EXEC_ARGV_UNREADABLE = 1u << 2, /* argv pages could not be read */
 	KSM_EXEC_IMAGE_DELETED = 1u << 3,   /* the executed file was unlinked */
+	KSM_EXEC_CWD_TRUNCATED = 1u << 4,   /* working directory cut (too long or deep) */
+	KSM_EXEC_CWD_DELETED = 1u << 5,     /* working directory removed */
+	KSM_EXEC_PARENT_IMAGE_TRUNCATED = 1u << 6,
+	KSM_EXEC_PARENT_IMAGE_DELETED = 1u << 7,
 };
 
 /* A program replaced the process image (execve/execveat). */
@@ -116,6 +131,10 @@ struct ksm_process_exec {
 	ksm_u32 ppid;
 	ksm_u64 start_time;        /* of the process, ns since boot */
 	ksm_u64 parent_start_time; /* of its parent process */
+	struct ksm_file_id image_id; /* the executed file */
+	/* the parent's program at the time of the exec (absent when the
+	 * parent has no memory map: a kernel thread, or it is exiting) */
+	struct ksm_str parent_image;
 };
 
 /* The whole process ended: the last thread of the group exited. */
@@ -157,6 +176,7 @@ struct ksm_image_load {
 	ksm_u32 flags; /* enum ksm_image_flags */
 	struct ksm_str path;
 	ksm_u64 start_time; /* of the process, ns since boot */
+	struct ksm_file_id file; /* the mapped file, as stat(2) in the process shows it */
 };
 
 /* Events the queue could not hold, by type, since the previous report. */
@@ -178,6 +198,8 @@ struct ksm_events_lost_write {
 enum ksm_blocked_flags {
 	KSM_BLOCKED_HAS_SHA256 = 1u << 0,
 	KSM_BLOCKED_AUDIT = 1u << 1, /* would have been denied (audit mode) */
+	KSM_BLOCKED_PATH_DELETED = 1u << 2, /* the file had been removed (an exec by fd) */
+	KSM_BLOCKED_PATH_TRUNCATED = 1u << 3, /* the path was cut (too long or deep) */
 };
 
 /* An execution refused (or, in audit mode, that would be) by policy. */

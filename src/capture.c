@@ -59,7 +59,7 @@ void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns)
 
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
-		      const char *image, size_t image_len, const char *cmdline, size_t cmdline_len)
+		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len)
 {
 	struct ksm_cap_proc r = { 0 };
 	uint32_t end = sizeof(r);
@@ -70,7 +70,9 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 	r.parent_start = parent_start;
 	memcpy(r.guid, guid, sizeof(r.guid));
 	r.flags = (seeded ? KSM_CAP_PROC_SEEDED : 0) | (image ? KSM_CAP_PROC_IMAGE : 0) |
-		  (cmdline ? KSM_CAP_PROC_CMDLINE : 0);
+		  (cmdline ? KSM_CAP_PROC_CMDLINE : 0) |
+		  (image_flags & KSM_PATH_DELETED ? KSM_CAP_PROC_IMAGE_DELETED : 0) |
+		  (image_flags & KSM_PATH_TRUNCATED ? KSM_CAP_PROC_IMAGE_TRUNCATED : 0);
 	r.image = place(&end, image ? image_len : 0);
 	r.cmdline = place(&end, cmdline ? cmdline_len : 0);
 	r.hdr = annotation(KSM_CAP_PROC, end);
@@ -264,6 +266,8 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 	out->parent_start = r.parent_start;
 	memcpy(out->guid, r.guid, sizeof(out->guid));
 	out->seeded = r.flags & KSM_CAP_PROC_SEEDED;
+	out->image_flags = (r.flags & KSM_CAP_PROC_IMAGE_DELETED ? KSM_PATH_DELETED : 0) |
+			   (r.flags & KSM_CAP_PROC_IMAGE_TRUNCATED ? KSM_PATH_TRUNCATED : 0);
 	if (!r.pid || !str_in(rec, size, sizeof(r), r.image, &out->image) ||
 	    !str_in(rec, size, sizeof(r), r.cmdline, &out->cmdline))
 		return false;

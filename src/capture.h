@@ -25,7 +25,7 @@
 #include "ksysmon_event.h"
 
 #define KSM_CAPTURE_MAGIC "KSMCAP\r\n" /* the CR LF shows text-mode damage */
-#define KSM_CAPTURE_VERSION 1
+#define KSM_CAPTURE_VERSION 2
 #define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
 
 struct ksm_capture_header {
@@ -56,6 +56,8 @@ struct ksm_cap_clock {
 #define KSM_CAP_PROC_SEEDED 1u    /* from /proc: start known to a tick */
 #define KSM_CAP_PROC_IMAGE 2u     /* image known (it may be empty) */
 #define KSM_CAP_PROC_CMDLINE 4u   /* command line known (it may be empty) */
+#define KSM_CAP_PROC_IMAGE_DELETED 8u    /* image: KSM_PATH_DELETED */
+#define KSM_CAP_PROC_IMAGE_TRUNCATED 16u /* image: KSM_PATH_TRUNCATED */
 
 struct ksm_cap_proc {
 	struct ksm_header hdr;
@@ -105,7 +107,7 @@ void ksm_capture_header(struct ksm_buf *b, const struct ksm_capture_info *info);
 void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns);
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
-		      const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
+		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
 void ksm_capture_user(struct ksm_buf *b, uint32_t uid, const char *name);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
 /* Room the annotations written with one event may need. */
@@ -136,6 +138,7 @@ struct ksm_cap_proc_view {
 	uint64_t start, parent_start;
 	uint8_t guid[16];
 	bool seeded;
+	uint8_t image_flags; /* enum ksm_path_state */
 	struct ksm_text image, cmdline;
 };
 bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns);

@@ -113,6 +113,7 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->pid = r.pid;
 		ev->u.create.ppid = r.ppid;
 		ev->u.create.parent_tid = r.parent_tid;
+		ev->u.create.creator_pid = r.creator_pid;
 		copy_comm(ev->comm, r.comm);
 		ev->start_time = r.start_time;
 		ev->parent_start_time = r.parent_start_time;
@@ -132,8 +133,10 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		TEXT(filename, &ev->u.exec.filename);
 		TEXT(argv, &ev->u.exec.argv);
 		TEXT(cwd, &ev->u.exec.cwd);
+		TEXT(parent_image, &ev->u.exec.parent_image);
 		ev->u.exec.euid = r.euid;
 		ev->u.exec.ppid = r.ppid;
+		ev->u.exec.image_id = r.image_id;
 		ev->start_time = r.start_time;
 		ev->parent_start_time = r.parent_start_time;
 		break;
@@ -164,6 +167,7 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.image.size = r.size;
 		ev->u.image.inode = r.inode;
 		ev->u.image.dev = r.dev;
+		ev->u.image.file = r.file;
 		ev->start_time = r.start_time;
 		TEXT(path, &ev->u.image.path);
 		break;

@@ -22,6 +22,13 @@ struct ksm_text {
 	bool present;
 };
 
+/* The state of a path the client keeps (the process table's images), as
+ * process_exec said it; a deleted one's text ends in " (deleted)". */
+enum ksm_path_state {
+	KSM_PATH_DELETED = 1u << 0,
+	KSM_PATH_TRUNCATED = 1u << 1,
+};
+
 struct ksm_event {
 	enum ksm_event_type type;
 	uint16_t hdr_flags;
@@ -37,6 +44,7 @@ struct ksm_event {
 		struct {
 			uint32_t ppid;
 			uint32_t parent_tid;
+			uint32_t creator_pid;
 			struct ksm_text image;
 			struct ksm_text cmdline;
 		} create;
@@ -49,6 +57,8 @@ struct ksm_event {
 			struct ksm_text cwd;
 			uint32_t euid;
 			uint32_t ppid;
+			struct ksm_file_id image_id;
+			struct ksm_text parent_image;
 		} exec;
 		struct {
 			uint32_t status; /* wait(2) status */
@@ -59,6 +69,7 @@ struct ksm_event {
 			uint64_t inode;
 			uint32_t dev;
 			struct ksm_text path;
+			struct ksm_file_id file;
 		} image;
 		struct {
 			uint64_t lost[KSM_EV_MAX];
@@ -80,8 +91,10 @@ struct ksm_event {
 		uint8_t parent_guid[16];
 		const char *user;             /* process_exec: name of uid */
 		struct ksm_text parent_image;   /* process_exec */
+		uint8_t parent_image_flags;     /* enum ksm_path_state */
 		struct ksm_text parent_cmdline; /* process_exec */
 		struct ksm_text image;          /* process_exit */
+		uint8_t image_flags;            /* enum ksm_path_state */
 		bool has_start;                 /* process_exit */
 		uint64_t start_ns;              /* wall clock */
 		uint64_t duration_ms;

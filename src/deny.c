@@ -30,7 +30,11 @@
 #define POOL_MAX 32        /* threads of one kind, those stuck in a filesystem included */
 #define READERS 2          /* readers at start: one may wait on a filesystem */
 #define HASHERS 1
-#define FUSE_DEVS_MAX 256
+#define FUSE_DEVS_MAX 256  /* and overlay superblocks */
+#define STACKED_MAX 64 /* allowed opens on a stacked filesystem awaiting their backing open */
+#define STACKED_WAIT_NS 1000000000ull
+#define HELD_MAX 8       /* --audit: notices held for the overlay notice they belong to */
+#define HELD_WAIT_MS 100
 #define TICK_NS 20000000ull  /* the timer looks at the threads this often */
 #define STUCK_NS 50000000ull /* in one call for longer: waiting on a filesystem */
 #define STOP_GRACE_NS 1000000000ull
@@ -38,6 +42,27 @@
 #define RULE_TIMEOUT "decision timeout"
 #define RULE_ERROR "file unreadable"
 #define RULE_UNVERIFIABLE "unverifiable filesystem"
+
+/* A mount of our namespace (mountinfo's first field), and whether it is
+ * an overlay's. */
+struct mount_id {
+	int id;
+	bool stacked;
+};
+
+/* An exec of a file on a stacked filesystem (overlayfs) that was allowed:
+ * the filesystem opens the layer's file next, for the same exec, from a
+ * private mount; that second open is the same attempt, not a new one. */
+struct stacked_open {
+	uint64_t until; /* CLOCK_MONOTONIC; 0: free */
+	uint32_t pid;
+	dev_t dev; /* the stacked filesystem's: the backing file is elsewhere */
+	off_t size;
+	struct timespec mtime, ctime;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
 
 /* One exec (or, with --audit, one exec notice) being decided. */
 struct slot {
@@ -48,9 +73,12 @@ struct slot {
 	bool listed;  /* on the waiting list */
 	bool queued;  /* in the hashers' queue */
 	bool hashing; /* a hasher reads the file */
+	bool stacked; /* on an overlay: allowed, its backing open is expected */
 	uint32_t pid;
-	uint64_t deadline; /* CLOCK_MONOTONIC ns */
-	char *path;        /* owned */
+	uint32_t rec_flags; /* KSM_BLOCKED_PATH_DELETED */
+	uint64_t deadline;  /* CLOCK_MONOTONIC ns */
+	char *path;         /* owned */
+	struct stat st;     /* as the kernel holds it (no filesystem asked) */
 };
 
 /* A thread that may be stuck in a filesystem call. */
@@ -96,7 +124,9 @@ struct ksm_deny {
 	struct slot **jobs;                 /* ring of slots for the hashers */
 	size_t job_first, job_count;
 	uint64_t checked, denied, audited, undecided, errors, overflows;
+	uint64_t backing;    /* backing opens of stacked files, not decided again */
 	uint64_t remembered; /* ignore marks since the last flush */
+	struct stacked_open stacked[STACKED_MAX];
 	bool read_error_reported;
 
 	struct pool readers, hashers;
@@ -104,10 +134,14 @@ struct ksm_deny {
 	bool timer_started, mounter_started;
 	unsigned stuck; /* threads still in a filesystem call at stop */
 
-	/* FUSE superblocks (their server decides what each reader sees) */
+	/* what the last marking saw, under fs_lock: FUSE superblocks (their
+	 * server decides what each reader sees), overlay ones, and the mounts
+	 * of our namespace */
 	pthread_mutex_t fs_lock;
 	dev_t fuse_devs[FUSE_DEVS_MAX];
 	size_t n_fuse_devs;
+	struct mount_id *mnt_ids;
+	size_t n_mnt_ids;
 	char *mountinfo; /* the mount thread's */
 	size_t mountinfo_cap;
 };
@@ -224,12 +258,37 @@ static bool is_fuse(const char *fstype)
 	return !strncmp(fstype, "fuse", 4) && (fstype[4] == ' ' || fstype[4] == '.' || !strncmp(fstype + 4, "blk ", 4));
 }
 
-static void set_fuse_devs(struct ksm_deny *d, const dev_t *devs, size_t n)
+/* What the marking met: FUSE superblocks (as many as fit), our mounts. */
+struct fs_seen {
+	dev_t fuse[FUSE_DEVS_MAX];
+	size_t n_fuse;
+	struct mount_id *mnt_ids;
+	size_t n_mnt_ids, cap;
+};
+
+static void note_mount(struct fs_seen *f, int id, bool stacked)
+{
+	if (f->n_mnt_ids == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 256;
+		struct mount_id *p = realloc(f->mnt_ids, cap * sizeof(*p));
+		if (!p)
+			return; /* unknown mounts are taken as private: more opens decided */
+		f->mnt_ids = p;
+		f->cap = cap;
+	}
+	f->mnt_ids[f->n_mnt_ids++] = (struct mount_id){ .id = id, .stacked = stacked };
+}
+
+static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 {
 	pthread_mutex_lock(&d->fs_lock);
-	memcpy(d->fuse_devs, devs, n * sizeof(*devs));
-	d->n_fuse_devs = n;
+	memcpy(d->fuse_devs, f->fuse, f->n_fuse * sizeof(*f->fuse));
+	d->n_fuse_devs = f->n_fuse;
+	struct mount_id *old = d->mnt_ids;
+	d->mnt_ids = f->mnt_ids;
+	d->n_mnt_ids = f->n_mnt_ids;
 	pthread_mutex_unlock(&d->fs_lock);
+	free(old);
 }
 
 static bool on_fuse(struct ksm_deny *d, dev_t dev)
@@ -240,6 +299,36 @@ static bool on_fuse(struct ksm_deny *d, dev_t dev)
 		found = d->fuse_devs[i] == dev;
 	pthread_mutex_unlock(&d->fs_lock);
 	return found;
+}
+
+/* Where fd was opened (fdinfo's mnt_id; procfs, no filesystem asked). */
+enum mount_kind {
+	MNT_PRIVATE, /* through a mount of no namespace of ours: a stacked filesystem's layer */
+	MNT_OURS,
+	MNT_OURS_STACKED, /* an overlay of our namespace: its layer's file is opened next */
+};
+
+static enum mount_kind fd_mount(struct ksm_deny *d, int fd)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return MNT_OURS;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	buf[n > 0 ? n : 0] = '\0';
+	const char *m = strstr(buf, "mnt_id:");
+	if (!m)
+		return MNT_OURS;
+	int id = atoi(m + 7);
+	enum mount_kind kind = MNT_PRIVATE;
+	pthread_mutex_lock(&d->fs_lock);
+	for (size_t i = 0; i < d->n_mnt_ids && kind == MNT_PRIVATE; i++)
+		if (d->mnt_ids[i].id == id)
+			kind = d->mnt_ids[i].stacked ? MNT_OURS_STACKED : MNT_OURS;
+	pthread_mutex_unlock(&d->fs_lock);
+	return kind;
 }
 
 /*
@@ -253,10 +342,10 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 {
 	if (read_mountinfo(d))
 		return -errno;
-	size_t cap = 64, n = 0, n_fuse = 0, n_marked = 0;
+	size_t cap = 64, n = 0, n_marked = 0;
 	char **devs = malloc(cap * sizeof(*devs));
 	uint32_t *marked = malloc(cap * sizeof(*marked)); /* kernel dev_t encoding */
-	dev_t fuse[FUSE_DEVS_MAX];
+	struct fs_seen seen = { 0 };
 	int root_err = -ENOENT;
 	uint64_t mask = d->audit ? FAN_OPEN_EXEC : FAN_OPEN_EXEC_PERM;
 	if (!devs || !marked) {
@@ -270,7 +359,7 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			*next++ = '\0';
 		/* id parent major:minor root mountpoint options [optional...] - fstype source super */
 		char *rest = line;
-		field(&rest);
+		int id = atoi(field(&rest));
 		field(&rest);
 		char *dev = field(&rest);
 		field(&rest);
@@ -279,6 +368,7 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			continue;
 		char *sep = rest ? strstr(rest, " - ") : NULL;
 		char *fstype = sep ? sep + 3 : "";
+		note_mount(&seen, id, !strncmp(fstype, "overlay ", 8));
 		if (!strncmp(fstype, "autofs ", 7))
 			continue;
 		unescape(mnt);
@@ -299,10 +389,10 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 		unsigned maj, min;
 		if (sscanf(dev, "%u:%u", &maj, &min) != 2)
 			continue;
-		if (is_fuse(fstype) && (d->skip_fuse || n_fuse == FUSE_DEVS_MAX))
+		if (is_fuse(fstype) && (d->skip_fuse || seen.n_fuse == FUSE_DEVS_MAX))
 			continue; /* no exec waits for ksysmon's open of a FUSE file */
 		if (is_fuse(fstype))
-			fuse[n_fuse++] = makedev(maj, min);
+			seen.fuse[seen.n_fuse++] = makedev(maj, min);
 		int r = fanotify_mark(d->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM | FAN_MARK_DONT_FOLLOW, mask,
 				      AT_FDCWD, mnt);
 		int e = r ? errno : 0;
@@ -314,7 +404,7 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			fprintf(stderr, "ksysmon: deny: not watching %s (%.*s): %s\n", mnt,
 				(int)strcspn(fstype, " "), fstype, strerror(e));
 	}
-	set_fuse_devs(d, fuse, n_fuse);
+	publish_fs(d, &seen);
 	/* under fs_lock: once stopping, the caller's tables may be gone */
 	pthread_mutex_lock(&d->fs_lock);
 	if (d->watched && !atomic_load(&d->stopping))
@@ -391,6 +481,66 @@ static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* ---- one attempt, one decision, whatever the mount layout ---- */
+
+static bool same_ts(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static struct stacked_open stacked_of(uint32_t pid, const struct stat *st, uint64_t until)
+{
+	return (struct stacked_open){ .until = until, .pid = pid, .dev = st->st_dev, .size = st->st_size,
+				      .mtime = st->st_mtim, .ctime = st->st_ctim, .mode = st->st_mode,
+				      .uid = st->st_uid, .gid = st->st_gid };
+}
+
+/* overlayfs shows its layer file's size, times, mode and owner as its own */
+static bool same_attrs(const struct stacked_open *o, const struct stat *st)
+{
+	return o->size == st->st_size && same_ts(o->mtime, st->st_mtim) &&
+	       same_ts(o->ctime, st->st_ctim) && o->mode == st->st_mode && o->uid == st->st_uid &&
+	       o->gid == st->st_gid;
+}
+
+/* An exec of a stacked file was allowed: its backing open follows. */
+static void note_stacked_locked(struct ksm_deny *d, uint32_t pid, const struct stat *st)
+{
+	uint64_t now = ksm_monotonic_ns();
+	struct stacked_open *slot = &d->stacked[0];
+	for (size_t i = 0; i < STACKED_MAX; i++) {
+		if (d->stacked[i].until < now) {
+			slot = &d->stacked[i];
+			break;
+		}
+		if (d->stacked[i].until < slot->until)
+			slot = &d->stacked[i];
+	}
+	*slot = stacked_of(pid, st, now + STACKED_WAIT_NS);
+}
+
+/*
+ * Whether this open is the backing open of a stacked file whose exec was
+ * just allowed: the same process, a file with the same attributes on
+ * another filesystem, opened through a private mount (the stacked
+ * filesystem's, in no namespace) rather than one a process can name.
+ */
+static bool backing_open_locked(struct ksm_deny *d, uint32_t pid, const struct stat *st,
+				enum mount_kind where)
+{
+	uint64_t now = ksm_monotonic_ns();
+	for (size_t i = 0; i < STACKED_MAX; i++) {
+		struct stacked_open *o = &d->stacked[i];
+		if (o->until < now || o->pid != pid || o->dev == st->st_dev || !same_attrs(o, st))
+			continue;
+		if (where != MNT_PRIVATE)
+			return false;
+		o->until = 0;
+		return true;
+	}
+	return false;
+}
+
 /* ---- answers ---- */
 
 /*
@@ -465,16 +615,18 @@ static void answer_locked(struct ksm_deny *d, struct slot *s, const struct findi
 	const char *path = s->path ? s->path : "(unknown)";
 	if (rule && d->audit) {
 		d->audited++;
-		push(d, s->pid, KSM_BLOCKED_AUDIT, f->sha256, path, rule);
+		push(d, s->pid, s->rec_flags | KSM_BLOCKED_AUDIT, f->sha256, path, rule);
 	} else if (rule) {
 		d->denied++;
 		verdict = FAN_DENY;
-		push(d, s->pid, 0, f->sha256, path, rule);
+		push(d, s->pid, s->rec_flags, f->sha256, path, rule);
 	}
 	if (s->perm)
 		respond_locked(d, s->fd, verdict);
 	if (f->keep && verdict == FAN_ALLOW)
 		remember_locked(d, s->fd);
+	if (s->stacked && s->perm && verdict == FAN_ALLOW)
+		note_stacked_locked(d, s->pid, &s->st);
 	s->waiting = false;
 	unlist_locked(d, s);
 	release_locked(s);
@@ -528,6 +680,48 @@ static void pool_join(struct ksm_deny *d, struct pool *p, uint64_t deadline_rt)
 
 /* ---- decisions ---- */
 
+/* The attributes of the open file fd as the kernel holds them: no
+ * filesystem is asked (AT_STATX_DONT_SYNC), so no server can hold it up. */
+static bool cached_attrs(int fd, struct stat *st)
+{
+	struct statx x;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &x))
+		return false;
+	*st = (struct stat){
+		.st_dev = makedev(x.stx_dev_major, x.stx_dev_minor), .st_ino = x.stx_ino,
+		.st_mode = x.stx_mode, .st_nlink = x.stx_nlink, .st_uid = x.stx_uid, .st_gid = x.stx_gid,
+		.st_size = (off_t)x.stx_size,
+		.st_mtim = { .tv_sec = x.stx_mtime.tv_sec, .tv_nsec = x.stx_mtime.tv_nsec },
+		.st_ctim = { .tv_sec = x.stx_ctime.tv_sec, .tv_nsec = x.stx_ctime.tv_nsec },
+	};
+	return true;
+}
+
+/*
+ * The path of the open file fd (as ksysmon's mount namespace resolves it,
+ * from the kernel's dentry cache), without the " (deleted)" the kernel
+ * appends to a removed file's name: *deleted says so instead (no links
+ * left), as the sensor's paths do.
+ */
+static bool file_path(int fd, const struct stat *st, char *buf, size_t size, bool *deleted)
+{
+	static const char suffix[] = " (deleted)";
+	const size_t slen = sizeof(suffix) - 1;
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, size - 1);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return false;
+	}
+	buf[n] = '\0';
+	*deleted = st && st->st_nlink == 0 && (size_t)n > slen && !strcmp(buf + n - slen, suffix);
+	if (*deleted)
+		buf[n - slen] = '\0';
+	return true;
+}
+
 /*
  * Whether an allowed file may be let through by the kernel from now on,
  * until it is modified: a regular file owned by root that neither group
@@ -537,9 +731,9 @@ static void pool_join(struct ksm_deny *d, struct pool *p, uint64_t deadline_rt)
  * attributes are the ones the kernel holds (AT_STATX_DONT_SYNC): no
  * filesystem is asked.
  */
-static bool trusted_file(const struct statx *st)
+static bool trusted_file(const struct stat *st)
 {
-	return S_ISREG(st->stx_mode) && st->stx_uid == 0 && !(st->stx_mode & 022);
+	return S_ISREG(st->st_mode) && st->st_uid == 0 && !(st->st_mode & 022);
 }
 
 /* The hashers: read and hash files, as long as it takes; the timer
@@ -579,9 +773,7 @@ static void *hasher_main(void *arg)
 		} else if (hs != KSM_HASH_OK) {
 			f.undecided = hs == KSM_HASH_TIMEOUT ? RULE_TIMEOUT : RULE_ERROR;
 		} else {
-			struct statx st;
-			f.keep = !statx(s->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MODE | STATX_UID,
-					&st) && trusted_file(&st);
+			f.keep = !s->stacked && trusted_file(&s->st);
 		}
 		busy(w, false);
 
@@ -638,28 +830,39 @@ static void decide(struct ksm_deny *d, const struct fanotify_event_metadata *md)
 	s->pid = (uint32_t)md->pid;
 	s->perm = md->mask & FAN_OPEN_EXEC_PERM;
 	s->waiting = true;
-	pthread_mutex_lock(&d->pend_lock);
-	d->checked += (pid_t)md->pid != d->self;
-	pthread_mutex_unlock(&d->pend_lock);
 	if ((pid_t)md->pid == d->self) {
 		answer(d, s, &(struct finding){ 0 });
 		return;
 	}
+	bool have_st = cached_attrs(md->fd, &s->st);
+	enum mount_kind where = fd_mount(d, md->fd);
+	pthread_mutex_lock(&d->pend_lock);
+	bool backing = have_st && backing_open_locked(d, s->pid, &s->st, where);
+	if (backing) {
+		/* the attempt was decided on the file it named; if this layer
+		 * is itself stacked, its own backing open follows (noted
+		 * either way: a note nothing matches expires) */
+		d->backing++;
+		s->stacked = true;
+		answer_locked(d, s, &(struct finding){ 0 });
+	} else {
+		d->checked++;
+	}
+	pthread_mutex_unlock(&d->pend_lock);
+	if (backing)
+		return;
 
-	char link[64], path[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", md->fd);
-	ssize_t n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0) {
+	char path[PATH_MAX];
+	bool deleted = false;
+	if (!file_path(md->fd, have_st ? &s->st : NULL, path, sizeof(path), &deleted)) {
 		answer(d, s, &(struct finding){ .undecided = RULE_ERROR });
 		return;
 	}
-	path[n] = '\0';
+	s->rec_flags = deleted ? KSM_BLOCKED_PATH_DELETED : 0;
+	s->stacked = have_st && where == MNT_OURS_STACKED;
 	struct finding f = { .rule = ksm_policy_match_path(&d->policy, path) };
-	struct statx st;
-	bool have_st = !statx(md->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
-			      STATX_TYPE | STATX_MODE | STATX_UID, &st);
 	/* a FUSE server may show ksysmon other bytes than the exec gets */
-	bool fuse = have_st && on_fuse(d, makedev(st.stx_dev_major, st.stx_dev_minor));
+	bool fuse = have_st && on_fuse(d, s->st.st_dev);
 	if (!f.rule && d->cache) {
 		if (!have_st)
 			f.undecided = RULE_ERROR;
@@ -670,7 +873,8 @@ static void decide(struct ksm_deny *d, const struct fanotify_event_metadata *md)
 			return;
 		}
 	}
-	f.keep = !f.rule && !f.undecided && have_st && !fuse && trusted_file(&st);
+	/* not remembered on an overlay: the backing open would then come alone */
+	f.keep = !f.rule && !f.undecided && have_st && !fuse && !s->stacked && trusted_file(&s->st);
 	s->path = strdup(path); /* NULL: reported as (unknown) */
 	answer(d, s, &f);
 }
@@ -688,33 +892,101 @@ static void note_read_error(struct ksm_deny *d, int e)
 			strerror(e));
 }
 
-/* Reads and decides one event; false when there was none.  One event per
- * read: the kernel opens each event's file for the reader, and an open
- * held up by a filesystem (FUSE) must hold up no other event. */
+enum take { TAKE_NONE, TAKE_EVENT, TAKE_SKIP, TAKE_STOP };
+
+/* Reads one event into md, waiting up to wait_ms for one: TAKE_EVENT,
+ * TAKE_NONE, TAKE_SKIP (nothing to decide: go on), TAKE_STOP.  One event
+ * per read: the kernel opens each event's file for the reader, and an
+ * open held up by a filesystem (FUSE) must hold up no other event. */
+static enum take take_event(struct ksm_deny *d, struct worker *w, struct fanotify_event_metadata *md,
+			    int wait_ms)
+{
+	for (;;) {
+		busy(w, true);
+		ssize_t len = read(d->fan_fd, md, sizeof(*md));
+		busy(w, false);
+		if (len < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd p = { .fd = d->fan_fd, .events = POLLIN };
+			if (wait_ms <= 0 || poll(&p, 1, wait_ms) <= 0)
+				return TAKE_NONE;
+			wait_ms = 0;
+			continue;
+		}
+		if (len < 0) {
+			/* the kernel could not open the file and answered itself */
+			note_read_error(d, errno);
+			return errno == EMFILE || errno == ENFILE ? TAKE_STOP : TAKE_SKIP;
+		}
+		if (len < (ssize_t)sizeof(*md) || md->vers != FANOTIFY_METADATA_VERSION)
+			return TAKE_STOP;
+		if (md->mask & FAN_Q_OVERFLOW) { /* --audit: notices lost */
+			pthread_mutex_lock(&d->pend_lock);
+			d->overflows++;
+			pthread_mutex_unlock(&d->pend_lock);
+			return TAKE_SKIP;
+		}
+		return md->fd < 0 ? TAKE_SKIP : TAKE_EVENT;
+	}
+}
+
+/* Whether held is the backing open of the (later) notice md of an
+ * overlay's file: the same process, a file of another filesystem with
+ * md's attributes. */
+static bool backing_notice(const struct fanotify_event_metadata *held, const struct fanotify_event_metadata *md,
+			   const struct stat *st)
+{
+	struct stat hst;
+	if (held->pid != md->pid || !cached_attrs(held->fd, &hst) || hst.st_dev == st->st_dev)
+		return false;
+	struct stacked_open o = stacked_of((uint32_t)md->pid, st, 0);
+	return same_attrs(&o, &hst);
+}
+
+/*
+ * --audit: a notice comes when an open ends, so an overlay's backing open
+ * (through a mount of no namespace) is noticed before the overlay's own.
+ * Such notices are held until one through a mount of our namespace comes:
+ * those of the same process for a file with the same attributes were its
+ * backing opens, the same attempt; the others are decided as they are.
+ */
+static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fanotify_event_metadata *first)
+{
+	struct fanotify_event_metadata held[HELD_MAX], md;
+	size_t n = 0;
+	enum take t;
+	held[n++] = *first;
+	for (;;) {
+		t = take_event(d, w, &md, HELD_WAIT_MS);
+		if (t != TAKE_EVENT || n == HELD_MAX || fd_mount(d, md.fd) != MNT_PRIVATE)
+			break;
+		held[n++] = md;
+	}
+	struct stat st;
+	bool stacked = t == TAKE_EVENT && fd_mount(d, md.fd) == MNT_OURS_STACKED && cached_attrs(md.fd, &st);
+	for (size_t i = 0; i < n; i++) {
+		if (stacked && backing_notice(&held[i], &md, &st)) {
+			pthread_mutex_lock(&d->pend_lock);
+			d->backing++;
+			pthread_mutex_unlock(&d->pend_lock);
+			close(held[i].fd);
+		} else {
+			decide(d, &held[i]);
+		}
+	}
+	if (t == TAKE_EVENT)
+		decide(d, &md);
+}
+
+/* Reads and decides one event; false when there was none. */
 static bool read_one(struct ksm_deny *d, struct worker *w)
 {
 	struct fanotify_event_metadata md;
-	busy(w, true);
-	ssize_t len = read(d->fan_fd, &md, sizeof(md));
-	busy(w, false);
-	if (len < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return false;
-		/* the kernel could not open the file and answered itself */
-		note_read_error(d, errno);
-		return errno != EMFILE && errno != ENFILE;
-	}
-	if (len < (ssize_t)sizeof(md) || md.vers != FANOTIFY_METADATA_VERSION)
-		return false;
-	if (md.mask & FAN_Q_OVERFLOW) { /* --audit: notices lost */
-		pthread_mutex_lock(&d->pend_lock);
-		d->overflows++;
-		pthread_mutex_unlock(&d->pend_lock);
-		return true;
-	}
-	if (md.fd >= 0)
+	enum take t = take_event(d, w, &md, 0);
+	if (t == TAKE_EVENT && d->audit && fd_mount(d, md.fd) == MNT_PRIVATE)
+		settle_notices(d, w, &md);
+	else if (t == TAKE_EVENT)
 		decide(d, &md);
-	return true;
+	return t == TAKE_EVENT || t == TAKE_SKIP;
 }
 
 static void *reader_main(void *arg)
@@ -751,7 +1023,8 @@ static void *timer_main(void *arg)
 		uint64_t now = ksm_monotonic_ns();
 		while (d->wait_head && d->wait_head->deadline <= now)
 			answer_locked(d, d->wait_head, &late);
-		pool_check(d, &d->readers, now);
+		if (!d->audit)
+			pool_check(d, &d->readers, now);
 		if (d->job_count)
 			pool_check(d, &d->hashers, now);
 		uint64_t wake = now + TICK_NS;
@@ -778,12 +1051,14 @@ static int start_threads(struct ksm_deny *d, char *err, size_t errlen)
 
 	d->readers.main = reader_main;
 	d->hashers.main = hasher_main;
-	for (int i = 0; i < READERS; i++)
+	/* --audit: one reader, so that notices are taken in their order (an
+	 * overlay's, then its backing open's); nothing waits on a held one */
+	for (int i = 0; i < (d->audit ? 1 : READERS); i++)
 		pool_grow(d, &d->readers);
 	for (int i = 0; d->cache && i < HASHERS; i++)
 		pool_grow(d, &d->hashers);
 	int e = 0;
-	if (atomic_load(&d->readers.n) < READERS || (d->cache && !atomic_load(&d->hashers.n)))
+	if (atomic_load(&d->readers.n) < (d->audit ? 1u : READERS) || (d->cache && !atomic_load(&d->hashers.n)))
 		e = EAGAIN;
 	if (!e && !(e = spawn(&d->timer, timer_main, d)))
 		d->timer_started = true;
@@ -990,5 +1265,6 @@ void ksm_deny_free(struct ksm_deny *d)
 	pthread_mutex_destroy(&d->fs_lock);
 	free(d->jobs);
 	free(d->mountinfo);
+	free(d->mnt_ids);
 	free(d);
 }

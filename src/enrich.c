@@ -27,8 +27,6 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	ksm_proctab_free(&e->procs);
 	for (unsigned i = 0; i < e->n_users; i++)
 		free(e->users[i].name);
-	free(e->held);
-	e->held = NULL;
 }
 
 const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len)
@@ -103,20 +101,32 @@ static void set_cmdline(struct ksm_proc *p, const struct ksm_text *argv)
 	ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, n);
 }
 
-/* The program as process_exec shows it: a deleted file's path ends in
- * " (deleted)", so its exit and its children's parent_image say the same. */
-static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
+/* A program's path as process_exec shows it (a deleted file's ends in
+ * " (deleted)") into buf; returns its length, *state its enum ksm_path_state. */
+static size_t shown_path(const struct ksm_text *t, bool deleted, bool truncated,
+			 char buf[KSM_PROC_STR_MAX], uint8_t *state)
 {
-	static const char deleted[] = " (deleted)";
-	char buf[KSM_PROC_STR_MAX];
-	size_t n = ev->u.exec.image.len < sizeof(buf) ? ev->u.exec.image.len : sizeof(buf);
+	static const char suffix[] = " (deleted)";
+	size_t n = t->len < KSM_PROC_STR_MAX ? t->len : KSM_PROC_STR_MAX;
 
 	if (n)
-		memcpy(buf, ev->u.exec.image.data, n);
-	if ((ev->flags & KSM_EXEC_IMAGE_DELETED) && n + sizeof(deleted) - 1 <= sizeof(buf)) {
-		memcpy(buf + n, deleted, sizeof(deleted) - 1);
-		n += sizeof(deleted) - 1;
+		memcpy(buf, t->data, n);
+	*state = truncated ? KSM_PATH_TRUNCATED : 0;
+	if (deleted && n + sizeof(suffix) - 1 <= KSM_PROC_STR_MAX) {
+		memcpy(buf + n, suffix, sizeof(suffix) - 1);
+		n += sizeof(suffix) - 1;
+		*state |= KSM_PATH_DELETED;
 	}
+	return n;
+}
+
+/* The program as process_exec shows it, so that its exit and its
+ * children's parent_image say the same. */
+static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
+{
+	char buf[KSM_PROC_STR_MAX];
+	size_t n = shown_path(&ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED,
+			      ev->flags & KSM_EXEC_IMAGE_TRUNCATED, buf, &p->image_flags);
 	ksm_proc_set(&p->image, &p->image_len, buf, n);
 }
 
@@ -130,6 +140,8 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 {
 	struct ksm_context *c = &ev->ctx;
 	*parent = ksm_proctab_find(&e->procs, ppid, ev->parent_start_time);
+	if (!*parent) /* ended just before: its exit came first */
+		*parent = ksm_proctab_find_ended(&e->procs, ppid, ev->parent_start_time);
 	identity(e, ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
 	c->has_guid = true;
@@ -149,8 +161,10 @@ static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 	struct ksm_proc *p = track(e, ev, ev->u.create.ppid, &parent);
 
 	/* until it execs, a child runs its parent's program */
-	if (p && parent && parent->image)
+	if (p && parent && parent->image) {
 		ksm_proc_set(&p->image, &p->image_len, parent->image, parent->image_len);
+		p->image_flags = parent->image_flags;
+	}
 	if (p && parent && parent->cmdline)
 		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
 }
@@ -161,10 +175,19 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	struct ksm_proc *parent;
 	struct ksm_proc *p = track(e, ev, ev->u.exec.ppid, &parent);
 
-	if (parent) {
+	if (ev->u.exec.parent_image.present) {
+		/* the kernel's, at the exec: exact whatever happened since */
+		size_t n = shown_path(&ev->u.exec.parent_image,
+				      ev->flags & KSM_EXEC_PARENT_IMAGE_DELETED,
+				      ev->flags & KSM_EXEC_PARENT_IMAGE_TRUNCATED, e->parent_image,
+				      &c->parent_image_flags);
+		c->parent_image = text_of(e->parent_image, n);
+	} else if (parent) {
 		c->parent_image = text_of(parent->image, parent->image_len);
-		c->parent_cmdline = text_of(parent->cmdline, parent->cmdline_len);
+		c->parent_image_flags = parent->image_flags;
 	}
+	if (parent)
+		c->parent_cmdline = text_of(parent->cmdline, parent->cmdline_len);
 	c->user = user_name(e, ev->u.exec.uid);
 	if (!p)
 		return;
@@ -187,17 +210,13 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64
 	}
 	memcpy(c->guid, p->guid, 16);
 	c->has_guid = true;
-	/* the entry goes; its image lives on until the event is printed */
-	e->held = p->image;
+	p = ksm_proctab_retire(&e->procs, p);
 	c->image = text_of(p->image, p->image_len);
-	p->image = NULL;
-	ksm_proctab_remove(&e->procs, p);
+	c->image_flags = p->image_flags;
 }
 
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 {
-	free(e->held);
-	e->held = NULL;
 	if (!ev->start_time)
 		return; /* no process identity in this record */
 	switch (ev->type) {
@@ -222,12 +241,14 @@ void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 
 void ksm_enrich_restore(struct ksm_enricher *e, uint32_t pid, uint32_t ppid, uint64_t start,
 			uint64_t parent_start, const uint8_t guid[16], bool seeded,
-			const struct ksm_text *image, const struct ksm_text *cmdline)
+			uint8_t image_flags, const struct ksm_text *image,
+			const struct ksm_text *cmdline)
 {
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, pid, start);
 	if (!p)
 		return;
 	p->seeded = seeded;
+	p->image_flags = image_flags;
 	p->ppid = ppid;
 	p->parent_start = parent_start;
 	memcpy(p->guid, guid, 16);

@@ -25,7 +25,7 @@ struct ksm_enricher {
 		char *name;
 	} users[KSM_USER_CACHE];
 	unsigned n_users;
-	char *held; /* a string an event points to after its process left */
+	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
 
 /* Reads the boot id and seeds the table from proc_dir ("/proc"); either
@@ -41,6 +41,7 @@ const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len);
 /* Puts back a process as a capture recorded it. */
 void ksm_enrich_restore(struct ksm_enricher *e, uint32_t pid, uint32_t ppid, uint64_t start,
 			uint64_t parent_start, const uint8_t guid[16], bool seeded,
+			uint8_t image_flags,
 			const struct ksm_text *image, const struct ksm_text *cmdline);
 
 #endif

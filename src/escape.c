@@ -36,22 +36,52 @@ static size_t utf8_len(const uint8_t *p, size_t avail, uint32_t *cp)
 	return n;
 }
 
+/* The UTF-8 form of cp in s; returns its length. */
+static size_t utf8_encode(uint32_t cp, char s[4])
+{
+	if (cp < 0x80) {
+		s[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		s[0] = (char)(0xc0 | (cp >> 6)), s[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		s[0] = (char)(0xe0 | (cp >> 12)), s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	s[0] = (char)(0xf0 | (cp >> 18)), s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	s[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), s[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 static void put_utf8(struct ksm_buf *b, uint32_t cp)
 {
 	char s[4];
-	size_t n;
-	if (cp < 0x80) {
-		s[0] = (char)cp, n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xc0 | (cp >> 6)), s[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xe0 | (cp >> 12)), s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-	} else {
-		s[0] = (char)(0xf0 | (cp >> 18)), s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), s[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+	ksm_buf_put(b, s, utf8_encode(cp, s));
+}
+
+bool ksm_cp_escaped(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f ||          /* C0, DEL */
+	       (cp >= 0x80 && cp < 0xa0) ||        /* C1: CSI, NEL, ... */
+	       cp == 0x2028 || cp == 0x2029 ||     /* line, paragraph separators */
+	       (cp >= 0x202a && cp <= 0x202e) ||   /* bidi embeddings, overrides */
+	       (cp >= 0x2066 && cp <= 0x2069);     /* bidi isolates */
+}
+
+bool ksm_bytes_escaped(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_len(p + i, len - i, &cp);
+		if (n && ksm_cp_escaped(cp))
+			return true;
+		i += n ? n : 1;
 	}
-	ksm_buf_put(b, s, n);
+	return false;
 }
 
 static const char hexdig[] = "0123456789abcdef";
@@ -79,7 +109,7 @@ static void json_cp(struct ksm_buf *b, uint32_t cp)
 	case '\t': ksm_buf_put(b, "\\t", 2); return;
 	case '\r': ksm_buf_put(b, "\\r", 2); return;
 	}
-	if (cp < 0x20 || cp == 0x7f)
+	if (ksm_cp_escaped(cp))
 		json_u(b, cp);
 	else
 		put_utf8(b, cp);
@@ -94,15 +124,15 @@ static void text_cp(struct ksm_buf *b, uint32_t cp)
 	case '\t': ksm_buf_put(b, "\\t", 2); return;
 	case '\r': ksm_buf_put(b, "\\r", 2); return;
 	}
-	if (cp < 0x20 || cp == 0x7f) {
-		text_x(b, (uint8_t)cp);
-	} else if (cp >= 0x80 && cp < 0xa0) {
-		/* C1 controls: terminals act on them, so show their bytes */
-		text_x(b, (uint8_t)(0xc0 | (cp >> 6)));
-		text_x(b, (uint8_t)(0x80 | (cp & 0x3f)));
-	} else {
+	if (!ksm_cp_escaped(cp)) {
 		put_utf8(b, cp);
+		return;
 	}
+	/* shown as the bytes of its UTF-8 form: \xNN always means byte NN */
+	char s[4];
+	size_t n = utf8_encode(cp, s);
+	for (size_t i = 0; i < n; i++)
+		text_x(b, (uint8_t)s[i]);
 }
 
 void ksm_json_bytes(struct ksm_buf *b, const uint8_t *p, size_t len)

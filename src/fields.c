@@ -32,12 +32,21 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 		guid(w, "parent_guid", c->parent_guid);
 	if (c->user)
 		w->s->string(w->ctx, "user", c->user);
+	/* program paths the client keeps: their " (deleted)" already there */
 	if (c->parent_image.present)
 		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL);
+	if (c->parent_image_flags & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, "parent_image_deleted", true);
+	if (c->parent_image_flags & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "parent_image_truncated", true);
 	if (c->parent_cmdline.present)
 		w->s->text(w->ctx, "parent_cmdline", &c->parent_cmdline, NULL);
 	if (c->image.present)
 		w->s->text(w->ctx, "image", &c->image, NULL);
+	if (c->image_flags & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, "image_deleted", true);
+	if (c->image_flags & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "image_truncated", true);
 	if (c->has_sha256)
 		w->s->digest(w->ctx, "sha256", c->sha256);
 	if (c->sha256_error)
@@ -58,6 +67,9 @@ static void create_fields(const struct walk *w, const struct ksm_event *ev)
 {
 	w->s->num(w->ctx, "ppid", ev->u.create.ppid);
 	w->s->num(w->ctx, "parent_tid", ev->u.create.parent_tid);
+	/* CLONE_PARENT: the creator is not the parent */
+	if (ev->u.create.creator_pid && ev->u.create.creator_pid != ev->u.create.ppid)
+		w->s->num(w->ctx, "creator_pid", ev->u.create.creator_pid);
 	comm(w, ev->comm);
 	if (ev->u.create.image.present)
 		w->s->text(w->ctx, "image", &ev->u.create.image, NULL);
@@ -81,8 +93,13 @@ static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 	w->s->num(w->ctx, "uid", ev->u.exec.uid);
 	w->s->num(w->ctx, "gid", ev->u.exec.gid);
 	comm(w, ev->comm);
-	if (ev->u.exec.cwd.present)
-		w->s->text(w->ctx, "cwd", &ev->u.exec.cwd, NULL);
+	if (ev->u.exec.cwd.present) {
+		path(w, "cwd", &ev->u.exec.cwd, ev->flags & KSM_EXEC_CWD_DELETED);
+		if (ev->flags & KSM_EXEC_CWD_DELETED)
+			w->s->boolean(w->ctx, "cwd_deleted", true);
+		if (ev->flags & KSM_EXEC_CWD_TRUNCATED)
+			w->s->boolean(w->ctx, "cwd_truncated", true);
+	}
 	w->s->num(w->ctx, "euid", ev->u.exec.euid);
 	w->s->num(w->ctx, "ppid", ev->u.exec.ppid);
 }
@@ -120,7 +137,11 @@ static void image_fields(const struct walk *w, const struct ksm_event *ev)
 
 static void blocked_fields(const struct walk *w, const struct ksm_event *ev)
 {
-	w->s->text(w->ctx, "path", &ev->u.blocked.path, NULL);
+	path(w, "path", &ev->u.blocked.path, ev->flags & KSM_BLOCKED_PATH_DELETED);
+	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
+		w->s->boolean(w->ctx, "deleted", true);
+	if (ev->flags & KSM_BLOCKED_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "path_truncated", true);
 	w->s->text(w->ctx, "rule", &ev->u.blocked.rule, NULL);
 	if (ev->u.blocked.sha256)
 		w->s->digest(w->ctx, "sha256", ev->u.blocked.sha256);

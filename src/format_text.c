@@ -18,12 +18,13 @@ struct ksm_exit_status ksm_exit_status(uint32_t status)
 	return st;
 }
 
-/* An argument is quoted when it would otherwise be ambiguous on the line. */
+/* An argument is quoted when it would otherwise be ambiguous on the line:
+ * empty, or holding a space, a quote or anything the escaper rewrites. */
 static void text_arg(struct ksm_buf *b, const uint8_t *arg, size_t len)
 {
-	bool quote = len == 0;
+	bool quote = len == 0 || ksm_bytes_escaped(arg, len);
 	for (size_t i = 0; i < len && !quote; i++)
-		quote = arg[i] == ' ' || arg[i] == '"' || arg[i] < 0x20;
+		quote = arg[i] == ' ' || arg[i] == '"';
 	if (!quote) {
 		ksm_text_bytes(b, arg, len);
 		return;
@@ -140,6 +141,8 @@ static void text_blocked(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_buf_puts(b, ev->flags & KSM_BLOCKED_AUDIT ? " would be denied exec of " :
 							 " denied exec of ");
 	ksm_text_text(b, &ev->u.blocked.path);
+	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
+		ksm_buf_puts(b, " (deleted)");
 	ksm_buf_puts(b, " (rule: ");
 	ksm_text_text(b, &ev->u.blocked.rule);
 	ksm_buf_putc(b, ')');

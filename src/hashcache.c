@@ -136,6 +136,25 @@ static enum ksm_hash_status hash_fd(struct ksm_hashcache *c, int fd, uint64_t de
 	return status;
 }
 
+bool ksm_hashcache_find(struct ksm_hashcache *c, const struct stat *id, uint8_t out[KSM_SHA256_LEN])
+{
+	struct entry key = key_of(id);
+	struct entry *set = set_of(c, id);
+	bool found = false;
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < WAYS && !found; i++) {
+		struct entry *e = &set[i];
+		if (e->used && e->dev == key.dev && e->ino == key.ino && e->size == key.size &&
+		    e->ctime_sec == key.ctime_sec && e->ctime_nsec == key.ctime_nsec) {
+			e->used = ++c->clock;
+			memcpy(out, e->digest, KSM_SHA256_LEN);
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
 enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t deadline_ns,
 				       uint8_t out[KSM_SHA256_LEN], int *cached)
 {

@@ -8,7 +8,9 @@
 #define KSM_HASHCACHE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "policy.h"
 
@@ -35,6 +37,13 @@ void ksm_hashcache_free(struct ksm_hashcache *c);
  */
 enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t deadline_ns,
 				       uint8_t out[KSM_SHA256_LEN], int *cached);
+
+/*
+ * The cached digest of the file whose st_dev, st_ino, st_size and st_ctim
+ * are those of *id (other fields ignored: a change of content or of the
+ * modification time changes ctime), without opening anything.
+ */
+bool ksm_hashcache_find(struct ksm_hashcache *c, const struct stat *id, uint8_t out[KSM_SHA256_LEN]);
 
 uint64_t ksm_monotonic_ns(void);
 

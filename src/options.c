@@ -442,8 +442,8 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	/* the queue must hold several of the largest exec records */
 	uint64_t largest = sizeof(struct ksm_process_exec) + KSM_EXEC_STRINGS * KSM_PATH_MAX +
 			   (uint64_t)o->max_args_bytes;
-	if (o->ringbuf_bytes < 4 * largest)
+	if (o->ringbuf_bytes < KSM_RINGBUF_EXECS * largest)
 		return ksm_fail(err, errlen, "--ringbuf-size %" PRIu64 " is too small for --max-args-bytes %u (needs at least %" PRIu64 ")",
-			    o->ringbuf_bytes, o->max_args_bytes, 4 * largest);
+			    o->ringbuf_bytes, o->max_args_bytes, KSM_RINGBUF_EXECS * largest);
 	return 0;
 }

@@ -53,7 +53,7 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 		const struct ksm_proc *q = &t->slots[i];
 		if (q->pid)
 			ksm_capture_proc(b, q->pid, q->ppid, q->start, q->parent_start, q->guid,
-					 q->seeded, q->image, q->image_len, q->cmdline, q->cmdline_len);
+					 q->seeded, q->image_flags, q->image, q->image_len, q->cmdline, q->cmdline_len);
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
@@ -259,7 +259,8 @@ static bool kernel_selects(struct ksm_pipeline *p, const struct ksm_event *ev)
 	if (!p->followed)
 		return yes;
 	/* followed whether or not creations and exits are reported */
-	if (ev->type == KSM_EV_PROCESS_CREATE && followed(p, ev->u.create.ppid))
+	if (ev->type == KSM_EV_PROCESS_CREATE &&
+	    (followed(p, ev->u.create.ppid) || followed(p, ev->u.create.creator_pid)))
 		follow(p, ev->pid, true);
 	yes = yes && followed(p, ev->pid);
 	if (ev->type == KSM_EV_PROCESS_EXIT)
@@ -389,7 +390,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		if (!ksm_capture_read_proc(rec, size, &proc))
 			return false;
 		ksm_enrich_restore(&p->enrich, proc.pid, proc.ppid, proc.start, proc.parent_start,
-				   proc.guid, proc.seeded, &proc.image, &proc.cmdline);
+				   proc.guid, proc.seeded, proc.image_flags, &proc.image, &proc.cmdline);
 		return true;
 	case KSM_CAP_USER:
 		return ksm_capture_read_user(rec, size, &uid, &name) && remember_user(p, uid, &name);

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "decode.h"
 
 void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16])
 {
@@ -41,6 +44,8 @@ static void proc_clear(struct ksm_proc *p)
 
 void ksm_proctab_free(struct ksm_proctab *t)
 {
+	for (size_t i = 0; i < KSM_ENDED_MAX; i++)
+		proc_clear(&t->ended[i]);
 	for (size_t i = 0; t->slots && i < t->cap; i++)
 		proc_clear(&t->slots[i]);
 	free(t->slots);
@@ -91,6 +96,24 @@ struct ksm_proc *ksm_proctab_get(struct ksm_proctab *t, uint32_t pid, uint64_t s
 	ksm_guid(t->boot_id, pid, start, p->guid);
 	t->count++;
 	return p;
+}
+
+struct ksm_proc *ksm_proctab_find_ended(struct ksm_proctab *t, uint32_t pid, uint64_t start)
+{
+	for (size_t i = 0; i < KSM_ENDED_MAX; i++)
+		if (t->ended[i].pid == pid && same_start(&t->ended[i], start))
+			return &t->ended[i];
+	return NULL;
+}
+
+struct ksm_proc *ksm_proctab_retire(struct ksm_proctab *t, struct ksm_proc *p)
+{
+	struct ksm_proc *slot = &t->ended[t->n_ended++ % KSM_ENDED_MAX];
+	proc_clear(slot);
+	*slot = *p;
+	p->image = p->cmdline = NULL; /* now the slot's */
+	ksm_proctab_remove(t, p);
+	return slot;
 }
 
 /* Backward-shift deletion keeps every probe sequence unbroken. */
@@ -178,8 +201,17 @@ static void seed_one(struct ksm_proctab *t, int procfd, const char *name)
 	p->seeded = true;
 	p->ppid = ppid;
 	n = readlinkat(dfd, "exe", buf, sizeof(buf));
-	if (n > 0)
+	if (n > 0) {
+		static const char deleted[] = " (deleted)";
+		const size_t dlen = sizeof(deleted) - 1;
+		struct stat st; /* of the file itself: no links left when removed */
+		if ((size_t)n == sizeof(buf))
+			p->image_flags |= KSM_PATH_TRUNCATED;
+		else if ((size_t)n > dlen && !memcmp(buf + n - dlen, deleted, dlen) &&
+			 !fstatat(dfd, "exe", &st, 0) && st.st_nlink == 0)
+			p->image_flags |= KSM_PATH_DELETED;
 		ksm_proc_set(&p->image, &p->image_len, buf, (size_t)n);
+	}
 	n = read_file(dfd, "cmdline", buf, sizeof(buf));
 	if (n > 0) {
 		while (n > 0 && buf[n - 1] == '\0')

@@ -91,9 +91,10 @@ static long rule_cb(__u32 i, struct rules_run *r)
 	return 0;
 }
 
-/* The exec_blocked record: the path, then the rule's text (a --deny
- * rule by index, or RULE_UNDECIDED, RULE_UNWATCHED). */
-static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule)
+/* The exec_blocked record: the path (and its PATH_* flags), then the
+ * rule's text (a --deny rule by index, or RULE_UNDECIDED, RULE_UNWATCHED). */
+static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule,
+					   __u32 path_flags)
 {
 	__u32 rlen;
 	char *rule_text = &s->strings[len & KSM_POS_MASK];
@@ -114,6 +115,10 @@ static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __
 	}
 	s->rec.pid = bpf_get_current_pid_tgid() >> 32;
 	s->rec.flags = deny_audit ? KSM_BLOCKED_AUDIT : 0;
+	if (path_flags & PATH_UNLINKED)
+		s->rec.flags |= KSM_BLOCKED_PATH_DELETED;
+	if (path_flags & PATH_TRUNCATED)
+		s->rec.flags |= KSM_BLOCKED_PATH_TRUNCATED;
 	__builtin_memset(s->rec.sha256, 0, sizeof(s->rec.sha256));
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
@@ -145,7 +150,7 @@ int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 		bpf_loop(deny_glob_count, rule_cb, &r, 0);
 	if (r.matched < 0 && !(r.undecided && deny_fail_closed))
 		return 0;
-	report_blocked(s, len, r.matched >= 0 ? r.matched : RULE_UNDECIDED);
+	report_blocked(s, len, r.matched >= 0 ? r.matched : RULE_UNDECIDED, flags);
 	return deny_audit ? 0 : -KSM_EPERM;
 }
 
@@ -181,7 +186,7 @@ int BPF_PROG(kill_unwatched, struct task_struct *task, pid_t old_pid, struct lin
 	if (s) {
 		__u32 len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
 					 s->strings, &flags);
-		report_blocked(s, len, RULE_UNWATCHED);
+		report_blocked(s, len, RULE_UNWATCHED, flags);
 	}
 	if (!deny_audit)
 		bpf_send_signal(KSM_SIGKILL);

@@ -21,6 +21,7 @@
 #include "ksysmon_bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "file.bpf.h"
 #include "filter.bpf.h"
 
 #define KSM_PROT_EXEC 0x4
@@ -138,12 +139,6 @@ struct {
 	__type(value, struct image_scratch);
 } image_scratch SEC(".maps");
 
-static __always_inline __u32 encode_dev(dev_t dev)
-{
-	__u32 major = dev >> 20, minor = dev & 0xfffff;
-	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
-}
-
 /* State of the walk over the mappings next to a new executable one. */
 struct image_walk {
 	__u64 lo, hi;        /* the range being made executable */
@@ -217,10 +212,13 @@ static __always_inline int emit_image(const struct image_walk *w, struct file *f
 	s->rec.tid = (__u32)id;
 	s->rec.base = w->start;
 	s->rec.size = w->end - w->start;
-	s->rec.inode = BPF_CORE_READ(inode, i_ino);
-	s->rec.dev = encode_dev(BPF_CORE_READ(inode, i_sb, s_dev));
-	__u32 len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
-				 s->path, &flags);
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+	user_path(file, &mnt, &dentry); /* what /proc/PID/maps shows */
+	file_id_fill(&s->rec.file, BPF_CORE_READ(dentry, d_inode), inode);
+	s->rec.inode = s->rec.file.inode;
+	s->rec.dev = s->rec.file.dev;
+	__u32 len = path_resolve(mnt, dentry, s->path, &flags);
 	s->rec.flags = 0;
 	if (flags & PATH_TRUNCATED)
 		s->rec.flags |= KSM_IMAGE_TRUNCATED;
@@ -551,6 +549,7 @@ int BPF_PROG(handle_module_load, struct module___ksm *mod)
 	module_text(mod, &s->rec.base, &s->rec.size);
 	s->rec.inode = 0;
 	s->rec.dev = 0;
+	__builtin_memset(&s->rec.file, 0, sizeof(s->rec.file));
 	s->rec.flags = KSM_IMAGE_KERNEL;
 	s->rec.start_time = 0;
 	long n = bpf_probe_read_kernel_str(s->path, sizeof(mod->name), mod->name);

@@ -7,6 +7,7 @@
 #include "ksysmon_bpf.h"
 #include "maps.bpf.h"
 #include "path.bpf.h"
+#include "file.bpf.h"
 #include "filter.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -34,33 +35,43 @@ struct {
 	__type(value, struct exec_buf);
 } exec_bufs SEC(".maps");
 
+/* thread_create or thread_exit of task, if wanted */
+static __always_inline void thread_event(__u32 type, struct task_struct *task)
+{
+	__u32 pid = task->tgid;
+
+	if (!type_enabled(type) || excluded_pid(type, pid))
+		return;
+	struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(type);
+		return;
+	}
+	fill_header(&e->hdr, type, sizeof(*e));
+	e->pid = pid;
+	e->tid = task->pid;
+	e->start_time = process_start(task);
+	bpf_ringbuf_submit(e, wakeup_flag());
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 pid = child->tgid;
 	__u32 tid = child->pid;
-	bool is_thread = pid != tid;
-	__u32 type = is_thread ? KSM_EV_THREAD_CREATE : KSM_EV_PROCESS_CREATE;
+	__u32 type = KSM_EV_PROCESS_CREATE;
 
-	if (is_thread) {
-		if (!type_enabled(type) || !pid_selected(pid) || excluded_pid(type, pid))
-			return 0;
-		struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count_lost(type);
-			return 0;
-		}
-		fill_header(&e->hdr, type, sizeof(*e));
-		e->pid = pid;
-		e->tid = tid;
-		e->start_time = process_start(child);
-		bpf_ringbuf_submit(e, wakeup_flag());
+	if (pid != tid) {
+		if (pid_selected(pid))
+			thread_event(KSM_EV_THREAD_CREATE, child);
 		return 0;
 	}
 
-	/* real_parent, not the forking task: CLONE_PARENT makes them differ */
+	/* real_parent, not the forking task: CLONE_PARENT makes them differ;
+	 * --pid follows what a selected process creates, whoever the parent */
 	__u32 ppid = child->real_parent->tgid;
-	if (!pid_selected(pid) && !pid_selected(ppid))
+	__u32 creator = parent->tgid;
+	if (!pid_selected(pid) && !pid_selected(ppid) && !pid_selected(creator))
 		return 0;
 	follow_pid(pid, true); /* whether or not its creation is reported */
 	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_comm(type, child))
@@ -74,7 +85,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->pid = pid;
 	e->ppid = ppid;
 	e->parent_tid = parent->pid;
-	e->reserved = 0;
+	e->creator_pid = creator;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	e->image.offset = e->image.length = 0;
 	e->cmdline.offset = e->cmdline.length = 0;
@@ -104,13 +115,31 @@ static __always_inline __u32 read_argv(struct exec_buf *b, __u32 off, struct tas
 	return len;
 }
 
+/* Walks the path of (mnt, dentry) to data[off] as the string *str, with
+ * its state in the record's flags; returns the offset after it. */
+static __always_inline __u32 put_path(struct exec_buf *b, __u32 off, struct vfsmount *mnt,
+				      struct dentry *dentry, struct ksm_str *str, __u32 cut_flag,
+				      __u32 deleted_flag)
+{
+	__u32 pflags;
+	__u32 len = path_resolve(mnt, dentry, &b->data[off], &pflags);
+
+	if (pflags & PATH_TRUNCATED)
+		b->rec.flags |= cut_flag;
+	if (pflags & PATH_UNLINKED)
+		b->rec.flags |= deleted_flag;
+	str->offset = sizeof(b->rec) + off;
+	str->length = len;
+	return off + (len & KSM_POS_MASK);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 pid = BPF_CORE_READ(task, tgid);
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct exec_buf *b;
-	__u32 off = 0, len, pflags;
+	__u32 off = 0, len;
 
 	if (!type_enabled(KSM_EV_PROCESS_EXEC) || !pid_selected(pid))
 		return 0;
@@ -133,17 +162,12 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	/* image: the file the kernel executed (for a script, its interpreter,
 	 * as /proc/PID/exe shows) */
 	struct file *file = BPF_CORE_READ(bprm, file);
-	len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
-			   b->data, &pflags);
-	if (pflags & PATH_TRUNCATED)
-		b->rec.flags |= KSM_EXEC_IMAGE_TRUNCATED;
-	if (pflags & PATH_UNLINKED)
-		b->rec.flags |= KSM_EXEC_IMAGE_DELETED;
-	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, len))
+	off = put_path(b, 0, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
+		       &b->rec.image, KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_DELETED);
+	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, off))
 		return 0;
-	b->rec.image.offset = sizeof(b->rec);
-	b->rec.image.length = len;
-	off = len & KSM_POS_MASK;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	file_id_fill(&b->rec.image_id, inode, inode);
 
 	/* filename: the name exec was given */
 	long n = bpf_probe_read_kernel_str(&b->data[off], KSM_PATH_MAX,
@@ -154,14 +178,20 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	off += len & KSM_POS_MASK;
 
 	/* cwd */
-	off &= 2 * KSM_PATH_MAX - 1;
-	len = path_resolve(BPF_CORE_READ(task, fs, pwd.mnt), BPF_CORE_READ(task, fs, pwd.dentry),
-			   &b->data[off], &pflags);
-	b->rec.cwd.offset = sizeof(b->rec) + off;
-	b->rec.cwd.length = len;
-	off += len & KSM_POS_MASK;
+	off = put_path(b, off & (2 * KSM_PATH_MAX - 1), BPF_CORE_READ(task, fs, pwd.mnt),
+		       BPF_CORE_READ(task, fs, pwd.dentry), &b->rec.cwd, KSM_EXEC_CWD_TRUNCATED,
+		       KSM_EXEC_CWD_DELETED);
 
+	/* the parent's program now, walked here: by the time the client
+	 * handles the event the parent may have ended or executed again */
 	struct task_struct *parent = task->real_parent;
+	struct file *pexe = BPF_CORE_READ(parent, mm, exe_file);
+	b->rec.parent_image.offset = b->rec.parent_image.length = 0;
+	if (pexe)
+		off = put_path(b, off & (KSM_STRINGS_MAX - 1), BPF_CORE_READ(pexe, f_path.mnt),
+			       BPF_CORE_READ(pexe, f_path.dentry), &b->rec.parent_image,
+			       KSM_EXEC_PARENT_IMAGE_TRUNCATED, KSM_EXEC_PARENT_IMAGE_DELETED);
+
 	b->rec.euid = BPF_CORE_READ(task, cred, euid.val);
 	b->rec.ppid = BPF_CORE_READ(parent, tgid);
 	b->rec.start_time = process_start(task);
@@ -190,6 +220,30 @@ static __always_inline __u32 exit_status(struct task_struct *task)
 	return task->group_leader->exit_code;
 }
 
+/* signal_struct before 5.17 */
+struct signal_struct___pre517 {
+	struct task_struct *group_exit_task;
+} __attribute__((preserve_access_index));
+
+/* Whether the initial thread ends on its own (SYS_exit, pthread_exit from
+ * main) while other threads live on: not in a group exit (exit_group, a
+ * fatal signal), nor killed by another thread's exec (de_thread). */
+static __always_inline bool leader_ends_alone(struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+	struct task_struct *exec_task;
+
+	if (sig->flags & SIGNAL_GROUP_EXIT)
+		return false;
+	if (bpf_core_field_exists(sig->group_exec_task)) {
+		exec_task = BPF_CORE_READ(sig, group_exec_task);
+	} else {
+		struct signal_struct___pre517 *old = (void *)sig;
+		exec_task = BPF_CORE_READ(old, group_exit_task);
+	}
+	return !exec_task;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
@@ -207,24 +261,14 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 	if (!pid_selected(pid))
 		return 0;
-	if (!group_dead) {
-		if (excluded_pid(KSM_EV_THREAD_EXIT, pid))
-			return 0;
-		/* the initial thread is the process: it has no thread events */
-		if (pid == tid || !type_enabled(KSM_EV_THREAD_EXIT))
-			return 0;
-		struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count_lost(KSM_EV_THREAD_EXIT);
-			return 0;
-		}
-		fill_header(&e->hdr, KSM_EV_THREAD_EXIT, sizeof(*e));
-		e->pid = pid;
-		e->tid = tid;
-		e->start_time = process_start(task);
-		bpf_ringbuf_submit(e, wakeup_flag());
+	/* Every thread created with thread_create ends with thread_exit, the
+	 * last one too (before process_exit).  The initial thread is the
+	 * process: its end is a thread_exit only when it ends alone while
+	 * others live on; otherwise process_exit stands for it. */
+	if (pid != tid || (!group_dead && leader_ends_alone(task)))
+		thread_event(KSM_EV_THREAD_EXIT, task);
+	if (!group_dead)
 		return 0;
-	}
 
 	follow_pid(pid, false); /* its pid may come back as another process */
 	if (!type_enabled(KSM_EV_PROCESS_EXIT) || excluded_pid(KSM_EV_PROCESS_EXIT, pid) ||

@@ -7,10 +7,12 @@ import struct
 import sys
 
 BOOT = 1_700_000_000_000_000_000
+# struct ksm_file_id: inode, size, ctime, dev, reserved
+FILE_ID = struct.pack("<QQQII", 42, 4096, BOOT, 8, 0)
 
 
 def header(host=b"host", kernel=b"6.18.0"):
-    fixed = struct.pack("<8sIIQQ16sHHI", b"KSMCAP\r\n", 1, 56 + len(host) + len(kernel),
+    fixed = struct.pack("<8sIIQQ16sHHI", b"KSMCAP\r\n", 2, 56 + len(host) + len(kernel),
                         BOOT, BOOT + 10**9, bytes(range(16)), len(host), len(kernel), 0)
     return fixed + host + kernel
 
@@ -46,15 +48,15 @@ def seeds():
                                None, None], [b"/bin/sh", b"sh -c x"]),
         "user": record(0x103, [struct.pack("<II", 1000, 1), None], [b"alice"]),
         "hash": record(0x104, [struct.pack("<II32s", 1, 0, bytes(range(32))), None], [b""]),
-        "create": record(1, [struct.pack("<IIII16s", 11, 10, 10, 0, comm(b"sh")), None, None,
+        "create": record(1, [struct.pack("<IIII16s", 11, 10, 10, 9, comm(b"sh")), None, None,
                              struct.pack("<QQ", 9 * 10**7, 7 * 10**7)], [b"", b""]),
         "exec": record(2, [struct.pack("<IIIIII16s", 11, 11, 1000, 1000, 1, 0, comm(b"tool")),
                            None, None, None, None,
-                           struct.pack("<IIQQ", 1000, 10, 9 * 10**7, 7 * 10**7)],
+                           struct.pack("<IIQQ", 1000, 10, 9 * 10**7, 7 * 10**7), FILE_ID],
                        [exe, b"./tool", argv, b"/tmp"]),
         "thread": record(4, [struct.pack("<IIQ", 11, 12, 9 * 10**7)]),
         "image": record(6, [struct.pack("<IIQQQII", 11, 11, 0x7f0000000000, 0x20000, 42, 8, 3),
-                            None, struct.pack("<Q", 9 * 10**7)], [b"/memfd:x (deleted)"]),
+                            None, struct.pack("<Q", 9 * 10**7), FILE_ID], [b"/memfd:x (deleted)"]),
         "exit": record(3, [struct.pack("<IIII16s", 11, 11, 0x8b, 0, comm(b"tool")),
                            struct.pack("<Q", 9 * 10**7)]),
         "lost": record(7, [struct.pack("<9Q", 0, 1, 2, 3, 4, 5, 6, 7, 8)], flags=1),

@@ -108,6 +108,20 @@ def run_workload(*args, check=True, env=None, cwd=None, stdin=None):
     return p.pid, vals, p.returncode
 
 
+def run_held(argv, hold=1.0, **popen):
+    """Runs argv (a workload command line under "hold"), keeps it alive
+    `hold` seconds after it has done its work, then lets it exit; returns
+    (pid, parsed key=value lines, rc).  popen: more Popen arguments."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **popen)
+    time.sleep(hold)
+    out, _ = p.communicate(b"go\n")
+    vals = {}
+    for line in out.decode().splitlines():
+        k, _, v = line.partition("=")
+        vals.setdefault(k, []).append(v)
+    return p.pid, vals, p.returncode
+
+
 def unique_copy(src, dst):
     """A working copy of src whose content no other file has (for digests)."""
     shutil.copy(src, dst)
@@ -125,3 +139,32 @@ def one(events, pid, typ):
     if len(found) != 1:
         raise AssertionError("expected one %s for pid %d, got %r" % (typ, pid, found))
     return found[0]
+
+
+class Mounts:
+    """Mounts made by a test, undone (lazily, last first) at the end."""
+
+    def __init__(self):
+        self.targets = []
+
+    def mount(self, *args):
+        target = args[-1]
+        os.makedirs(target, exist_ok=True)
+        subprocess.check_call(["mount"] + list(args))
+        self.targets.append(target)
+        return target
+
+    def overlay(self, base, lower=None):
+        """An overlay mounted by hand: base/{lower,upper,work,merged}
+        (lower: another directory to use as the lower layer)."""
+        for sub in ("lower", "upper", "work"):
+            os.makedirs(os.path.join(base, sub), exist_ok=True)
+        opts = "lowerdir=%s,upperdir=%s,workdir=%s" % (
+            lower or os.path.join(base, "lower"), os.path.join(base, "upper"),
+            os.path.join(base, "work"))
+        return self.mount("-t", "overlay", "ksysmon-ovl", "-o", opts, os.path.join(base, "merged"))
+
+    def undo(self):
+        for t in reversed(self.targets):
+            subprocess.call(["umount", "-l", t])
+        self.targets = []

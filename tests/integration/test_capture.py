@@ -79,7 +79,7 @@ class Capture(unittest.TestCase):
         h, _, _ = records(self.cap)
         magic, version, size, boot, started, _, hlen, klen, _ = h
         self.assertEqual(magic, b"KSMCAP\r\n")
-        self.assertEqual(version, 1)
+        self.assertEqual(version, 2)
         with open(self.cap, "rb") as f:
             names = f.read(size)[HEADER.size:]
         self.assertEqual(names[:hlen].decode(), socket.gethostname())
@@ -250,7 +250,7 @@ events:
         for blob, msg in ((b"", "empty file, not a ksysmon capture"),
                           (b"GIF89a" + data[6:], "not a ksysmon capture (bad magic at byte 0)"),
                           (data[:20], "truncated capture header at byte 20 (20 of 56 bytes)"),
-                          (data[:8] + b"\x02" + data[9:], "unsupported capture version 2 at byte 8")):
+                          (data[:8] + b"\x03" + data[9:], "unsupported capture version 3 at byte 8")):
             got, err = run_on(blob)
             self.assertEqual(got, [])
             self.assertEqual(err.strip().count("\n"), 0, err)

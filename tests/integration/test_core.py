@@ -253,6 +253,10 @@ class CoreEvents(unittest.TestCase):
         self.assertEqual(tc["tid"], tid)
         ext = one(evs, pid, "process_exit")
         self.assertEqual(ext["exit_code"], 0)
+        # the initial thread, killed by the exec, is the process: no thread
+        # event; the thread that took over goes on as the process
+        self.assertEqual(by_pid(evs, pid, "thread_exit"), [])
+        self.assertEqual(ext["tid"], pid)
 
     def test_vfork(self):
         with Monitor() as m:
@@ -280,6 +284,38 @@ class CoreEvents(unittest.TestCase):
         self.assertNotIn(pid, created)
         self.assertEqual(one(evs, pid, "process_exit")["exit_code"], 0)
         self.assertEqual(len(by_pid(evs, pid, "process_create")), 1)
+
+
+    def thread_story(self, evs, pid):
+        """(type, tid) of the process's thread and exit events, in order."""
+        return [(e["type"], e["tid"]) for e in evs if e.get("pid") == pid and e["type"] in
+                ("thread_create", "thread_exit", "process_exit")]
+
+    def test_initial_thread_ending_alone_is_a_thread_exit(self):
+        # SYS_exit in the initial thread while another lives on: each
+        # thread's end is reported when it happens, the last thread's too
+        for _ in range(3):
+            with Monitor("--events", "thread_create,thread_exit,process_exit") as m:
+                pid, vals, rc = run_workload("leader-exit", 5, 3)
+            tid = int(vals["tid"][0])
+            evs = m.events()
+            self.assertEqual(self.thread_story(evs, pid), [
+                ("thread_create", tid), ("thread_exit", pid), ("thread_exit", tid),
+                ("process_exit", tid)])
+            self.assertEqual(one(evs, pid, "process_exit")["exit_code"], rc)
+
+    def test_exit_group_from_a_thread(self):
+        # exit(3) in a second thread ends the whole group: the thread gets
+        # its thread_exit, the initial thread only the process_exit
+        with Monitor("--events", "thread_create,thread_exit,process_exit") as m:
+            pid, vals, rc = run_workload("thread-exit-group", 4)
+        self.assertEqual(rc, 4)
+        tid = int(vals["tid"][0])
+        story = self.thread_story(m.events(), pid)
+        self.assertEqual(story[:2], [("thread_create", tid), ("thread_exit", tid)])
+        self.assertEqual(story[2][0], "process_exit")
+        self.assertEqual(len(story), 3)
+        self.assertEqual(one(m.events(), pid, "process_exit")["exit_code"], 4)
 
 
 class Client(unittest.TestCase):
@@ -336,6 +372,40 @@ class Client(unittest.TestCase):
                              ["process_create", "process_exec", "process_exit"])
         self.assertEqual([e["type"] for e in evs if e["pid"] == pid], ["process_exit"])
         self.assertEqual({e["pid"] for e in evs}, pids | {pid})
+
+    def test_pid_follows_clone_parent_children_live_and_in_replay(self):
+        # clone3(CLONE_PARENT), from the first and from a second thread, as
+        # runc does: the child is the selected process's parent's, but the
+        # selected process created it, so it is followed, in the kernel and
+        # in a replay (which applies --pid again to what was recorded)
+        for variant in ([], ["--thread"]):
+            with self.subTest(variant=variant):
+                p = subprocess.Popen([WORKLOAD, "wait-stdin", "clone-parent"] + variant +
+                                     [TRUE, "cloned"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+                pid = int(p.stdout.readline().decode().split("=")[1])
+                cap = tempfile.mktemp(prefix="ksysmon-clone.")
+                try:
+                    with Monitor("--pid", str(pid), "-w", cap, "--print") as m:
+                        out, _ = p.communicate(b"go\n")
+                        vals = dict(l.split("=") for l in out.decode().split())
+                        child, tid = int(vals["child"]), int(vals["tid"])
+                        self.assertGreater(child, 0)
+                        _, st = os.waitpid(child, 0)  # ours: CLONE_PARENT made it so
+                        self.assertEqual(st, 0)
+                    self.assertEqual(m.returncode, 0, m.stderr)
+                    replayed = subprocess.run([MONITOR, "-r", cap, "-f", "json", "--pid", str(pid)],
+                                              capture_output=True, check=True).stdout
+                finally:
+                    if os.path.exists(cap):
+                        os.unlink(cap)
+                for evs in (m.events(), [json.loads(l) for l in replayed.splitlines()]):
+                    self.assertEqual([e["type"] for e in evs if e.get("pid") == child],
+                                     ["process_create", "process_exec", "process_exit"])
+                    cr = one(evs, child, "process_create")
+                    self.assertEqual((cr["ppid"], cr["parent_tid"], cr["creator_pid"]),
+                                     (os.getpid(), tid, pid))
+                    self.assertEqual(one(evs, child, "process_exec")["argv"], [TRUE, "cloned"])
 
     def test_pid_follows_descendants_with_creations_off(self):
         # the kernel follows new processes at fork even when their

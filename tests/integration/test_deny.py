@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import unique_copy
+from harness import Mounts, unique_copy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITOR = os.environ.get("KSYSMON", os.path.join(ROOT, "build/asan/ksysmon"))
@@ -151,7 +151,7 @@ class DenyFixture(unittest.TestCase):
     def setUp(self):
         self.dir = os.path.realpath(exec_dir())
         self.monitors = []
-        self.mounts = []
+        self.mounts = Mounts()
         self.denied_dir = os.path.join(self.dir, "denied")
         self.allowed_dir = os.path.join(self.dir, "allowed")
         os.mkdir(self.denied_dir)
@@ -166,8 +166,7 @@ class DenyFixture(unittest.TestCase):
         for m in self.monitors:
             if m.proc and m.proc.poll() is None:
                 m.stop(signal.SIGKILL)
-        for mnt in reversed(self.mounts):
-            subprocess.call(["umount", "-l", mnt])
+        self.mounts.undo()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def monitor(self, *args, fmt="json"):
@@ -408,8 +407,7 @@ class DenyTest(DenyFixture):
         mnt = os.path.join(self.dir, "mnt")
         os.mkdir(mnt)
         m = self.monitor("--deny", mnt + "/*")
-        subprocess.check_call(["mount", "-t", "tmpfs", "-o", "size=16m", "ksysmon-test", mnt])
-        self.mounts.append(mnt)
+        self.mounts.mount("-t", "tmpfs", "-o", "size=16m", "ksysmon-test", mnt)
         target = os.path.join(mnt, "evil")
         shutil.copy(TRUE, target)
         # the new filesystem is marked within moments of the mount
@@ -422,6 +420,83 @@ class DenyTest(DenyFixture):
         self.assertEqual(err, errno.EPERM)
         self.stop_ok(m)
         self.assertTrue(any(e["path"] == target for e in m.blocked()))
+
+    def test_removed_file_executed_by_fd(self):
+        # the path says what state the file is in, as the sensor's paths do
+        prog = self.unique_binary(os.path.join(self.dir, "removed"))
+        m = self.monitor("--deny-sha256", sha256_of(prog))
+        fd = os.open(prog, os.O_RDONLY)
+        os.unlink(prog)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.execve(fd, ["removed"], {})
+            except OSError as e:
+                os._exit(e.errno)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertEqual(os.waitstatus_to_exitcode(status), errno.EPERM)
+        self.stop_ok(m)
+        self.assertEqual([(e["pid"], e["path"], e.get("deleted")) for e in m.blocked()],
+                         [(pid, prog + " (deleted)", True)])
+
+    # ---- one attempt, one event, whatever the mount layout ----
+
+    def layouts(self):
+        """A program reachable through an overlay (from its lower and its
+        upper layer), an overlay on that overlay, and a bind mount;
+        returns {path executed: file}."""
+        d = lambda *p: os.path.join(self.dir, *p)
+        os.makedirs(d("lower"))
+        os.makedirs(d("upper"))
+        self.unique_binary(d("lower", "prog"))
+        shutil.copy(d("lower", "prog"), d("upper", "up"))
+        self.mounts.overlay(self.dir)
+        self.mounts.overlay(d("o2"), lower=d("merged"))
+        self.mounts.mount("--bind", d("lower"), d("bind"))
+        return [d("merged", "prog"), d("merged", "up"), d("o2", "merged", "prog"),
+                d("o2", "merged", "up"), d("bind", "prog"), d("lower", "prog")]
+
+    def check_one_event_per_attempt(self, audit):
+        paths = self.layouts()
+        digest = sha256_of(paths[0])
+        m = self.monitor("--deny-sha256", digest, *(["--audit"] if audit else []))
+        pids = {}
+        for path in paths + paths:  # each twice: nothing remembered wrongly
+            err, status, pid = try_exec(path)
+            if audit:
+                self.assertEqual((err, exited_ok(status)), (0, True), path)
+            else:
+                self.assertEqual(err, errno.EPERM, path)
+            pids[pid] = path
+        self.stop_ok(m)
+        got = sorted((e["pid"], e["path"], e["rule"], e["audit"]) for e in m.blocked())
+        want = sorted((pid, path, "sha256:" + digest, audit) for pid, path in pids.items())
+        self.assertEqual(got, want)
+
+    def test_overlay_and_bind_mounts_one_event_per_audited_exec(self):
+        self.check_one_event_per_attempt(audit=True)
+
+    def test_overlay_and_bind_mounts_one_event_per_denied_exec(self):
+        self.check_one_event_per_attempt(audit=False)
+
+    def test_overlay_exec_leaves_its_lower_file_checked(self):
+        # a path rule on the lower layer: the overlay's name of the file is
+        # another path (as a bind mount's), but running it must not make
+        # the lower file itself pass unchecked afterwards (a bind mount
+        # would: the same file under an allowed name is remembered, as a
+        # hard link is, see the README)
+        paths = self.layouts()
+        lower = paths[-1]
+        m = self.monitor("--deny", os.path.dirname(lower) + "/*")
+        for path in paths[:4]:
+            err, status, _ = try_exec(path)
+            self.assertEqual((err, exited_ok(status)), (0, True), path)
+        err, _, pid = try_exec(lower)
+        self.assertEqual(err, errno.EPERM)
+        self.stop_ok(m)
+        self.assertEqual([(e["pid"], e["path"]) for e in m.blocked()], [(pid, lower)])
 
     def test_bad_rules_exit_2(self):
         cases = [

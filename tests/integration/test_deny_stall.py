@@ -13,7 +13,6 @@ import errno
 import json
 import os
 import signal
-import subprocess
 import time
 import unittest
 
@@ -170,16 +169,7 @@ class DenyStallTest(StallFixture):
         --deny-timeout-ms; other content checks go on meanwhile."""
         m = self.monitor("--deny-sha256", "ab" * 32, "--fail-closed", "--deny-timeout-ms", str(TIMEOUT_MS))
         self.stall_fs(m, {READ})
-        up, merged = os.path.join(self.dir, "up"), os.path.join(self.dir, "merged")
-        os.mkdir(up)
-        os.mkdir(merged)
-        subprocess.check_call(["mount", "-t", "tmpfs", "ksysmon-test", up])
-        self.mounts.append(up)
-        os.mkdir(os.path.join(up, "u"))
-        os.mkdir(os.path.join(up, "w"))
-        subprocess.check_call(["mount", "-t", "overlay", "ksysmon-test", "-o",
-                               "lowerdir=%s,upperdir=%s/u,workdir=%s/w" % (self.mnt, up, up), merged])
-        self.mounts.append(merged)
+        merged = self.mounts.overlay(os.path.join(self.dir, "ovl"), lower=self.mnt)
         time.sleep(0.3)  # marked
         prog = os.path.join(merged, "prog")
         err, _, took = timed_exec(prog)

@@ -166,10 +166,12 @@ EXERCISED = [
     ("process_exec", "cwd", None), ("process_exec", "user", None),
     ("process_exec", "parent_image", None), ("process_exec", "parent_cmdline", None),
     ("process_exec", "sha256", None), ("process_exec", "image_deleted", True),
+    ("process_exec", "cwd_deleted", True), ("process_exec", "cwd_truncated", True),
+    ("process_create", "creator_pid", None),
     ("process_exit", "exit_code", None), ("process_exit", "signal", None),
     ("process_exit", "core_dumped", False), ("process_exit", "image", None),
     ("process_exit", "start_time", None), ("thread_create", "process_guid", None),
-    ("image_load", "sha256", None), ("image_load", "sha256_error", "unreadable"),
+    ("image_load", "sha256", None), ("image_load", "sha256_error", "gone"),
     ("image_load", "memfd", True), ("image_load", "deleted", True),
     ("exec_blocked", "audit", False), ("exec_blocked", "audit", True),
     ("exec_blocked", "sha256", None),
@@ -253,6 +255,14 @@ def run_everything(tmp):
         run_workload("memfd-exec", WORKLOAD, "exit", "0")
         run_workload("dlopen", "libz.so.1")
         run_workload("thread-exec", TRUE, "from-thread")
+        _, vals, _ = run_workload("clone-parent", TRUE, "cloned")  # creator_pid
+        os.waitpid(int(vals["child"][0]), 0)
+        gone = os.path.join(tmp, "gone")  # cwd_deleted
+        subprocess.run([SH, "-c", 'mkdir "$1" && cd "$1" && rmdir "$1" && exec "$2"', SH, gone, TRUE],
+                       check=True)
+        deep = os.path.join(tmp, *["d"] * 170)  # cwd_truncated
+        os.makedirs(deep)
+        subprocess.run([TRUE], cwd=deep, check=True)
         subprocess.run([STATIC, "exit", "0"], check=True)
         for path in (evil, by_hash):
             try:

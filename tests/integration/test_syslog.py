@@ -129,6 +129,12 @@ class Rsyslogd:
         return lines
 
 
+def escaped(c):
+    """The characters every view escapes (ksm_cp_escaped in src/escape.c)."""
+    return (c < 0x20 or c == 0x7f or 0x80 <= c < 0xa0 or c in (0x2028, 0x2029)
+            or 0x202a <= c <= 0x202e or 0x2066 <= c <= 0x2069)
+
+
 def text_escape(s):
     """The text escaper (src/escape.c) on a JSON string."""
     out = []
@@ -140,9 +146,7 @@ def text_escape(s):
             out.append("\\\\")
         elif ch in "\n\t\r":
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
-        elif c < 0x20 or c == 0x7f:
-            out.append("\\x%02x" % c)
-        elif 0x80 <= c < 0xa0:
+        elif escaped(c):
             out.append("".join("\\x%02x" % b for b in ch.encode()))
         else:
             out.append(ch)

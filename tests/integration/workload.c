@@ -25,6 +25,25 @@
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
  *                                      a child gets an earlier one's pid
+ *   workload clone-parent [--thread] PATH ARG...
+ *                                      clone3(CLONE_PARENT) (from a second
+ *                                      thread with --thread): the child, our
+ *                                      parent's, execs PATH; prints child=
+ *   workload orphans N PATH ARG...     N x: fork a middle process that forks a
+ *                                      child and exits at once; the child
+ *                                      execs PATH; prints mid= for each
+ *   workload paths                     print this process's own view: exe= and
+ *                                      cwd= (readlink of /proc/self/exe, cwd),
+ *                                      and map=START|DEV|INODE|PATH for each
+ *                                      file mapping of /proc/self/maps with
+ *                                      stat(2) of PATH here (dev as st_dev)
+ *   workload hold CMD...               CMD, then wait for a line on stdin before
+ *                                      exiting (its files stay reachable)
+ *   workload leader-exit C1 C2         the initial thread starts a thread, then
+ *                                      ends alone (SYS_exit C1); the thread
+ *                                      waits until it is gone, then SYS_exit C2
+ *   workload thread-exit-group C       a thread calls exit(C) while the
+ *                                      initial thread waits
  *
  * The four storms also read two environment variables, for the benchmarks:
  *   WORKLOAD_IDS=FILE   write the ids the storm created to FILE at the end,
@@ -51,6 +70,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -419,6 +439,153 @@ static int run_fork_until_reuse(void)
 	return 1;
 }
 
+static int leader_code, thread_code;
+
+/* Whether the initial thread has ended (a zombie, or reaped as a thread). */
+static bool leader_gone(void)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", getpid());
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	bool gone = !fgets(buf, sizeof(buf), f) || strstr(buf, ") Z ") || strstr(buf, ") X ");
+	fclose(f);
+	return gone;
+}
+
+static void *outlive_leader(void *arg)
+{
+	(void)arg;
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	while (!leader_gone())
+		usleep(1000);
+	syscall(SYS_exit, thread_code);
+	return NULL;
+}
+
+static int run_leader_exit(int c1, int c2)
+{
+	pthread_t t;
+	leader_code = c1;
+	thread_code = c2;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	if (pthread_create(&t, NULL, outlive_leader, NULL))
+		return 1;
+	syscall(SYS_exit, leader_code);
+	return 1;
+}
+
+static void *exit_group_thread(void *arg)
+{
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	exit(*(int *)arg);
+}
+
+static int run_thread_exit_group(int code)
+{
+	pthread_t t;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	if (pthread_create(&t, NULL, exit_group_thread, &code))
+		return 1;
+	pause();
+	return 1;
+}
+
+/* clone3 with CLONE_PARENT: the child is our parent's, which must reap it */
+static void *clone_parent(void *arg)
+{
+	char **argv = arg;
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} args = { .flags = CLONE_PARENT }; /* exit_signal: the caller's, as clone3 wants */
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	printf("child=%ld\n", pid);
+	return NULL;
+}
+
+static int run_clone_parent(int argc, char **argv)
+{
+	bool thread = argc > 0 && !strcmp(argv[0], "--thread");
+	pthread_t t;
+	printf("pid=%d\n", getpid());
+	if (!thread) {
+		clone_parent(argv);
+		return 0;
+	}
+	if (pthread_create(&t, NULL, clone_parent, argv + 1))
+		return 1;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static int run_orphans(long n, char **argv)
+{
+	printf("pid=%d\n", getpid());
+	for (long i = 0; i < n; i++) {
+		fflush(stdout);
+		pid_t mid = fork();
+		if (mid == 0) {
+			if (fork() == 0) {
+				execv(argv[0], argv);
+				_exit(127);
+			}
+			_exit(0);
+		}
+		if (mid < 0 || waitpid(mid, NULL, 0) < 0)
+			return 1;
+		printf("mid=%d\n", mid);
+	}
+	return 0;
+}
+
+static void print_link(const char *key, const char *link)
+{
+	char buf[8192];
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		printf("%s_errno=%d\n", key, errno);
+	else
+		printf("%s=%.*s\n", key, (int)n, buf);
+}
+
+static int run_paths(void)
+{
+	char line[8192];
+	printf("pid=%d\n", getpid());
+	print_link("exe", "/proc/self/exe");
+	print_link("cwd", "/proc/self/cwd");
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start;
+		int off = 0;
+		struct stat st;
+		/* start-end perms offset dev inode path */
+		if (sscanf(line, "%lx-%*x %*s %*x %*x:%*x %*u %n", &start, &off) < 1 || !off ||
+		    line[off] != '/')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (stat(line + off, &st))
+			continue;
+		printf("map=%lx|%lu|%lu|%s\n", start, (unsigned long)st.st_dev,
+		       (unsigned long)st.st_ino, line + off);
+	}
+	fclose(f);
+	return 0;
+}
+
 static int dispatch(int argc, char **argv);
 
 static int run_wait_stdin(int argc, char **argv)
@@ -429,6 +596,16 @@ static int run_wait_stdin(int argc, char **argv)
 	if (!fgets(line, sizeof(line), stdin))
 		return 1;
 	return dispatch(argc, argv);
+}
+
+static int run_hold(int argc, char **argv)
+{
+	char line[64];
+	int rc = dispatch(argc, argv);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	return rc;
 }
 
 static int dispatch(int argc, char **argv)
@@ -476,6 +653,18 @@ static int dispatch(int argc, char **argv)
 		return run_dlopen_storm(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "fork-until-reuse"))
 		return run_fork_until_reuse();
+	if (!strcmp(cmd, "leader-exit") && argc == 4)
+		return run_leader_exit(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(cmd, "thread-exit-group") && argc == 3)
+		return run_thread_exit_group(atoi(argv[2]));
+	if (!strcmp(cmd, "clone-parent") && argc >= 3)
+		return run_clone_parent(argc - 2, argv + 2);
+	if (!strcmp(cmd, "orphans") && argc >= 4)
+		return run_orphans(atol(argv[2]), argv + 3);
+	if (!strcmp(cmd, "paths") && argc == 2)
+		return run_paths();
+	if (!strcmp(cmd, "hold") && argc >= 3)
+		return run_hold(argc - 1, argv + 1);
 	if (!strcmp(cmd, "wait-stdin") && argc >= 3)
 		return run_wait_stdin(argc - 1, argv + 1);
 	return usage();

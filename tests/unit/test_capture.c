@@ -41,8 +41,9 @@ static void test_round_trip(void **state)
 	memset(hashed.sha256, 0x5a, 32);
 	ksm_capture_header(&b, &info);
 	ksm_capture_clock(&b, info.boot_time_ns + 3);
-	ksm_capture_proc(&b, 10, 1, 100, 50, guid, true, "/bin/sh", 7, "", 0);
-	ksm_capture_proc(&b, 11, 10, 200, 100, guid, false, NULL, 0, NULL, 0);
+	ksm_capture_proc(&b, 10, 1, 100, 50, guid, true, KSM_PATH_DELETED | KSM_PATH_TRUNCATED,
+			 "/bin/sh", 7, "", 0);
+	ksm_capture_proc(&b, 11, 10, 200, 100, guid, false, 0, NULL, 0, NULL, 0);
 	ksm_capture_user(&b, 1000, "alice");
 	ksm_capture_user(&b, 4242, NULL);
 	ksm_capture_hash(&b, &hashed);
@@ -73,6 +74,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(p.pid, 10);
 	assert_int_equal(p.ppid, 1);
 	assert_true(p.start == 100 && p.parent_start == 50 && p.seeded);
+	assert_int_equal(p.image_flags, KSM_PATH_DELETED | KSM_PATH_TRUNCATED);
 	assert_memory_equal(p.guid, guid, 16);
 	assert_true(p.image.present && p.image.len == 7);
 	assert_memory_equal(p.image.data, "/bin/sh", 7);
@@ -143,7 +145,7 @@ static void test_bad_headers(void **state)
 	ksm_buf_reset(&b);
 	ksm_capture_header(&b, &info);
 	b.data[8] = 9;
-	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads version 1)");
+	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads version 2)");
 
 	ksm_buf_reset(&b);
 	ksm_capture_header(&b, &info);
@@ -222,8 +224,9 @@ static void test_annotation_bounds(void **state)
 	struct ksm_text name;
 	uint64_t boot;
 
-	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, "/bin/sh", 7, "sh", 2);
+	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, KSM_PATH_DELETED, "/bin/sh", 7, "sh", 2);
 	assert_true(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len, &p));
+	assert_int_equal(p.image_flags, KSM_PATH_DELETED);
 	/* a string that would end past the record */
 	assert_false(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len - 1, &p));
 	/* a fixed part cut short */

@@ -124,8 +124,6 @@ static void test_json_valid_utf8(void **state)
 	J("caf\xc3\xa9", "caf\xc3\xa9");                       /* 2 bytes */
 	J("\xe2\x82\xac", "\xe2\x82\xac");                     /* 3 bytes: euro */
 	J("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");             /* 4 bytes: emoji */
-	J("\xc2\x80", "\xc2\x80");                             /* U+0080 is valid JSON */
-	J("\xc2\x85", "\xc2\x85");
 	J("\xdf\xbf", "\xdf\xbf");                             /* U+07FF */
 	J("\xe0\xa0\x80", "\xe0\xa0\x80");                     /* U+0800 */
 	J("\xed\x9f\xbf", "\xed\x9f\xbf");                     /* U+D7FF */
@@ -133,7 +131,11 @@ static void test_json_valid_utf8(void **state)
 	J("\xef\xbf\xbf", "\xef\xbf\xbf");                     /* U+FFFF */
 	J("\xf0\x90\x80\x80", "\xf0\x90\x80\x80");             /* U+10000 */
 	J("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");             /* U+10FFFF */
-	J("\xe2\x80\xa8", "\xe2\x80\xa8");                     /* U+2028 */
+	J("\xe2\x80\xa7", "\xe2\x80\xa7");                     /* U+2027, before the set */
+	J("\xe2\x80\xaf", "\xe2\x80\xaf");                     /* U+202F, after it */
+	J("\xe2\x81\xa5", "\xe2\x81\xa5");                     /* U+2065 */
+	J("\xe2\x81\xaa", "\xe2\x81\xaa");                     /* U+206A */
+	J("\xc2\xa0", "\xc2\xa0");                             /* U+00A0 */
 	J("\xd0\x9f\xd1\x80\xd0\xb8\"", "\xd0\x9f\xd1\x80\xd0\xb8\\\"");
 }
 
@@ -171,6 +173,59 @@ static void test_json_string(void **state)
 	check(JSON_STRING, "", 0, "\"\"");
 	check(JSON_STRING, "a b", 3, "\"a b\"");
 	check(JSON_STRING, "\"\n\xff", 3, "\"\\\"\\n\\udcff\"");
+}
+
+/* ---- the one set every view escapes ----------------------------------- */
+
+/* Each member of the set, as UTF-8 bytes: escaped in JSON as \uXXXX, in
+ * text as the bytes of its UTF-8 form; as a UTF-16 unit the same; its
+ * neighbours pass through. */
+static void check_escaped_cp(uint32_t cp, bool escaped)
+{
+	char in[4], json[16], text[20];
+	size_t n;
+	if (cp < 0x80)
+		in[0] = (char)cp, n = 1;
+	else if (cp < 0x800)
+		in[0] = (char)(0xc0 | (cp >> 6)), in[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+	else
+		in[0] = (char)(0xe0 | (cp >> 12)), in[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+		in[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+	assert_int_equal(ksm_cp_escaped(cp), escaped);
+	assert_int_equal(ksm_bytes_escaped((const uint8_t *)in, n), escaped);
+	if (cp == '\n' || cp == '\t' || cp == '\r' || cp == '"' || cp == '\\')
+		return; /* their own short forms, tested above and below */
+	if (escaped) {
+		snprintf(json, sizeof(json), "\\u%04x", (unsigned)cp);
+		text[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			snprintf(text + 4 * i, sizeof(text) - 4 * i, "\\x%02x", (unsigned)(uint8_t)in[i]);
+	} else {
+		memcpy(json, in, n), json[n] = '\0';
+		memcpy(text, in, n), text[n] = '\0';
+	}
+	check(JSON, in, n, json);
+	check(TEXT, in, n, text);
+	uint16_t unit = (uint16_t)cp;
+	check_u16(&unit, 1, json, text);
+}
+
+static void test_escaped_set_is_shared(void **state)
+{
+	(void)state;
+	for (uint32_t cp = 0; cp < 0x800; cp++)
+		check_escaped_cp(cp, cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0));
+	for (uint32_t cp = 0x2000; cp < 0x2100; cp++)
+		check_escaped_cp(cp, cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+					     (cp >= 0x2066 && cp <= 0x2069));
+	/* in context: CSI, a right-to-left override, a line separator */
+	J("a\xc2\x9b" "31mb", "a\\u009b31mb");
+	T("a\xc2\x9b" "31mb", "a\\xc2\\x9b31mb");
+	J("x\xe2\x80\xae" "abc", "x\\u202eabc");
+	T("x\xe2\x80\xae" "abc", "x\\xe2\\x80\\xae" "abc");
+	J("\xe2\x80\xa8\xe2\x81\xa9", "\\u2028\\u2069");
+	assert_false(ksm_bytes_escaped((const uint8_t *)"caf\xc3\xa9 \xff", 7));
+	assert_true(ksm_bytes_escaped((const uint8_t *)"\xff\x1b", 2));
 }
 
 /* ---- text -------------------------------------------------------------- */
@@ -272,8 +327,9 @@ static void test_utf16(void **state)
 	U16("\xe2\x82\xac", "\xe2\x82\xac", 0x20ac);
 	U16("\xef\xbf\xbf", "\xef\xbf\xbf", 0xffff);
 	U16("\xee\x80\x80", "\xee\x80\x80", 0xe000);
-	/* C1: valid JSON, shown as bytes in text */
-	U16("\xc2\x85", "\\xc2\\x85", 0x0085);
+	/* C1 and the bidi/separator set: escaped in both views */
+	U16("\\u0085", "\\xc2\\x85", 0x0085);
+	U16("\\u202e", "\\xe2\\x80\\xae", 0x202e);
 	/* surrogate pairs */
 	U16("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", 0xd83d, 0xde00);
 	U16("\xf0\x90\x80\x80", "\xf0\x90\x80\x80", 0xd800, 0xdc00);
@@ -340,6 +396,13 @@ static long json_unescape(const char *s, size_t n, uint8_t *out)
 			i += 4;
 			if (v < 0x20 || v == 0x7f)
 				out[o++] = (uint8_t)v;
+			else if (v < 0x80 || (v >= 0xdc00 && v < 0xdc80) || v >= 0xdd00)
+				return -1; /* only the escaped set and invalid bytes */
+			else if (v < 0x800) /* C1 */
+				out[o++] = (uint8_t)(0xc0 | (v >> 6)), out[o++] = (uint8_t)(0x80 | (v & 0x3f));
+			else if (v < 0xdc00) /* U+2028.. */
+				out[o++] = (uint8_t)(0xe0 | (v >> 12)), out[o++] = (uint8_t)(0x80 | ((v >> 6) & 0x3f)),
+				out[o++] = (uint8_t)(0x80 | (v & 0x3f));
 			else if (v >= 0xdc80 && v <= 0xdcff)
 				out[o++] = (uint8_t)(v & 0xff);
 			else
@@ -438,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_json_valid_utf8),
 		cmocka_unit_test(test_json_invalid_utf8),
 		cmocka_unit_test(test_json_string),
+		cmocka_unit_test(test_escaped_set_is_shared),
 		cmocka_unit_test(test_text_ascii_and_controls),
 		cmocka_unit_test(test_text_utf8),
 		cmocka_unit_test(test_text_invalid_utf8),

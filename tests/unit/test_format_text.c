@@ -111,10 +111,11 @@ static void test_argument_quoting(void **state)
 	ARGS("\x1b[31m\0", "\"\\x1b[31m\"");
 	ARGS("cr\r\0", "\"cr\\r\"");
 	ARGS("back\\slash\0", "back\\\\slash");       /* escaped, not quoted */
-	ARGS("x\x7fy\0", "x\\x7fy");                  /* DEL: escaped */
+	ARGS("x\x7fy\0", "\"x\\x7fy\"");              /* DEL: escaped, quoted */
 	ARGS("\xff\xfe\0", "\\xff\\xfe");             /* invalid UTF-8 */
 	ARGS("caf\xc3\xa9\0", "caf\xc3\xa9");         /* valid UTF-8 as is */
-	ARGS("\xc2\x9b" "1m\0", "\\xc2\\x9b1m");       /* C1 CSI */
+	ARGS("\xc2\x9b" "1m\0", "\"\\xc2\\x9b1m\"");   /* C1 CSI: the same */
+	ARGS("\xe2\x80\xae" "x\0", "\"\\xe2\\x80\\xaex\""); /* bidi override */
 	ARGS("a b\\\"c\0", "\"a b\\\\\\\"c\"");        /* space + backslash + quote */
 	ARGS("--opt='x y'\0", "\"--opt='x y'\"");
 	ARGS("ls\0-l\0/tmp\0", "ls -l /tmp");

@@ -309,18 +309,18 @@ static void test_ringbuf_size(void **state)
 static void test_ringbuf_too_small_for_args(void **state)
 {
 	(void)state;
-	/* 4 * (112 + 3 * 4096 + 65536) = 311744 > 256K */
-	assert_int_equal(sizeof(struct ksm_process_exec), 112);
-	BAD("--ringbuf-size", "-b", "256K");
-	expect_error((const char *const[]){ "--max-args-bytes", "262144", "65536", "311744", NULL });
-	OK("-b", "512K");
-	/* the largest argument limit needs 8M */
-	BAD("--max-args-bytes", "-a", "1048575", "-b", "4M");
+	/* 3 * (152 + 4 * 4096 + 65536) = 246216 > 128K */
+	assert_int_equal(sizeof(struct ksm_process_exec), 152);
+	BAD("--ringbuf-size", "-b", "128K");
+	expect_error((const char *const[]){ "--max-args-bytes", "131072", "65536", "246216", NULL });
+	OK("-b", "256K");
+	/* the largest argument limit needs 4M */
+	BAD("--max-args-bytes", "-a", "1048575", "-b", "2M");
 	expect_error((const char *const[]){ "--ringbuf-size", NULL });
-	OK("-a", "1048575", "-b", "8M");
-	/* exactly at the limit: 4 * (12400 + N) == 65536 with N = 3984 */
-	OK("-b", "64K", "-a", "3984");
-	BAD("--ringbuf-size", "-b", "64K", "-a", "3985");
+	OK("-a", "1048575", "-b", "4M");
+	/* exactly at the limit: 3 * (16536 + N) <= 65536 up to N = 5309 */
+	OK("-b", "64K", "-a", "5309");
+	BAD("--ringbuf-size", "-b", "64K", "-a", "5310");
 }
 
 static void test_latency(void **state)

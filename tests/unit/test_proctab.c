@@ -91,6 +91,29 @@ static void test_remove_keeps_probe_chains(void **state)
 	ksm_proctab_free(&t);
 }
 
+/* An ended process stays findable by its identity for KSM_ENDED_MAX more
+ * ends, never under another start time. */
+static void test_ended_processes_are_kept(void **state)
+{
+	(void)state;
+	struct ksm_proctab t;
+	assert_int_equal(ksm_proctab_init(&t, 100, boot), 0);
+	struct ksm_proc *p = ksm_proctab_get(&t, 7, 5000);
+	ksm_proc_set(&p->image, &p->image_len, "/bin/parent", 11);
+	struct ksm_proc *kept = ksm_proctab_retire(&t, p);
+	assert_null(ksm_proctab_find(&t, 7, 5000));
+	assert_ptr_equal(ksm_proctab_find_ended(&t, 7, 5000), kept);
+	assert_string_equal(kept->image, "/bin/parent");
+	assert_null(ksm_proctab_find_ended(&t, 7, 6000)); /* a later process of that pid */
+	for (uint32_t i = 0; i < KSM_ENDED_MAX - 1; i++)
+		ksm_proctab_retire(&t, ksm_proctab_get(&t, 100 + i, 1));
+	assert_non_null(ksm_proctab_find_ended(&t, 7, 5000));
+	ksm_proctab_retire(&t, ksm_proctab_get(&t, 99, 1));
+	assert_null(ksm_proctab_find_ended(&t, 7, 5000)); /* the oldest went first */
+	assert_int_equal(t.count, 0);
+	ksm_proctab_free(&t);
+}
+
 static void test_bounded(void **state)
 {
 	(void)state;
@@ -208,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_reuse_and_identity),
 		cmocka_unit_test(test_seeded_match_within_tick),
 		cmocka_unit_test(test_remove_keeps_probe_chains),
+		cmocka_unit_test(test_ended_processes_are_kept),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_seed_from_fake_proc),
 		cmocka_unit_test(test_boot_id),

@@ -88,7 +88,7 @@ static void test_process_create_layout(void)
 	CHECK_EQ(r->pid, 100);
 	CHECK_EQ(r->ppid, 4);
 	CHECK_EQ(r->parent_tid, 8);
-	CHECK_EQ(r->reserved, 0);
+	CHECK_EQ(r->creator_pid, 0); /* not told apart from ppid: left unknown */
 	CHECK(strcmp(r->comm, "notepad.exe") == 0);
 	CHECK_EQ(r->image.offset, sizeof(*r));
 	CHECK_EQ(r->image.length, img.bytes);
