@@ -9,7 +9,8 @@
  * content's SHA-256 a --deny-sha256 digest.  The threads that answer never
  * do I/O a filesystem can hold up: readers take one event per read (the
  * kernel's open of the file for the reader is the one wait left, and more
- * readers are started while all are in it), path rules are decided from
+ * readers are started while all are in it; with --audit one reader takes
+ * the notices in order), path rules are decided from
  * the dentry cache, content goes to hasher threads, and a timer answers
  * every exec whose timeout passed.  Refusals are queued as exec_blocked
  * records that the main loop takes with ksm_deny_drain().
