@@ -25,7 +25,8 @@ HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows test-guest-deny
+.PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows \
+	test-kernels test-kernels-quick kernels-readme test-guest-deny
 
 all: $(BUILD)/ksysmon
 
@@ -102,7 +103,32 @@ fuzz-smoke: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 fuzz: $(BUILD)/fuzz/fuzz_replay $(BUILD)/fuzz/seeds
 	$(call run_fuzz,$(FUZZ_SECONDS))
 
-test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows)
+# the kernel matrix (tests/kernels/README.md): Debian's kernels under QEMU,
+# each running the core cases; the quick variant boots the oldest and the
+# most used, `make test-kernels` every kernel and this one natively
+KERNEL_PROBES := $(patsubst %,$(BUILD)/kernels/probe_%.bpf.o,fentry kprobe lsm)
+KERNELS_DEPS  := $(BUILD)/ksysmon $(BUILD)/tests/workload $(BUILD)/kernels/probe $(KERNEL_PROBES)
+
+$(BUILD)/kernels/probe_%.bpf.o: tests/kernels/probes.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(BUILD)/kernels
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DPROBE_$(shell echo $* | tr a-z A-Z) \
+		$(WARN) -I$(BUILD) -c $< -o $@
+
+$(BUILD)/kernels/probe: tests/kernels/probe.c | $(BUILD)/.dir
+	@mkdir -p $(BUILD)/kernels
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 $< -o $@ -lbpf
+
+test-kernels-quick: $(KERNELS_DEPS)
+	python3 tests/kernels/run.py --kernels 5.10,6.12
+
+test-kernels: $(KERNELS_DEPS)
+	python3 tests/kernels/run.py --kernels all --native
+
+# README.md's kernel table, from the last runs' results
+kernels-readme:
+	python3 tests/kernels/matrix.py --readme README.md
+
+test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows) test-kernels-quick
 
 # exec denial where a host run is unsafe, in a QEMU guest: a stopped
 # monitor, --deny-unverifiable (scripts/guest-deny-test.sh; about a

@@ -6,7 +6,8 @@ set -euo pipefail
 linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
             libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev
             python3 util-linux mount passwd rsyslog python3-jsonschema
-            libclang-rt-14-dev)
+            libclang-rt-14-dev
+            qemu-system-x86 busybox-static cpio xz-utils zstd)
 windows_pkgs=(mingw-w64 wine wine64)
 # the tools `make bench` compares ksysmon with, and the plot
 bench_pkgs=(forkstat bpftrace linux-perf auditd gnuplot-nox)

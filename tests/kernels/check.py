@@ -1,0 +1,496 @@
+"""Judges the results of tests/kernels/guest/cases.sh, run in a guest or
+natively: every field of ksysmon's events against the workload's own truth.
+
+check_kernel(results_dir) returns a list of Result, one per named check;
+a check either passes, fails (with the first wrong fact and ksysmon's
+standard error), or is not available on that kernel (ksysmon said so and
+the kernel indeed lacks it).  Facts about the kernel itself (attach kinds,
+LSMs) come back as Result with status "info".
+"""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+from harness import by_pid, one  # noqa: E402
+
+PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
+
+# every case, in the order a guest runs them
+CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
+         "deny", "deny_lsm", "events_all"]
+
+# ksysmon's own bookkeeping lines on standard error; any other line is a
+# note (a feature it says is off, a warning)
+BOOKKEEPING = re.compile(r"^ksysmon: (ready|summary:|lost:|filtered:|deny: \d+ execs)")
+
+
+class Result:
+    """A check's outcome; fact=True for what is known of the kernel itself
+    (never counted as passed or failed)."""
+
+    def __init__(self, check, status, detail="", fact=False):
+        self.check, self.status, self.detail, self.fact = check, status, detail, fact
+
+    def __repr__(self):
+        return "%s: %s %s" % (self.check, self.status, self.detail)
+
+
+class Case:
+    """One case's directory: ksysmon's output, status and the truth."""
+
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.basename(path)
+
+    def has(self, name):
+        return os.path.exists(os.path.join(self.path, name))
+
+    def text(self, name, default=""):
+        try:
+            with open(os.path.join(self.path, name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return default
+
+    def truth(self, name):
+        """{key: [values]} of t.NAME's key=value lines."""
+        vals = {}
+        for line in self.text("t." + name).splitlines():
+            k, _, v = line.partition("=")
+            vals.setdefault(k, []).append(v)
+        return vals
+
+    def one_int(self, name, key):
+        vals = self.truth(name).get(key)
+        if not vals:
+            raise AssertionError("the workload printed no %s= (t.%s: %r, status %s)" % (
+                key, name, self.text("t." + name), self.text("t.%s.rc" % name).strip()))
+        return int(vals[0])
+
+    @property
+    def stderr(self):
+        return self.text("err")
+
+    @property
+    def workload(self):
+        """The workload's resolved path."""
+        return self.text("workload.path").strip()
+
+    @property
+    def workload_arg0(self):
+        """The workload's path as the cases ran it (argv[0], filename)."""
+        return self.text("workload.arg0").strip()
+
+    def notes(self):
+        return [line for line in self.stderr.splitlines()
+                if line.startswith("ksysmon: ") and not BOOKKEEPING.match(line)]
+
+    def events(self):
+        evs = []
+        for n, line in enumerate(self.text("out").splitlines(), 1):
+            try:
+                evs.append(json.loads(line))
+            except ValueError as e:
+                raise AssertionError("output line %d is not JSON (%s): %r" % (n, e, line[:200]))
+        return evs
+
+    def lost(self):
+        m = re.search(r"^ksysmon: lost:(.*)$", self.stderr, re.M)
+        if not m:
+            raise AssertionError("no lost: line in ksysmon's stderr")
+        return {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+
+    def filtered(self):
+        m = re.search(r"ksysmon: filtered: kernel=(\d+) user=(\d+)", self.stderr)
+        if not m:
+            raise AssertionError("no filtered: line in ksysmon's stderr")
+        return int(m.group(1)), int(m.group(2))
+
+
+def why_not_started(case):
+    """None when ksysmon became ready and stopped cleanly, else why not."""
+    if case.has("timeout"):
+        return case.text("timeout").strip()
+    if not case.has("mon.rc"):
+        return "ksysmon was not run (case incomplete)"
+    err = case.stderr.strip() or "(nothing on stderr)"
+    if not case.has("mon.ready"):
+        tail = case.text("debug.tail").strip()
+        why = "ksysmon did not start (exit %s): %s" % (case.text("mon.rc").strip(), err)
+        if tail:
+            why += "\n  libbpf/verifier log, last lines:\n    " + "\n    ".join(
+                tail.splitlines()[-12:])
+        return why
+    if case.has("mon.killed"):
+        return "ksysmon did not stop within 60 s of SIGINT and was killed; stderr: " + err
+    if case.text("mon.rc").strip() != "0":
+        return "ksysmon exited %s after SIGINT; stderr: %s" % (case.text("mon.rc").strip(), err)
+    return None
+
+
+def eq(got, want, what):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+def run_check(results, name, case, fn):
+    """Runs fn(case) -> None (pass) or (status, detail); records a Result."""
+    try:
+        res = fn(case)
+        status, detail = res if res else (PASS, "")
+    except AssertionError as e:
+        status, detail = FAIL, str(e)
+    except Exception as e:  # a crash of the checker is a failure, never a pass
+        status, detail = FAIL, "checker error: %r" % e
+    if status == FAIL and case.has("err") and "stderr:" not in detail and \
+            "did not start" not in detail:
+        detail += "\n  ksysmon stderr: " + " | ".join(case.stderr.strip().splitlines())
+    results.append(Result(name, status, detail))
+
+
+# ---------------------------------------------------------------- core
+
+def check_started(case):
+    why = why_not_started(case)
+    if why:
+        raise AssertionError(why)
+
+
+def started_events(case):
+    check_started(case)
+    return case.events()
+
+
+def check_lost(case):
+    evs = started_events(case)
+    lost = [e for e in evs if e["type"] == "events_lost"]
+    if lost:
+        raise AssertionError("events_lost events: %r" % lost)
+    eq(case.lost()["total"], 0, "lost total")
+
+
+def vfork_truth(case, name):
+    """(parent pid, child pid, child's wait status) of a `workload vfork`."""
+    return case.one_int(name, "pid"), case.one_int(name, "child"), case.one_int(name, "status")
+
+
+def check_exec_fields(ev, case, pid, argv, ppid):
+    wl = case.workload
+    eq(ev["tid"], pid, "exec tid")
+    eq(ev["image"], wl, "exec image")
+    eq(ev["filename"], argv[0], "exec filename")
+    eq(ev["argv"], argv, "exec argv")
+    eq(ev["cmdline"], " ".join(argv), "exec cmdline")
+    eq(ev["argv_truncated"], False, "argv_truncated")
+    eq((ev["uid"], ev["gid"], ev.get("euid")), (0, 0, 0), "exec uid, gid, euid")
+    eq(ev["comm"], os.path.basename(wl)[:15], "exec comm")
+    eq(ev["ppid"], ppid, "exec ppid")
+
+
+def check_create_exec_exit(case):
+    evs = started_events(case)
+    parent, child, status = vfork_truth(case, "exit")
+    eq(status >> 8, 7, "wait status of the child (exit code)")
+    cr = one(evs, child, "process_create")
+    eq((cr["ppid"], cr["parent_tid"]), (parent, parent), "create ppid, parent_tid")
+    eq(cr["comm"], "workload", "create comm")
+    ex = one(evs, child, "process_exec")
+    check_exec_fields(ex, case, child, [case.workload_arg0, "exit", "7"], parent)
+    ext = one(evs, child, "process_exit")
+    eq((ext.get("exit_code"), ext.get("signal"), ext["tid"]), (7, None, child),
+       "exit code, signal, tid")
+    eq(ext["comm"], "workload", "exit comm")
+    idx = [evs.index(e) for e in (cr, ex, ext)]
+    eq(idx, sorted(idx), "order of create, exec, exit")
+    eq(one(evs, parent, "process_exit").get("exit_code"), 0, "parent's exit code")
+
+
+def check_exit_codes_and_signals(case):
+    evs = started_events(case)
+    for code in (0, 1, 255):
+        _, child, status = vfork_truth(case, "code.%d" % code)
+        eq(status >> 8, code, "wait status of the child exiting with %d" % code)
+        ext = one(evs, child, "process_exit")
+        eq((ext.get("exit_code"), ext.get("signal")), (code, None), "exit_code, signal")
+    for name, sig in (("kill", 9), ("segv", 11)):
+        _, child, status = vfork_truth(case, name)
+        eq(status & 0x7f, sig, "wait status of the child killed by %d" % sig)
+        ext = one(evs, child, "process_exit")
+        eq((ext.get("signal"), ext.get("core_dumped"), ext.get("exit_code")), (sig, False, None),
+           "signal, core_dumped, exit_code of the child killed by %d" % sig)
+
+
+def check_threads(case):
+    evs = started_events(case)
+    wrong = []
+    runs = sorted(f[2:] for f in os.listdir(case.path)
+                  if f.startswith("t.threads.") and not f.endswith(".rc"))
+    eq(len(runs), 60, "runs of the threads workload (THREAD_RUNS in cases.sh)")
+    for run in runs:
+        pid = case.one_int(run, "pid")
+        tids = sorted(int(t) for t in case.truth(run).get("tid", []))
+        eq(len(tids), 3, "threads the workload started")
+        for what, got, want in (
+                ("thread_create tids", sorted(e["tid"] for e in by_pid(evs, pid, "thread_create")),
+                 tids),
+                ("thread_exit tids", sorted(e["tid"] for e in by_pid(evs, pid, "thread_exit")),
+                 tids),
+                ("process_create events", len(by_pid(evs, pid, "process_create")), 1),
+                ("process_exit (tid, exit_code)", [(e["tid"], e.get("exit_code"))
+                                                   for e in by_pid(evs, pid, "process_exit")],
+                 [(pid, 0)])):
+            if got != want:
+                wrong.append("process %d: %s: got %r, want %r" % (pid, what, got, want))
+    if wrong:
+        raise AssertionError("%d of %d runs wrong, the first: %s" % (
+            len({w.split(":")[0] for w in wrong}), len(runs), "; ".join(wrong[:2])))
+
+
+def check_thread_exec(case):
+    evs = started_events(case)
+    pid = case.one_int("texec", "pid")
+    tid = case.one_int("texec", "tid")
+    execs = by_pid(evs, pid, "process_exec")
+    eq(len(execs), 2, "execs of the process (the workload, then from its thread)")
+    check_exec_fields(execs[1], case, tid, [case.workload_arg0, "exit", "0"],
+                      execs[1]["ppid"])
+    eq(one(evs, pid, "thread_create")["tid"], tid, "thread_create tid")
+    eq(one(evs, pid, "process_exit").get("exit_code"), 0, "exit code")
+
+
+# ---------------------------------------------------------------- images
+
+def feature_note(case, what):
+    """How ksysmon says it handles WHAT on this kernel: ("off", line) for
+    "WHAT are not reported on this kernel", ("fallback", line) for "WHAT are
+    caught by ... on this kernel, not ...", (None, None) when it says
+    nothing (the first way)."""
+    for n in case.notes():
+        if n.startswith("ksysmon: %s are not reported" % what):
+            return "off", n
+        if n.startswith("ksysmon: %s are caught by" % what):
+            return "fallback", n
+    return None, None
+
+
+def check_images(case):
+    evs = started_events(case)
+    pid = case.one_int("dlopen", "pid")
+    loads = by_pid(evs, pid, "image_load")
+    how, note = feature_note(case, "image loads")
+    if how == "off":
+        if loads:
+            raise AssertionError("ksysmon says '%s' but reported %d" % (note, len(loads)))
+        return NA, note
+    truth = [line.split("|") for line in case.text("t.images").splitlines()]
+    if len(truth) != 5:
+        raise AssertionError("expected 5 objects from dl_iterate_phdr (program, ld.so, libc, "
+                             "libz, libyaml), got %r" % truth)
+    for name, base, size, path, ino, dev in truth:
+        found = [e for e in loads if e["path"] == path]
+        eq(len(found), 1, "image_load events for %s" % path)
+        e = found[0]
+        eq((int(e["base"], 16), e["size"]), (int(base, 16), int(size)), "base, size of " + path)
+        eq((e["inode"], e["dev"]), (int(ino), int(dev)), "inode, dev of " + path)
+        eq(e["tid"], pid, "tid of " + path)
+    eq(len(loads), len(truth), "image_load events of the process")
+    return (FALLBACK, note) if how == "fallback" else None
+
+
+def check_module(case, features):
+    if case.has("skipped"):
+        if features.get("modules") == "0":
+            return NA, "the kernel has no loadable modules"
+        raise AssertionError("module case not run: " + case.text("skipped"))
+    evs = started_events(case)
+    how, note = feature_note(case, "kernel module loads")
+    mods = [e for e in evs if e["type"] == "image_load" and e.get("kernel")]
+    if how == "off":
+        if features.get("module_load_tp") == "0" and not mods:
+            return NA, note
+        raise AssertionError("ksysmon says '%s' but the kernel has the module_load tracepoint"
+                             % note)
+    eq(case.text("insmod.rc").strip(), "0", "insmod status (%s)" % case.text("insmod.err"))
+    eq(len(mods), 1, "kernel-module image_load events (%r)" % mods)
+    eq((mods[0]["pid"], mods[0]["path"]), (0, "dummy"), "module event pid, path")
+    return (FALLBACK, note) if how == "fallback" else None
+
+
+# ---------------------------------------------------------------- options
+
+def check_pid(case):
+    evs = started_events(case)
+    target = int(case.text("target.pid"))
+    eq(case.one_int("target", "pid"), target, "pid the target printed")
+    _, child, status = vfork_truth(case, "target")
+    eq(status >> 8, 4, "target child's exit code")
+    eq([e["type"] for e in by_pid(evs, target)], ["process_exit"], "events of the target")
+    eq([e["type"] for e in by_pid(evs, child)], ["process_create", "process_exec",
+                                                  "process_exit"], "events of its child")
+    eq(one(evs, child, "process_exec")["argv"], [case.workload_arg0, "exit", "4"], "child argv")
+    eq(one(evs, child, "process_exit").get("exit_code"), 4, "child exit code")
+    eq({e["pid"] for e in evs}, {target, child}, "pids reported")
+
+
+def check_config(case):
+    evs = started_events(case)
+    excluded = [int(v) for v in case.truth("excluded").get("child", [])]
+    eq(len(excluded), 20, "excluded children run")
+    for c in excluded:
+        eq([e["type"] for e in by_pid(evs, c)], ["process_create"], "events of excluded %d" % c)
+    _, kept, _ = vfork_truth(case, "kept")
+    eq(one(evs, kept, "process_exec")["argv"], [case.workload_arg0, "exit", "2"], "kept argv")
+    eq(one(evs, kept, "process_exit").get("exit_code"), 2, "kept exit code")
+    kernel, user = case.filtered()
+    if kernel < 40 or user != 0:
+        raise AssertionError("filtered: kernel=%d user=%d, want kernel>=40 user=0"
+                             % (kernel, user))
+
+
+def check_deny(case):
+    evs = started_events(case)
+    pid = case.one_int("denied", "pid")
+    eq(case.truth("denied").get("errno"), ["1"], "errno of the denied exec (EPERM)")
+    path = case.text("denied.path").strip()
+    ev = one(evs, pid, "exec_blocked")
+    eq(ev["path"], path, "exec_blocked path")
+    eq(ev["rule"], os.path.join(os.path.dirname(path), "ksm-denied*"), "exec_blocked rule")
+    eq(ev.get("audit", False), False, "exec_blocked audit")
+    eq([e for e in by_pid(evs, pid, "process_exec") if e["image"] == path], [],
+       "process_exec of the denied file")
+    _, child, status = vfork_truth(case, "allowed")
+    eq(status, 0, "wait status of the allowed exec")
+    eq(one(evs, child, "process_exit").get("exit_code"), 0, "allowed exit code")
+
+
+def check_deny_lsm(case, features):
+    """As check_deny; where the kernel runs no BPF-LSM program (the probe
+    could not attach one, or bpf is not an active LSM), ksysmon must refuse
+    to start, in one line."""
+    if features.get("bpf_lsm") != "1" and not case.has("mon.ready"):
+        lines = case.stderr.strip().splitlines()
+        if case.text("mon.rc").strip() in ("", "0") or len(lines) != 1:
+            raise AssertionError("without BPF-LSM ksysmon must exit non-zero with one line; "
+                                 "exit %s, stderr: %r" % (case.text("mon.rc").strip(), lines))
+        return NA, lines[0]
+    return check_deny(case)
+
+
+def check_events_all(case):
+    evs = started_events(case)
+    pid = case.one_int("threads", "pid")
+    tid = case.one_int("threads", "tid")
+    eq([e["tid"] for e in by_pid(evs, pid, "thread_create")], [tid], "thread_create")
+    if not by_pid(evs, pid, "image_load"):
+        raise AssertionError("no image_load event for the workload")
+
+
+# ---------------------------------------------------------------- facts
+
+def feature_facts(case):
+    f = {}
+    for line in case.text("t.features").splitlines():
+        k, _, v = line.partition("=")
+        f[k] = v
+    return f
+
+
+def probe_result(case, kind):
+    out = case.text("probe." + kind).strip()
+    if case.text("probe.%s.rc" % kind).strip() == "0":
+        return PASS, "attached"
+    return NA, out or "probe failed (status %s)" % case.text("probe.%s.rc" % kind).strip()
+
+
+# check name -> (case, function); the matrix's rows, in order
+CHECKS = [
+    ("starts with default events", "core", check_started),
+    ("process create/exec/exit", "core", check_create_exec_exit),
+    ("exit codes, deaths by signal", "core", check_exit_codes_and_signals),
+    ("threads", "core", check_threads),
+    ("exec from a thread", "core", check_thread_exec),
+    ("image loads (dl_iterate_phdr truth)", "images", check_images),
+    ("image loads, --image-hook raw", "images_raw", check_images),
+    ("image loads, --image-hook perf", "images_perf", check_images),
+    ("kernel module loads", "module", None),
+    ("--pid", "pid", check_pid),
+    ("--config kernel rule", "config", check_config),
+    ("--deny (fanotify)", "deny", check_deny),
+    ("--deny --deny-engine lsm", "deny_lsm", None),
+    ("--events all", "events_all", check_events_all),
+]
+LOST_CHECK = "events lost: 0"
+
+
+def check_kernel(results_dir, cases=None):
+    """[Result] for the cases found in results_dir (all of CASES unless
+    cases is given; a case expected but absent fails)."""
+    cases = cases or CASES
+    results = []
+    loaded = {}
+    for c in cases:
+        loaded[c] = Case(os.path.join(results_dir, c))
+    feats = feature_facts(loaded["features"]) if "features" in loaded else {}
+    if "features" in loaded:
+        lsm_attached = loaded["features"].text("probe.lsm.rc").strip() == "0"
+        feats["bpf_lsm"] = "1" if lsm_attached and "bpf" in feats.get("lsm", "").split(",") else "0"
+    for c in cases:
+        case = loaded[c]
+        if not case.has("done") and not case.has("timeout"):
+            why = "no results (the guest did not get to this case, or its output was lost)"
+            results.append(Result("case %s" % c, FAIL, why))
+    for name, c, fn in CHECKS:
+        if c not in cases or not loaded[c].has("done") and not loaded[c].has("timeout"):
+            continue
+        case = loaded[c]
+        if fn is None:  # checks that need the kernel's facts
+            fn = {"module": check_module, "deny_lsm": check_deny_lsm}[c]
+            run_check(results, name, case, lambda k, fn=fn: fn(k, feats))
+        else:
+            run_check(results, name, case, fn)
+    lost_cases = [loaded[c] for c in cases if c != "features" and loaded[c].has("mon.ready")]
+    if lost_cases:
+        lr = []
+        for case in lost_cases:
+            run_check(lr, case.name, case, check_lost)
+        bad = [r for r in lr if r.status == FAIL]
+        results.append(Result(LOST_CHECK, FAIL if bad else PASS,
+                              "; ".join("%s: %s" % (r.check, r.detail) for r in bad)))
+    if "features" in loaded and loaded["features"].has("done"):
+        fc = loaded["features"]
+        for kind, label in (("fentry", "fentry (kernel)"), ("kprobe", "kprobes (kernel)"),
+                            ("lsm", "BPF-LSM (kernel)")):
+            st, detail = probe_result(fc, kind)
+            if kind == "lsm" and st == PASS and feats["bpf_lsm"] != "1":
+                # attached to a hook that is never called
+                st, detail = NA, "attaches, but bpf is not an active LSM (%s)" % feats.get("lsm")
+            results.append(Result(label, INFO if st == PASS else NA, detail, fact=True))
+        tp = feats.get("module_load_tp")
+        results.append(Result("module_load tracepoint (kernel)", INFO if tp == "1" else NA,
+                              "present" if tp == "1" else "absent", fact=True))
+        # the choice ksysmon's loader makes (src/loader.c), seen from the kernel's BTF
+        gd = feats.get("exit_group_dead")
+        results.append(Result("last thread of a process at exit", PASS if gd == "1" else FALLBACK,
+                              "sched_process_exit's group_dead" if gd == "1" else
+                              "signal->live (no group_dead in sched_process_exit)", fact=True))
+    return results
+
+
+def notes(results_dir, cases=None):
+    """ksysmon's notes (lines other than its bookkeeping, without the
+    "ksysmon: " prefix) where it started, each once, with the options of
+    every run that printed it: [(note, [options])]."""
+    seen = {}
+    for c in cases or CASES:
+        case = Case(os.path.join(results_dir, c))
+        if not case.has("mon.ready"):
+            continue
+        for n in case.notes():
+            runs = seen.setdefault(n[len("ksysmon: "):], [])
+            args = case.text("mon.args").strip() or "(no options)"
+            if args not in runs:
+                runs.append(args)
+    return list(seen.items())
