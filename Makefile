@@ -26,7 +26,7 @@ HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps run test unit integration fuzz fuzz-smoke bench clean windows test-windows \
-	test-kernels test-kernels-quick kernels-readme test-guest-deny
+	test-kernels test-kernels-quick kernels-readme
 
 all: $(BUILD)/ksysmon
 
@@ -129,12 +129,6 @@ kernels-readme:
 	python3 tests/kernels/matrix.py --readme README.md
 
 test: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows) test-kernels-quick
-
-# exec denial where a host run is unsafe, in a QEMU guest: a stopped
-# monitor, --deny-unverifiable (scripts/guest-deny-test.sh; about a
-# minute, not part of `make test`)
-test-guest-deny: $(BUILD)/ksysmon
-	bash scripts/guest-deny-test.sh
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench

@@ -4,7 +4,7 @@ A memfd executed with fexecve is on no filesystem ksysmon can watch.  Here
 only --audit is run, which reports without killing: an enforcing run would
 kill every other memfd or namespace exec on this shared machine for its
 duration, so the kills (memfd, a tmpfs in a user namespace) are checked in
-a QEMU guest by scripts/guest-deny-test.sh (`make test-guest-deny`).
+the kernel matrix's QEMU guests (tests/kernels, case deny_unverifiable).
 """
 import os
 import signal
