@@ -70,15 +70,15 @@ static bool has_helper(enum bpf_func_id id)
 #endif
 
 /*
- * Whether the kernel loads and attaches an fexit program that reads the
- * first argument of this function: some load them and refuse the
+ * Whether the kernel loads and attaches an fentry/fexit program that reads
+ * the first argument of this function: some load them and refuse the
  * trampoline, some refuse both.  A program
  * of two instructions says so in a few milliseconds, where a refused load
  * of the whole sensor would take hundreds.
  */
-static bool can_fexit(const char *func)
+static bool can_trampoline(const char *func, enum bpf_attach_type type)
 {
-	int btf_id = libbpf_find_vmlinux_btf_id(func, BPF_TRACE_FEXIT);
+	int btf_id = libbpf_find_vmlinux_btf_id(func, type);
 	if (btf_id <= 0)
 		return false;
 	/* r0 = ctx[0] (the syscall's pt_regs: refused where the function's
@@ -88,7 +88,7 @@ static bool can_fexit(const char *func)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT,
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type,
 		    .attach_btf_id = (__u32)btf_id);
 	int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ksm_probe", "GPL", insns,
 				 sizeof(insns) / sizeof(insns[0]), &opts);
@@ -131,6 +131,7 @@ struct kernel_features {
 	bool vma_tree;            /* mm->mm_rb and vm_prev/vm_next, before 6.1 */
 	bool syscall_fexit;       /* fexit attaches to the mmap and mprotect syscalls */
 	bool bpf_lsm;             /* BPF LSM programs run (bpf is an active LSM) */
+	bool taskstats_fentry;    /* fentry attaches to taskstats_exit(tsk, group_dead) */
 };
 
 static struct kernel_features probe_kernel(void)
@@ -147,7 +148,9 @@ static struct kernel_features probe_kernel(void)
 	f.vma_tree = struct_has_member(btf, "mm_struct", "mm_rb") &&
 		     struct_has_member(btf, "vm_area_struct", "vm_prev");
 	btf__free(btf);
-	f.syscall_fexit = can_fexit(KSM_SYS_PREFIX "mmap") && can_fexit(KSM_SYS_PREFIX "mprotect");
+	f.syscall_fexit = can_trampoline(KSM_SYS_PREFIX "mmap", BPF_TRACE_FEXIT) &&
+			  can_trampoline(KSM_SYS_PREFIX "mprotect", BPF_TRACE_FEXIT);
+	f.taskstats_fentry = !f.exit_has_group_dead && can_trampoline("taskstats_exit", BPF_TRACE_FENTRY);
 	f.bpf_lsm = bpf_lsm_active();
 	f.find_vma = has_helper(BPF_FUNC_find_vma) && has_helper(BPF_FUNC_loop);
 	f.task_pt_regs = has_helper(BPF_FUNC_task_pt_regs);
@@ -198,11 +201,17 @@ static const char *why_not(const struct variant *v)
 	return v->missing ? v->missing : v->refused[0] ? v->refused : "unknown";
 }
 
-enum { FEAT_IMAGES, FEAT_MODULES, FEAT_DENY, FEAT_MAX };
+enum { FEAT_IMAGES, FEAT_MODULES, FEAT_DENY, FEAT_GROUP_DEAD, FEAT_MAX };
 
 static bool wants(const struct ksm_options *o, enum ksm_event_type t)
 {
 	return o->event_mask & (1u << t);
+}
+
+/* The exit program is loaded: for exit events, or to follow --pid. */
+static bool exits_wanted(const struct ksm_options *o)
+{
+	return o->n_pids > 0 || wants(o, KSM_EV_PROCESS_EXIT) || wants(o, KSM_EV_THREAD_EXIT);
 }
 
 static void add_variant(struct feature *f, const char *how, const char *missing,
@@ -225,6 +234,13 @@ static void plan_features(struct feature *feats, const struct ksm_options *o,
 	img->when_off = "are not reported";
 	mod->what = "kernel module loads";
 	mod->when_off = "are not reported";
+	struct feature *last = &feats[FEAT_GROUP_DEAD];
+	last->what = "a process's last thread";
+	last->when_off = "is told by signal->live, which two threads exiting at once can mislead,";
+	if (exits_wanted(o) && !kf->exit_has_group_dead)
+		add_variant(last, "fentry on taskstats_exit",
+			    kf->taskstats_fentry ? NULL : "the kernel refuses fentry on taskstats_exit",
+			    "note_group_dead", NULL, NULL);
 	deny->what = "--deny rules";
 	deny->when_off = "are decided by this process (fanotify)";
 	if (o->n_deny_globs && o->deny_engine != KSM_DENY_ENGINE_FANOTIFY)
@@ -351,6 +367,7 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 	ro->max_args_bytes = o->max_args_bytes;
 	ro->wakeup_bytes = o->ringbuf_bytes / 4;
 	ro->exit_has_group_dead = kf->exit_has_group_dead;
+	ro->group_dead_noted = feats[FEAT_GROUP_DEAD].chosen < feats[FEAT_GROUP_DEAD].n;
 	bool kernel_deny = feats[FEAT_DENY].chosen < feats[FEAT_DENY].n;
 	ro->deny_glob_count = kernel_deny ? (uint32_t)o->n_deny_globs : 0;
 	ro->deny_audit = o->deny_audit;
@@ -366,8 +383,7 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 	bpf_program__set_autoload(skel->progs.handle_fork, following ||
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
-	bpf_program__set_autoload(skel->progs.handle_exit, following ||
-				  wants(o, KSM_EV_PROCESS_EXIT) || wants(o, KSM_EV_THREAD_EXIT));
+	bpf_program__set_autoload(skel->progs.handle_exit, exits_wanted(o));
 	/* the fanotify engine runs for what the kernel does not decide */
 	bool fanotify_deny = o->n_deny_sha256 || (o->n_deny_globs && !kernel_deny);
 	bpf_program__set_autoload(skel->progs.kill_unwatched, o->deny_unverifiable && fanotify_deny);
@@ -483,8 +499,9 @@ static int attach_trampolines(struct ksysmon_bpf *skel)
 	const struct bpf_object_skeleton *s = skel->skeleton;
 	for (int i = 0; i < s->prog_cnt; i++) {
 		struct bpf_program *prog = *s->progs[i].prog;
+		enum bpf_attach_type type = bpf_program__get_expected_attach_type(prog);
 		if (!bpf_program__autoload(prog) ||
-		    bpf_program__get_expected_attach_type(prog) != BPF_TRACE_FEXIT)
+		    (type != BPF_TRACE_FEXIT && type != BPF_TRACE_FENTRY))
 			continue;
 		struct bpf_link *link = bpf_program__attach(prog);
 		if (!link) {

@@ -244,20 +244,59 @@ static __always_inline bool leader_ends_alone(struct task_struct *task)
 	return !exec_task;
 }
 
+/*
+ * Before 6.16 the exit tracepoint does not say whether the thread was its
+ * group's last.  do_exit() decides it (the decrement of signal->live that
+ * reaches 0) and hands it to taskstats_exit() before the tracepoint: where
+ * fentry attaches there, the answer is kept per thread until its exit
+ * tracepoint.  Reading signal->live at the tracepoint instead is wrong
+ * when another thread's decrement came in between (a joined thread whose
+ * joiner exits at once), so it is only the last resort.
+ */
+struct group_dead_note {
+	__u64 start_time; /* the thread's: the note is for this thread only */
+	__u8 dead;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct group_dead_note);
+} group_dead_notes SEC(".maps");
+
+SEC("fentry/taskstats_exit")
+int BPF_PROG(note_group_dead, struct task_struct *tsk, int group_dead)
+{
+	__u32 tid = BPF_CORE_READ(tsk, pid);
+	struct group_dead_note n = { .start_time = BPF_CORE_READ(tsk, start_boottime),
+				     .dead = group_dead != 0 };
+	bpf_map_update_elem(&group_dead_notes, &tid, &n, BPF_ANY);
+	return 0;
+}
+
+static __always_inline bool thread_was_last(struct task_struct *task, __u64 *ctx)
+{
+	if (exit_has_group_dead)
+		return (bool)ctx[1];
+	if (group_dead_noted) {
+		__u32 tid = task->pid;
+		struct group_dead_note *n = bpf_map_lookup_elem(&group_dead_notes, &tid);
+		if (n && n->start_time == task->start_boottime) {
+			bool dead = n->dead;
+			bpf_map_delete_elem(&group_dead_notes, &tid);
+			return dead;
+		}
+	}
+	return task->signal->live.counter == 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *task)
 {
 	__u32 pid = task->tgid;
 	__u32 tid = task->pid;
-	bool group_dead;
-
-	/* Since 6.16 the tracepoint says whether this was the group's last
-	 * thread; before, signal->live (decremented just before) tells,
-	 * racily when two threads exit at once. */
-	if (exit_has_group_dead)
-		group_dead = (bool)ctx[1];
-	else
-		group_dead = task->signal->live.counter == 0;
+	bool group_dead = thread_was_last(task, ctx);
 
 	if (!pid_selected(pid))
 		return 0;

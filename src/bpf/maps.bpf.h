@@ -12,6 +12,7 @@ const volatile bool filter_pids = false;    /* consult pid_filter */
 const volatile __u32 max_args_bytes = KSM_DEFAULT_ARGS_BYTES;
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this backlog */
 const volatile bool exit_has_group_dead = false;
+const volatile bool group_dead_noted = false; /* note_group_dead is attached */
 
 /* The bounded queue: events are lost (and counted) when it is full. */
 struct {

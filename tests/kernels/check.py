@@ -534,11 +534,21 @@ def check_kernel(results_dir, cases=None):
         tp = feats.get("module_load_tp")
         results.append(Result("module_load tracepoint (kernel)", INFO if tp == "1" else NA,
                               "present" if tp == "1" else "absent", fact=True))
-        # the choice ksysmon's loader makes (src/loader.c), seen from the kernel's BTF
+        # the choice ksysmon's loader makes (src/loader.c): the tracepoint's
+        # group_dead (6.16+), else fentry on taskstats_exit, else signal->live,
+        # which ksysmon says at start
         gd = feats.get("exit_group_dead")
-        results.append(Result("last thread of a process at exit", PASS if gd == "1" else FALLBACK,
-                              "sched_process_exit's group_dead" if gd == "1" else
-                              "signal->live (no group_dead in sched_process_exit)", fact=True))
+        said = [n for c in ("core",) if c in loaded for n in loaded[c].notes()
+                if n.startswith("ksysmon: a process's last thread is told by signal->live")]
+        if gd == "1":
+            results.append(Result("last thread of a process at exit", PASS,
+                                  "sched_process_exit's group_dead", fact=True))
+        elif said:
+            results.append(Result("last thread of a process at exit", FALLBACK, said[0], fact=True))
+        else:
+            results.append(Result("last thread of a process at exit", PASS,
+                                  "fentry on taskstats_exit (no group_dead in sched_process_exit)",
+                                  fact=True))
     return results
 
 
