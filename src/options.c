@@ -76,6 +76,10 @@ const char ksm_usage[] =
 	"                             allowed, unless --fail-closed\n"
 	"      --fail-closed          deny an exec that cannot be decided in time\n"
 	"                             or whose file cannot be checked\n"
+	"      --deny-unverifiable    kill, before its first instruction, an exec\n"
+	"                             of a file the fanotify engine cannot check: on\n"
+	"                             a filesystem it cannot watch (mounted in\n"
+	"                             another mount namespace, FUSE, a memfd)\n"
 	"      --deny-engine=ENGINE   who decides --deny rules: fanotify (default;\n"
 	"                             this process), lsm (the kernel, through BPF-LSM\n"
 	"                             at bprm_check_security: no exec waits for this\n"
@@ -178,7 +182,7 @@ static int parse_group(const char *s, long *gid)
 
 enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
        OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG, OPT_FILE_MODE, OPT_FILE_GROUP,
-       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300 };
+       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300, OPT_DENY_UNVERIFIABLE };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -250,6 +254,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		{ "deny-timeout-ms", required_argument, NULL, OPT_DENY_TIMEOUT },
 		{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
 		{ "deny-engine", required_argument, NULL, OPT_DENY_ENGINE },
+		{ "deny-unverifiable", no_argument, NULL, OPT_DENY_UNVERIFIABLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -391,6 +396,9 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		case OPT_FAIL_CLOSED:
 			o->deny_fail_closed = true;
 			break;
+		case OPT_DENY_UNVERIFIABLE:
+			o->deny_unverifiable = true;
+			break;
 		case OPT_DENY_ENGINE:
 			if (!strcmp(optarg, "fanotify"))
 				o->deny_engine = KSM_DENY_ENGINE_FANOTIFY;
@@ -428,9 +436,9 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		return -1;
 	if (o->n_deny_globs || o->n_deny_sha256)
 		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */
-	else if ((o->deny_audit || o->deny_fail_closed) && !o->help && !o->version)
+	else if ((o->deny_audit || o->deny_fail_closed || o->deny_unverifiable) && !o->help && !o->version)
 		return ksm_fail(err, errlen, "--%s needs a --deny or --deny-sha256 rule",
-			    o->deny_audit ? "audit" : "fail-closed");
+			    o->deny_audit ? "audit" : o->deny_fail_closed ? "fail-closed" : "deny-unverifiable");
 	/* the queue must hold several of the largest exec records */
 	uint64_t largest = sizeof(struct ksm_process_exec) + KSM_EXEC_STRINGS * KSM_PATH_MAX +
 			   (uint64_t)o->max_args_bytes;

@@ -379,7 +379,7 @@ static void test_usage(void **state)
 	static const char *const names[] = {
 		"--format", "--events", "--pid", "--max-args-bytes", "--ringbuf-size", "--latency-ms",
 		"--output", "--deny", "--deny-sha256", "--audit", "--deny-timeout-ms",
-		"--fail-closed", "--help", "--version",
+		"--fail-closed", "--deny-unverifiable", "--help", "--version",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strstr(ksm_usage, names[i]))
@@ -493,6 +493,9 @@ static void test_deny_options(void **state)
 	assert_true(o.event_mask & (1u << KSM_EV_EXEC_BLOCKED));
 	OK("--deny=/x", "--deny-timeout-ms=1");
 	assert_int_equal(o.deny_timeout_ms, 1);
+	assert_false(o.deny_unverifiable);
+	OK("--deny-sha256", sha, "--deny-unverifiable");
+	assert_true(o.deny_unverifiable);
 
 	BAD("--deny", "--deny=");
 	BAD("--deny", "--deny=relative/path");
@@ -503,6 +506,7 @@ static void test_deny_options(void **state)
 	/* policy modifiers without a rule */
 	BAD("--audit", "--audit");
 	BAD("--fail-closed", "--fail-closed");
+	BAD("--deny-unverifiable", "--deny-unverifiable");
 	/* ... are fine with --help */
 	OK("--audit", "--help");
 }
