@@ -53,7 +53,7 @@ const char ksm_usage[] =
 	"      --file-group=GROUP     group of the files written (name or number)\n"
 	"      --on-output-error=WHAT continue (default: count the events that\n"
 	"                             cannot be written, retry every second) or\n"
-	"                             exit\n"
+	"                             exit (not with --deny rules, unless --audit)\n"
 	"      --syslog[=TARGET]      send events to syslog as RFC 5424 messages:\n"
 	"                             unix:PATH (default unix:/dev/log), HOST:PORT\n"
 	"                             or tcp:HOST:PORT (TCP), udp:HOST:PORT\n"
@@ -434,6 +434,9 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		return -1;
 	if (check_deny_engine(o, err, errlen))
 		return -1;
+	/* enforcement must not end with an output (a full disk) */
+	if (o->exit_on_output_error && (o->n_deny_globs || o->n_deny_sha256) && !o->deny_audit)
+		return ksm_fail(err, errlen, "--on-output-error exit cannot be used with --deny rules (enforcement would stop with the output)");
 	if (o->n_deny_globs || o->n_deny_sha256)
 		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */
 	else if ((o->deny_audit || o->deny_fail_closed || o->deny_unverifiable) && !o->help && !o->version)

@@ -631,6 +631,11 @@ static void test_file_options(void **state)
 	BAD("--file-group", "--file-group", "no-such-group-ksm");
 	BAD("--file-group", "--file-group", "4294967295");
 	BAD("--on-output-error", "--on-output-error", "retry");
+	/* deny enforcement never ends with an output; audit enforces nothing */
+	BAD("enforcement would stop", "--on-output-error", "exit", "--deny", "/x/*");
+	BAD("enforcement would stop", "--on-output-error", "exit", "--deny-sha256",
+	    "0000000000000000000000000000000000000000000000000000000000000000");
+	OK("--on-output-error", "exit", "--deny", "/x/*", "--audit");
 }
 
 static void test_syslog_option(void **state)
