@@ -51,14 +51,17 @@ def main():
     ap.add_argument("--kernel", default="6.12")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--mmaps", type=int, default=200000)
+    ap.add_argument("--verbose", action="store_true", help="print every round (centiseconds)")
     args = ap.parse_args()
     script = GUEST % {"mmaps": args.mmaps, "rounds": args.rounds}
     r = subprocess.run([sys.executable, os.path.join(ROOT, "tests/kernels/run.py"),
-                        "--kernels", args.kernel, "--shell", script],
+                        "--kernels", args.kernel, "--timeout", "3000", "--shell", script],
                        capture_output=True, text=True, timeout=3600)
     ratios, notes = {}, set()
     for line in r.stdout.splitlines():
         m = re.search(r"BENCH (\w+) (\d+) (\d+)$", line)
+        if m and args.verbose:
+            print(line[line.index("BENCH"):])
         if m and int(m.group(2)) > 0:
             ratios.setdefault(m.group(1), []).append(int(m.group(3)) / int(m.group(2)))
         if "BENCH-FAIL" in line or "BENCH-NOTE" in line:

@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Execution policy enforcement with fanotify FAN_OPEN_EXEC_PERM.
+ * Execution policy enforcement with fanotify FAN_OPEN_EXEC_PERM (with
+ * --audit, plain FAN_OPEN_EXEC notices, which no exec waits for).
  *
  * Every filesystem mounted in ksysmon's mount namespace (now and later:
- * /proc/self/mountinfo is watched) is marked; a dedicated thread answers
- * each exec: denied when the resolved path matches a --deny glob or the
- * content's SHA-256 a --deny-sha256 digest.  It never waits for the event
- * output: refusals are queued as exec_blocked records that the main loop
- * takes with ksm_deny_drain().
+ * /proc/self/mountinfo is watched by a thread of its own) is marked; each
+ * exec is denied when the resolved path matches a --deny glob or the
+ * content's SHA-256 a --deny-sha256 digest.  The threads that answer never
+ * do I/O a filesystem can hold up: readers take one event per read (the
+ * kernel's open of the file for the reader is the one wait left, and more
+ * readers are started while all are in it; with --audit one reader takes
+ * the notices in order), path rules are decided from
+ * the dentry cache, content goes to hasher threads, and a timer answers
+ * every exec whose timeout passed.  Refusals are queued as exec_blocked
+ * records that the main loop takes with ksm_deny_drain().
  *
  * Safety: ksysmon's own process is always allowed; an exec that cannot be
- * decided within the timeout (or whose file cannot be read) is allowed,
- * or denied with fail_closed; on stop every pending exec is answered and
- * the fanotify descriptor is closed, which releases any waiter.
+ * decided within the timeout (or whose file cannot be read, or lives on
+ * FUSE under content rules) is allowed, or denied with fail_closed; on
+ * stop the marks go first, every pending exec is answered, and the
+ * threads are joined within a time limit.
  */
 #ifndef KSM_DENY_H
 #define KSM_DENY_H
@@ -29,6 +36,15 @@ struct ksm_deny_config {
 	bool audit;       /* report, never deny */
 	bool fail_closed; /* deny what cannot be decided in time */
 	uint32_t timeout_ms;
+	/* execs from superblocks not watched are killed by the sensor
+	 * (--deny-unverifiable): FUSE is then left unwatched, so that no
+	 * decision ever waits on a FUSE server */
+	bool unwatched_killed;
+	/* told the superblocks watched (kernel dev_t encoding) after each
+	 * marking, on the calling thread at start and on the mount thread
+	 * later; may be NULL */
+	void (*watched)(void *ctx, const uint32_t *sb_devs, size_t n);
+	void *watched_ctx;
 };
 
 struct ksm_deny;

@@ -2,6 +2,7 @@
 #include "hashcache.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,11 @@ struct entry {
 };
 
 struct ksm_hashcache {
+	pthread_mutex_t lock; /* the table; a file is hashed unlocked */
 	struct entry *e;
 	size_t sets; /* power of two; each set holds WAYS entries */
 	uint64_t clock;
 	EVP_MD *md;
-	EVP_MD_CTX *ctx;
-	uint8_t *buf;
 };
 
 uint64_t ksm_monotonic_ns(void)
@@ -48,13 +48,12 @@ struct ksm_hashcache *ksm_hashcache_new(size_t entries)
 		sets <<= 1;
 	c->sets = sets;
 	c->e = calloc(sets * WAYS, sizeof(*c->e));
-	c->buf = malloc(CHUNK);
 	c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	c->ctx = EVP_MD_CTX_new();
-	if (!c->e || !c->buf || !c->md || !c->ctx) {
+	if (!c->e || !c->md) {
 		ksm_hashcache_free(c);
 		return NULL;
 	}
+	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
 
@@ -62,9 +61,9 @@ void ksm_hashcache_free(struct ksm_hashcache *c)
 {
 	if (!c)
 		return;
-	EVP_MD_CTX_free(c->ctx);
+	if (c->e && c->md)
+		pthread_mutex_destroy(&c->lock);
 	EVP_MD_free(c->md);
-	free(c->buf);
 	free(c->e);
 	free(c);
 }
@@ -97,15 +96,12 @@ static struct entry *set_of(struct ksm_hashcache *c, const struct stat *st)
 	return &c->e[(h & (c->sets - 1)) * WAYS];
 }
 
-static enum ksm_hash_status hash_fd(struct ksm_hashcache *c, int fd, uint64_t deadline_ns,
-				    uint8_t out[KSM_SHA256_LEN])
+static enum ksm_hash_status hash_chunks(EVP_MD_CTX *ctx, uint8_t *buf, int fd, uint64_t deadline_ns,
+					uint8_t out[KSM_SHA256_LEN])
 {
 	off_t off = 0;
-
-	if (!EVP_DigestInit_ex(c->ctx, c->md, NULL))
-		return KSM_HASH_ERROR;
 	for (;;) {
-		ssize_t n = pread(fd, c->buf, CHUNK, off);
+		ssize_t n = pread(fd, buf, CHUNK, off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -113,32 +109,50 @@ static enum ksm_hash_status hash_fd(struct ksm_hashcache *c, int fd, uint64_t de
 		}
 		if (n == 0)
 			break;
-		if (!EVP_DigestUpdate(c->ctx, c->buf, (size_t)n))
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
 			return KSM_HASH_ERROR;
 		off += n;
 		if (ksm_monotonic_ns() > deadline_ns)
 			return KSM_HASH_TIMEOUT;
 	}
 	unsigned int len = 0;
-	if (!EVP_DigestFinal_ex(c->ctx, out, &len) || len != KSM_SHA256_LEN)
+	if (!EVP_DigestFinal_ex(ctx, out, &len) || len != KSM_SHA256_LEN)
 		return KSM_HASH_ERROR;
 	return KSM_HASH_OK;
+}
+
+/* Hashes with a buffer and context of its own, so that callers on several
+ * threads hash at once (only misses get here). */
+static enum ksm_hash_status hash_fd(struct ksm_hashcache *c, int fd, uint64_t deadline_ns,
+				    uint8_t out[KSM_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(CHUNK);
+	enum ksm_hash_status status = KSM_HASH_ERROR;
+	if (ctx && buf && EVP_DigestInit_ex(ctx, c->md, NULL))
+		status = hash_chunks(ctx, buf, fd, deadline_ns, out);
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return status;
 }
 
 bool ksm_hashcache_find(struct ksm_hashcache *c, const struct stat *id, uint8_t out[KSM_SHA256_LEN])
 {
 	struct entry key = key_of(id);
 	struct entry *set = set_of(c, id);
-	for (int i = 0; i < WAYS; i++) {
+	bool found = false;
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < WAYS && !found; i++) {
 		struct entry *e = &set[i];
 		if (e->used && e->dev == key.dev && e->ino == key.ino && e->size == key.size &&
 		    e->ctime_sec == key.ctime_sec && e->ctime_nsec == key.ctime_nsec) {
 			e->used = ++c->clock;
 			memcpy(out, e->digest, KSM_SHA256_LEN);
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	pthread_mutex_unlock(&c->lock);
+	return found;
 }
 
 enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t deadline_ns,
@@ -151,14 +165,18 @@ enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t
 		return KSM_HASH_ERROR;
 	struct entry key = key_of(&st);
 	struct entry *set = set_of(c, &st);
+	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < WAYS; i++) {
 		if (set[i].used && same_key(&set[i], &key)) {
 			set[i].used = ++c->clock;
 			memcpy(out, set[i].digest, KSM_SHA256_LEN);
 			*cached = 1;
-			return KSM_HASH_OK;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&c->lock);
+	if (*cached)
+		return KSM_HASH_OK;
 	enum ksm_hash_status status = hash_fd(c, fd, deadline_ns, out);
 	if (status != KSM_HASH_OK)
 		return status;
@@ -169,6 +187,7 @@ enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t
 	struct entry now = key_of(&st);
 	if (!same_key(&now, &key))
 		return KSM_HASH_OK;
+	pthread_mutex_lock(&c->lock);
 	struct entry *victim = &set[0];
 	for (int i = 0; i < WAYS; i++) {
 		if (set[i].used && set[i].dev == key.dev && set[i].ino == key.ino) {
@@ -181,5 +200,6 @@ enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t
 	*victim = key;
 	victim->used = ++c->clock;
 	memcpy(victim->digest, out, KSM_SHA256_LEN);
+	pthread_mutex_unlock(&c->lock);
 	return KSM_HASH_OK;
 }

@@ -31,7 +31,9 @@ void ksm_hashcache_free(struct ksm_hashcache *c);
 /*
  * The digest of the regular file open as fd (read with pread, the file
  * offset is left alone).  Gives up at deadline_ns (CLOCK_MONOTONIC).
- * *cached says whether the answer came from the cache.
+ * *cached says whether the answer came from the cache.  Safe to call from
+ * several threads at once; a call blocked reading one file holds up no
+ * other (the table is locked only to look up and to store).
  */
 enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t deadline_ns,
 				       uint8_t out[KSM_SHA256_LEN], int *cached);

@@ -408,6 +408,16 @@ static int run(struct monitor *m, const struct ksm_options *o)
 	return 0;
 }
 
+/* The fanotify engine's superblocks, for the sensor's --deny-unverifiable. */
+static void on_watched(void *ctx, const uint32_t *sb_devs, size_t n)
+{
+	struct monitor *m = ctx;
+	int err = ksm_sensor_set_watched(m->skel, sb_devs, n);
+	if (err)
+		fprintf(stderr, "ksysmon: deny: cannot tell the sensor which filesystems are watched: %s\n",
+			strerror(-err));
+}
+
 /* Live: the sensor's events until SIGINT/SIGTERM. */
 static int watch(struct monitor *m, const struct ksm_options *opts)
 {
@@ -450,11 +460,15 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 			.sha256 = opts->deny_sha256, .n_sha256 = opts->n_deny_sha256,
 			.audit = opts->deny_audit, .fail_closed = opts->deny_fail_closed,
 			.timeout_ms = opts->deny_timeout_ms,
+			.unwatched_killed = opts->deny_unverifiable,
+			.watched = opts->deny_unverifiable ? on_watched : NULL, .watched_ctx = m,
 		};
 		if (ksm_deny_start(&m->deny, &dc, err_msg, sizeof(err_msg))) {
 			fprintf(stderr, "ksysmon: %s\n", err_msg);
 			return 1;
 		}
+		if (opts->deny_unverifiable)
+			ksm_sensor_arm_unwatched(m->skel); /* the filesystems are marked */
 	}
 	/* attached: what only loading needed is given up for the rest of the
 	 * run; CAP_BPF stays where the kernel asks for it at every bpf() call

@@ -13,6 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/limits.h"
 #include "globc.h"
 #include "kfilter.h"
 #include "ksysmon.skel.h"
@@ -381,6 +382,9 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
 	bpf_program__set_autoload(skel->progs.handle_exit, exits_wanted(o));
+	/* the fanotify engine runs for what the kernel does not decide */
+	bool fanotify_deny = o->n_deny_sha256 || (o->n_deny_globs && !kernel_deny);
+	bpf_program__set_autoload(skel->progs.kill_unwatched, o->deny_unverifiable && fanotify_deny);
 	for (int i = 0; i < FEAT_MAX; i++) {
 		const struct feature *f = &feats[i];
 		if (f->chosen >= f->n)
@@ -455,6 +459,31 @@ static int fill_pid_filter(struct ksysmon_bpf *skel, const struct ksm_options *o
 		if (bpf_map_update_elem(fd, &o->pids[i], &one, BPF_ANY))
 			return -errno;
 	return 0;
+}
+
+int ksm_sensor_set_watched(struct ksysmon_bpf *skel, const uint32_t *sb_devs, size_t n)
+{
+	int fd = bpf_map__fd(skel->maps.watched_sb);
+	uint32_t key, next;
+	uint8_t one = 1;
+	/* superblocks gone first: their numbers are given to new ones */
+	for (int more = !bpf_map_get_next_key(fd, NULL, &key); more; key = next) {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		bool kept = false;
+		for (size_t i = 0; i < n && !kept; i++)
+			kept = sb_devs[i] == key;
+		if (!kept)
+			bpf_map_delete_elem(fd, &key);
+	}
+	for (size_t i = 0; i < n && i < KSM_WATCHED_SB_MAX; i++)
+		if (bpf_map_update_elem(fd, &sb_devs[i], &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+void ksm_sensor_arm_unwatched(struct ksysmon_bpf *skel)
+{
+	__atomic_store_n(&skel->bss->unwatched_armed, true, __ATOMIC_RELEASE);
 }
 
 /*

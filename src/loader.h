@@ -18,4 +18,11 @@ struct ksysmon_bpf;
 struct ksysmon_bpf *ksm_sensor_load(const struct ksm_options *o, int ncpus,
 				    const struct ksm_kernel_filter *kfilter, bool *deny_in_kernel);
 
+/* --deny-unverifiable: the superblocks (kernel dev_t encoding) the fanotify
+ * engine watches now, replacing the previous set; 0 or -errno.  Safe from
+ * any thread. */
+int ksm_sensor_set_watched(struct ksysmon_bpf *skel, const uint32_t *sb_devs, size_t n);
+/* From now on an exec from any other superblock is killed. */
+void ksm_sensor_arm_unwatched(struct ksysmon_bpf *skel);
+
 #endif

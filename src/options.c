@@ -53,7 +53,7 @@ const char ksm_usage[] =
 	"      --file-group=GROUP     group of the files written (name or number)\n"
 	"      --on-output-error=WHAT continue (default: count the events that\n"
 	"                             cannot be written, retry every second) or\n"
-	"                             exit\n"
+	"                             exit (not with --deny rules, unless --audit)\n"
 	"      --syslog[=TARGET]      send events to syslog as RFC 5424 messages:\n"
 	"                             unix:PATH (default unix:/dev/log), HOST:PORT\n"
 	"                             or tcp:HOST:PORT (TCP), udp:HOST:PORT\n"
@@ -79,6 +79,10 @@ const char ksm_usage[] =
 	"                             allowed, unless --fail-closed\n"
 	"      --fail-closed          deny an exec that cannot be decided in time\n"
 	"                             or whose file cannot be checked\n"
+	"      --deny-unverifiable    kill, before its first instruction, an exec\n"
+	"                             of a file the fanotify engine cannot check: on\n"
+	"                             a filesystem it cannot watch (mounted in\n"
+	"                             another mount namespace, FUSE, a memfd)\n"
 	"      --deny-engine=ENGINE   who decides --deny rules: fanotify (default;\n"
 	"                             this process), lsm (the kernel, through BPF-LSM\n"
 	"                             at bprm_check_security: no exec waits for this\n"
@@ -181,7 +185,7 @@ static int parse_group(const char *s, long *gid)
 
 enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
        OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG, OPT_FILE_MODE, OPT_FILE_GROUP,
-       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300, OPT_METRICS };
+       OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300, OPT_DENY_UNVERIFIABLE, OPT_METRICS };
 
 static const char *long_name(const struct option *opts, int val)
 {
@@ -254,6 +258,7 @@ static const struct option longopts[] = {
 	{ "deny-timeout-ms", required_argument, NULL, OPT_DENY_TIMEOUT },
 	{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
 	{ "deny-engine", required_argument, NULL, OPT_DENY_ENGINE },
+	{ "deny-unverifiable", no_argument, NULL, OPT_DENY_UNVERIFIABLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
@@ -435,6 +440,9 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		case OPT_FAIL_CLOSED:
 			o->deny_fail_closed = true;
 			break;
+		case OPT_DENY_UNVERIFIABLE:
+			o->deny_unverifiable = true;
+			break;
 		case OPT_DENY_ENGINE:
 			if (!strcmp(optarg, "fanotify"))
 				o->deny_engine = KSM_DENY_ENGINE_FANOTIFY;
@@ -470,11 +478,14 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		return -1;
 	if (check_deny_engine(o, err, errlen))
 		return -1;
+	/* enforcement must not end with an output (a full disk) */
+	if (o->exit_on_output_error && (o->n_deny_globs || o->n_deny_sha256) && !o->deny_audit)
+		return ksm_fail(err, errlen, "--on-output-error exit cannot be used with --deny rules (enforcement would stop with the output)");
 	if (o->n_deny_globs || o->n_deny_sha256)
 		o->event_mask |= 1u << KSM_EV_EXEC_BLOCKED; /* whatever --events says */
-	else if ((o->deny_audit || o->deny_fail_closed) && !o->help && !o->version)
+	else if ((o->deny_audit || o->deny_fail_closed || o->deny_unverifiable) && !o->help && !o->version)
 		return ksm_fail(err, errlen, "--%s needs a --deny or --deny-sha256 rule",
-			    o->deny_audit ? "audit" : "fail-closed");
+			    o->deny_audit ? "audit" : o->deny_fail_closed ? "fail-closed" : "deny-unverifiable");
 	/* the queue must hold several of the largest exec records */
 	uint64_t largest = sizeof(struct ksm_process_exec) + KSM_EXEC_STRINGS * KSM_PATH_MAX +
 			   (uint64_t)o->max_args_bytes;

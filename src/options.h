@@ -63,6 +63,7 @@ struct ksm_options {
 	size_t n_deny_sha256;
 	bool deny_audit;        /* report what would be denied, deny nothing */
 	bool deny_fail_closed;  /* deny when no decision is made in time */
+	bool deny_unverifiable; /* kill execs of files the fanotify engine cannot watch */
 	uint32_t deny_timeout_ms;
 	enum ksm_deny_engine {
 		KSM_DENY_ENGINE_FANOTIFY, /* this process answers fanotify permission events */

@@ -18,12 +18,17 @@
 #include "path.bpf.h"
 
 #define KSM_EPERM 1
+#define KSM_SIGKILL 9
 
 const volatile __u32 deny_glob_count = 0;
 const volatile bool deny_audit = false;
 const volatile bool deny_fail_closed = false;
 /* exec_blocked.rule when no rule could decide (fail-closed) */
 const volatile char deny_undecided[] = "undecided";
+/* exec_blocked.rule of an exec the fanotify engine could not see */
+const volatile char deny_unwatched[] = "unwatched filesystem";
+#define RULE_UNDECIDED (-1)
+#define RULE_UNWATCHED (-2)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -86,11 +91,12 @@ static long rule_cb(__u32 i, struct rules_run *r)
 	return 0;
 }
 
-/* The exec_blocked record: the path, then the rule's text. */
+/* The exec_blocked record: the path (and its PATH_* flags), then the
+ * rule's text (a --deny rule by index, or RULE_UNDECIDED, RULE_UNWATCHED). */
 static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule,
 					   __u32 path_flags)
 {
-	__u32 rlen = sizeof(deny_undecided) - 1;
+	__u32 rlen;
 	char *rule_text = &s->strings[len & KSM_POS_MASK];
 
 	if (rule >= 0) {
@@ -100,8 +106,12 @@ static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __
 			return;
 		rlen = g->text_len & (KSM_GLOB_TEXT_MAX - 1);
 		bpf_probe_read_kernel(rule_text, rlen, g->text);
+	} else if (rule == RULE_UNWATCHED) {
+		rlen = sizeof(deny_unwatched) - 1;
+		bpf_probe_read_kernel(rule_text, rlen, (const void *)deny_unwatched);
 	} else {
-		bpf_probe_read_kernel(rule_text, sizeof(deny_undecided) - 1, (const void *)deny_undecided);
+		rlen = sizeof(deny_undecided) - 1;
+		bpf_probe_read_kernel(rule_text, rlen, (const void *)deny_undecided);
 	}
 	s->rec.pid = bpf_get_current_pid_tgid() >> 32;
 	s->rec.flags = deny_audit ? KSM_BLOCKED_AUDIT : 0;
@@ -140,8 +150,47 @@ int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 		bpf_loop(deny_glob_count, rule_cb, &r, 0);
 	if (r.matched < 0 && !(r.undecided && deny_fail_closed))
 		return 0;
-	report_blocked(s, len, r.matched, flags);
+	report_blocked(s, len, r.matched >= 0 ? r.matched : RULE_UNDECIDED, flags);
 	return deny_audit ? 0 : -KSM_EPERM;
+}
+
+/*
+ * --deny-unverifiable with the fanotify engine: the superblocks (s_dev)
+ * whose execs the engine sees, as the client marked them.  An exec from
+ * any other (a filesystem mounted in another mount namespace, a memfd,
+ * FUSE) was decided by nobody: it is killed here, at sched_process_exec,
+ * past the point of no return but before its first instruction.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_WATCHED_SB_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} watched_sb SEC(".maps");
+
+/* set by the client once the table holds the first marks */
+bool unwatched_armed = false;
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(kill_unwatched, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0, flags;
+
+	if (!unwatched_armed)
+		return 0;
+	struct file *file = BPF_CORE_READ(bprm, file);
+	__u32 dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(&watched_sb, &dev))
+		return 0;
+	struct deny_scratch *s = bpf_map_lookup_elem(&deny_scratch, &zero);
+	if (s) {
+		__u32 len = path_resolve(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
+					 s->strings, &flags);
+		report_blocked(s, len, RULE_UNWATCHED, flags);
+	}
+	if (!deny_audit)
+		bpf_send_signal(KSM_SIGKILL);
+	return 0;
 }
 
 #endif

@@ -411,29 +411,18 @@ int BPF_PROG(handle_syscall_exit_tree, struct pt_regs *regs, long ret)
 #define KSM_SYS_MPROTECT "__arm64_sys_mprotect"
 #endif
 
-SEC("fexit/" KSM_SYS_MMAP)
-int BPF_PROG(handle_mmap_fexit, struct pt_regs *regs, long ret)
-{
-	return syscall_exit(false, regs, KSM_NR_MMAP, ret);
-}
+/* One fexit program per syscall and way of finding mappings. */
+#define KSM_FEXIT_HOOK(name, func, nr, tree)                          \
+	SEC("fexit/" func)                                            \
+	int BPF_PROG(name, struct pt_regs *regs, long ret)            \
+	{                                                             \
+		return syscall_exit(tree, regs, nr, ret);              \
+	}
 
-SEC("fexit/" KSM_SYS_MPROTECT)
-int BPF_PROG(handle_mprotect_fexit, struct pt_regs *regs, long ret)
-{
-	return syscall_exit(false, regs, KSM_NR_MPROTECT, ret);
-}
-
-SEC("fexit/" KSM_SYS_MMAP)
-int BPF_PROG(handle_mmap_fexit_tree, struct pt_regs *regs, long ret)
-{
-	return syscall_exit(true, regs, KSM_NR_MMAP, ret);
-}
-
-SEC("fexit/" KSM_SYS_MPROTECT)
-int BPF_PROG(handle_mprotect_fexit_tree, struct pt_regs *regs, long ret)
-{
-	return syscall_exit(true, regs, KSM_NR_MPROTECT, ret);
-}
+KSM_FEXIT_HOOK(handle_mmap_fexit, KSM_SYS_MMAP, KSM_NR_MMAP, false)
+KSM_FEXIT_HOOK(handle_mprotect_fexit, KSM_SYS_MPROTECT, KSM_NR_MPROTECT, false)
+KSM_FEXIT_HOOK(handle_mmap_fexit_tree, KSM_SYS_MMAP, KSM_NR_MMAP, true)
+KSM_FEXIT_HOOK(handle_mprotect_fexit_tree, KSM_SYS_MPROTECT, KSM_NR_MPROTECT, true)
 
 /* The same through the perf syscall events, which only mmap and mprotect
  * reach (the others pay a bitmap test instead of a program run). */

@@ -13,5 +13,6 @@
 /* --pid also follows the processes the given ones create, while they live */
 #define KSM_PID_FILTER_ENTRIES 65536
 #define KSM_PATH_DEPTH 160            /* path components walked */
+#define KSM_WATCHED_SB_MAX 4096       /* superblocks the fanotify engine marks */
 
 #endif

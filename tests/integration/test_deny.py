@@ -144,7 +144,10 @@ def sha256_of(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-class DenyTest(unittest.TestCase):
+class DenyFixture(unittest.TestCase):
+    """A scratch tree with a denied and an allowed directory, and the
+    monitors started, stopped whatever happens."""
+
     def setUp(self):
         self.dir = os.path.realpath(exec_dir())
         self.monitors = []
@@ -182,6 +185,8 @@ class DenyTest(unittest.TestCase):
         """A working copy of true(1) whose content no other file has."""
         return unique_copy(TRUE, path)
 
+
+class DenyTest(DenyFixture):
     # ---- path rules ----
 
     def test_path_rule_denies_with_eperm(self):

@@ -19,6 +19,14 @@
  *                                      object as dl_iterate_phdr reports it:
  *                                      image=NAME|0xBASE|SIZE
  *   workload memfd-exec SRC ARG...     copy SRC into a memfd and fexecve it
+ *   workload stopped-exec PID MS PATH ARG...
+ *                                      stop process PID (SIGSTOP), fork a child
+ *                                      that execs PATH, and resume PID after MS
+ *                                      milliseconds whatever happened (this
+ *                                      process never execs); prints child=,
+ *                                      ended_stopped= (1: the child ended while
+ *                                      PID was stopped), ms=, then errno= of
+ *                                      the exec or status=
  *   workload mprotect-exec FILE        map FILE read-only, then mprotect it
  *                                      executable; prints addr= and len=
  *   workload mmap-storm N              N x anonymous mmap + munmap
@@ -364,6 +372,47 @@ static int run_memfd_exec(char **argv)
 	return 127;
 }
 
+static double monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int run_stopped_exec(pid_t target, double limit_ms, char **argv)
+{
+	int fds[2];
+	if (pipe(fds) || kill(target, SIGSTOP))
+		return 1;
+	usleep(200000); /* stopped for sure */
+	double t0 = monotonic_ms();
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		execv(argv[0], argv);
+		int e = errno;
+		if (write(fds[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	close(fds[1]);
+	int st = 0, ended = 0;
+	while (monotonic_ms() - t0 < limit_ms && !(ended = waitpid(pid, &st, WNOHANG) == pid))
+		usleep(1000);
+	kill(target, SIGCONT);
+	if (!ended)
+		waitpid(pid, &st, 0);
+	int e = 0;
+	if (read(fds[0], &e, sizeof(e)) != sizeof(e))
+		e = 0;
+	printf("child=%d\nended_stopped=%d\nms=%.1f\n", pid, ended, monotonic_ms() - t0);
+	if (e)
+		printf("errno=%d\n", e);
+	else
+		printf("status=%d\n", st);
+	return 0;
+}
+
 static int run_mprotect_exec(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -645,6 +694,8 @@ static int dispatch(int argc, char **argv)
 		return run_dlopen(argc - 2, argv + 2);
 	if (!strcmp(cmd, "memfd-exec") && argc >= 3)
 		return run_memfd_exec(argv + 2);
+	if (!strcmp(cmd, "stopped-exec") && argc >= 5)
+		return run_stopped_exec((pid_t)atoi(argv[2]), atof(argv[3]), argv + 4);
 	if (!strcmp(cmd, "mprotect-exec") && argc == 3)
 		return run_mprotect_exec(argv[2]);
 	if (!strcmp(cmd, "mmap-storm") && argc == 3)

@@ -20,7 +20,8 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
-         "deny", "deny_lsm", "events_all"]
+         "deny", "deny_lsm", "deny_stop_lsm", "deny_stop_fanotify", "deny_stop_audit",
+         "deny_unverifiable", "events_all"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -366,6 +367,63 @@ def check_deny(case):
     eq(one(evs, child, "process_exit").get("exit_code"), 0, "allowed exit code")
 
 
+def guest_only(case):
+    """n/a where the case would not run (natively: it would hold or kill
+    other users' execs), else None."""
+    if case.has("guest-only"):
+        return NA, "run in a guest only (on a shared machine it would hold or kill other users' execs)"
+    return None
+
+
+def check_deny_stop(case, engine):
+    """An allowed and a denied exec while ksysmon is stopped for 3 s: the
+    kernel engine and --audit hold neither; fanotify holds both until
+    ksysmon runs again (nothing can answer for it)."""
+    evs = started_events(case)
+    path = case.text("denied.path").strip()
+    held = engine == "fanotify"
+    for name, errno_ in (("ok", None), ("denied", None if engine == "audit" else "1")):
+        t = case.truth(name)
+        eq(t.get("ended_stopped"), ["0" if held else "1"], "%s exec ended while ksysmon was stopped" % name)
+        if held and float(t["ms"][0]) < 3000:
+            raise AssertionError("%s exec took %s ms, less than the stop" % (name, t["ms"][0]))
+        if errno_:
+            eq(t.get("errno"), [errno_], "errno of the %s exec" % name)
+        else:
+            eq(t.get("status"), ["0"], "wait status of the %s exec" % name)
+    ev = one(evs, case.one_int("denied", "child"), "exec_blocked")
+    eq((ev["path"], ev["rule"], ev["audit"]), (path, path, engine == "audit"), "exec_blocked")
+
+
+def check_deny_unverifiable(case):
+    """A memfd exec and a user namespace's tmpfs exec killed (SIGKILL, exit
+    status 137 in the shell), each reported once; a watched exec runs."""
+    evs = started_events(case)
+    alone = case.text("t.memfd_alone.rc").strip()
+    if alone == "0":
+        eq(case.text("t.memfd.rc").strip(), "137", "status of the memfd exec")
+        ev = one(evs, case.one_int("memfd", "pid"), "exec_blocked")
+        eq((ev["path"], ev.get("deleted"), ev["rule"]),
+           ("/memfd:ksm-memfd (deleted)", True, "unwatched filesystem"), "memfd exec_blocked")
+    eq(case.text("t.ns.rc").strip(), "137", "status of the namespace's exec")
+    ns = [e for e in evs if e["type"] == "exec_blocked" and e["path"].endswith("/prog")]
+    eq([e["rule"] for e in ns], ["unwatched filesystem"], "namespace exec_blocked")
+    _, child, status = vfork_truth(case, "watched")
+    eq(status, 0, "wait status of the watched exec")
+    eq(one(evs, child, "process_exit").get("exit_code"), 0, "watched exit code")
+    if alone != "0":
+        return PASS, ("memfd exec not checked: it fails on this kernel without ksysmon too (status %s)"
+                      % alone)
+
+
+def check_stop_lsm(case, features):
+    """check_deny_stop with the kernel engine, or its one-line refusal
+    where the kernel runs no BPF-LSM program."""
+    if features.get("bpf_lsm") != "1":
+        return guest_only(case) or check_deny_lsm(case, features)
+    return guest_only(case) or check_deny_stop(case, "lsm")
+
+
 def check_deny_lsm(case, features):
     """As check_deny; where the kernel runs no BPF-LSM program (the probe
     could not attach one, or bpf is not an active LSM), ksysmon must refuse
@@ -420,6 +478,11 @@ CHECKS = [
     ("--config kernel rule", "config", check_config),
     ("--deny (fanotify)", "deny", check_deny),
     ("--deny --deny-engine lsm", "deny_lsm", None),
+    ("stopped ksysmon, lsm engine", "deny_stop_lsm", None),
+    ("stopped ksysmon, fanotify engine", "deny_stop_fanotify",
+     lambda c: guest_only(c) or check_deny_stop(c, "fanotify")),
+    ("stopped ksysmon, --audit", "deny_stop_audit", lambda c: guest_only(c) or check_deny_stop(c, "audit")),
+    ("--deny-unverifiable", "deny_unverifiable", lambda c: guest_only(c) or check_deny_unverifiable(c)),
     ("--events all", "events_all", check_events_all),
 ]
 LOST_CHECK = "events lost: 0"
@@ -447,7 +510,7 @@ def check_kernel(results_dir, cases=None):
             continue
         case = loaded[c]
         if fn is None:  # checks that need the kernel's facts
-            fn = {"module": check_module, "deny_lsm": check_deny_lsm}[c]
+            fn = {"module": check_module, "deny_lsm": check_deny_lsm, "deny_stop_lsm": check_stop_lsm}[c]
             run_check(results, name, case, lambda k, fn=fn: fn(k, feats))
         else:
             run_check(results, name, case, fn)

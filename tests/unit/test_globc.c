@@ -52,6 +52,26 @@ static void test_fixed_cases(void **state)
 		same_as_fnmatch(cases[i][0], cases[i][1]);
 }
 
+static unsigned next_random(unsigned *seed)
+{
+	*seed = *seed * 1103515245 + 12345;
+	return *seed >> 16;
+}
+
+/* "/" then count parts drawn at random, into out (large enough). */
+static void random_join(char *out, const char *const *parts, unsigned nparts, int count,
+			unsigned *seed)
+{
+	size_t len = 0;
+	out[len++] = '/';
+	for (int i = 0; i < count; i++) {
+		const char *part = parts[next_random(seed) % nparts];
+		memcpy(out + len, part, strlen(part));
+		len += strlen(part);
+	}
+	out[len] = 0;
+}
+
 /* Random patterns and paths over a small alphabet, where the corner cases
  * (stars next to each other, classes next to '/', escapes) come often. */
 static void test_random_against_fnmatch(void **state)
@@ -64,25 +84,8 @@ static void test_random_against_fnmatch(void **state)
 	unsigned seed = 12345;
 	(void)state;
 	for (int n = 0; n < 200000; n++) {
-		size_t pl = 0, sl = 0;
-		int np = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 7;
-		int ns = (int)((seed = seed * 1103515245 + 12345) >> 16) % 9;
-		pattern[pl++] = '/';
-		for (int i = 0; i < np; i++) {
-			const char *part = pat_parts[((seed = seed * 1103515245 + 12345) >> 16) % 14];
-			size_t len = strlen(part);
-			memcpy(pattern + pl, part, len);
-			pl += len;
-		}
-		pattern[pl] = 0;
-		path[sl++] = '/';
-		for (int i = 0; i < ns; i++) {
-			const char *part = path_parts[((seed = seed * 1103515245 + 12345) >> 16) % 9];
-			size_t len = strlen(part);
-			memcpy(path + sl, part, len);
-			sl += len;
-		}
-		path[sl] = 0;
+		random_join(pattern, pat_parts, 14, 1 + (int)next_random(&seed) % 7, &seed);
+		random_join(path, path_parts, 9, (int)next_random(&seed) % 9, &seed);
 		same_as_fnmatch(pattern, path);
 	}
 }

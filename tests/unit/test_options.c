@@ -380,7 +380,7 @@ static void test_usage(void **state)
 	static const char *const names[] = {
 		"--format", "--events", "--pid", "--max-args-bytes", "--ringbuf-size", "--latency-ms",
 		"--output", "--deny", "--deny-sha256", "--audit", "--deny-timeout-ms",
-		"--fail-closed", "--help", "--version",
+		"--fail-closed", "--deny-unverifiable", "--help", "--version",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strstr(ksm_usage, names[i]))
@@ -494,6 +494,9 @@ static void test_deny_options(void **state)
 	assert_true(o.event_mask & (1u << KSM_EV_EXEC_BLOCKED));
 	OK("--deny=/x", "--deny-timeout-ms=1");
 	assert_int_equal(o.deny_timeout_ms, 1);
+	assert_false(o.deny_unverifiable);
+	OK("--deny-sha256", sha, "--deny-unverifiable");
+	assert_true(o.deny_unverifiable);
 
 	BAD("--deny", "--deny=");
 	BAD("--deny", "--deny=relative/path");
@@ -504,6 +507,7 @@ static void test_deny_options(void **state)
 	/* policy modifiers without a rule */
 	BAD("--audit", "--audit");
 	BAD("--fail-closed", "--fail-closed");
+	BAD("--deny-unverifiable", "--deny-unverifiable");
 	/* ... are fine with --help */
 	OK("--audit", "--help");
 }
@@ -628,6 +632,11 @@ static void test_file_options(void **state)
 	BAD("--file-group", "--file-group", "no-such-group-ksm");
 	BAD("--file-group", "--file-group", "4294967295");
 	BAD("--on-output-error", "--on-output-error", "retry");
+	/* deny enforcement never ends with an output; audit enforces nothing */
+	BAD("enforcement would stop", "--on-output-error", "exit", "--deny", "/x/*");
+	BAD("enforcement would stop", "--on-output-error", "exit", "--deny-sha256",
+	    "0000000000000000000000000000000000000000000000000000000000000000");
+	OK("--on-output-error", "exit", "--deny", "/x/*", "--audit");
 }
 
 static void test_syslog_option(void **state)

@@ -217,6 +217,63 @@ deny_with() {
 	rm -f "$TMPD/ksm-denied"
 }
 
+# true in the matrix's guest, not in a native run: there a stalled or
+# killing ksysmon would hold or kill every other user's execs
+in_guest() {
+	grep -q 'ksm\.cases=' /proc/cmdline
+}
+
+# ksysmon stopped (SIGSTOP) for 3 s by a process that never execs, with an
+# allowed and a denied exec meanwhile: decided at once by the kernel engine,
+# held until ksysmon runs again by the fanotify engine, never held under
+# --audit
+case_deny_stop_lsm() {
+	stop_with --deny-engine lsm
+}
+
+case_deny_stop_fanotify() {
+	stop_with
+}
+
+case_deny_stop_audit() {
+	stop_with --audit
+}
+
+stop_with() {
+	in_guest || {
+		touch "$d/guest-only"
+		return 0
+	}
+	cp "$WL" "$TMPD/ksm-stop-denied"
+	cp "$WL" "$TMPD/ksm-stop-ok"
+	# group-writable: never let through by the kernel, always decided
+	chmod 775 "$TMPD/ksm-stop-denied" "$TMPD/ksm-stop-ok"
+	realpath "$TMPD/ksm-stop-denied" >"$d/denied.path"
+	mon_start "$d" --deny "$TMPD/ksm-stop-denied" "$@" || return 0
+	truth ok "$WL" stopped-exec "$MON" 3000 "$TMPD/ksm-stop-ok" exit 0
+	truth denied "$WL" stopped-exec "$MON" 3000 "$TMPD/ksm-stop-denied" exit 0
+	mon_stop "$d"
+	rm -f "$TMPD/ksm-stop-denied" "$TMPD/ksm-stop-ok"
+}
+
+# --deny-unverifiable: a memfd exec and an exec from a tmpfs mounted in a
+# new user and mount namespace are killed; a watched exec runs
+case_deny_unverifiable() {
+	in_guest || {
+		touch "$d/guest-only"
+		return 0
+	}
+	# whether this kernel runs a memfd at all (5.10's guest does not)
+	truth memfd_alone "$WL" memfd-exec "$WL" exit 0
+	mon_start "$d" --deny "$TMPD/ksm-nothing*" --deny-unverifiable || return 0
+	truth memfd "$WL" memfd-exec "$WL" exit 0
+	mkdir -p "$TMPD/ksm-ns"
+	truth ns unshare -Urm sh -c 'mount -t tmpfs ksm "$1" && cp "$2" "$1/prog" && exec "$1/prog" exit 0' \
+		sh "$TMPD/ksm-ns" "$WL"
+	truth watched "$WL" vfork "$WL" exit 0
+	mon_stop "$d"
+}
+
 # --events all starts, and reports a small workload
 case_events_all() {
 	mon_start "$d" --events all || return 0
