@@ -6,8 +6,8 @@
  * A record is a fixed part that starts with struct ksm_header, followed by
  * variable-length strings.  Each string is located by a struct ksm_str
  * (offset from the start of the record, length in bytes) in the fixed part,
- * exactly as the seed's CommandLineOffset/CommandLineLength, but 32 bits
- * wide so that no command line or path can overflow its size field.
+ * 32 bits wide so that no command line or path can overflow its size field
+ * (a UNICODE_STRING's length is 16 bits).
  * Strings are not NUL-terminated in the record; their length is exact.
  *
  * All fields are little-endian, naturally aligned; every fixed part is a

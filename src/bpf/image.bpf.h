@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Image loads: the seed's PsSetLoadImageNotifyRoutine on Linux.
+ * Image loads: Windows' PsSetLoadImageNotifyRoutine (Sysmon's ImageLoad) on Linux.
  *
  * - At exec, the kernel itself maps the program and its ELF interpreter:
  *   reported from sched_process_exec (program: the mapping holding

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * ksysmon sensor: process, exec, exit and thread events from scheduler
- * tracepoints (tp_btf), the Linux counterparts of the seed's
+ * tracepoints (tp_btf), the Linux counterparts of Windows'
  * PsSetCreateProcessNotifyRoutineEx / PsSetCreateThreadNotifyRoutine.
  */
 #include "ksysmon_bpf.h"
