@@ -214,6 +214,16 @@ static int check_files(struct ksm_options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* The position of word in names (NULL-terminated, in the order of the
+ * option's enum), or -1. */
+static int keyword_index(const char *word, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(word, names[i]))
+			return i;
+	return -1;
+}
+
 /* Rules the kernel is to decide must fit its matcher. */
 static int check_deny_engine(const struct ksm_options *o, char *err, size_t errlen)
 {
@@ -391,18 +401,14 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			o->syslog = true;
 			o->syslog_target = optarg;
 			break;
-		case OPT_IMAGE_HOOK:
-			if (!strcmp(optarg, "auto"))
-				o->image_hook = KSM_IMAGE_HOOK_AUTO;
-			else if (!strcmp(optarg, "fexit"))
-				o->image_hook = KSM_IMAGE_HOOK_FEXIT;
-			else if (!strcmp(optarg, "raw"))
-				o->image_hook = KSM_IMAGE_HOOK_RAW;
-			else if (!strcmp(optarg, "perf"))
-				o->image_hook = KSM_IMAGE_HOOK_PERF;
-			else
+		case OPT_IMAGE_HOOK: {
+			static const char *const hooks[] = { "auto", "fexit", "raw", "perf", NULL };
+			int i = keyword_index(optarg, hooks);
+			if (i < 0)
 				return ksm_fail(err, errlen, "invalid --image-hook '%s' (expected auto, fexit, raw or perf)", optarg);
+			o->image_hook = (enum ksm_image_hook)i;
 			break;
+		}
 		case OPT_HASH:
 			if (strcmp(optarg, "sha256"))
 				return ksm_fail(err, errlen, "invalid --hash '%s' (expected sha256)", optarg);
@@ -443,16 +449,14 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		case OPT_DENY_UNVERIFIABLE:
 			o->deny_unverifiable = true;
 			break;
-		case OPT_DENY_ENGINE:
-			if (!strcmp(optarg, "fanotify"))
-				o->deny_engine = KSM_DENY_ENGINE_FANOTIFY;
-			else if (!strcmp(optarg, "lsm"))
-				o->deny_engine = KSM_DENY_ENGINE_LSM;
-			else if (!strcmp(optarg, "auto"))
-				o->deny_engine = KSM_DENY_ENGINE_AUTO;
-			else
+		case OPT_DENY_ENGINE: {
+			static const char *const engines[] = { "fanotify", "lsm", "auto", NULL };
+			int i = keyword_index(optarg, engines);
+			if (i < 0)
 				return ksm_fail(err, errlen, "invalid --deny-engine '%s' (expected fanotify, lsm or auto)", optarg);
+			o->deny_engine = (enum ksm_deny_engine)i;
 			break;
+		}
 		case 'h':
 			o->help = true;
 			break;

@@ -639,6 +639,29 @@ static void test_file_options(void **state)
 	OK("--on-output-error", "exit", "--deny", "/x/*", "--audit");
 }
 
+/* Keywords map onto their enums in order; anything else is named. */
+static void test_hook_and_engine_keywords(void **state)
+{
+	(void)state;
+	OK("--image-hook", "fexit");
+	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_FEXIT);
+	OK("--image-hook=raw");
+	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_RAW);
+	OK("--image-hook", "perf");
+	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_PERF);
+	OK("--image-hook", "auto");
+	assert_int_equal(o.image_hook, KSM_IMAGE_HOOK_AUTO);
+	BAD("auto, fexit, raw or perf", "--image-hook", "kprobe");
+	OK("--deny", "/x/*");
+	assert_int_equal(o.deny_engine, KSM_DENY_ENGINE_FANOTIFY);
+	OK("--deny", "/x/*", "--deny-engine", "lsm");
+	assert_int_equal(o.deny_engine, KSM_DENY_ENGINE_LSM);
+	OK("--deny", "/x/*", "--deny-engine=auto");
+	assert_int_equal(o.deny_engine, KSM_DENY_ENGINE_AUTO);
+	BAD("fanotify, lsm or auto", "--deny", "/x/*", "--deny-engine", "ebpf");
+	BAD("needs a --deny rule", "--deny-engine", "lsm");
+}
+
 static void test_syslog_option(void **state)
 {
 	(void)state;
@@ -771,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_parse_twice),
 		cmocka_unit_test(test_capture_options),
 		cmocka_unit_test(test_file_options),
+		cmocka_unit_test(test_hook_and_engine_keywords),
 		cmocka_unit_test(test_syslog_option),
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_config_file_options),
