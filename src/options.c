@@ -320,14 +320,14 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			if (!strcmp(optarg, "text"))
-				o->format = KSM_FORMAT_TEXT;
-			else if (!strcmp(optarg, "json"))
-				o->format = KSM_FORMAT_JSON;
-			else
+		case 'f': {
+			static const char *const formats[] = { "text", "json", NULL };
+			int i = keyword_index(optarg, formats);
+			if (i < 0)
 				return ksm_fail(err, errlen, "invalid --format '%s' (expected text or json)", optarg);
+			o->format = (enum ksm_format)i;
 			break;
+		}
 		case 'e':
 			if (parse_events(optarg, &o->event_mask))
 				return ksm_fail(err, errlen, "invalid --events '%s' (expected a comma-separated list of event types)", optarg);
@@ -387,11 +387,14 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (parse_group(optarg, &o->file_gid))
 				return ksm_fail(err, errlen, "invalid --file-group '%s' (expected a group name or number)", optarg);
 			break;
-		case OPT_OUTPUT_ERROR:
-			if (strcmp(optarg, "continue") && strcmp(optarg, "exit"))
+		case OPT_OUTPUT_ERROR: {
+			static const char *const whats[] = { "continue", "exit", NULL };
+			int i = keyword_index(optarg, whats);
+			if (i < 0)
 				return ksm_fail(err, errlen, "invalid --on-output-error '%s' (expected continue or exit)", optarg);
-			o->exit_on_output_error = !strcmp(optarg, "exit");
+			o->exit_on_output_error = i == 1;
 			break;
+		}
 		case OPT_SYSLOG:
 			/* the target may follow as the next argument, as in --syslog HOST:PORT */
 			if (!optarg && optind < argc && argv[optind][0] != '-')
