@@ -33,7 +33,7 @@ WIN_DRV_LDFLAGS := -nostdlib -shared -Wl,--subsystem,native -Wl,--entry,DriverEn
 WIN_DRV_LIBS := -lntoskrnl
 
 WIN_CLIENT_SRCS := windows/client/ksysmon.c windows/client/ntpath.c \
-	src/decode.c src/buf.c src/format_text.c src/fields.c src/format_json.c src/timefmt.c src/escape.c
+	$(addprefix src/core/,decode.c buf.c format_text.c fields.c format_json.c timefmt.c escape.c)
 WIN_CLIENT_CFLAGS := -std=c11 -O2 $(WIN_WARN) -Iinclude -Isrc -Iwindows/common -Iwindows/client \
 	-D_WIN32_WINNT=0x0A00 -DUNICODE -D_UNICODE -municode
 WIN_CLIENT_LDFLAGS := -static
@@ -60,8 +60,8 @@ $(WIN_OUT)/ksysmon.sys: $(WIN_DRV_SRCS) $(WIN_DRV_HDRS) windows/windows.mk | $(W
 $(WIN_OUT)/loadme.sys: $(WIN_LOADME_SRCS) windows/windows.mk | $(WIN_OUT)
 	$(WIN_CC) $(WIN_DRV_CFLAGS) $(WIN_DRV_LDFLAGS) -o $@ $(WIN_LOADME_SRCS) $(WIN_DRV_LIBS)
 
-$(WIN_OUT)/ksysmon.exe: $(WIN_CLIENT_SRCS) $(wildcard windows/client/*.h) src/decode.h src/buf.h \
-		src/format.h include/ksysmon_event.h windows/common/ksm_ioctl.h windows/windows.mk | $(WIN_OUT)
+$(WIN_OUT)/ksysmon.exe: $(WIN_CLIENT_SRCS) $(wildcard windows/client/*.h) src/core/decode.h src/core/buf.h \
+		src/core/format.h include/ksysmon_event.h windows/common/ksm_ioctl.h windows/windows.mk | $(WIN_OUT)
 	$(WIN_CC) $(WIN_CLIENT_CFLAGS) -o $@ $(WIN_CLIENT_SRCS) $(WIN_CLIENT_LDFLAGS)
 
 $(WIN_OUT)/ksysmon.inf: windows/driver/ksysmon.inf | $(WIN_OUT)
@@ -76,14 +76,14 @@ WIN_HOST_PORTABLE := windows/driver/queue.c windows/driver/record.c windows/driv
 WIN_HOST_DEPS := $(WIN_HOST_PORTABLE) $(WIN_DRV_HDRS) windows/tests/wdk_shim.h windows/windows.mk
 
 $(WIN_HOST_OUT)/test_driver: windows/tests/test_driver.c windows/tests/harness.h \
-		$(WIN_HOST_DEPS) src/decode.c | $(WIN_HOST_OUT)
+		$(WIN_HOST_DEPS) src/core/decode.c | $(WIN_HOST_OUT)
 	$(WIN_HOSTCC) $(WIN_HOST_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-o $@ windows/tests/test_driver.c $(WIN_HOST_PORTABLE) src/decode.c
+		-o $@ windows/tests/test_driver.c $(WIN_HOST_PORTABLE) src/core/decode.c
 
 $(WIN_HOST_OUT)/test_driver_tsan: windows/tests/test_tsan.c windows/tests/harness.h \
-		$(WIN_HOST_DEPS) src/decode.c | $(WIN_HOST_OUT)
+		$(WIN_HOST_DEPS) src/core/decode.c | $(WIN_HOST_OUT)
 	$(WIN_HOSTCC) $(WIN_HOST_CFLAGS) -fsanitize=thread -o $@ windows/tests/test_tsan.c \
-		$(WIN_HOST_PORTABLE) src/decode.c
+		$(WIN_HOST_PORTABLE) src/core/decode.c
 
 $(WIN_HOST_OUT)/test_ntpath: windows/tests/test_ntpath.c windows/client/ntpath.c \
 		windows/client/ntpath.h windows/tests/harness.h | $(WIN_HOST_OUT)

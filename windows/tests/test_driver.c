@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "core/decode.h"
 #include "deny.h"
 #include "devsec.h"
 #include "harness.h"
@@ -478,7 +478,7 @@ static void test_small_buffers(void)
 	CHECK_EQ(shim_live_allocs(), 0);
 }
 
-/* Every record type through the queue, back through src/decode.c. */
+/* Every record type through the queue, back through src/core/decode.c. */
 static void test_decoder_roundtrip(void)
 {
 	struct ksm_wstr img = w("\\Device\\HarddiskVolume3\\bin\\tool.exe");
