@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Two ksysmon builds side by side on the exec storm: what one costs more
+than the other.
+
+Runs alternate — monitored by A, by B, by A, ... — so that drift on the
+machine falls on both sides, and gives per pair the ratio B / A of the
+storm's wall time and of its own CPU time (user + system of its processes,
+where the BPF programs run), then the BPF programs' run time per call under
+each build (kernel.bpf_stats_enabled=1).  Nothing may be lost by either.
+
+  python3 bench/bench_versions.py --old OLD/build/ksysmon --new build/ksysmon \\
+      --workload build/tests/workload [--pairs 9] [--exec-n N]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+
+def monitored(args, binary, n):
+    """One exec storm under binary: (wall s, storm CPU s); fails on loss."""
+    mon = bench.Monitor(binary)
+    try:
+        time.sleep(args.settle)
+        wall, cpu, _ = bench.run_storm(args, "exec", n)
+        _, _, lost, _ = mon.stop()
+    finally:
+        mon.kill()
+    if lost:
+        raise bench.BenchError("%s lost %d events" % (binary, lost))
+    return wall, cpu
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--old", required=True, help="ksysmon binary A (the reference)")
+    ap.add_argument("--new", required=True, help="ksysmon binary B")
+    ap.add_argument("--workload", required=True)
+    ap.add_argument("--pairs", type=int, default=9)
+    ap.add_argument("--exec-n", type=int)
+    ap.add_argument("--seconds", type=float, default=1.5)
+    ap.add_argument("--exec-path", default="/bin/true")
+    ap.add_argument("--settle", type=float, default=0.2)
+    ap.add_argument("--nice", type=int, default=0)
+    args = ap.parse_args()
+    args.fast_exec = None
+
+    n = args.exec_n or bench.calibrate(args, "exec")
+    print("exec storm: %d execs per run, %d pairs, kernel %s" % (n, args.pairs, os.uname().release),
+          flush=True)
+    walls, cpus = [], []
+    try:
+        for i in range(args.pairs):
+            a = monitored(args, args.old, n)
+            b = monitored(args, args.new, n)
+            walls.append(b[0] / a[0])
+            cpus.append(b[1] / a[1])
+            print("  pair %d: A %.3f s (CPU %.3f), B %.3f s (CPU %.3f), wall B/A %.3f, CPU B/A %.3f"
+                  % (i + 1, a[0], a[1], b[0], b[1], walls[-1], cpus[-1]), flush=True)
+        stats = {}
+        for name in ("old", "new"):
+            args.monitor = getattr(args, name)
+            stats[name] = {r["program"]: r for r in bench.bpf_stats(args, "exec", n)["programs"]}
+    except bench.BenchError as e:
+        print("bench: %s" % e, file=sys.stderr)
+        return 2
+    med = statistics.median
+    print("wall B/A median %.3f (%.3f-%.3f); storm CPU B/A median %.3f (%.3f-%.3f)"
+          % (med(walls), min(walls), max(walls), med(cpus), min(cpus), max(cpus)))
+    print("%-24s %12s %12s" % ("program", "A ns/call", "B ns/call"))
+    for prog in sorted(set(stats["old"]) | set(stats["new"])):
+        a, b = stats["old"].get(prog), stats["new"].get(prog)
+        if (a and a["calls"]) or (b and b["calls"]):
+            print("%-24s %12.0f %12.0f" % (prog, a["ns_per_call"] if a else 0,
+                                            b["ns_per_call"] if b else 0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

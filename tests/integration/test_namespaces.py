@@ -1,0 +1,194 @@
+"""The namespaces, cgroup and root the kernel records for a process, each
+compared with the truth read from /proc and /sys while the process lives:
+a plain host process, a new pid and mount namespace with a chroot, a user
+namespace made by an unprivileged user, a cgroup made by hand, programs on
+an overlay's upper and lower layers, and podman (runc) containers."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import containers as C
+from harness import Monitor, by_pid
+
+SLEEP = shutil.which("sleep")
+
+
+def truth(pid):
+    """Everything /proc and /sys say of a live process that the records
+    carry."""
+    nsp = C.nspid(pid)
+    cg = C.cgroup_path(pid)
+    st = os.stat("/proc/%d/exe" % pid)
+    ids = C.ids(pid)
+    t = {"ns": C.ns_inodes(pid), "nspid": nsp, "vppid": C.nsppid(pid), "cgroup": cg,
+         "cgroup_id": C.cgroup_id(cg), "root": C.root_of(pid), "dev": st.st_dev,
+         "ino": st.st_ino, "ids": ids, "user_ns_host": C.ns_inodes(os.getpid())["user"]}
+    if t["ns"]["user"] != t["user_ns_host"]:
+        t["ns_ids"] = {"ns_uid": C.to_ns_id(pid, ids["uid"]),
+                       "ns_euid": C.to_ns_id(pid, ids["euid"]),
+                       "ns_gid": C.to_ns_id(pid, ids["gid"], "gid")}
+    t["start_ns"] = C.start_ns(pid)
+    return t
+
+
+class Namespaces(unittest.TestCase):
+    def check_ns(self, ev, t, exec_record=True):
+        """Every namespace fact of ev against the truth t."""
+        for kind, ino in t["ns"].items():
+            self.assertEqual(ev[kind + "_ns"], ino, kind)
+        self.assertEqual(ev["cgroup_id"], t["cgroup_id"])
+        level = len(t["nspid"]) - 1
+        self.assertEqual(ev["pid_ns_level"], level)
+        if level:
+            self.assertEqual(ev["vpid"], t["nspid"][-1])
+            self.assertEqual(ev["vppid"], t["vppid"])
+            self.assertIn("container_start", ev)
+        else:
+            for f in ("vpid", "vppid", "in_init_tree", "container_start"):
+                self.assertNotIn(f, ev)
+        if "ns_ids" in t:
+            for k, v in t["ns_ids"].items():
+                self.assertEqual(ev[k], 4294967295 if v is None else v, k)
+        else:
+            for k in ("ns_uid", "ns_gid", "ns_euid"):
+                self.assertNotIn(k, ev)
+        if not exec_record:
+            self.assertNotIn("cgroup", ev)
+            self.assertNotIn("root", ev)
+            return
+        self.assertEqual(ev["cgroup"], t["cgroup"])
+        if t["root"] == "/":
+            self.assertNotIn("root", ev)
+        else:
+            self.assertEqual(ev["root"], t["root"])
+        self.assertEqual((ev["image_dev"], ev["image_inode"]), (t["dev"], t["ino"]))
+
+    def events_of(self, mon, pid):
+        evs = by_pid(mon.events(), pid)
+        ex = [e for e in evs if e["type"] == "process_exec"]
+        self.assertTrue(ex, "no process_exec of %d" % pid)
+        return ex[-1], [e for e in evs if e["type"] == "process_exit"]
+
+    def watch(self, start, settle=0.3):
+        """start() -> (pid, finish); the process's exec and exit records
+        checked against its truth."""
+        with Monitor() as mon:
+            pid, finish = start()
+            time.sleep(settle)
+            t = truth(pid)
+            finish()
+            time.sleep(0.2)
+            mon.stop()
+        ex, exits = self.events_of(mon, pid)
+        self.check_ns(ex, t)
+        self.assertEqual(len(exits), 1)
+        self.check_ns(exits[0], t, exec_record=False)
+        return ex, t
+
+    def spawned(self, make):
+        """start() for watch() of a Spawned that make() starts."""
+        def start():
+            sp = make()
+            return sp.pid(), sp.kill
+        return start
+
+    def test_host_process(self):
+        def start():
+            p = subprocess.Popen([SLEEP, "1"])
+            return p.pid, p.wait
+        ex, t = self.watch(start)
+        self.assertEqual(ex["pid_ns"], t["ns"]["pid"])
+        self.assertNotIn("image_upper_layer", ex)
+
+    def test_pid_and_mount_namespace_with_chroot(self):
+        rootfs = tempfile.mkdtemp(prefix="ksysmon-rootfs.")
+        try:
+            C.unpack_rootfs(rootfs)
+            ex, t = self.watch(self.spawned(lambda: C.chroot_pidns(rootfs, ["/bin/sleep", "5"])))
+            self.assertEqual((ex["vpid"], ex["vppid"], ex["in_init_tree"]), (1, 0, True))
+            self.assertEqual(ex["root"], os.path.realpath(rootfs))
+            self.assertNotEqual(ex["pid_ns"], C.ns_inodes(os.getpid())["pid"])
+        finally:
+            subprocess.run(["umount", "-l", os.path.join(rootfs, "proc")],
+                           stderr=subprocess.DEVNULL)
+            shutil.rmtree(rootfs, ignore_errors=True)
+
+    def test_user_namespace_of_an_unprivileged_user(self):
+        for map_root in (True, False):
+            ex, t = self.watch(self.spawned(
+                lambda: C.userns_as(1000, [SLEEP, "5"], map_root=map_root)))
+            self.assertEqual(ex["uid"], 1000)
+            self.assertEqual(ex["ns_uid"], 0 if map_root else 1000)
+            self.assertEqual(ex["ns_gid"], 0 if map_root else 1000)
+
+    def test_hand_made_cgroup(self):
+        with C.HandCgroup() as cg:
+            def start():
+                p = cg.spawn([SLEEP, "1"])
+                return p.pid, p.wait
+            ex, t = self.watch(start)
+            self.assertEqual((ex["cgroup"], ex["cgroup_id"]), (cg.path, cg.id))
+
+    def test_overlay_upper_and_lower_layers(self):
+        with C.hand_overlay(SLEEP, "up", lower_files={"low": SLEEP}) as ovl:
+            for name, upper in (("up", True), ("low", False)):
+                def start(name=name):
+                    p = subprocess.Popen([os.path.join(ovl["merged"], name), "1"])
+                    return p.pid, p.wait
+                ex, t = self.watch(start)
+                self.assertEqual(ex["image_upper_layer"], upper, name)
+
+
+class Containers(unittest.TestCase):
+    check_ns = Namespaces.check_ns
+    events_of = Namespaces.events_of
+
+    @classmethod
+    def setUpClass(cls):
+        C.build_image()
+
+    def container(self, **kw):
+        """podman run -d, then podman exec: the init and the entered process
+        against their truth."""
+        with C.Session() as s, Monitor() as mon:
+            c = s.run_detached(["sleep", "30"], **kw)
+            init = C.wait_for(lambda: c.pid(), what="container pid")
+            t_init = truth(init)
+            c.exec(["sh", "-c", "exec sleep 3"], detach=True, user=kw.get("user"))
+            entered = C.wait_for(lambda: [p for p in C.pids_in_pidns(t_init["ns"]["pid"])
+                                          if p != init], what="podman exec")[0]
+            time.sleep(0.3)
+            t_ent = truth(entered)
+            c.stop(timeout=0)
+            mon.stop()
+        ex, _ = self.events_of(mon, init)
+        self.check_ns(ex, t_init)
+        self.assertTrue(t_init["cgroup"].endswith("libpod-" + c.id), t_init["cgroup"])
+        self.assertEqual((ex["vpid"], ex["in_init_tree"]), (1, True))
+        ent, _ = self.events_of(mon, entered)
+        self.check_ns(ent, t_ent)
+        self.assertEqual((ent["vppid"], ent["in_init_tree"]), (0, False))
+        # the init's start: the same in both records, and as /proc says (ticks)
+        start = C.parse_time_ns(ex["container_start"])
+        self.assertLess(abs(C.parse_time_ns(ent["container_start"]) - start), 1000)
+        self.assertLess(abs(start - C.boot_epoch_ns() - t_init["start_ns"]), 20_000_000)
+        self.assertFalse(ex["image_upper_layer"])
+        return ex, ent
+
+    def test_root(self):
+        self.container()
+
+    def test_user_1000(self):
+        ex, ent = self.container(user="1000")
+        self.assertEqual((ex["uid"], ent["uid"]), (1000, 1000))
+
+    def test_uid_map(self):
+        ex, ent = self.container(uidmap="0:100000:65536")
+        self.assertEqual((ex["uid"], ex["ns_uid"]), (100000, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
