@@ -73,6 +73,15 @@ static void comm_tag(struct ksm_buf *b, const char *comm)
 	ksm_buf_putc(b, ']');
 }
 
+/* The pid inside a non-initial pid namespace: how the process knows itself. */
+static void vpid_tag(struct ksm_buf *b, const struct ksm_event *ev)
+{
+	if (!ev->has_ns || !(ev->ns.flags & KSM_NS_PID))
+		return;
+	ksm_buf_puts(b, " vpid:");
+	ksm_buf_u64(b, ev->ns.vpid);
+}
+
 static void text_exit(struct ksm_buf *b, const struct ksm_event *ev)
 {
 	struct ksm_exit_status st = ksm_exit_status(ev->u.exit.status);
@@ -172,6 +181,7 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 		}
 		if (ev->comm[0])
 			comm_tag(b, ev->comm);
+		vpid_tag(b, ev);
 		break;
 	case KSM_EV_PROCESS_EXEC:
 		ksm_buf_puts(b, "Process ");
@@ -185,9 +195,11 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 		if (ev->flags & KSM_EXEC_ARGV_TRUNCATED)
 			ksm_buf_puts(b, " (arguments truncated)");
 		sha256_tag(b, &ev->ctx);
+		vpid_tag(b, ev);
 		break;
 	case KSM_EV_PROCESS_EXIT:
 		text_exit(b, ev);
+		vpid_tag(b, ev);
 		break;
 	case KSM_EV_THREAD_CREATE:
 	case KSM_EV_THREAD_EXIT:

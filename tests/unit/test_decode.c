@@ -104,6 +104,60 @@ static void test_layout(void **state)
 
 /* ---- round trips ------------------------------------------------------- */
 
+/* The namespace block: decoded with KSM_HF_TASK_NS, its strings checked,
+ * the container start moved to the wall clock; the same bytes without the
+ * flag (an older record) decode with no namespace facts at all. */
+static void test_task_ns(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	struct ksm_process_exec *e = recb_start(&r, sizeof(*e), KSM_EV_PROCESS_EXEC, KSM_HF_TASK_NS, 5000);
+	e->pid = 4242;
+	e->image = recb_cstr(&r, "/bin/sleep");
+	e->ns.cgroup = recb_cstr(&r, "/libpod_parent/libpod-3f2a");
+	e->ns.root = recb_cstr(&r, "/srv/jail");
+	e->ns.cgroup_id = 77;
+	e->ns.container_start = 1000;
+	e->ns.pid_ns = 4026532250u;
+	e->ns.user_ns = 4026531837u;
+	e->ns.vpid = 1;
+	e->ns.vppid = 0;
+	e->ns.ns_uid = 0;
+	e->ns.ns_euid = 0;
+	e->ns.ns_gid = 0;
+	e->ns.pid_ns_level = 1;
+	e->ns.flags = KSM_NS_PID | KSM_NS_INIT_TREE_KNOWN | KSM_NS_IN_INIT_TREE | KSM_NS_USER;
+	recb_end(&r);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_true(ev->has_ns);
+	assert_int_equal(ev->ns.cgroup_id, 77);
+	assert_int_equal(ev->ns.container_start_ns, 1000); /* boot time 0 */
+	assert_int_equal(ev->ns.vpid, 1);
+	assert_int_equal(ev->ns.pid_ns_level, 1);
+	assert_int_equal(ev->ns.pid_ns, 4026532250u);
+	assert_memory_equal(ev->ns.cgroup.data, "/libpod_parent/libpod-3f2a", ev->ns.cgroup.len);
+	assert_memory_equal(ev->ns.root.data, "/srv/jail", ev->ns.root.len);
+	exact_free(&x);
+
+	/* a root string inside the fixed part is refused */
+	e = (struct ksm_process_exec *)r.buf;
+	struct ksm_str root = e->ns.root;
+	e->ns.root.offset = offsetof(struct ksm_process_exec, ns);
+	e->ns.root.length = 4;
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 123), KSM_DECODE_BAD_STRING);
+	e->ns.root = root;
+
+	/* without the flag: no facts, and the type's fields are unchanged */
+	e->hdr.flags = 0;
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 123), KSM_DECODE_OK);
+	assert_false(x.ev.has_ns);
+	assert_int_equal(x.ev.pid, 4242);
+	assert_memory_equal(x.ev.u.exec.image.data, "/bin/sleep", x.ev.u.exec.image.len);
+	exact_free(&x);
+	recb_free(&r);
+}
+
 static void test_process_create_linux(void **state)
 {
 	(void)state;
@@ -819,6 +873,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_task_ns),
 		cmocka_unit_test(test_process_create_linux),
 		cmocka_unit_test(test_process_create_windows),
 		cmocka_unit_test(test_process_exec),
