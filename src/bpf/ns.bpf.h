@@ -21,9 +21,14 @@
 
 _Static_assert((KSM_NS_PATH_MAX & (KSM_NS_PATH_MAX - 1)) == 0, "mask");
 
-/* kernfs_node before 6.15 (parent, not __parent) */
+/* kernfs_node's parent: __parent since 6.15, parent before (the types
+ * kept in the tree have one or the other) */
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+
 struct kernfs_node___old {
-	struct kernfs_node___old *parent;
+	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
 /* overlayfs's inode: the upper layer's dentry, when the file has one */
@@ -50,9 +55,10 @@ static __always_inline struct pid *process_pid(struct task_struct *t)
 
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 {
-	if (bpf_core_field_exists(kn->__parent))
-		return BPF_CORE_READ(kn, __parent);
-	return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+	struct kernfs_node___new *kn_new = (void *)kn;
+	if (bpf_core_field_exists(kn_new->__parent))
+		return BPF_CORE_READ(kn_new, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
 }
 
 /* A kernfs name, read before its length is known. */
@@ -103,14 +109,7 @@ __noinline __u64 cgroup_walk(__u64 kn_addr)
 		POS(s) = pos;
 		kn = parent;
 	}
-	if (i == KSM_CGROUP_DEPTH)
-		flags |= PATH_TRUNCATED;
-	pos = POS(s);
-	if (pos == KSM_PATH_MAX) {
-		pos -= 1;
-		s->buf[pos & KSM_POS_MASK] = '/';
-	}
-	return flags << 32 | pos;
+	return walk_result(s, i == KSM_CGROUP_DEPTH, flags);
 }
 
 /* Copies the path the walker left at r's position to dst, at most its

@@ -56,6 +56,21 @@ static __always_inline __u64 bounded(__u64 n, __u64 mask)
 	return n;
 }
 
+/* The walkers' result: the start position in the buffer ("/" for an empty
+ * walk, the root itself) and the flags, PATH_TRUNCATED when too_deep. */
+static __always_inline __u64 walk_result(struct path_scratch *s, bool too_deep, __u64 flags)
+{
+	__u32 pos = POS(s);
+
+	if (too_deep)
+		flags |= PATH_TRUNCATED;
+	if (pos == KSM_PATH_MAX) {
+		pos -= 1;
+		s->buf[pos & KSM_POS_MASK] = '/';
+	}
+	return flags << 32 | pos;
+}
+
 /*
  * Walks the path of (mnt, dentry) as seen from the current task's root into
  * the per-CPU buffer, ending at buf[KSM_PATH_MAX]; returns the start
@@ -117,15 +132,7 @@ __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to_top)
 		}
 		dentry = parent;
 	}
-	if (i == KSM_PATH_DEPTH)
-		flags |= PATH_TRUNCATED;
-	pos = POS(s);
-	if (pos == KSM_PATH_MAX) {
-		/* the root itself */
-		pos -= 1;
-		s->buf[pos & KSM_POS_MASK] = '/';
-	}
-	return flags << 32 | pos;
+	return walk_result(s, i == KSM_PATH_DEPTH, flags);
 }
 
 /*

@@ -173,6 +173,8 @@ static void ns_fields(const struct walk *w, const struct ksm_event *ev)
 	}
 	if (n->root.present) {
 		path(w, "root", &n->root, n->flags & KSM_NS_ROOT_DELETED);
+		if (n->flags & KSM_NS_ROOT_DELETED)
+			w->s->boolean(w->ctx, "root_deleted", true);
 		if (n->flags & KSM_NS_ROOT_TRUNCATED)
 			w->s->boolean(w->ctx, "root_truncated", true);
 	}

@@ -79,7 +79,7 @@ class Capture(unittest.TestCase):
         h, _, _ = records(self.cap)
         magic, version, size, boot, started, _, hlen, klen, _ = h
         self.assertEqual(magic, b"KSMCAP\r\n")
-        self.assertEqual(version, 2)
+        self.assertEqual(version, 3)
         with open(self.cap, "rb") as f:
             names = f.read(size)[HEADER.size:]
         self.assertEqual(names[:hlen].decode(), socket.gethostname())
@@ -92,6 +92,35 @@ class Capture(unittest.TestCase):
         out, _, _ = replay("-r", self.cap, "-f", "json")
         self.assertEqual(len(lines(out)), len(lines(live)))
         self.assertNotIn(b'"sha256"', out)
+
+    def test_version_2_replays_without_namespace_facts(self):
+        """A version 2 capture (records without the namespace block flag)
+        replays as before: the same events, the namespace fields absent."""
+        _, live = self.record()
+        h, data, recs = records(self.cap)
+        old = bytearray(data)
+        struct.pack_into("<I", old, 8, 2)
+        flagged = 0
+        for off, typ, _ in recs:
+            flags = struct.unpack_from("<H", old, off + 2)[0]
+            if flags & 4:  # KSM_HF_TASK_NS
+                struct.pack_into("<H", old, off + 2, flags & ~4)
+                flagged += 1
+        self.assertGreater(flagged, 90)
+        v2 = os.path.join(self.dir, "v2")
+        with open(v2, "wb") as f:
+            f.write(bytes(old))
+        out, _, _ = replay("-r", v2, "-f", "json")
+        ns_fields = {"cgroup_id", "cgroup", "pid_ns_level", "vpid", "vppid", "in_init_tree",
+                     "container_start", "pid_ns", "mnt_ns", "net_ns", "user_ns", "uts_ns",
+                     "ipc_ns", "cgroup_ns", "ns_uid", "ns_gid", "ns_euid", "root"}
+        want = []
+        for line in lines(live):
+            e = json.loads(line)
+            want.append({k: v for k, v in e.items() if k not in ns_fields})
+        got = [json.loads(x) for x in lines(out)]
+        self.assertEqual(got, want)
+        self.assertTrue(any("pid_ns" in json.loads(x) for x in lines(live)))
 
     def test_replay_equals_live_text(self):
         _, live = self.record(fmt="text")
