@@ -38,19 +38,38 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) 
 LDLIBS    = $(PKG_LIBS) -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# user-side code shared by the Linux client, the Windows client and tests
-CORE_SRCS := src/buf.c src/errmsg.c src/decode.c src/escape.c src/fields.c src/format_json.c src/format_text.c src/timefmt.c
-CLI_SRCS  := $(CORE_SRCS) src/syslog.c src/capture.c src/pipeline.c src/replay.c src/options.c src/proctab.c src/enrich.c src/config.c src/rules.c src/select.c src/kfilter.c src/loader.c src/filehash.c src/policy.c src/globc.c src/hashcache.c src/deny.c src/caps.c src/metrics.c src/safefile.c src/output.c src/ksysmon.c
+# The client is built in layers, one folder and one static library each,
+# listed from the bottom up; a layer calls only the layers before it
+# (README.md, "Layout"):
+#   core      record decoding, the field walk, formatters, escaping, time
+#             (shared with the Windows client)
+#   sinks     outputs and rotation, syslog, capture files, metrics
+#   policy    deny rules, digests, the fanotify decision engine
+#   pipeline  options, configuration, rules, selection, process table, enrichment,
+#             the event pipeline and capture replay
+#   linux     the sensor: BPF loader, kernel filters, capabilities, main
+LAYERS    := core sinks policy pipeline linux
+layer_srcs = $(sort $(wildcard src/$(1)/*.c))
+CLI_SRCS  := $(foreach l,$(LAYERS),$(call layer_srcs,$(l)))
+CORE_SRCS := $(call layer_srcs,core)
 BPF_SRCS  := src/bpf/ksysmon.bpf.c
 # kernel types: generated once per architecture and kept in the tree, so
 # that the object is the same whatever kernel the build machine runs
 VMLINUX   := src/bpf/vmlinux/$(ARCH)/vmlinux.h
-BPF_HDRS  := $(wildcard src/bpf/*.h) include/ksysmon_event.h $(VMLINUX)
-HDRS      := $(wildcard src/*.h) include/ksysmon_event.h $(BUILD)/ksysmon.skel.h
+BPF_HDRS  := $(wildcard src/bpf/*.h) $(wildcard include/*.h) $(VMLINUX)
+
+# objects: build/obj/<layer>/x.o (and build/asan/obj/... under ASan/UBSan),
+# each with its header dependencies (-MMD), so that touching one file
+# rebuilds only what includes it
+obj_of     = $(patsubst src/%.c,$(BUILD)/$(2)obj/%.o,$(1))
+layer_lib  = $(BUILD)/$(2)lib/libksm_$(1).a
+# the link order is the reverse of the layer order
+LINK_ORDER := $(shell echo $(LAYERS) | tr ' ' '\n' | tac)
+LIBS_OF    = $(foreach l,$(LINK_ORDER),$(call layer_lib,$(l),$(1)))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run test check unit integration fuzz fuzz-smoke bench clean windows test-windows \
+.PHONY: layers all deps run test check unit integration fuzz fuzz-smoke bench clean windows test-windows \
 	install uninstall vmlinux test-kernels test-kernels-quick kernels-readme
 
 all: $(BUILD)/ksysmon
@@ -78,18 +97,51 @@ $(BUILD)/ksysmon.bpf.o: $(BPF_SRCS) $(BPF_HDRS) | $(BUILD)/.dir
 $(BUILD)/ksysmon.skel.h: $(BUILD)/ksysmon.bpf.o
 	$(BPFTOOL) gen skeleton $< name ksysmon_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/ksysmon: $(CLI_SRCS) $(HDRS) debian/changelog
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(CLI_SRCS) -o $@ $(LDLIBS)
+# one pattern rule per object flavour: $(1) is the output prefix ("" or
+# "asan/"), $(2) the extra flags
+define object_rules
+$(BUILD)/$(1)obj/%.o: src/%.c | $(BUILD)/.dir
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) $(2) -MMD -MP -c $$< -o $$@
+
+# the sensor includes the generated skeleton; the version is compiled in
+$(call obj_of,$(call layer_srcs,linux),$(1)): $(BUILD)/ksysmon.skel.h
+$(BUILD)/$(1)obj/linux/ksysmon.o: debian/changelog
+
+-include $(patsubst %.o,%.d,$(call obj_of,$(CLI_SRCS),$(1)))
+endef
+
+# one static library per layer and flavour
+define library_rule
+$(call layer_lib,$(1),$(2)): $(call obj_of,$(call layer_srcs,$(1)),$(2))
+	@mkdir -p $$(@D)
+	rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+
+$(eval $(call object_rules,,))
+$(eval $(call object_rules,asan/,-O1 $$(SAN)))
+$(foreach l,$(LAYERS),$(eval $(call library_rule,$(l),)))
+$(foreach l,$(LAYERS),$(eval $(call library_rule,$(l),asan/)))
+
+$(BUILD)/ksysmon: $(call LIBS_OF,)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # the same client under AddressSanitizer/UBSan, for the integration tests
-$(BUILD)/asan/ksysmon: $(CLI_SRCS) $(HDRS) debian/changelog
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(CLI_SRCS) -o $@ $(LDLIBS)
+$(BUILD)/asan/ksysmon: $(call LIBS_OF,asan/)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $^ -o $@ $(LDLIBS)
 
-# pure user-side modules the unit tests link with
-UNIT_SRCS := $(CORE_SRCS) src/syslog.c src/capture.c src/metrics.c src/safefile.c src/output.c src/options.c src/policy.c src/globc.c src/config.c src/rules.c src/select.c src/proctab.c src/enrich.c
+# the unit tests link the layers' ASan libraries below the sensor
+UNIT_LIBS := $(filter-out %libksm_linux.a,$(call LIBS_OF,asan/))
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_SRCS) $(wildcard src/*.h) include/ksysmon_event.h tests/unit/unit.h | $(BUILD)/.dir
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit $< $(UNIT_SRCS) -o $@ -lcmocka -lyaml
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIBS) tests/unit/unit.h | $(BUILD)/.dir
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit -MMD -MP $< $(UNIT_LIBS) -o $@ -lcmocka $(LDLIBS)
+
+-include $(UNIT_TESTS:=.d)
+
+# the layers' rules (README.md, "Layout"), on the sources and the objects,
+# and what touching each file rebuilds
+layers: $(BUILD)/ksysmon
+	python3 tests/layers/check.py --objects $(BUILD)/obj --incremental
 
 $(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread $< -o $@ -ldl
@@ -110,10 +162,9 @@ integration: $(BUILD)/asan/ksysmon $(BUILD)/tests/workload $(BUILD)/tests/worklo
 # the capture reader under libFuzzer: briefly in `make test`, longer in
 # `make fuzz` (FUZZ_SECONDS); findings are left in build/fuzz/
 FUZZ_SECONDS ?= 300
-FUZZ_SRCS := $(filter-out src/ksysmon.c src/loader.c src/kfilter.c src/deny.c src/caps.c,$(CLI_SRCS)) src/policy.c src/hashcache.c
-FUZZ_SRCS := $(sort $(FUZZ_SRCS))
+FUZZ_SRCS := $(filter-out src/linux/% src/policy/deny.c,$(CLI_SRCS))
 
-$(BUILD)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(FUZZ_SRCS) $(wildcard src/*.h) include/ksysmon_event.h | $(BUILD)/.dir
+$(BUILD)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(FUZZ_SRCS) $(wildcard src/*/*.h) $(wildcard include/*.h) | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/fuzz
 	$(CLANG) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -Iinclude -Isrc $< $(FUZZ_SRCS) -o $@ -lcrypto -lyaml -lpthread
@@ -164,7 +215,7 @@ kernels-readme:
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows) test-kernels-quick
+check: layers unit fuzz-smoke integration $(if $(wildcard windows/windows.mk),test-windows) test-kernels-quick
 
 $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/.dir
 	@mkdir -p $(BUILD)/bench

@@ -3,7 +3,7 @@
  * A --deny pattern compiled for matching in the kernel (BPF-LSM engine):
  * the fnmatch(3) glob (flags 0: '*' and '?' also match '/', '\' escapes)
  * as a list of tokens, each one byte of the path.  Compiled by the client
- * (src/globc.c), matched by the BPF program one step at a time with the
+ * (src/policy/globc.c), matched by the BPF program one step at a time with the
  * step below, which the client's tests run against fnmatch(3) itself.
  */
 #ifndef KSYSMON_GLOB_H

@@ -3,7 +3,7 @@
 #ifndef KSM_KSYSMON_BPF_H
 #define KSM_KSYSMON_BPF_H
 
-#include "limits.h"
+#include "ksysmon_limits.h"
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "options.h"
-#include "pipeline.h"
-#include "replay.h"
+#include "pipeline/options.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/replay.h"
 
 static void parse(struct ksm_options *o, const char *format)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of the capture fuzzer: small, valid captures that
-hold every record type (include/ksysmon_event.h, src/capture.h), and a few
+hold every record type (include/ksysmon_event.h, src/sinks/capture.h), and a few
 damaged ones.  Usage: make_seeds.py DIR"""
 import os
 import struct

@@ -394,11 +394,11 @@ class EventSchema(unittest.TestCase):
                 self.assertTrue(self.checker.errors(ev))
 
     def test_schema_documents_every_field_the_formatter_writes(self):
-        # every name the JSON view can write (src/fields.c is the one walk
+        # every name the JSON view can write (src/core/fields.c is the one walk
         # over an event's fields, format_json.c adds argv's and lost's),
         # and no name it never writes
         written = set()
-        for src in ("src/fields.c", "src/format_json.c"):
+        for src in ("src/core/fields.c", "src/core/format_json.c"):
             with open(os.path.join(ROOT, src)) as f:
                 written |= set(re.findall(r'\(\s*(?:w->ctx|ctx|w|j)\s*,\s*"([a-z0-9_]+)"',
                                           f.read()))

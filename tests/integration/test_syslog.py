@@ -130,13 +130,13 @@ class Rsyslogd:
 
 
 def escaped(c):
-    """The characters every view escapes (ksm_cp_escaped in src/escape.c)."""
+    """The characters every view escapes (ksm_cp_escaped in src/core/escape.c)."""
     return (c < 0x20 or c == 0x7f or 0x80 <= c < 0xa0 or c in (0x2028, 0x2029)
             or 0x202a <= c <= 0x202e or 0x2066 <= c <= 0x2069)
 
 
 def text_escape(s):
-    """The text escaper (src/escape.c) on a JSON string."""
+    """The text escaper (src/core/escape.c) on a JSON string."""
     out = []
     for ch in s:
         c = ord(ch)

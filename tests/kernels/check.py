@@ -534,7 +534,7 @@ def check_kernel(results_dir, cases=None):
         tp = feats.get("module_load_tp")
         results.append(Result("module_load tracepoint (kernel)", INFO if tp == "1" else NA,
                               "present" if tp == "1" else "absent", fact=True))
-        # the choice ksysmon's loader makes (src/loader.c): the tracepoint's
+        # the choice ksysmon's loader makes (src/linux/loader.c): the tracepoint's
         # group_dead (6.16+), else fentry on taskstats_exit, else signal->live,
         # which ksysmon says at start
         gd = feats.get("exit_group_dead")

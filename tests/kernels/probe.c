@@ -7,7 +7,7 @@
  *
  * probe --exit-group-dead: prints exit_group_dead=1 when the kernel's
  * sched_process_exit tracepoint says whether the group is dead (6.16+),
- * else 0 — the test ksysmon's loader makes (src/loader.c).
+ * else 0 — the test ksysmon's loader makes (src/linux/loader.c).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/buf.c: the growable output buffer and its number formatting. */
+/* src/core/buf.c: the growable output buffer and its number formatting. */
 #include "unit.h"
 
 #include <inttypes.h>

@@ -3,7 +3,7 @@
  * files are named by the byte offset of the damage. */
 #include "unit.h"
 
-#include "capture.h"
+#include "sinks/capture.h"
 
 static const struct ksm_capture_info info = {
 	.boot_time_ns = 1700000000000000000ull,

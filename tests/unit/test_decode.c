@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/decode.c: record validation and decoding, names, argv iteration. */
+/* src/core/decode.c: record validation and decoding, names, argv iteration. */
 #include "unit.h"
 
 #define BOOT_NS 1600000000000000000ull

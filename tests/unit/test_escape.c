@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/escape.c: JSON and terminal escaping of untrusted bytes and UTF-16. */
+/* src/core/escape.c: JSON and terminal escaping of untrusted bytes and UTF-16. */
 #include "unit.h"
 
 enum view { JSON, TEXT, JSON_STRING };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/format_json.c: one JSON object per event, exact lines. */
+/* src/core/format_json.c: one JSON object per event, exact lines. */
 #include "unit.h"
 
 #define TS "2023-11-14T22:13:20.123456789Z"

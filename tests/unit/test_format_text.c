@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/format_text.c: one human-readable line per event, exact lines. */
+/* src/core/format_text.c: one human-readable line per event, exact lines. */
 #include "unit.h"
 
 #define CLK "22:13:20.123: "

@@ -5,8 +5,8 @@
 
 #include <fnmatch.h>
 
-#include "globc.h"
-#include "policy.h"
+#include "policy/globc.h"
+#include "policy/policy.h"
 
 static struct ksm_glob g;
 

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "sinks/metrics.h"
 
 UNIT_SCRATCH_DIR("/tmp/ksm-metrics-XXXXXX")
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/options.c: the command line. */
+/* src/pipeline/options.c: the command line. */
 #include "unit.h"
 
-#include "config.h"
-#include "options.h"
-#include "output.h"
-#include "bpf/limits.h"
+#include "pipeline/config.h"
+#include "pipeline/options.h"
+#include "sinks/output.h"
+#include "ksysmon_limits.h"
 
 static struct ksm_options o;
 static char err[256];

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output.h"
+#include "sinks/output.h"
 
 UNIT_SCRATCH_DIR("/tmp/ksm-output-XXXXXX")
 

@@ -5,8 +5,8 @@
 
 #include <limits.h>
 
-#include "options.h"
-#include "policy.h"
+#include "pipeline/options.h"
+#include "policy/policy.h"
 
 static void glob_ok(const char *p)
 {

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "enrich.h"
-#include "format.h"
-#include "proctab.h"
+#include "pipeline/enrich.h"
+#include "core/format.h"
+#include "pipeline/proctab.h"
 
 static const uint8_t boot[16] = { 0x6f, 0x68, 0x86, 0x2f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 

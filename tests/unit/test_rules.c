@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "rules.h"
+#include "pipeline/config.h"
+#include "pipeline/rules.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safefile.h"
+#include "sinks/safefile.h"
 
 UNIT_SCRATCH_DIR("/tmp/ksm-safefile-XXXXXX")
 

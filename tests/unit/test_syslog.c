@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/syslog.c: RFC 5424 messages (exact), target syntax, and delivery
+/* src/sinks/syslog.c: RFC 5424 messages (exact), target syntax, and delivery
  * over real sockets (unix datagrams, TCP frames, reconnection). */
 #include "unit.h"
 
-#include "syslog.h"
+#include "sinks/syslog.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* src/timefmt.c: RFC 3339 and clock rendering of nanosecond timestamps. */
+/* src/core/timefmt.c: RFC 3339 and clock rendering of nanosecond timestamps. */
 #include "unit.h"
 
 #include <time.h>

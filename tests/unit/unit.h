@@ -18,10 +18,10 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "decode.h"
-#include "escape.h"
-#include "format.h"
+#include "core/buf.h"
+#include "core/decode.h"
+#include "core/escape.h"
+#include "core/format.h"
 #include "ksysmon_event.h"
 
 /* 2023-11-14T22:13:20.123456789Z */

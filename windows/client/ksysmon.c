@@ -14,9 +14,9 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "buf.h"
-#include "decode.h"
-#include "format.h"
+#include "core/buf.h"
+#include "core/decode.h"
+#include "core/format.h"
 #include "ksm_ioctl.h"
 #include "ntpath.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "core/decode.h"
 #include "harness.h"
 #include "queue.h"
 

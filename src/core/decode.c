@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "core/decode.h"
+
+#include <string.h>
+
+static const char *const event_names[KSM_EV_MAX] = {
+	[KSM_EV_PROCESS_CREATE] = "process_create",
+	[KSM_EV_PROCESS_EXEC] = "process_exec",
+	[KSM_EV_PROCESS_EXIT] = "process_exit",
+	[KSM_EV_THREAD_CREATE] = "thread_create",
+	[KSM_EV_THREAD_EXIT] = "thread_exit",
+	[KSM_EV_IMAGE_LOAD] = "image_load",
+	[KSM_EV_EVENTS_LOST] = "events_lost",
+	[KSM_EV_EXEC_BLOCKED] = "exec_blocked",
+};
+
+/* Size of each type's fixed part; 0 for types that cannot be decoded. */
+static const uint32_t fixed_size[KSM_EV_MAX] = {
+	[KSM_EV_PROCESS_CREATE] = sizeof(struct ksm_process_create),
+	[KSM_EV_PROCESS_EXEC] = sizeof(struct ksm_process_exec),
+	[KSM_EV_PROCESS_EXIT] = sizeof(struct ksm_process_exit),
+	[KSM_EV_THREAD_CREATE] = sizeof(struct ksm_thread),
+	[KSM_EV_THREAD_EXIT] = sizeof(struct ksm_thread),
+	[KSM_EV_IMAGE_LOAD] = sizeof(struct ksm_image_load),
+	[KSM_EV_EVENTS_LOST] = sizeof(struct ksm_events_lost),
+	[KSM_EV_EXEC_BLOCKED] = sizeof(struct ksm_exec_blocked),
+};
+
+const char *ksm_event_name(unsigned type)
+{
+	return type < KSM_EV_MAX ? event_names[type] : NULL;
+}
+
+enum ksm_event_type ksm_event_by_name(const char *name, size_t len)
+{
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		if (strlen(event_names[t]) == len && !memcmp(event_names[t], name, len))
+			return (enum ksm_event_type)t;
+	return KSM_EV_NONE;
+}
+
+const char *ksm_decode_strerror(enum ksm_decode_status st)
+{
+	switch (st) {
+	case KSM_DECODE_OK: return "ok";
+	case KSM_DECODE_SHORT: return "record shorter than its fixed part";
+	case KSM_DECODE_BAD_SIZE: return "record size out of bounds";
+	case KSM_DECODE_BAD_TYPE: return "unknown record type";
+	case KSM_DECODE_BAD_STRING: return "string outside the record";
+	}
+	return "unknown decode error";
+}
+
+/* Locates a string; fails when it is not wholly inside the record's
+ * variable part (strings never overlap the fixed part). */
+static bool get_text(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
+		     const struct ksm_str *s, struct ksm_text *out)
+{
+	struct ksm_str v;
+	memcpy(&v, s, sizeof(v)); /* records may be unaligned in a read buffer */
+	memset(out, 0, sizeof(*out));
+	if (v.offset == 0 && v.length == 0)
+		return true;
+	if (v.offset < fixed || v.offset > size || v.length > size - v.offset)
+		return false;
+	if (utf16 && (v.length & 1))
+		return false;
+	out->data = rec + v.offset;
+	out->len = v.length;
+	out->utf16 = utf16;
+	out->present = true;
+	return true;
+}
+
+static void copy_comm(char dst[KSM_COMM_LEN + 1], const char src[KSM_COMM_LEN])
+{
+	memcpy(dst, src, KSM_COMM_LEN);
+	dst[KSM_COMM_LEN] = '\0'; /* comm is not terminated when 16 bytes long */
+}
+
+#define LOAD(type, var, rec) type var; memcpy(&var, rec, sizeof(var))
+#define TEXT(field, out) \
+	if (!get_text(p, hdr.size, fixed, utf16, &r.field, out)) \
+		return KSM_DECODE_BAD_STRING
+
+enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
+				  struct ksm_event *ev)
+{
+	const uint8_t *p = data;
+	struct ksm_header hdr;
+
+	memset(ev, 0, sizeof(*ev));
+	if (avail < sizeof(hdr))
+		return KSM_DECODE_SHORT;
+	memcpy(&hdr, p, sizeof(hdr));
+	if (hdr.type == KSM_EV_NONE || hdr.type >= KSM_EV_MAX)
+		return KSM_DECODE_BAD_TYPE;
+	uint32_t fixed = fixed_size[hdr.type];
+	if (avail < fixed)
+		return KSM_DECODE_SHORT;
+	if (hdr.size < fixed || hdr.size > avail)
+		return KSM_DECODE_BAD_SIZE;
+
+	bool utf16 = hdr.flags & KSM_HF_UTF16;
+	ev->type = (enum ksm_event_type)hdr.type;
+	ev->hdr_flags = hdr.flags;
+	ev->size = hdr.size;
+	ev->time_ns = hdr.time + ((hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns);
+
+	switch (hdr.type) {
+	case KSM_EV_PROCESS_CREATE: {
+		LOAD(struct ksm_process_create, r, p);
+		ev->pid = r.pid;
+		ev->u.create.ppid = r.ppid;
+		ev->u.create.parent_tid = r.parent_tid;
+		ev->u.create.creator_pid = r.creator_pid;
+		copy_comm(ev->comm, r.comm);
+		ev->start_time = r.start_time;
+		ev->parent_start_time = r.parent_start_time;
+		TEXT(image, &ev->u.create.image);
+		TEXT(cmdline, &ev->u.create.cmdline);
+		break;
+	}
+	case KSM_EV_PROCESS_EXEC: {
+		LOAD(struct ksm_process_exec, r, p);
+		ev->pid = r.pid;
+		ev->tid = r.tid;
+		ev->flags = r.flags;
+		ev->u.exec.uid = r.uid;
+		ev->u.exec.gid = r.gid;
+		copy_comm(ev->comm, r.comm);
+		TEXT(image, &ev->u.exec.image);
+		TEXT(filename, &ev->u.exec.filename);
+		TEXT(argv, &ev->u.exec.argv);
+		TEXT(cwd, &ev->u.exec.cwd);
+		TEXT(parent_image, &ev->u.exec.parent_image);
+		ev->u.exec.euid = r.euid;
+		ev->u.exec.ppid = r.ppid;
+		ev->u.exec.image_id = r.image_id;
+		ev->start_time = r.start_time;
+		ev->parent_start_time = r.parent_start_time;
+		break;
+	}
+	case KSM_EV_PROCESS_EXIT: {
+		LOAD(struct ksm_process_exit, r, p);
+		ev->pid = r.pid;
+		ev->tid = r.tid;
+		ev->u.exit.status = r.status;
+		copy_comm(ev->comm, r.comm);
+		ev->start_time = r.start_time;
+		break;
+	}
+	case KSM_EV_THREAD_CREATE:
+	case KSM_EV_THREAD_EXIT: {
+		LOAD(struct ksm_thread, r, p);
+		ev->pid = r.pid;
+		ev->tid = r.tid;
+		ev->start_time = r.start_time;
+		break;
+	}
+	case KSM_EV_IMAGE_LOAD: {
+		LOAD(struct ksm_image_load, r, p);
+		ev->pid = r.pid;
+		ev->tid = r.tid;
+		ev->flags = r.flags;
+		ev->u.image.base = r.base;
+		ev->u.image.size = r.size;
+		ev->u.image.inode = r.inode;
+		ev->u.image.dev = r.dev;
+		ev->u.image.file = r.file;
+		ev->start_time = r.start_time;
+		TEXT(path, &ev->u.image.path);
+		break;
+	}
+	case KSM_EV_EVENTS_LOST: {
+		LOAD(struct ksm_events_lost, r, p);
+		memcpy(ev->u.lost.lost, r.lost, sizeof(r.lost));
+		if (hdr.size >= sizeof(struct ksm_events_lost_write)) {
+			LOAD(struct ksm_events_lost_write, w, p);
+			fixed = sizeof(w);
+			if (!get_text(p, hdr.size, fixed, utf16, &w.file, &ev->u.lost.file) ||
+			    !get_text(p, hdr.size, fixed, utf16, &w.error, &ev->u.lost.error))
+				return KSM_DECODE_BAD_STRING;
+		}
+		break;
+	}
+	case KSM_EV_EXEC_BLOCKED: {
+		LOAD(struct ksm_exec_blocked, r, p);
+		ev->pid = r.pid;
+		ev->flags = r.flags;
+		if (r.flags & KSM_BLOCKED_HAS_SHA256)
+			ev->u.blocked.sha256 = p + offsetof(struct ksm_exec_blocked, sha256);
+		TEXT(path, &ev->u.blocked.path);
+		TEXT(rule, &ev->u.blocked.rule);
+		break;
+	}
+	}
+	return KSM_DECODE_OK;
+}
+
+void ksm_argv_begin(struct ksm_argv_iter *it, const struct ksm_text *argv)
+{
+	it->p = argv->data;
+	it->end = argv->data ? argv->data + argv->len : NULL;
+}
+
+bool ksm_argv_next(struct ksm_argv_iter *it, const uint8_t **arg, size_t *len)
+{
+	if (!it->p || it->p >= it->end)
+		return false;
+	const uint8_t *nul = memchr(it->p, 0, (size_t)(it->end - it->p));
+	const uint8_t *stop = nul ? nul : it->end;
+	*arg = it->p;
+	*len = (size_t)(stop - it->p);
+	it->p = nul ? nul + 1 : it->end;
+	return true;
+}

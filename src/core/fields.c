@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "core/fields.h"
+#include "core/format.h"
+
+#include <string.h>
+
+struct walk {
+	const struct ksm_field_sink *s;
+	void *ctx;
+};
+
+static void comm(const struct walk *w, const char *c)
+{
+	struct ksm_text t = { .data = (const uint8_t *)c, .len = (uint32_t)strlen(c), .present = true };
+	w->s->text(w->ctx, "comm", &t, NULL);
+}
+
+void ksm_guid_format(const uint8_t g[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	int o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[g[i] >> 4];
+		out[o++] = hex[g[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static void guid(const struct walk *w, const char *name, const uint8_t g[16])
+{
+	char str[37];
+	ksm_guid_format(g, str);
+	w->s->string(w->ctx, name, str);
+}
+
+/* Fields the client adds from its own knowledge (struct ksm_context). */
+static void context_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	const struct ksm_context *c = &ev->ctx;
+	if (c->has_guid)
+		guid(w, "process_guid", c->guid);
+	if (c->has_parent_guid)
+		guid(w, "parent_guid", c->parent_guid);
+	if (c->user)
+		w->s->string(w->ctx, "user", c->user);
+	/* program paths the client keeps: their " (deleted)" already there */
+	if (c->parent_image.present)
+		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL);
+	if (c->parent_image_flags & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, "parent_image_deleted", true);
+	if (c->parent_image_flags & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "parent_image_truncated", true);
+	if (c->parent_cmdline.present)
+		w->s->text(w->ctx, "parent_cmdline", &c->parent_cmdline, NULL);
+	if (c->image.present)
+		w->s->text(w->ctx, "image", &c->image, NULL);
+	if (c->image_flags & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, "image_deleted", true);
+	if (c->image_flags & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "image_truncated", true);
+	if (c->has_sha256)
+		w->s->digest(w->ctx, "sha256", c->sha256);
+	if (c->sha256_error)
+		w->s->string(w->ctx, "sha256_error", c->sha256_error);
+	if (c->has_start) {
+		w->s->time(w->ctx, "start_time", c->start_ns);
+		w->s->num(w->ctx, "duration_ms", c->duration_ms);
+	}
+}
+
+/* A file's path; a deleted file's gets " (deleted)", as in /proc/PID/maps. */
+static void path(const struct walk *w, const char *name, const struct ksm_text *t, bool deleted)
+{
+	w->s->text(w->ctx, name, t, deleted ? " (deleted)" : NULL);
+}
+
+static void create_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	w->s->num(w->ctx, "ppid", ev->u.create.ppid);
+	w->s->num(w->ctx, "parent_tid", ev->u.create.parent_tid);
+	/* CLONE_PARENT: the creator is not the parent */
+	if (ev->u.create.creator_pid && ev->u.create.creator_pid != ev->u.create.ppid)
+		w->s->num(w->ctx, "creator_pid", ev->u.create.creator_pid);
+	comm(w, ev->comm);
+	if (ev->u.create.image.present)
+		w->s->text(w->ctx, "image", &ev->u.create.image, NULL);
+	if (ev->u.create.cmdline.present)
+		w->s->text(w->ctx, "cmdline", &ev->u.create.cmdline, NULL);
+}
+
+static void exec_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	w->s->num(w->ctx, "tid", ev->tid);
+	path(w, "image", &ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED);
+	if (ev->flags & KSM_EXEC_IMAGE_DELETED)
+		w->s->boolean(w->ctx, "image_deleted", true);
+	if (ev->flags & KSM_EXEC_IMAGE_TRUNCATED)
+		w->s->boolean(w->ctx, "image_truncated", true);
+	w->s->text(w->ctx, "filename", &ev->u.exec.filename, NULL);
+	w->s->argv(w->ctx, &ev->u.exec.argv);
+	w->s->boolean(w->ctx, "argv_truncated", ev->flags & KSM_EXEC_ARGV_TRUNCATED);
+	if (ev->flags & KSM_EXEC_ARGV_UNREADABLE)
+		w->s->boolean(w->ctx, "argv_unreadable", true);
+	w->s->num(w->ctx, "uid", ev->u.exec.uid);
+	w->s->num(w->ctx, "gid", ev->u.exec.gid);
+	comm(w, ev->comm);
+	if (ev->u.exec.cwd.present) {
+		path(w, "cwd", &ev->u.exec.cwd, ev->flags & KSM_EXEC_CWD_DELETED);
+		if (ev->flags & KSM_EXEC_CWD_DELETED)
+			w->s->boolean(w->ctx, "cwd_deleted", true);
+		if (ev->flags & KSM_EXEC_CWD_TRUNCATED)
+			w->s->boolean(w->ctx, "cwd_truncated", true);
+	}
+	w->s->num(w->ctx, "euid", ev->u.exec.euid);
+	w->s->num(w->ctx, "ppid", ev->u.exec.ppid);
+}
+
+static void exit_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	struct ksm_exit_status st = ksm_exit_status(ev->u.exit.status);
+	w->s->num(w->ctx, "tid", ev->tid);
+	if (st.signaled) {
+		w->s->num(w->ctx, "signal", (uint64_t)st.code);
+		w->s->boolean(w->ctx, "core_dumped", st.core_dumped);
+	} else {
+		w->s->num(w->ctx, "exit_code", (uint64_t)st.code);
+	}
+	comm(w, ev->comm);
+}
+
+static void image_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	w->s->num(w->ctx, "tid", ev->tid);
+	path(w, "path", &ev->u.image.path, ev->flags & KSM_IMAGE_DELETED);
+	w->s->hex(w->ctx, "base", ev->u.image.base);
+	w->s->num(w->ctx, "size", ev->u.image.size);
+	w->s->num(w->ctx, "inode", ev->u.image.inode);
+	w->s->num(w->ctx, "dev", ev->u.image.dev);
+	if (ev->flags & KSM_IMAGE_DELETED)
+		w->s->boolean(w->ctx, "deleted", true);
+	if (ev->flags & KSM_IMAGE_MEMFD)
+		w->s->boolean(w->ctx, "memfd", true);
+	if (ev->flags & KSM_IMAGE_KERNEL)
+		w->s->boolean(w->ctx, "kernel", true);
+	if (ev->flags & KSM_IMAGE_TRUNCATED)
+		w->s->boolean(w->ctx, "path_truncated", true);
+}
+
+static void blocked_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	path(w, "path", &ev->u.blocked.path, ev->flags & KSM_BLOCKED_PATH_DELETED);
+	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
+		w->s->boolean(w->ctx, "deleted", true);
+	if (ev->flags & KSM_BLOCKED_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, "path_truncated", true);
+	w->s->text(w->ctx, "rule", &ev->u.blocked.rule, NULL);
+	if (ev->u.blocked.sha256)
+		w->s->digest(w->ctx, "sha256", ev->u.blocked.sha256);
+	w->s->boolean(w->ctx, "audit", ev->flags & KSM_BLOCKED_AUDIT);
+}
+
+void ksm_event_fields(const struct ksm_event *ev, const struct ksm_field_sink *s, void *ctx)
+{
+	const char *name = ksm_event_name(ev->type);
+
+	s->string(ctx, "type", name ? name : "unknown");
+	s->time(ctx, "time", ev->time_ns);
+	ksm_event_body_fields(ev, s, ctx);
+}
+
+void ksm_event_body_fields(const struct ksm_event *ev, const struct ksm_field_sink *s,
+			   void *ctx)
+{
+	const struct walk w = { s, ctx };
+
+	if (ev->type != KSM_EV_EVENTS_LOST)
+		s->num(ctx, "pid", ev->pid);
+
+	switch (ev->type) {
+	case KSM_EV_PROCESS_CREATE:
+		create_fields(&w, ev);
+		break;
+	case KSM_EV_PROCESS_EXEC:
+		exec_fields(&w, ev);
+		break;
+	case KSM_EV_PROCESS_EXIT:
+		exit_fields(&w, ev);
+		break;
+	case KSM_EV_THREAD_CREATE:
+	case KSM_EV_THREAD_EXIT:
+		s->num(ctx, "tid", ev->tid);
+		break;
+	case KSM_EV_IMAGE_LOAD:
+		image_fields(&w, ev);
+		break;
+	case KSM_EV_EVENTS_LOST:
+		s->lost(ctx, ev->u.lost.lost);
+		if (ev->u.lost.file.present) {
+			s->text(ctx, "file", &ev->u.lost.file, NULL);
+			s->text(ctx, "error", &ev->u.lost.error, NULL);
+		}
+		break;
+	case KSM_EV_EXEC_BLOCKED:
+		blocked_fields(&w, ev);
+		break;
+	default:
+		break;
+	}
+	context_fields(&w, ev);
+}

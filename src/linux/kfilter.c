@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "linux/kfilter.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ksysmon.skel.h"
+
+/* as in src/bpf/filter.bpf.h */
+#define PREFIX_WORDS 8
+#define MAX_PREFIX 16
+
+struct excl_types {
+	uint32_t types[2];
+};
+
+struct prefix_excl {
+	uint32_t types;
+	uint32_t len;
+	uint64_t word[PREFIX_WORDS];
+	uint64_t mask[PREFIX_WORDS];
+};
+
+/* The types of generation gen in an exclusion map's value (the other
+ * generation's kept as it is); a value of no type in either is removed. */
+static int put_gen(struct bpf_map *map, const void *key, uint32_t gen, uint32_t types)
+{
+	struct excl_types v = { { 0, 0 } };
+	int fd = bpf_map__fd(map);
+
+	if (bpf_map_lookup_elem(fd, key, &v) && errno != ENOENT)
+		return -errno;
+	v.types[gen] = types;
+	if (!v.types[0] && !v.types[1])
+		return bpf_map_delete_elem(fd, key) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, key, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* The prefix as little-endian words with a byte mask: the BPF side compares
+ * 8 bytes at a time. */
+static struct prefix_excl prefix_words(unsigned types, const char *prefix, size_t len)
+{
+	struct prefix_excl p = { .types = types, .len = (uint32_t)len };
+	uint8_t bytes[PREFIX_WORDS * 8] = { 0 }, mask[PREFIX_WORDS * 8] = { 0 };
+	memcpy(bytes, prefix, len);
+	memset(mask, 0xff, len);
+	memcpy(p.word, bytes, sizeof(bytes));
+	memcpy(p.mask, mask, sizeof(mask));
+	return p;
+}
+
+static void comm_key(char key[16], const char *comm)
+{
+	memset(key, 0, 16);
+	strncpy(key, comm, 15);
+}
+
+/* Writes the id exclusions of kf into generation gen (types 0 where kf has
+ * none of a value: with want false, every value of kf gets 0). */
+static int put_ids(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf, uint32_t gen,
+		   bool want)
+{
+	int err = 0;
+	for (size_t i = 0; i < kf->n_pid_excl && !err; i++) {
+		uint32_t key = (uint32_t)kf->pid_excl[i].value;
+		err = put_gen(skel->maps.excl_pid, &key, gen, want ? kf->pid_excl[i].types : 0);
+	}
+	for (size_t i = 0; i < kf->n_uid_excl && !err; i++) {
+		uint32_t key = (uint32_t)kf->uid_excl[i].value;
+		err = put_gen(skel->maps.excl_uid, &key, gen, want ? kf->uid_excl[i].types : 0);
+	}
+	for (size_t i = 0; i < kf->n_comm_excl && !err; i++) {
+		char key[16];
+		comm_key(key, kf->comm_excl[i].comm);
+		err = put_gen(skel->maps.excl_comm, key, gen, want ? kf->comm_excl[i].types : 0);
+	}
+	return err;
+}
+
+static int put_prefixes(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf, uint32_t gen)
+{
+	int fd = bpf_map__fd(skel->maps.excl_prefix);
+	for (uint32_t i = 0; i < kf->n_prefix_excl && i < MAX_PREFIX; i++) {
+		uint32_t slot = gen * MAX_PREFIX + i;
+		struct prefix_excl p = prefix_words(kf->prefix_excl[i].types, kf->prefix_excl[i].prefix,
+						    kf->prefix_excl[i].len);
+		if (bpf_map_update_elem(fd, &slot, &p, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int ksm_kfilter_swap(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *old,
+		     const struct ksm_kernel_filter *kf)
+{
+	struct ksysmon_bpf__bss *bss = skel->bss;
+	uint32_t cur = __atomic_load_n(&bss->filter_gen, __ATOMIC_ACQUIRE) & 1, next = cur ^ 1;
+	static const struct ksm_kernel_filter none;
+	if (!old)
+		old = &none;
+
+	/* the next generation: the old values cleared in it, then the new set */
+	int err = put_ids(skel, old, next, false);
+	if (!err)
+		err = put_ids(skel, kf, next, true);
+	if (!err)
+		err = put_prefixes(skel, kf, next);
+	if (err) {
+		put_ids(skel, kf, next, false); /* nothing of it left for a later swap */
+		return err;
+	}
+	bss->excl_ids[next] = kf->n_pid_excl || kf->n_uid_excl || kf->n_comm_excl;
+	bss->n_excl_prefixes[next] = (uint32_t)(kf->n_prefix_excl < MAX_PREFIX ? kf->n_prefix_excl : MAX_PREFIX);
+	__atomic_store_n(&bss->filter_gen, next, __ATOMIC_RELEASE);
+	/* the old generation is no longer read: its values go */
+	return put_ids(skel, old, cur, false);
+}
+
+int ksm_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *sum)
+{
+	uint64_t percpu[ncpus];
+	*sum = 0;
+	if (bpf_map_lookup_elem(map_fd, &key, percpu))
+		return -errno;
+	for (int c = 0; c < ncpus; c++)
+		*sum += percpu[c];
+	return 0;
+}
+
+uint64_t ksm_kfilter_count(struct ksysmon_bpf *skel, int ncpus)
+{
+	uint64_t total = 0, n;
+	for (uint32_t t = 0; t < KSM_EV_MAX; t++)
+		if (!ksm_percpu_sum(bpf_map__fd(skel->maps.kfiltered), t, ncpus, &n))
+			total += n;
+	return total;
+}

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "pipeline/pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/errmsg.h"
+#include "core/format.h"
+#include "pipeline/select.h"
+
+#define PID_LIMIT 4194304u /* PID_MAX_LIMIT */
+
+uint64_t ksm_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ksm_boot_time_ns(void)
+{
+	return ksm_clock_ns(CLOCK_REALTIME) - ksm_clock_ns(CLOCK_BOOTTIME);
+}
+
+static bool recording(const struct ksm_pipeline *p)
+{
+	return p->capture.fd >= 0;
+}
+
+/* ---- the capture file's own records -------------------------------------- */
+
+static void put_clock(struct ksm_pipeline *p, struct ksm_buf *b)
+{
+	ksm_capture_clock(b, p->boot_ns);
+	p->capture_boot_ns = p->boot_ns;
+}
+
+/* What replaying from here on needs: the boot time, the processes known
+ * now, the user names looked up so far.  Also written again after a gap
+ * (records that could not be written). */
+static void capture_state(void *ctx, struct ksm_buf *b)
+{
+	struct ksm_pipeline *p = ctx;
+	const struct ksm_proctab *t = &p->enrich.procs;
+
+	put_clock(p, b);
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct ksm_proc *q = &t->slots[i];
+		if (q->pid)
+			ksm_capture_proc(b, q->pid, q->ppid, q->start, q->parent_start, q->guid,
+					 q->seeded, q->image_flags, q->image, q->image_len, q->cmdline, q->cmdline_len);
+	}
+	for (unsigned i = 0; i < p->enrich.n_users; i++)
+		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
+}
+
+/* Each file starts with its header and what replaying it alone needs. */
+static void capture_begin(void *ctx, struct ksm_buf *b)
+{
+	struct ksm_pipeline *p = ctx;
+
+	p->info.boot_time_ns = p->boot_ns;
+	p->info.start_time_ns = ksm_clock_ns(CLOCK_REALTIME);
+	ksm_capture_header(b, &p->info);
+	capture_state(p, b);
+}
+
+/* Live: the passwd answer, kept in the capture for a replay elsewhere. */
+static const char *record_user(void *ctx, uint32_t uid, char *buf, size_t len)
+{
+	struct ksm_pipeline *p = ctx;
+	const char *name = ksm_enrich_passwd(NULL, uid, buf, len);
+	ksm_capture_user(&p->capture.buf, uid, name);
+	return name;
+}
+
+/* Replay: the name the capture recorded. */
+static const char *recorded_user(void *ctx, uint32_t uid, char *buf, size_t len)
+{
+	struct ksm_pipeline *p = ctx;
+	(void)buf;
+	(void)len;
+	for (size_t i = 0; i < p->n_users; i++)
+		if (p->users[i].uid == uid)
+			return p->users[i].known ? p->users[i].name : NULL;
+	return NULL;
+}
+
+static bool remember_user(struct ksm_pipeline *p, uint32_t uid, const struct ksm_text *name)
+{
+	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
+	if (!copy)
+		return false;
+	size_t i = 0;
+	while (i < p->n_users && p->users[i].uid != uid)
+		i++;
+	if (i == p->n_users) {
+		void *grown = realloc(p->users, (p->n_users + 1) * sizeof(*p->users));
+		if (!grown) {
+			free(copy);
+			return false;
+		}
+		p->users = grown;
+		p->n_users++;
+	} else {
+		free(p->users[i].name);
+	}
+	p->users[i].uid = uid;
+	p->users[i].name = copy;
+	p->users[i].known = name->present;
+	return true;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static void describe_host(struct ksm_capture_info *info, const uint8_t boot_id[16])
+{
+	struct utsname u;
+	if (gethostname(info->hostname, sizeof(info->hostname) - 1))
+		info->hostname[0] = '\0';
+	info->hostname[sizeof(info->hostname) - 1] = '\0';
+	if (!uname(&u))
+		snprintf(info->kernel, sizeof(info->kernel), "%s", u.release);
+	memcpy(info->boot_id, boot_id, sizeof(info->boot_id));
+}
+
+/* Two views writing one file would interleave (and a replay would read
+ * what it writes): refused, whatever names lead to it. */
+static int check_distinct(const struct ksm_pipeline *p, const struct ksm_options *o,
+			  char *err, size_t errlen)
+{
+	struct ksm_file_target read = { .dirfd = -1 };
+
+	if (p->print && o->write && ksm_file_same(&p->out.target, &p->capture.target,
+						  o->rotate_size != 0, o->rotate_keep))
+		return ksm_fail(err, errlen, "--write '%s' is the same file as the output '%s'",
+				o->write, p->out.name);
+	if (o->read && p->print && !stat(o->read, &read.st)) {
+		read.exists = true;
+		if (ksm_file_same(&p->out.target, &read, false, 0))
+			return ksm_fail(err, errlen, "--read '%s' is the same file as the output '%s'",
+					o->read, p->out.name);
+	}
+	return 0;
+}
+
+static int open_views(struct ksm_pipeline *p, const struct ksm_options *o, char *err, size_t errlen)
+{
+	struct ksm_file_policy policy = { o->file_mode, o->file_gid < 0 ? (gid_t)-1 : (gid_t)o->file_gid };
+	struct ksm_output *views[] = { &p->out, &p->capture };
+
+	for (size_t i = 0; i < 2; i++) {
+		views[i]->policy = policy;
+		views[i]->rotate_size = o->rotate_size;
+		views[i]->rotate_keep = o->rotate_keep;
+		/* a reader going away ends ksysmon, unless it enforces a policy */
+		views[i]->quiet_epipe = !o->n_deny_globs && !o->n_deny_sha256;
+	}
+	if (p->print && ksm_output_resolve(&p->out, o->output, err, errlen))
+		return -1;
+	if (o->write) {
+		p->capture.begin_file = capture_begin;
+		p->capture.resync = capture_state;
+		p->capture.begin_ctx = p;
+		p->enrich.lookup_user = record_user;
+		p->enrich.lookup_ctx = p;
+		if (ksm_output_resolve(&p->capture, o->write, err, errlen))
+			return -1;
+	}
+	if (check_distinct(p, o, err, errlen))
+		return -1;
+	if (p->print && ksm_output_start(&p->out, err, errlen))
+		return -1;
+	if (o->write && ksm_output_start(&p->capture, err, errlen))
+		return -1;
+	if (o->syslog && ksm_syslog_open(&p->syslog, o->syslog_target, err, errlen))
+		return -1;
+	return 0;
+}
+
+int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
+		      const struct ksm_rules *rules, bool seed, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->rules = rules;
+	p->out.fd = p->out.target.dirfd = p->out.target.fd = -1;
+	p->capture.fd = p->capture.target.dirfd = p->capture.target.fd = -1;
+	p->format = o->format;
+	p->replay = o->read != NULL;
+	/* -w alone records only; --print or an --output file shows as well */
+	p->print = p->replay || !o->write || o->print || o->output;
+	p->event_mask = o->event_mask;
+	p->exit_on_output_error = o->exit_on_output_error;
+	p->boot_ns = ksm_boot_time_ns();
+	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
+			    seed ? "/proc/sys/kernel/random/boot_id" : NULL))
+		return ksm_fail(err, errlen, "cannot allocate the process table: %s", strerror(errno));
+	if (p->replay) {
+		p->enrich.lookup_user = recorded_user;
+		p->enrich.lookup_ctx = p;
+	}
+	if (p->replay && o->n_pids) {
+		p->followed = calloc(PID_LIMIT / 8 + 1, 1);
+		if (!p->followed)
+			return ksm_fail(err, errlen, "out of memory");
+		for (size_t i = 0; i < o->n_pids; i++)
+			p->followed[o->pids[i] / 8] |= (uint8_t)(1u << (o->pids[i] % 8));
+	}
+	if (o->hash) {
+		if (!p->replay && ksm_filehash_init(&p->hash))
+			return ksm_fail(err, errlen, "cannot allocate the hash cache: %s", strerror(errno));
+		p->hashing = true;
+	}
+	describe_host(&p->info, p->enrich.procs.boot_id);
+	return open_views(p, o, err, errlen);
+}
+
+void ksm_pipeline_free(struct ksm_pipeline *p)
+{
+	ksm_output_close(&p->out);
+	ksm_output_close(&p->capture);
+	ksm_syslog_close(p->syslog);
+	ksm_enrich_free(&p->enrich);
+	ksm_buf_free(&p->scratch);
+	ksm_filehash_free(&p->hash);
+	for (size_t i = 0; i < p->n_users; i++)
+		free(p->users[i].name);
+	free(p->users);
+	free(p->followed);
+}
+
+/* ---- each record ------------------------------------------------------------- */
+
+static bool followed(struct ksm_pipeline *p, uint32_t pid)
+{
+	return pid <= PID_LIMIT && (p->followed[pid / 8] & (1u << (pid % 8)));
+}
+
+static void follow(struct ksm_pipeline *p, uint32_t pid, bool on)
+{
+	if (pid > PID_LIMIT)
+		return;
+	if (on)
+		p->followed[pid / 8] |= (uint8_t)(1u << (pid % 8));
+	else
+		p->followed[pid / 8] &= (uint8_t)~(1u << (pid % 8));
+}
+
+/* A replay selects what the sensor's kernel filters (--events, --pid)
+ * would have, the pid filter following new processes as the kernel does. */
+static bool kernel_selects(struct ksm_pipeline *p, const struct ksm_event *ev)
+{
+	bool yes = p->event_mask & (1u << ev->type);
+	if (!p->followed)
+		return yes;
+	/* followed whether or not creations and exits are reported */
+	if (ev->type == KSM_EV_PROCESS_CREATE &&
+	    (followed(p, ev->u.create.ppid) || followed(p, ev->u.create.creator_pid)))
+		follow(p, ev->pid, true);
+	yes = yes && followed(p, ev->pid);
+	if (ev->type == KSM_EV_PROCESS_EXIT)
+		follow(p, ev->pid, false);
+	return yes;
+}
+
+static bool has_file(const struct ksm_event *ev)
+{
+	return ev->type == KSM_EV_PROCESS_EXEC || ev->type == KSM_EV_IMAGE_LOAD;
+}
+
+static void digest(struct ksm_pipeline *p, struct ksm_event *ev)
+{
+	if (!p->replay) {
+		ksm_filehash_event(&p->hash, ev);
+		return;
+	}
+	if (!has_file(ev))
+		return;
+	if (!p->pending_hash) {
+		ev->ctx.sha256_error = "not recorded";
+		return;
+	}
+	ev->ctx.has_sha256 = p->recorded.has_sha256;
+	memcpy(ev->ctx.sha256, p->recorded.sha256, 32);
+	ev->ctx.sha256_error = p->recorded.sha256_error;
+}
+
+static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
+{
+	if (p->print) {
+		size_t mark = p->out.buf.len;
+		if (p->format == KSM_FORMAT_JSON)
+			ksm_format_json(&p->out.buf, ev);
+		else
+			ksm_format_text(&p->out.buf, ev);
+		ksm_output_commit(&p->out, mark, ev->type);
+	}
+	if (p->syslog)
+		ksm_syslog_send(p->syslog, ev);
+}
+
+static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw)
+{
+	/* the policy's and the queue's own reports are always shown */
+	bool own = ev->type == KSM_EV_EVENTS_LOST || ev->type == KSM_EV_EXEC_BLOCKED;
+	bool shown = true;
+
+	if (!own) {
+		/* the process table learns from every event, shown or not */
+		ksm_enrich(&p->enrich, ev, p->boot_ns);
+		shown = (!p->replay || kernel_selects(p, ev)) &&
+			ksm_select_event(p->rules, ev, &p->scratch);
+		if (shown && p->hashing)
+			digest(p, ev);
+	}
+	if (recording(p)) {
+		if (ev->ctx.has_sha256 || ev->ctx.sha256_error)
+			ksm_capture_hash(&p->capture.buf, &ev->ctx);
+		/* the record as its header sizes it: the reader's framing */
+		ksm_buf_put(&p->capture.buf, raw, ev->size);
+		ksm_output_unit(&p->capture, ev->type);
+		ksm_output_maybe_flush(&p->capture);
+	}
+	/* the queue's losses; a view's own are counted by the view */
+	if (ev->type == KSM_EV_EVENTS_LOST && !ev->u.lost.file.present)
+		for (unsigned t = 1; t < KSM_EV_MAX; t++)
+			p->lost[t] += ev->u.lost.lost[t];
+	if (!shown) {
+		p->filtered[ev->type < KSM_EV_MAX ? ev->type : 0]++;
+		return;
+	}
+	p->seen[ev->type]++;
+	emit(p, ev);
+}
+
+void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
+{
+	struct ksm_event ev;
+
+	if (ksm_decode(data, size, p->boot_ns, &ev) != KSM_DECODE_OK) {
+		p->malformed++;
+		return;
+	}
+	if (recording(p)) {
+		/* a new file starts before the event changes the process table,
+		 * so that its snapshot is the state the event applies to */
+		ksm_output_reserve(&p->capture, size + KSM_CAPTURE_ANNOTATION_MAX);
+		if (p->capture_boot_ns != p->boot_ns && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
+			put_clock(p, &p->capture.buf);
+	}
+	handle(p, &ev, data);
+}
+
+static bool replay_hash(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	struct ksm_text error;
+	struct ksm_context *c = &p->recorded;
+
+	if (!ksm_capture_read_hash(rec, size, &c->has_sha256, c->sha256, &error))
+		return false;
+	c->sha256_error = NULL;
+	if (error.present) {
+		size_t n = error.len < sizeof(p->recorded_error) - 1 ? error.len : sizeof(p->recorded_error) - 1;
+		memcpy(p->recorded_error, error.data, n);
+		p->recorded_error[n] = '\0';
+		c->sha256_error = p->recorded_error;
+	}
+	p->pending_hash = true;
+	return true;
+}
+
+bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	struct ksm_header h;
+	struct ksm_event ev;
+	struct ksm_cap_proc_view proc;
+	struct ksm_text name;
+	uint32_t uid;
+
+	memcpy(&h, rec, sizeof(h));
+	switch (h.type) {
+	case KSM_CAP_CLOCK:
+		return ksm_capture_read_clock(rec, size, &p->boot_ns);
+	case KSM_CAP_PROC:
+		if (!ksm_capture_read_proc(rec, size, &proc))
+			return false;
+		ksm_enrich_restore(&p->enrich, proc.pid, proc.ppid, proc.start, proc.parent_start,
+				   proc.guid, proc.seeded, proc.image_flags, &proc.image, &proc.cmdline);
+		return true;
+	case KSM_CAP_USER:
+		return ksm_capture_read_user(rec, size, &uid, &name) && remember_user(p, uid, &name);
+	case KSM_CAP_HASH:
+		return replay_hash(p, rec, size);
+	default:
+		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
+			p->malformed++;
+			p->pending_hash = false;
+			return false;
+		}
+		handle(p, &ev, rec);
+		p->pending_hash = false;
+		return true;
+	}
+}
+
+/* Once a view writes again after losing events, an events_lost record
+ * names it and counts what it lost, in every view. */
+static void report_view_loss(struct ksm_pipeline *p, struct ksm_output *o)
+{
+	struct ksm_events_lost_write r = { 0 };
+	uint64_t lost[KSM_EV_MAX];
+	int e;
+
+	if (!ksm_output_take_lost(o, lost, &e))
+		return;
+	const char *why = strerror(e);
+	size_t flen = strlen(o->name), elen = strlen(why);
+	struct ksm_buf b = { 0 };
+	memcpy(r.base.lost, lost, sizeof(lost));
+	r.base.lost[0] = 0;
+	r.base.hdr.type = KSM_EV_EVENTS_LOST;
+	r.base.hdr.flags = KSM_HF_TIME_REALTIME;
+	r.base.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
+	r.base.hdr.size = (ksm_u32)(sizeof(r) + flen + elen);
+	r.file = (struct ksm_str){ sizeof(r), (ksm_u32)flen };
+	r.error = (struct ksm_str){ (ksm_u32)(sizeof(r) + flen), (ksm_u32)elen };
+	ksm_buf_put(&b, &r, sizeof(r));
+	ksm_buf_put(&b, o->name, flen);
+	ksm_buf_put(&b, why, elen);
+	if (!b.failed)
+		ksm_pipeline_record(p, b.data, b.len);
+	ksm_buf_free(&b);
+}
+
+static void flush_views(struct ksm_pipeline *p)
+{
+	if (p->print)
+		ksm_output_flush(&p->out);
+	if (recording(p))
+		ksm_output_flush(&p->capture);
+}
+
+void ksm_pipeline_flush(struct ksm_pipeline *p)
+{
+	ksm_syslog_flush(p->syslog);
+	flush_views(p);
+	report_view_loss(p, &p->out);
+	report_view_loss(p, &p->capture);
+	flush_views(p);
+}
+
+static int view_end(const struct ksm_output *o, bool exit_on_error)
+{
+	if (o->error == EPIPE && o->quiet_epipe)
+		return -EPIPE;
+	return exit_on_error ? -o->error : 0;
+}
+
+int ksm_pipeline_write_end(const struct ksm_pipeline *p)
+{
+	int end = p->print ? view_end(&p->out, p->exit_on_output_error) : 0;
+	if (!end && recording(p))
+		end = view_end(&p->capture, p->exit_on_output_error);
+	return end;
+}
+
+int ksm_pipeline_reopen(struct ksm_pipeline *p)
+{
+	char err[512];
+	int rc = 0;
+	struct ksm_output *views[] = { p->print ? &p->out : NULL, recording(p) ? &p->capture : NULL };
+
+	for (size_t i = 0; i < 2; i++) {
+		if (views[i] && ksm_output_reopen(views[i], err, sizeof(err))) {
+			fprintf(stderr, "ksysmon: %s\n", err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* A view's events not written, if any: one line naming the file. */
+static void view_loss_summary(const struct ksm_output *o)
+{
+	uint64_t total = 0;
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		total += o->lost[t];
+	if (!total && !o->episodes)
+		return;
+	fprintf(stderr, "ksysmon: not written to %s:", o->name);
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)o->lost[t]);
+	fprintf(stderr, " total=%llu failures=%llu\n", (unsigned long long)total,
+		(unsigned long long)o->episodes);
+}
+
+uint64_t ksm_pipeline_filtered(const struct ksm_pipeline *p)
+{
+	uint64_t n = 0;
+	for (unsigned t = 0; t < KSM_EV_MAX; t++)
+		n += p->filtered[t];
+	return n;
+}
+
+void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
+{
+	uint64_t total_lost = 0;
+
+	fprintf(stderr, "ksysmon: summary:");
+	for (unsigned t = 1; t < KSM_EV_MAX; t++)
+		if (t != KSM_EV_EVENTS_LOST)
+			fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)p->seen[t]);
+	fprintf(stderr, "\nksysmon: lost:");
+	for (unsigned t = 1; t < KSM_EV_MAX; t++) {
+		if (t == KSM_EV_EVENTS_LOST)
+			continue;
+		fprintf(stderr, " %s=%llu", ksm_event_name(t), (unsigned long long)p->lost[t]);
+		total_lost += p->lost[t];
+	}
+	fprintf(stderr, " total=%llu\n", (unsigned long long)total_lost);
+	if (p->malformed)
+		fprintf(stderr, "ksysmon: %llu malformed records skipped\n",
+			(unsigned long long)p->malformed);
+	if (p->hashing && !p->replay)
+		fprintf(stderr, "ksysmon: hash: computed=%llu cached=%llu failed=%llu\n",
+			(unsigned long long)p->hash.hashed, (unsigned long long)p->hash.cached,
+			(unsigned long long)p->hash.failed);
+	if (p->rules) {
+		if (kernel_filtered >= 0)
+			fprintf(stderr, "ksysmon: filtered: kernel=%lld user=%llu\n",
+				(long long)kernel_filtered, (unsigned long long)ksm_pipeline_filtered(p));
+		else
+			fprintf(stderr, "ksysmon: filtered: user=%llu\n", (unsigned long long)ksm_pipeline_filtered(p));
+	}
+	if (p->syslog) {
+		struct ksm_syslog_stats st;
+		ksm_syslog_stats(p->syslog, &st);
+		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu\n",
+			(unsigned long long)st.sent, (unsigned long long)st.dropped);
+	}
+	view_loss_summary(&p->out);
+	view_loss_summary(&p->capture);
+	if (p->out.reopens || p->capture.reopens)
+		fprintf(stderr, "ksysmon: reopened: output=%llu capture=%llu\n",
+			(unsigned long long)p->out.reopens, (unsigned long long)p->capture.reopens);
+	if (p->out.rotations || p->capture.rotations)
+		fprintf(stderr, "ksysmon: rotated: output=%llu capture=%llu\n",
+			(unsigned long long)p->out.rotations, (unsigned long long)p->capture.rotations);
+}

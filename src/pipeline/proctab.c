@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "pipeline/proctab.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/decode.h"
+
+void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16])
+{
+	memcpy(out, boot_id, 4);
+	for (int i = 0; i < 8; i++)
+		out[4 + i] = (uint8_t)(start >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		out[12 + i] = (uint8_t)(pid >> (24 - 8 * i));
+}
+
+int ksm_proctab_init(struct ksm_proctab *t, size_t max_procs, const uint8_t boot_id[16])
+{
+	size_t cap = 64;
+	memset(t, 0, sizeof(*t));
+	while (cap < max_procs + max_procs / 2)
+		cap *= 2;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	if (!t->slots)
+		return -1;
+	t->cap = cap;
+	memcpy(t->boot_id, boot_id, 16);
+	return 0;
+}
+
+static void proc_clear(struct ksm_proc *p)
+{
+	free(p->image);
+	free(p->cmdline);
+	memset(p, 0, sizeof(*p));
+}
+
+void ksm_proctab_free(struct ksm_proctab *t)
+{
+	for (size_t i = 0; i < KSM_ENDED_MAX; i++)
+		proc_clear(&t->ended[i]);
+	for (size_t i = 0; t->slots && i < t->cap; i++)
+		proc_clear(&t->slots[i]);
+	free(t->slots);
+	t->slots = NULL;
+}
+
+static size_t slot_of(const struct ksm_proctab *t, uint32_t pid)
+{
+	return (pid * 2654435761u) & (t->cap - 1);
+}
+
+/* The slot holding pid, or the free slot where it would go. */
+static struct ksm_proc *lookup(struct ksm_proctab *t, uint32_t pid)
+{
+	size_t i = slot_of(t, pid);
+	while (t->slots[i].pid && t->slots[i].pid != pid)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slots[i];
+}
+
+static bool same_start(const struct ksm_proc *p, uint64_t start)
+{
+	return p->start == start || (p->seeded && p->start / KSM_TICK_NS == start / KSM_TICK_NS);
+}
+
+struct ksm_proc *ksm_proctab_find(struct ksm_proctab *t, uint32_t pid, uint64_t start)
+{
+	struct ksm_proc *p = lookup(t, pid);
+	return p->pid && same_start(p, start) ? p : NULL;
+}
+
+struct ksm_proc *ksm_proctab_get(struct ksm_proctab *t, uint32_t pid, uint64_t start)
+{
+	struct ksm_proc *p = lookup(t, pid);
+	if (p->pid) {
+		if (same_start(p, start))
+			return p;
+		proc_clear(p); /* a reused pid whose exit was not seen */
+		t->count--;
+	}
+	/* keep a third of the slots free: probes stay short */
+	if (t->count + 1 > t->cap / 3 * 2) {
+		t->full++;
+		return NULL;
+	}
+	p->pid = pid;
+	p->start = start;
+	ksm_guid(t->boot_id, pid, start, p->guid);
+	t->count++;
+	return p;
+}
+
+struct ksm_proc *ksm_proctab_find_ended(struct ksm_proctab *t, uint32_t pid, uint64_t start)
+{
+	for (size_t i = 0; i < KSM_ENDED_MAX; i++)
+		if (t->ended[i].pid == pid && same_start(&t->ended[i], start))
+			return &t->ended[i];
+	return NULL;
+}
+
+struct ksm_proc *ksm_proctab_retire(struct ksm_proctab *t, struct ksm_proc *p)
+{
+	struct ksm_proc *slot = &t->ended[t->n_ended++ % KSM_ENDED_MAX];
+	proc_clear(slot);
+	*slot = *p;
+	p->image = p->cmdline = NULL; /* now the slot's */
+	ksm_proctab_remove(t, p);
+	return slot;
+}
+
+/* Backward-shift deletion keeps every probe sequence unbroken. */
+void ksm_proctab_remove(struct ksm_proctab *t, struct ksm_proc *p)
+{
+	size_t i = (size_t)(p - t->slots), j = i;
+	proc_clear(p);
+	t->count--;
+	for (;;) {
+		j = (j + 1) & (t->cap - 1);
+		if (!t->slots[j].pid)
+			return;
+		size_t home = slot_of(t, t->slots[j].pid);
+		/* can the entry at j move to the hole at i? */
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (between)
+			continue;
+		t->slots[i] = t->slots[j];
+		memset(&t->slots[j], 0, sizeof(t->slots[j]));
+		i = j;
+	}
+}
+
+void ksm_proc_set(char **field, size_t *field_len, const void *s, size_t len)
+{
+	if (len > KSM_PROC_STR_MAX)
+		len = KSM_PROC_STR_MAX;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return; /* keep the old value */
+	if (len)
+		memcpy(copy, s, len); /* s may be NULL for an absent string */
+	copy[len] = '\0';
+	free(*field);
+	*field = copy;
+	*field_len = len;
+}
+
+static ssize_t read_file(int dirfd, const char *name, char *buf, size_t size)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size);
+	close(fd);
+	return n;
+}
+
+/* ppid and start ticks from /proc/PID/stat (fields 4 and 22); the command
+ * name may hold spaces and parentheses, so parse after the last ')'. */
+static int parse_stat(const char *stat, uint32_t *ppid, uint64_t *ticks)
+{
+	const char *p = strrchr(stat, ')');
+	unsigned long long f[20];
+	if (!p)
+		return -1;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+	 * utime stime cutime cstime priority nice threads itrealvalue starttime */
+	if (sscanf(p + 2, "%*c %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10],
+		   &f[11], &f[12], &f[13], &f[14], &f[15], &f[16], &f[17], &f[18]) != 19)
+		return -1;
+	*ppid = (uint32_t)f[0];
+	*ticks = f[18];
+	return 0;
+}
+
+static void seed_one(struct ksm_proctab *t, int procfd, const char *name)
+{
+	char buf[KSM_PROC_STR_MAX];
+	uint32_t ppid;
+	uint64_t ticks;
+	int dfd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	ssize_t n = read_file(dfd, "stat", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		goto out;
+	buf[n] = '\0';
+	if (parse_stat(buf, &ppid, &ticks))
+		goto out;
+	struct ksm_proc *p = ksm_proctab_get(t, (uint32_t)atoi(name), ticks * KSM_TICK_NS);
+	if (!p)
+		goto out;
+	p->seeded = true;
+	p->ppid = ppid;
+	n = readlinkat(dfd, "exe", buf, sizeof(buf));
+	if (n > 0) {
+		static const char deleted[] = " (deleted)";
+		const size_t dlen = sizeof(deleted) - 1;
+		struct stat st; /* of the file itself: no links left when removed */
+		if ((size_t)n == sizeof(buf))
+			p->image_flags |= KSM_PATH_TRUNCATED;
+		else if ((size_t)n > dlen && !memcmp(buf + n - dlen, deleted, dlen) &&
+			 !fstatat(dfd, "exe", &st, 0) && st.st_nlink == 0)
+			p->image_flags |= KSM_PATH_DELETED;
+		ksm_proc_set(&p->image, &p->image_len, buf, (size_t)n);
+	}
+	n = read_file(dfd, "cmdline", buf, sizeof(buf));
+	if (n > 0) {
+		while (n > 0 && buf[n - 1] == '\0')
+			n--;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, (size_t)n);
+	}
+out:
+	close(dfd);
+}
+
+int ksm_proctab_seed(struct ksm_proctab *t, const char *proc)
+{
+	int procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return -1;
+	DIR *d = fdopendir(procfd);
+	if (!d) {
+		close(procfd);
+		return -1;
+	}
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		seed_one(t, dirfd(d), de->d_name);
+		n++;
+	}
+	closedir(d);
+	/* parents' start times, now that every process is in */
+	for (size_t i = 0; i < t->cap; i++) {
+		struct ksm_proc *p = &t->slots[i];
+		if (p->pid && p->ppid) {
+			struct ksm_proc *pp = lookup(t, p->ppid);
+			if (pp->pid)
+				p->parent_start = pp->start;
+		}
+	}
+	return n;
+}
+
+int ksm_read_boot_id(const char *path, uint8_t out[16])
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	int o = 0;
+	for (ssize_t i = 0; i < n && o < 32; i++) {
+		int c = tolower((unsigned char)buf[i]);
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			continue;
+		if (o % 2 == 0)
+			out[o / 2] = (uint8_t)(v << 4);
+		else
+			out[o / 2] |= (uint8_t)v;
+		o++;
+	}
+	return o == 32 ? 0 : -1;
+}

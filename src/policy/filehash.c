@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "policy/filehash.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+int ksm_filehash_init(struct ksm_filehash *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->cache = ksm_hashcache_new(KSM_HASHCACHE_ENTRIES);
+	return h->cache ? 0 : -1;
+}
+
+void ksm_filehash_free(struct ksm_filehash *h)
+{
+	ksm_hashcache_free(h->cache);
+	h->cache = NULL;
+}
+
+/* The kernel's new_encode_dev() form back to a dev_t. */
+static dev_t decode_dev(uint32_t dev)
+{
+	return makedev((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+}
+
+/* The identity of the record as the struct stat fstat(2) would give. */
+static struct stat stat_of(const struct ksm_file_id *id)
+{
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	st.st_dev = decode_dev(id->dev);
+	st.st_ino = (ino_t)id->inode;
+	st.st_size = (off_t)id->size;
+	st.st_ctim.tv_sec = (time_t)(id->ctime / 1000000000u);
+	st.st_ctim.tv_nsec = (long)(id->ctime % 1000000000u);
+	return st;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* What the search for the event's file found. */
+struct search {
+	const struct stat *want;
+	int fd;         /* the file, proven; -1 until found */
+	bool other;     /* the process's own view holds another file (changed, replaced) */
+	bool error;     /* an open failed other than for a missing process or file */
+};
+
+/* Opens path (built from fmt) and keeps it if it is the wanted file; own:
+ * the path is the process's own view (not its parent's). */
+static void try_open(struct search *s, bool own, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void try_open(struct search *s, bool own, const char *fmt, ...)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+	va_list ap;
+
+	if (s->fd >= 0)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ESRCH && errno != ENOTDIR)
+			s->error = true;
+		return;
+	}
+	if (!fstat(fd, &st) && same_file(&st, s->want)) {
+		s->fd = fd;
+		return;
+	}
+	s->other |= own;
+	close(fd);
+}
+
+/* A path of the record usable under /proc/PID/root: absolute, whole,
+ * not deleted (a deleted file has no name to open). */
+static bool usable_path(const struct ksm_text *t, bool deleted, bool cut, char out[PATH_MAX])
+{
+	if (!t->present || t->utf16 || deleted || cut || !t->len || t->len >= PATH_MAX ||
+	    t->data[0] != '/' || memchr(t->data, 0, t->len))
+		return false;
+	memcpy(out, t->data, t->len);
+	out[t->len] = '\0';
+	return true;
+}
+
+/* The mapping that starts at base, through /proc/PID/map_files. */
+static void try_map_file(struct search *s, uint32_t pid, uint64_t base)
+{
+	char dir[64], prefix[32];
+	snprintf(dir, sizeof(dir), "/proc/%u/map_files", pid);
+	int plen = snprintf(prefix, sizeof(prefix), "%llx-", (unsigned long long)base);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strncmp(e->d_name, prefix, (size_t)plen)) {
+			try_open(s, true, "%s/%s", dir, e->d_name);
+			break;
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * Opens the file the event is about, proven by fstat to be that file (the
+ * record's device, inode, size and change time), only through the
+ * process's own view: /proc/PID/exe or the mapping, then the recorded path
+ * under /proc/PID/root (and, for an exec, under the parent's root, when the
+ * process is already gone).  A path in ksysmon's own mount namespace is
+ * never used: there it may name another file.  Returns the fd, or -1 with
+ * *why set.
+ */
+static int open_subject(const struct ksm_event *ev, const struct stat *want, const char **why)
+{
+	struct search s = { .want = want, .fd = -1 };
+	char path[PATH_MAX];
+
+	if (ev->type == KSM_EV_PROCESS_EXEC) {
+		try_open(&s, true, "/proc/%u/exe", ev->pid);
+		if (usable_path(&ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED,
+				ev->flags & KSM_EXEC_IMAGE_TRUNCATED, path)) {
+			try_open(&s, true, "/proc/%u/root%s", ev->pid, path);
+			try_open(&s, false, "/proc/%u/root%s", ev->u.exec.ppid, path);
+		}
+	} else {
+		try_map_file(&s, ev->pid, ev->u.image.base);
+		if (usable_path(&ev->u.image.path, ev->flags & KSM_IMAGE_DELETED,
+				ev->flags & KSM_IMAGE_TRUNCATED, path))
+			try_open(&s, true, "/proc/%u/root%s", ev->pid, path);
+	}
+	if (s.fd < 0)
+		*why = s.other ? KSM_HASH_ERR_CHANGED : s.error ? KSM_HASH_ERR_UNREADABLE : KSM_HASH_ERR_GONE;
+	return s.fd;
+}
+
+void ksm_filehash_event(struct ksm_filehash *h, struct ksm_event *ev)
+{
+	struct ksm_context *c = &ev->ctx;
+	int cached = 0;
+
+	if (ev->type != KSM_EV_PROCESS_EXEC &&
+	    !(ev->type == KSM_EV_IMAGE_LOAD && !(ev->flags & KSM_IMAGE_KERNEL)))
+		return;
+	const struct ksm_file_id *id =
+		ev->type == KSM_EV_PROCESS_EXEC ? &ev->u.exec.image_id : &ev->u.image.file;
+	if (!id->inode && !id->dev) {
+		c->sha256_error = KSM_HASH_ERR_NO_ID;
+		h->failed++;
+		return;
+	}
+	struct stat want = stat_of(id);
+	if (ksm_hashcache_find(h->cache, &want, c->sha256)) {
+		c->has_sha256 = true;
+		h->cached++;
+		return;
+	}
+	const char *why = NULL;
+	int fd = open_subject(ev, &want, &why);
+	if (fd < 0) {
+		c->sha256_error = why;
+		h->failed++;
+		return;
+	}
+	uint64_t deadline = ksm_monotonic_ns() + KSM_HASH_BUDGET_MS * 1000000ull;
+	switch (ksm_hashcache_get(h->cache, fd, deadline, c->sha256, &cached)) {
+	case KSM_HASH_OK:
+		c->has_sha256 = true;
+		if (cached)
+			h->cached++;
+		else
+			h->hashed++;
+		break;
+	case KSM_HASH_TIMEOUT:
+		c->sha256_error = KSM_HASH_ERR_TIMEOUT;
+		h->failed++;
+		break;
+	default:
+		c->sha256_error = KSM_HASH_ERR_UNREADABLE;
+		h->failed++;
+		break;
+	}
+	close(fd);
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Capture files (-w / -r): the raw event records as the sensor delivered
+ * them, so that a replay goes through the same decoding, enrichment,
+ * filters and formatters as live output and prints the same bytes.
+ *
+ * Layout (little-endian): struct ksm_capture_header, the host name and
+ * kernel release it counts, then records laid end to end, each starting
+ * with struct ksm_header (whose size says where the next one begins).
+ * Besides the sensor's records (include/ksysmon_event.h), a capture holds
+ * what the client knew that the records do not carry, as records of types
+ * KSM_CAP_*: the wall-clock time of boot, the processes that were running
+ * when the file began, user names, and digests (--hash).  Every file of a
+ * rotated capture starts with its own header and snapshot, so that each
+ * one replays on its own.
+ */
+#ifndef KSM_CAPTURE_H
+#define KSM_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/decode.h"
+#include "ksysmon_event.h"
+
+#define KSM_CAPTURE_MAGIC "KSMCAP\r\n" /* the CR LF shows text-mode damage */
+#define KSM_CAPTURE_VERSION 2
+#define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
+
+struct ksm_capture_header {
+	char magic[8];
+	ksm_u32 version;
+	ksm_u32 header_size;   /* this struct and its strings */
+	ksm_u64 boot_time_ns;  /* wall clock at boot, ns since the epoch */
+	ksm_u64 start_time_ns; /* wall clock when this file was started */
+	ksm_u8 boot_id[16];
+	ksm_u16 hostname_len;
+	ksm_u16 kernel_len;
+	ksm_u32 reserved;
+	/* hostname and kernel release follow, not NUL-terminated */
+};
+
+enum ksm_capture_type {
+	KSM_CAP_CLOCK = 0x101, /* the boot time the following records use */
+	KSM_CAP_PROC = 0x102,  /* a process known when the file began */
+	KSM_CAP_USER = 0x103,  /* the name of a user id */
+	KSM_CAP_HASH = 0x104,  /* the digest of the next record's file */
+};
+
+struct ksm_cap_clock {
+	struct ksm_header hdr;
+	ksm_u64 boot_ns;
+};
+
+#define KSM_CAP_PROC_SEEDED 1u    /* from /proc: start known to a tick */
+#define KSM_CAP_PROC_IMAGE 2u     /* image known (it may be empty) */
+#define KSM_CAP_PROC_CMDLINE 4u   /* command line known (it may be empty) */
+#define KSM_CAP_PROC_IMAGE_DELETED 8u    /* image: KSM_PATH_DELETED */
+#define KSM_CAP_PROC_IMAGE_TRUNCATED 16u /* image: KSM_PATH_TRUNCATED */
+
+struct ksm_cap_proc {
+	struct ksm_header hdr;
+	ksm_u32 pid;
+	ksm_u32 ppid;
+	ksm_u64 start;
+	ksm_u64 parent_start;
+	ksm_u8 guid[16];
+	ksm_u32 flags;
+	ksm_u32 reserved;
+	struct ksm_str image;
+	struct ksm_str cmdline;
+};
+
+#define KSM_CAP_USER_KNOWN 1u /* else the id had no name */
+
+struct ksm_cap_user {
+	struct ksm_header hdr;
+	ksm_u32 uid;
+	ksm_u32 flags;
+	struct ksm_str name;
+};
+
+#define KSM_CAP_HASH_DIGEST 1u /* else error says why there is none */
+
+struct ksm_cap_hash {
+	struct ksm_header hdr;
+	ksm_u32 flags;
+	ksm_u32 reserved;
+	ksm_u8 sha256[32];
+	struct ksm_str error;
+};
+
+/* What a capture file says of itself. */
+struct ksm_capture_info {
+	uint32_t version;
+	uint64_t boot_time_ns;
+	uint64_t start_time_ns;
+	uint8_t boot_id[16];
+	char hostname[256];
+	char kernel[256];
+};
+
+/* ---- writing ----------------------------------------------------------- */
+
+void ksm_capture_header(struct ksm_buf *b, const struct ksm_capture_info *info);
+void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns);
+void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
+		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
+		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
+void ksm_capture_user(struct ksm_buf *b, uint32_t uid, const char *name);
+void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
+/* Room the annotations written with one event may need. */
+#define KSM_CAPTURE_ANNOTATION_MAX 1024
+
+/* ---- reading ----------------------------------------------------------- */
+
+struct ksm_capture_reader {
+	FILE *f;
+	uint64_t offset; /* of the next record */
+	uint8_t *rec;    /* the current record, 8-byte aligned */
+	size_t cap;
+	struct ksm_capture_info info;
+};
+
+/* Reads and checks the header; 0, or -1 with "reason at byte N" in err. */
+int ksm_capture_open(struct ksm_capture_reader *r, FILE *f, char *err, size_t errlen);
+enum ksm_capture_next { KSM_CAPTURE_RECORD, KSM_CAPTURE_END, KSM_CAPTURE_BROKEN };
+/* The next record (*rec, *size, valid until the next call), the end of the
+ * file, or a break that nothing after can be read past (reason in err). */
+enum ksm_capture_next ksm_capture_next(struct ksm_capture_reader *r, const uint8_t **rec,
+				       uint32_t *size, char *err, size_t errlen);
+void ksm_capture_close(struct ksm_capture_reader *r);
+
+/* Decoded annotations; strings point into the record.  false: malformed. */
+struct ksm_cap_proc_view {
+	uint32_t pid, ppid;
+	uint64_t start, parent_start;
+	uint8_t guid[16];
+	bool seeded;
+	uint8_t image_flags; /* enum ksm_path_state */
+	struct ksm_text image, cmdline;
+};
+bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns);
+bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
+bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint32_t *uid,
+			   struct ksm_text *name);
+bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,
+			   uint8_t sha256[32], struct ksm_text *error);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * --syslog: every shown event also goes to a syslog server as an RFC 5424
+ * message whose structured data carries the event's fields (fields.h).
+ * Targets: unix:PATH (datagrams, the default unix:/dev/log), HOST:PORT or
+ * tcp:HOST:PORT (TCP, RFC 6587 octet-counted frames), udp:HOST:PORT.
+ * A message that cannot be delivered is counted, never silently dropped.
+ */
+#ifndef KSM_SYSLOG_H
+#define KSM_SYSLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/decode.h"
+
+#define KSM_SYSLOG_DEFAULT "unix:/dev/log"
+
+struct ksm_syslog;
+
+struct ksm_syslog_stats {
+	uint64_t sent;
+	uint64_t dropped; /* could not be delivered */
+};
+
+/* Checks a target's syntax (for option parsing): 0, or -1 with a reason. */
+int ksm_syslog_check(const char *target, char *err, size_t errlen);
+/* Connects to target (NULL: KSM_SYSLOG_DEFAULT); 0, or -1 with a reason. */
+int ksm_syslog_open(struct ksm_syslog **out, const char *target, char *err, size_t errlen);
+void ksm_syslog_send(struct ksm_syslog *s, const struct ksm_event *ev);
+/* Sends the TCP frames queued since the last flush (NULL is fine). */
+void ksm_syslog_flush(struct ksm_syslog *s);
+void ksm_syslog_stats(const struct ksm_syslog *s, struct ksm_syslog_stats *st);
+void ksm_syslog_close(struct ksm_syslog *s); /* NULL is fine */
+
+/* One RFC 5424 message, without framing (pure, for tests). */
+void ksm_syslog_format(struct ksm_buf *b, const struct ksm_event *ev, const char *hostname,
+		       uint32_t procid);
+
+#endif
