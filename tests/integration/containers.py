@@ -282,7 +282,7 @@ class Container:
         return int(podman("wait", self.id, timeout=timeout).stdout.split()[0])
 
 
-class Session:
+class Containers:
     """Context manager for the containers a test starts: every one is
     removed (podman rm -f -t 0) on exit, whatever happened."""
 

@@ -1,7 +1,7 @@
-"""The container helpers work on this machine: the image builds offline,
+"""The container test tools work on this machine: the image builds offline,
 podman (runc) runs it rootful, with a uid map, in a pod and rootless,
 and the truth readers agree with podman and with each other.  Also the
-helpers that make the same facts without podman."""
+tools that make the same facts without podman."""
 import os
 import re
 import shutil
@@ -75,7 +75,7 @@ class ContainerTruth(unittest.TestCase):
         self.assertEqual(C.run(["sh", "-c", "exit 5"], check=False).returncode, 5)
 
     def test_detached_container_facts_agree(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(STOPPABLE)
             i = c.inspect()
             pid = i["pid"]
@@ -110,7 +110,7 @@ class ContainerTruth(unittest.TestCase):
         self.assertNotIn(c.id, C.podman("ps", "-a", "--no-trunc", "-q").stdout)
 
     def test_exec_as_root_and_as_user(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(STOPPABLE)
             init = c.pid()
             r = c.exec(["sh", "-c", "id; pwd; echo $$"])
@@ -138,7 +138,7 @@ class ContainerTruth(unittest.TestCase):
             self.assertEqual(C.status_field(pid, "NSpgid")[-1], C.status_field(pid, "NSpid")[-1])
 
     def test_uid_map(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(["sleep", "30"], user=C.CTR_UID, uidmap="0:100000:65536")
             pid = c.pid()
             self.assertEqual(C.id_map(pid), [(0, 100000, 65536)])
@@ -151,7 +151,7 @@ class ContainerTruth(unittest.TestCase):
             self.assertTrue(r.stdout.startswith("uid=1000(%s)" % C.CTR_USER), r.stdout)
 
     def test_two_containers_and_a_pod(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             a, b = s.run_detached(["sleep", "30"]), s.run_detached(["sleep", "30"])
             pod = s.pod()
             p = s.run_detached(["sleep", "30"], extra=("--pod", pod))
