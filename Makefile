@@ -152,9 +152,10 @@ man: $(BUILD)/man_options
 		man/ksysmon.8 > $(BUILD)/ksysmon.8.new
 	mv $(BUILD)/ksysmon.8.new man/ksysmon.8
 
-# the layers' rules (README.md, "Layout"), on the sources and the objects
+# the layers' rules (README.md, "Layout"), on the sources and the objects,
+# and what touching each file rebuilds
 layers: $(BUILD)/ksysmon
-	python3 tests/layers/check.py --objects $(BUILD)/obj
+	python3 tests/layers/check.py --objects $(BUILD)/obj --incremental
 
 $(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread $< -o $@ -ldl
