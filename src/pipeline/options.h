@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "ksysmon_event.h"
 #include "pipeline/rules.h"
 #include "sinks/safefile.h"
@@ -41,7 +42,7 @@ struct ksm_options {
 	const char *read;     /* -r: replay this capture instead of the kernel */
 	bool print;           /* with -w: also show events */
 	uint64_t rotate_size; /* 0: no rotation */
-	unsigned rotate_keep;
+	uint32_t rotate_keep;
 	unsigned file_mode;   /* of files created (--file-mode) */
 	long file_gid;        /* their group (--file-group), -1: ksysmon's */
 	bool exit_on_output_error; /* --on-output-error exit */
@@ -103,6 +104,11 @@ int ksm_parse_options_with_config(int argc, char **argv,
 				  char *err, size_t errlen);
 void ksm_config_args_free(struct ksm_config_args *args);
 
-extern const char ksm_usage[];
+/* --help's text (options_doc.c), from the options' table. */
+const char *ksm_usage(void);
+
+/* ksysmon(8)'s OPTIONS section, from ".SH OPTIONS" to the next section,
+ * from the same table; appended to b (b->failed on out of memory). */
+void ksm_options_man(struct ksm_buf *b);
 
 #endif
