@@ -22,7 +22,7 @@
 
 #define MAX_FILE_BYTES (16u << 20)
 #define MAX_DEPTH 64 /* nesting of YAML collections */
-#define COMM_MAX 15  /* a Linux command name is at most 15 bytes */
+#define COMM_MAX (KSM_COMM_LEN - 1) /* a Linux command name, NUL aside */
 
 static const char *const field_names[KSM_F_COUNT] = {
 	[KSM_F_IMAGE] = "image",
@@ -686,7 +686,7 @@ static int load_events(struct ctx *c, const struct ynode *key, const struct ynod
 			sec = &rules->all;
 		} else {
 			type = ksm_event_by_name(k->s, k->len);
-			if (type != KSM_EV_NONE && !(KSM_RULE_TYPES & (1u << type)))
+			if (type != KSM_EV_NONE && !(KSM_ALL_EVENTS & (1u << type)))
 				return fail(c, k->line, "event type '%s' cannot be configured (it is always reported)",
 					    k->s);
 			if (type == KSM_EV_NONE)
@@ -825,7 +825,7 @@ static int load_root(struct ctx *c, const struct ynode *root, struct ksm_rules *
 	}
 	unsigned all = section_fields(&rules->all);
 	for (unsigned t = 0; t < KSM_EV_MAX; t++)
-		if ((KSM_RULE_TYPES & (1u << t)) && !(rules->disabled & (1u << t)))
+		if ((KSM_ALL_EVENTS & (1u << t)) && !(rules->disabled & (1u << t)))
 			rules->fields_used[t] = all | section_fields(&rules->type[t]);
 	return 0;
 }

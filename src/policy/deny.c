@@ -397,7 +397,7 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 				      AT_FDCWD, mnt);
 		int e = r ? errno : 0;
 		if (!e)
-			marked[n_marked++] = maj << 20 | min;
+			marked[n_marked++] = ksm_kdev(maj, min);
 		if (is_root)
 			root_err = -e;
 		if (e && verbose)

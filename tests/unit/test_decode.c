@@ -2,6 +2,8 @@
 /* src/core/decode.c: record validation and decoding, names, argv iteration. */
 #include "unit.h"
 
+#include <sys/sysmacros.h>
+
 #define BOOT_NS 1600000000000000000ull
 
 static const uint8_t SHA[32] = {
@@ -814,6 +816,25 @@ static void test_argv_iter_large(void **state)
 	ksm_buf_free(&b);
 }
 
+/* The sensor's device numbers against glibc's: the kernel's dev_t
+ * (MKDEV) of a superblock encoded as stat(2) gives it, and back. */
+static void test_device_numbers(void **state)
+{
+	(void)state;
+	static const unsigned majors[] = { 0, 1, 8, 253, 254, 255, 256, 4095 };
+	static const unsigned minors[] = { 0, 1, 5, 255, 256, 0x1234, 0xfff00, 0xfffff };
+	for (size_t i = 0; i < sizeof(majors) / sizeof(majors[0]); i++) {
+		for (size_t k = 0; k < sizeof(minors) / sizeof(minors[0]); k++) {
+			unsigned ma = majors[i], mi = minors[k];
+			uint32_t dev = ksm_encode_dev(ksm_kdev(ma, mi));
+			assert_int_equal(dev, (uint32_t)makedev(ma, mi));
+			assert_int_equal(ksm_dev_major(dev), ma);
+			assert_int_equal(ksm_dev_minor(dev), mi);
+			assert_int_equal(ksm_kdev(ma, mi) >> 20, ma);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +867,7 @@ int main(void)
 		cmocka_unit_test(test_events_lost_forms),
 		cmocka_unit_test(test_argv_iter),
 		cmocka_unit_test(test_argv_iter_large),
+		cmocka_unit_test(test_device_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
