@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "policy/filehash.h"
 
+#include "core/clock.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +35,7 @@ static struct stat stat_of(const struct ksm_file_id *id)
 	st.st_dev = makedev(ksm_dev_major(id->dev), ksm_dev_minor(id->dev));
 	st.st_ino = (ino_t)id->inode;
 	st.st_size = (off_t)id->size;
-	st.st_ctim.tv_sec = (time_t)(id->ctime / 1000000000u);
-	st.st_ctim.tv_nsec = (long)(id->ctime % 1000000000u);
+	st.st_ctim = ksm_timespec_of(id->ctime);
 	return st;
 }
 

@@ -27,6 +27,7 @@
  */
 #include "sinks/syslog.h"
 
+#include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/escape.h"
 #include "core/fields.h"
@@ -434,9 +435,7 @@ struct ksm_syslog {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return ksm_monotonic_ns() / 1000000u;
 }
 
 static int sock_type(const struct ksm_syslog *s)
