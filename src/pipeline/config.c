@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "core/decode.h"
+#include "core/escape.h"
 
 #define MAX_FILE_BYTES (16u << 20)
 #define MAX_DEPTH 64 /* nesting of YAML collections */
@@ -127,9 +128,7 @@ static const char *quote(struct qbuf *q, const char *s, size_t len)
 	size_t n = len, o = 0;
 	bool cut = false;
 	if (n > 40) {
-		n = 40;
-		while (n && ((unsigned char)s[n] & 0xc0) == 0x80) /* UTF-8 boundary */
-			n--;
+		n = ksm_utf8_cut(s, len, 40);
 		cut = true;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/decode.h"
 
 void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16])
@@ -269,8 +270,7 @@ int ksm_read_boot_id(const char *path, uint8_t out[16])
 	buf[n] = '\0';
 	int o = 0;
 	for (ssize_t i = 0; i < n && o < 32; i++) {
-		int c = tolower((unsigned char)buf[i]);
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		int v = ksm_hex_value((unsigned char)buf[i]);
 		if (v < 0)
 			continue;
 		if (o % 2 == 0)

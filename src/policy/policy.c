@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "core/buf.h"
 #include "core/errmsg.h"
 #include "policy/policy.h"
 
@@ -98,23 +99,12 @@ int ksm_glob_check(const char *pattern, char *err, size_t errlen)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int ksm_sha256_parse(const char *hex, uint8_t out[KSM_SHA256_LEN])
 {
 	uint8_t d[KSM_SHA256_LEN];
 	for (size_t i = 0; i < KSM_SHA256_LEN; i++) {
-		int hi = hexval(hex[2 * i]);
-		int lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		int hi = ksm_hex_value(hex[2 * i]);
+		int lo = hi < 0 ? -1 : ksm_hex_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		d[i] = (uint8_t)(hi << 4 | lo);
@@ -127,11 +117,7 @@ int ksm_sha256_parse(const char *hex, uint8_t out[KSM_SHA256_LEN])
 
 void ksm_sha256_hex(const uint8_t d[KSM_SHA256_LEN], char out[KSM_SHA256_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < KSM_SHA256_LEN; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
+	ksm_hex_encode(out, d, KSM_SHA256_LEN);
 	out[KSM_SHA256_HEX_LEN] = '\0';
 }
 

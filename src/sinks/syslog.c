@@ -73,11 +73,9 @@ struct sd {
  * UTF-8 sequence or a backslash escape. */
 static size_t safe_cut(const char *s, size_t len, size_t max)
 {
-	if (len <= max)
+	size_t n = ksm_utf8_cut(s, len, max);
+	if (n == len)
 		return len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
 	size_t bs = 0;
 	while (bs < n && s[n - 1 - bs] == '\\')
 		bs++;
