@@ -185,12 +185,7 @@ static void sd_argv(void *ctx, const struct ksm_text *argv)
 	sd_num(d, "argc", argc);
 
 	sd_param(d, "cmdline");
-	ksm_argv_begin(&it, argv);
-	for (uint64_t i = 0; ksm_argv_next(&it, &arg, &len); i++) {
-		if (i)
-			ksm_buf_putc(&d->tmp, ' ');
-		ksm_text_bytes(&d->tmp, arg, len);
-	}
+	ksm_argv_join(&d->tmp, argv, ' ', ksm_text_bytes);
 	sd_value_end(d);
 }
 

@@ -816,6 +816,45 @@ static void test_argv_iter_large(void **state)
 	ksm_buf_free(&b);
 }
 
+static void bracketed(struct ksm_buf *b, const uint8_t *arg, size_t len)
+{
+	ksm_buf_putc(b, '[');
+	ksm_buf_put(b, arg, len);
+	ksm_buf_putc(b, ']');
+}
+
+#define JOIN(lit, sep, put, exp)                                                      \
+	do {                                                                          \
+		struct ksm_text t_ = { .data = (const uint8_t *)(lit), .len = sizeof(lit) - 1, \
+				       .present = true };                             \
+		struct ksm_buf b_ = { 0 };                                            \
+		ksm_argv_join(&b_, &t_, sep, put);                                    \
+		assert_int_equal(b_.len, sizeof(exp) - 1);                            \
+		assert_memory_equal(b_.len ? b_.data : "", exp, sizeof(exp) - 1);     \
+		ksm_buf_free(&b_);                                                    \
+	} while (0)
+
+/* The command line: one separator between two arguments, whatever they
+ * hold; an empty last argument (two NULs at the end) is an argument. */
+static void test_argv_join(void **state)
+{
+	(void)state;
+	JOIN("ls\0-l\0", ' ', NULL, "ls -l");
+	JOIN("a\0\0", ' ', NULL, "a ");      /* argv {"a", ""} */
+	JOIN("a\0\0b\0", ' ', NULL, "a  b");
+	JOIN("\0", ' ', NULL, "");            /* argv {""} */
+	JOIN("\0\0\0", ' ', NULL, "  ");
+	JOIN("a\0bc", ' ', NULL, "a bc");     /* the limit cut the last one */
+	JOIN("", ' ', NULL, "");
+	JOIN("a\0\0", ',', bracketed, "[a],[]");
+	JOIN("x y\0z\0", ' ', bracketed, "[x y] [z]");
+	struct ksm_text absent = { 0 };
+	struct ksm_buf b = { 0 };
+	ksm_argv_join(&b, &absent, ' ', NULL);
+	assert_int_equal(b.len, 0);
+	ksm_buf_free(&b);
+}
+
 /* The sensor's device numbers against glibc's: the kernel's dev_t
  * (MKDEV) of a superblock encoded as stat(2) gives it, and back. */
 static void test_device_numbers(void **state)
@@ -868,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_argv_iter),
 		cmocka_unit_test(test_argv_iter_large),
 		cmocka_unit_test(test_device_numbers),
+		cmocka_unit_test(test_argv_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
