@@ -20,6 +20,7 @@
 
 #include "core/decode.h"
 #include "core/escape.h"
+#include "core/glob.h"
 
 #define MAX_FILE_BYTES (16u << 20)
 #define MAX_DEPTH 64 /* nesting of YAML collections */
@@ -408,16 +409,6 @@ static int rule_push(struct ctx *c, struct ksm_rule **v, size_t *n, struct ksm_r
 	return 0;
 }
 
-static bool class_name_ok(const char *s, size_t n)
-{
-	static const char *const names[] = { "alnum", "alpha", "blank", "cntrl", "digit", "graph",
-					     "lower", "print", "punct", "space", "upper", "xdigit" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == n && !memcmp(names[i], s, n))
-			return true;
-	return false;
-}
-
 /* Checks a glob as fnmatch(3) reads it (flags 0); NULL when it is fine. */
 static const char *glob_problem(const char *p, size_t n)
 {
@@ -430,35 +421,20 @@ static const char *glob_problem(const char *p, size_t n)
 		}
 		if (p[i] != '[')
 			continue;
-		size_t j = i + 1;
-		if (j < n && (p[j] == '!' || p[j] == '^'))
-			j++;
-		if (j < n && p[j] == ']')
-			j++;
-		for (;; j++) {
-			if (j >= n)
-				return "unterminated '[' (write '\\[' for a literal '[')";
-			if (p[j] == ']')
-				break;
-			if (p[j] == '\\') {
-				j++;
-				continue;
-			}
-			if (p[j] == '[' && j + 1 < n && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-				char kind = p[j + 1];
-				size_t k = j + 2;
-				while (k + 1 < n && !(p[k] == kind && p[k + 1] == ']'))
-					k++;
-				if (k + 1 >= n)
-					return "unterminated '[' (write '\\[' for a literal '[')";
-				if (kind == ':' && !class_name_ok(p + j + 2, k - (j + 2)))
-					return "unknown character class (expected [:alnum:], [:alpha:], [:blank:], "
-					       "[:cntrl:], [:digit:], [:graph:], [:lower:], [:print:], "
-					       "[:punct:], [:space:], [:upper:], [:xdigit:])";
-				j = k + 1;
-			}
+		struct ksm_bracket br;
+		switch (ksm_bracket_parse(p, n, i, &br, NULL, NULL)) {
+		case KSM_BRACKET_OK:
+			break;
+		case KSM_BRACKET_UNTERMINATED:
+			return "unterminated '[' (write '\\[' for a literal '[')";
+		case KSM_BRACKET_UNKNOWN_CLASS:
+			return "unknown character class (expected [:alnum:], [:alpha:], [:blank:], "
+			       "[:cntrl:], [:digit:], [:graph:], [:lower:], [:print:], "
+			       "[:punct:], [:space:], [:upper:], [:xdigit:])";
+		case KSM_BRACKET_NOT_ONE_BYTE:
+			return "an equivalence class or collating symbol ([=x=], [.x.]) of more than one byte";
 		}
-		i = j;
+		i = br.end - 1;
 	}
 	return NULL;
 }

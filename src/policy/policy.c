@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "core/buf.h"
 #include "core/errmsg.h"
+#include "core/glob.h"
 #include "policy/policy.h"
 
 #include <fnmatch.h>
@@ -24,30 +25,23 @@ static size_t literal_prefix(const char *pattern)
 	return n;
 }
 
-/* Index just past the ']' that closes the bracket expression at s[i] ==
- * '[', or 0 when it is not closed.  As fnmatch: a leading '!' or '^'
- * negates, and a ']' right after them (or after '[') is literal. */
-static size_t bracket_end(const char *s, size_t i)
+/* The bracket expression at pattern[i] == '[' checked; *end past it. */
+static int check_bracket(const char *pattern, size_t len, size_t i, size_t *end, char *err, size_t errlen)
 {
-	size_t j = i + 1;
-	if (s[j] == '!' || s[j] == '^')
-		j++;
-	if (s[j] == ']')
-		j++;
-	for (; s[j]; j++) {
-		if (s[j] == '[' && (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
-			char kind = s[j + 1];
-			const char *close = s + j + 2;
-			while (*close && !(close[0] == kind && close[1] == ']'))
-				close++;
-			if (!*close)
-				return 0;
-			j = (size_t)(close - s) + 1;
-			continue;
-		}
-		if (s[j] == ']')
-			return j + 1;
+	struct ksm_bracket br;
+	switch (ksm_bracket_parse(pattern, len, i, &br, NULL, NULL)) {
+	case KSM_BRACKET_OK:
+		break;
+	case KSM_BRACKET_UNTERMINATED:
+		return ksm_fail(err, errlen, "invalid --deny '%s' (unterminated '[')", pattern);
+	case KSM_BRACKET_UNKNOWN_CLASS:
+		return ksm_fail(err, errlen, "invalid --deny '%s' (unknown character class '[:%.*s:]')", pattern,
+				(int)br.name_len, br.name);
+	case KSM_BRACKET_NOT_ONE_BYTE:
+		return ksm_fail(err, errlen, "invalid --deny '%s' ('[%c%.*s%c]' is not one byte)", pattern, br.kind,
+				(int)br.name_len, br.name, br.kind);
 	}
+	*end = br.end;
 	return 0;
 }
 
@@ -72,10 +66,8 @@ int ksm_glob_check(const char *pattern, char *err, size_t errlen)
 			continue;
 		}
 		if (pattern[i] == '[') {
-			size_t end = bracket_end(pattern, i);
-			if (!end)
-				return ksm_fail(err, errlen, "invalid --deny '%s' (unterminated '[')", pattern);
-			i = end;
+			if (check_bracket(pattern, len, i, &i, err, errlen))
+				return -1;
 			continue;
 		}
 		if (pattern[i] == '/') {
