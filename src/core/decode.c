@@ -204,24 +204,6 @@ void ksm_argv_begin(struct ksm_argv_iter *it, const struct ksm_text *argv)
 	it->end = argv->data ? argv->data + argv->len : NULL;
 }
 
-void ksm_argv_join(struct ksm_buf *b, const struct ksm_text *argv, char sep,
-		   void (*put)(struct ksm_buf *b, const uint8_t *arg, size_t len))
-{
-	struct ksm_argv_iter it;
-	const uint8_t *arg;
-	size_t len;
-
-	ksm_argv_begin(&it, argv);
-	for (bool first = true; ksm_argv_next(&it, &arg, &len); first = false) {
-		if (!first)
-			ksm_buf_putc(b, sep);
-		if (put)
-			put(b, arg, len);
-		else
-			ksm_buf_put(b, arg, len);
-	}
-}
-
 bool ksm_argv_next(struct ksm_argv_iter *it, const uint8_t **arg, size_t *len)
 {
 	if (!it->p || it->p >= it->end)

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
 #include "ksysmon_event.h"
 
 /* A string inside a record: raw bytes, or UTF-16LE code units. */
@@ -137,11 +136,5 @@ void ksm_argv_begin(struct ksm_argv_iter *it, const struct ksm_text *argv);
 /* Next argument (without its NUL); false at the end.  A last argument that
  * the limit cut has no NUL and is returned as it is. */
 bool ksm_argv_next(struct ksm_argv_iter *it, const uint8_t **arg, size_t *len);
-/* The arguments of argv as ksm_argv_next() gives them, each appended to b
- * by put (NULL: as it is), sep between two: with ' ', the command line.
- * Every NUL ends an argument, so that an empty one is kept, the last one
- * too ("a\0\0" is "a "), and a last one the limit cut is kept as it is. */
-void ksm_argv_join(struct ksm_buf *b, const struct ksm_text *argv, char sep,
-		   void (*put)(struct ksm_buf *b, const uint8_t *arg, size_t len));
 
 #endif

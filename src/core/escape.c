@@ -261,3 +261,21 @@ void ksm_json_string(struct ksm_buf *b, const uint8_t *p, size_t len)
 	ksm_json_bytes(b, p, len);
 	ksm_buf_putc(b, '"');
 }
+
+void ksm_argv_join(struct ksm_buf *b, const struct ksm_text *argv, char sep,
+		   void (*put)(struct ksm_buf *b, const uint8_t *arg, size_t len))
+{
+	struct ksm_argv_iter it;
+	const uint8_t *arg;
+	size_t len;
+
+	ksm_argv_begin(&it, argv);
+	for (bool first = true; ksm_argv_next(&it, &arg, &len); first = false) {
+		if (!first)
+			ksm_buf_putc(b, sep);
+		if (put)
+			put(b, arg, len);
+		else
+			ksm_buf_put(b, arg, len);
+	}
+}

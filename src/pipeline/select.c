@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/select.h"
 
+#include "core/escape.h"
+
 #include <string.h>
 
 /* Offsets into scratch; pointers are taken once every copy is made, since

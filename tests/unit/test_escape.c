@@ -353,13 +353,10 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng >> 16);
 }
 
+/* a hexadecimal digit of an escape: lower case only, as they are written */
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : ksm_hex_value(c);
 }
 
 /* Undoes the JSON escaping, turning \udcXX back into byte XX
