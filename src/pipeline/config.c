@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "core/decode.h"
+#include "core/glob.h"
 #include "pipeline/yamltree.h"
 
-#define COMM_MAX 15  /* a Linux command name is at most 15 bytes */
+#define COMM_MAX (KSM_COMM_LEN - 1) /* a Linux command name, NUL aside */
 
 static const char *const field_names[KSM_F_COUNT] = {
 	[KSM_F_IMAGE] = "image",
@@ -65,16 +66,6 @@ static int rule_push(const struct ksm_ysrc *c, struct ksm_rule **v, size_t *n, s
 	return 0;
 }
 
-static bool class_name_ok(const char *s, size_t n)
-{
-	static const char *const names[] = { "alnum", "alpha", "blank", "cntrl", "digit", "graph",
-					     "lower", "print", "punct", "space", "upper", "xdigit" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == n && !memcmp(names[i], s, n))
-			return true;
-	return false;
-}
-
 /* Checks a glob as fnmatch(3) reads it (flags 0); NULL when it is fine. */
 static const char *glob_problem(const char *p, size_t n)
 {
@@ -87,35 +78,20 @@ static const char *glob_problem(const char *p, size_t n)
 		}
 		if (p[i] != '[')
 			continue;
-		size_t j = i + 1;
-		if (j < n && (p[j] == '!' || p[j] == '^'))
-			j++;
-		if (j < n && p[j] == ']')
-			j++;
-		for (;; j++) {
-			if (j >= n)
-				return "unterminated '[' (write '\\[' for a literal '[')";
-			if (p[j] == ']')
-				break;
-			if (p[j] == '\\') {
-				j++;
-				continue;
-			}
-			if (p[j] == '[' && j + 1 < n && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-				char kind = p[j + 1];
-				size_t k = j + 2;
-				while (k + 1 < n && !(p[k] == kind && p[k + 1] == ']'))
-					k++;
-				if (k + 1 >= n)
-					return "unterminated '[' (write '\\[' for a literal '[')";
-				if (kind == ':' && !class_name_ok(p + j + 2, k - (j + 2)))
-					return "unknown character class (expected [:alnum:], [:alpha:], [:blank:], "
-					       "[:cntrl:], [:digit:], [:graph:], [:lower:], [:print:], "
-					       "[:punct:], [:space:], [:upper:], [:xdigit:])";
-				j = k + 1;
-			}
+		struct ksm_bracket br;
+		switch (ksm_bracket_parse(p, n, i, &br, NULL, NULL)) {
+		case KSM_BRACKET_OK:
+			break;
+		case KSM_BRACKET_UNTERMINATED:
+			return "unterminated '[' (write '\\[' for a literal '[')";
+		case KSM_BRACKET_UNKNOWN_CLASS:
+			return "unknown character class (expected [:alnum:], [:alpha:], [:blank:], "
+			       "[:cntrl:], [:digit:], [:graph:], [:lower:], [:print:], "
+			       "[:punct:], [:space:], [:upper:], [:xdigit:])";
+		case KSM_BRACKET_NOT_ONE_BYTE:
+			return "an equivalence class or collating symbol ([=x=], [.x.]) of more than one byte";
 		}
-		i = j;
+		i = br.end - 1;
 	}
 	return NULL;
 }
@@ -342,7 +318,7 @@ static int load_events(const struct ksm_ysrc *c, const struct ksm_ynode *key, co
 			sec = &rules->all;
 		} else {
 			type = ksm_event_by_name(k->s, k->len);
-			if (type != KSM_EV_NONE && !(KSM_RULE_TYPES & (1u << type)))
+			if (type != KSM_EV_NONE && !(KSM_ALL_EVENTS & (1u << type)))
 				return ksm_yfail(c, k->line, "event type '%s' cannot be configured (it is always reported)",
 					    k->s);
 			if (type == KSM_EV_NONE)
@@ -481,7 +457,7 @@ static int load_root(const struct ksm_ysrc *c, const struct ksm_ynode *root, str
 	}
 	unsigned all = section_fields(&rules->all);
 	for (unsigned t = 0; t < KSM_EV_MAX; t++)
-		if ((KSM_RULE_TYPES & (1u << t)) && !(rules->disabled & (1u << t)))
+		if ((KSM_ALL_EVENTS & (1u << t)) && !(rules->disabled & (1u << t)))
 			rules->fields_used[t] = all | section_fields(&rules->type[t]);
 	return 0;
 }

@@ -9,24 +9,18 @@
 
 #include "core/buf.h"
 #include "ksysmon_event.h"
+#include "ksysmon_limits.h"
 #include "pipeline/rules.h"
 #include "sinks/safefile.h"
 
-#define KSM_MAX_PIDS 1024
 #define KSM_MAX_DENY_RULES 1024 /* of each kind */
 #define KSM_DEFAULT_DENY_TIMEOUT_MS 500
 
 enum ksm_format { KSM_FORMAT_TEXT, KSM_FORMAT_JSON };
 
-/* The event types the sensor produces and --events selects (events_lost
- * is always reported, exec_blocked comes with a deny policy). */
 /* Reported without --events: all but image loads, which (as in Sysmon)
  * are asked for, being by far the most numerous. */
 #define KSM_DEFAULT_EVENTS (KSM_ALL_EVENTS & ~(1u << KSM_EV_IMAGE_LOAD))
-#define KSM_ALL_EVENTS                                                             \
-	((1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |             \
-	 (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |              \
-	 (1u << KSM_EV_THREAD_EXIT) | (1u << KSM_EV_IMAGE_LOAD))
 
 struct ksm_options {
 	enum ksm_format format;

@@ -6,6 +6,8 @@
  */
 #include "pipeline/yamltree.h"
 
+#include "core/escape.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -55,9 +57,7 @@ const char *ksm_yquote(struct ksm_yquote *q, const char *s, size_t len)
 	size_t n = len, o = 0;
 	bool cut = false;
 	if (n > 40) {
-		n = 40;
-		while (n && ((unsigned char)s[n] & 0xc0) == 0x80) /* UTF-8 boundary */
-			n--;
+		n = ksm_utf8_cut(s, len, 40);
 		cut = true;
 	}
 	for (size_t i = 0; i < n; i++) {

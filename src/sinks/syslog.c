@@ -17,6 +17,7 @@
  */
 #include "sinks/syslog.h"
 
+#include "core/clock.h"
 #include "core/errmsg.h"
 
 #include <errno.h>
@@ -162,9 +163,7 @@ struct ksm_syslog {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return ksm_monotonic_ns() / 1000000u;
 }
 
 static int sock_type(const struct ksm_syslog *s)

@@ -41,11 +41,9 @@ struct sd {
  * UTF-8 sequence or a backslash escape. */
 static size_t safe_cut(const char *s, size_t len, size_t max)
 {
-	if (len <= max)
+	size_t n = ksm_utf8_cut(s, len, max);
+	if (n == len)
 		return len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
 	size_t bs = 0;
 	while (bs < n && s[n - 1 - bs] == '\\')
 		bs++;
@@ -155,12 +153,7 @@ static void sd_argv(void *ctx, const struct ksm_text *argv)
 	sd_num(d, "argc", argc);
 
 	sd_param(d, "cmdline");
-	ksm_argv_begin(&it, argv);
-	for (uint64_t i = 0; ksm_argv_next(&it, &arg, &len); i++) {
-		if (i)
-			ksm_buf_putc(&d->tmp, ' ');
-		ksm_text_bytes(&d->tmp, arg, len);
-	}
+	ksm_argv_join(&d->tmp, argv, ' ', ksm_text_bytes);
 	sd_value_end(d);
 }
 
