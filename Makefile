@@ -6,6 +6,7 @@
 #   make install  install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); make uninstall
 #   make bench    overhead benchmarks (see bench/README.md)
 #   make vmlinux  regenerate src/bpf/vmlinux/<arch>/vmlinux.h from this kernel
+#   make man      rewrite man/ksysmon.8's OPTIONS from the options' table
 
 BUILD    := build
 CC       ?= gcc
@@ -69,7 +70,7 @@ LIBS_OF    = $(foreach l,$(LINK_ORDER),$(call layer_lib,$(l),$(1)))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: layers all deps run test check unit integration fuzz fuzz-smoke bench clean windows test-windows \
+.PHONY: man layers all deps run test check unit integration fuzz fuzz-smoke bench clean windows test-windows \
 	install uninstall vmlinux test-kernels test-kernels-quick kernels-readme
 
 all: $(BUILD)/ksysmon
@@ -137,6 +138,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIBS) tests/unit/unit.h | $(BUILD)/.dir
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Itests/unit -MMD -MP $< $(UNIT_LIBS) -o $@ -lcmocka $(LDLIBS)
 
 -include $(UNIT_TESTS:=.d)
+
+# ksysmon(8)'s OPTIONS section comes from the options' table
+# (src/pipeline/options_table.c); the page is kept in the tree, and a unit
+# test checks that it holds what the table gives
+$(BUILD)/man_options: scripts/man_options.c $(filter-out %libksm_linux.a,$(call LIBS_OF,))
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+man: $(BUILD)/man_options
+	$(BUILD)/man_options > $(BUILD)/options.8.part
+	awk -v part=$(BUILD)/options.8.part \
+		'/^\.SH /{ skip = 0 } /^\.SH OPTIONS$$/{ while ((getline l < part) > 0) print l; skip = 1 } !skip' \
+		man/ksysmon.8 > $(BUILD)/ksysmon.8.new
+	mv $(BUILD)/ksysmon.8.new man/ksysmon.8
 
 # the layers' rules (README.md, "Layout"), on the sources and the objects,
 # and what touching each file rebuilds

@@ -50,6 +50,14 @@ enum ksm_event_type {
 	KSM_EV_MAX, /* one past the last type; sizes per-type arrays */
 };
 
+/* The event types the sensor produces, which --events selects and a
+ * configuration filters (bit 1u << type): events_lost is always reported,
+ * exec_blocked comes with a deny policy. */
+#define KSM_ALL_EVENTS                                                             \
+	((1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |             \
+	 (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |              \
+	 (1u << KSM_EV_THREAD_EXIT) | (1u << KSM_EV_IMAGE_LOAD))
+
 /* ksm_header.flags */
 enum ksm_header_flags {
 	/* time is nanoseconds since the Unix epoch (UTC); otherwise it is
@@ -75,6 +83,30 @@ struct ksm_str {
 	ksm_u32 offset; /* from the start of the record; 0 when absent */
 	ksm_u32 length; /* bytes */
 };
+
+/* Device numbers.  The kernel keeps a dev_t as a 12-bit major above a
+ * 20-bit minor (MKDEV, as in s_dev); stat(2) and the records carry its
+ * new_encode_dev() form. */
+static inline ksm_u32 ksm_kdev(ksm_u32 major, ksm_u32 minor)
+{
+	return major << 20 | (minor & 0xfffff);
+}
+
+static inline ksm_u32 ksm_encode_dev(ksm_u32 kdev)
+{
+	ksm_u32 major = kdev >> 20, minor = kdev & 0xfffff;
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+static inline ksm_u32 ksm_dev_major(ksm_u32 dev)
+{
+	return (dev & 0xfff00) >> 8;
+}
+
+static inline ksm_u32 ksm_dev_minor(ksm_u32 dev)
+{
+	return (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}
 
 /* Which file exactly: with --hash, a digest is taken only of a file open
  * whose fstat(2) gives these same values (a later write or a replacement

@@ -12,7 +12,7 @@
 #define KSM_DEFAULT_ARGS_BYTES 65536
 #define KSM_DEFAULT_RINGBUF_BYTES (16u << 20)
 #define KSM_RINGBUF_EXECS 3           /* largest exec records the queue must hold */
-#define KSM_MAX_PID_FILTER 1024
+#define KSM_MAX_PIDS 1024             /* --pid options */
 /* --pid also follows the processes the given ones create, while they live */
 #define KSM_PID_FILTER_ENTRIES 65536
 #define KSM_PATH_DEPTH 160            /* path components walked */

@@ -9,12 +9,6 @@
 
 #include "ksysmon_bpf.h"
 
-static __always_inline __u32 encode_dev(dev_t dev)
-{
-	__u32 major = dev >> 20, minor = dev & 0xfffff;
-	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
-}
-
 /* struct inode's change time before 6.11 (__i_ctime since 6.6, i_ctime
  * before): CO-RE picks the one the running kernel has. */
 struct inode___ctime66 {
@@ -57,7 +51,7 @@ static __always_inline void file_id_fill(struct ksm_file_id *id, struct inode *s
 					 struct inode *content)
 {
 	id->inode = BPF_CORE_READ(shown, i_ino);
-	id->dev = encode_dev(BPF_CORE_READ(shown, i_sb, s_dev));
+	id->dev = ksm_encode_dev(BPF_CORE_READ(shown, i_sb, s_dev));
 	id->size = BPF_CORE_READ(content, i_size);
 	id->ctime = inode_ctime_ns(content);
 	id->reserved = 0;

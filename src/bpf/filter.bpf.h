@@ -9,10 +9,7 @@
 #define KSM_FILTER_BPF_H
 
 #include "ksysmon_bpf.h"
-
-#define KSM_MAX_EXCL 64
-#define KSM_MAX_PREFIX 16
-#define KSM_PREFIX_WORDS 8 /* 64 bytes */
+#include "ksysmon_filter.h"
 
 /*
  * Two generations of exclusions, so that a new configuration replaces the
@@ -25,51 +22,34 @@ volatile __u32 filter_gen = 0;
 volatile bool excl_ids[2];      /* pid/uid/comm maps hold entries, per generation */
 volatile __u32 n_excl_prefixes[2];
 
-/* The event types an exclusion applies to, per generation. */
-struct excl_types {
-	__u32 types[2];
-};
-
 /* room for the entries of both generations */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2 * KSM_MAX_EXCL);
 	__type(key, __u32);
-	__type(value, struct excl_types);
+	__type(value, struct ksm_excl_types);
 } excl_pid SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2 * KSM_MAX_EXCL);
 	__type(key, __u32);
-	__type(value, struct excl_types);
+	__type(value, struct ksm_excl_types);
 } excl_uid SEC(".maps");
-
-struct comm_key {
-	char comm[KSM_COMM_LEN];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2 * KSM_MAX_EXCL);
-	__type(key, struct comm_key);
-	__type(value, struct excl_types);
+	__type(key, struct ksm_comm_key);
+	__type(value, struct ksm_excl_types);
 } excl_comm SEC(".maps");
-
-/* A path prefix as 64-bit words with the mask of its significant bytes. */
-struct prefix_excl {
-	__u32 types;
-	__u32 len;
-	__u64 word[KSM_PREFIX_WORDS];
-	__u64 mask[KSM_PREFIX_WORDS];
-};
 
 /* generation g's prefixes at g * KSM_MAX_PREFIX + i */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * KSM_MAX_PREFIX);
 	__type(key, __u32);
-	__type(value, struct prefix_excl);
+	__type(value, struct ksm_prefix_excl);
 } excl_prefix SEC(".maps");
 
 /* Events dropped by these exclusions, per type (reported in the summary). */
@@ -93,7 +73,7 @@ static __always_inline __u32 current_gen(void)
 	return filter_gen & 1;
 }
 
-static __always_inline bool in_types(struct excl_types *t, __u32 gen, __u32 type)
+static __always_inline bool in_types(struct ksm_excl_types *t, __u32 gen, __u32 type)
 {
 	return t && (t->types[gen & 1] & (1u << type));
 }
@@ -119,7 +99,7 @@ static __always_inline bool excluded_uid(__u32 type, __u32 uid)
 /* comm: the task's 16 bytes, NUL-padded as the kernel keeps them */
 static __always_inline bool excluded_comm(__u32 type, struct task_struct *task)
 {
-	struct comm_key key;
+	struct ksm_comm_key key;
 	if (!excl_ids[current_gen()])
 		return false;
 	bpf_probe_read_kernel(&key, sizeof(key), &task->comm);
@@ -137,7 +117,7 @@ static __always_inline bool excluded_prefix(__u32 type, const char *path, __u32 
 	bpf_probe_read_kernel(words, sizeof(words), path);
 	for (__u32 i = 0; i < KSM_MAX_PREFIX && i < n; i++) {
 		__u32 slot = gen * KSM_MAX_PREFIX + i;
-		struct prefix_excl *p = bpf_map_lookup_elem(&excl_prefix, &slot);
+		struct ksm_prefix_excl *p = bpf_map_lookup_elem(&excl_prefix, &slot);
 		if (!p || !(p->types & (1u << type)) || p->len > len)
 			continue;
 		bool match = true;

@@ -83,13 +83,33 @@ void ksm_buf_i64(struct ksm_buf *b, int64_t v)
 	}
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+void ksm_hex_encode(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		*out++ = hex_digits[p[i] >> 4];
+		*out++ = hex_digits[p[i] & 15];
+	}
+}
+
+int ksm_hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void ksm_buf_hex(struct ksm_buf *b, uint64_t v)
 {
-	static const char digits[] = "0123456789abcdef";
 	char tmp[18];
 	int i = sizeof(tmp);
 	do {
-		tmp[--i] = digits[v & 15];
+		tmp[--i] = hex_digits[v & 15];
 		v >>= 4;
 	} while (v);
 	tmp[--i] = 'x';
@@ -99,13 +119,10 @@ void ksm_buf_hex(struct ksm_buf *b, uint64_t v)
 
 void ksm_buf_hexbytes(struct ksm_buf *b, const uint8_t *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	if (!ksm_buf_reserve(b, 2 * n))
 		return;
-	for (size_t i = 0; i < n; i++) {
-		b->data[b->len++] = digits[p[i] >> 4];
-		b->data[b->len++] = digits[p[i] & 15];
-	}
+	ksm_hex_encode(b->data + b->len, p, n);
+	b->len += 2 * n;
 }
 
 void ksm_buf_digits(struct ksm_buf *b, uint64_t v, int width)

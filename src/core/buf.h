@@ -27,6 +27,11 @@ void ksm_buf_i64(struct ksm_buf *b, int64_t v);
 void ksm_buf_hex(struct ksm_buf *b, uint64_t v);
 /* n bytes as 2n lower-case hexadecimal digits */
 void ksm_buf_hexbytes(struct ksm_buf *b, const uint8_t *p, size_t n);
+
+/* Hexadecimal: n bytes as 2n lower-case digits at out (no NUL added); the
+ * value of digit c, of either case, or -1 when c is none. */
+void ksm_hex_encode(char *out, const uint8_t *p, size_t n);
+int ksm_hex_value(int c);
 /* v as exactly `width` decimal digits, zero-padded */
 void ksm_buf_digits(struct ksm_buf *b, uint64_t v, int width);
 

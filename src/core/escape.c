@@ -36,6 +36,19 @@ static size_t utf8_len(const uint8_t *p, size_t avail, uint32_t *cp)
 	return n;
 }
 
+size_t ksm_utf8_cut(const char *s, size_t len, size_t max)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	uint32_t cp;
+	if (len <= max)
+		return len;
+	/* the lead byte of a character that max would split: at most 3 back */
+	for (size_t k = 1; k <= 3 && k <= max && (p[max - k + 1] & 0xc0) == 0x80; k++)
+		if ((p[max - k] & 0xc0) != 0x80)
+			return utf8_len(p + max - k, len - (max - k), &cp) > k ? max - k : max;
+	return max;
+}
+
 /* The UTF-8 form of cp in s; returns its length. */
 static size_t utf8_encode(uint32_t cp, char s[4])
 {
@@ -84,18 +97,24 @@ bool ksm_bytes_escaped(const uint8_t *p, size_t len)
 	return false;
 }
 
-static const char hexdig[] = "0123456789abcdef";
+/* "\\u" or another prefix, then unit as 4 hexadecimal digits */
+static void put_unit(struct ksm_buf *b, const char *prefix, uint32_t unit)
+{
+	char s[4];
+	ksm_hex_encode(s, (const uint8_t[2]){ (uint8_t)(unit >> 8), (uint8_t)unit }, 2);
+	ksm_buf_puts(b, prefix);
+	ksm_buf_put(b, s, sizeof(s));
+}
 
 static void json_u(struct ksm_buf *b, uint32_t unit)
 {
-	char s[6] = { '\\', 'u', hexdig[(unit >> 12) & 15], hexdig[(unit >> 8) & 15],
-		      hexdig[(unit >> 4) & 15], hexdig[unit & 15] };
-	ksm_buf_put(b, s, sizeof(s));
+	put_unit(b, "\\u", unit);
 }
 
 static void text_x(struct ksm_buf *b, uint8_t byte)
 {
-	char s[4] = { '\\', 'x', hexdig[byte >> 4], hexdig[byte & 15] };
+	char s[4] = { '\\', 'x' };
+	ksm_hex_encode(s + 2, &byte, 1);
 	ksm_buf_put(b, s, sizeof(s));
 }
 
@@ -208,9 +227,7 @@ static void utf16_walk(struct ksm_buf *b, const uint8_t *p, size_t len,
 
 static void text_bad_unit(struct ksm_buf *b, uint32_t u)
 {
-	ksm_buf_put(b, "\\u", 2);
-	ksm_buf_put(b, (char[4]){ hexdig[u >> 12], hexdig[(u >> 8) & 15], hexdig[(u >> 4) & 15],
-				  hexdig[u & 15] }, 4);
+	put_unit(b, "\\u", u);
 }
 
 void ksm_json_text(struct ksm_buf *b, const struct ksm_text *t)
@@ -243,4 +260,22 @@ void ksm_json_string(struct ksm_buf *b, const uint8_t *p, size_t len)
 	ksm_buf_putc(b, '"');
 	ksm_json_bytes(b, p, len);
 	ksm_buf_putc(b, '"');
+}
+
+void ksm_argv_join(struct ksm_buf *b, const struct ksm_text *argv, char sep,
+		   void (*put)(struct ksm_buf *b, const uint8_t *arg, size_t len))
+{
+	struct ksm_argv_iter it;
+	const uint8_t *arg;
+	size_t len;
+
+	ksm_argv_begin(&it, argv);
+	for (bool first = true; ksm_argv_next(&it, &arg, &len); first = false) {
+		if (!first)
+			ksm_buf_putc(b, sep);
+		if (put)
+			put(b, arg, len);
+		else
+			ksm_buf_put(b, arg, len);
+	}
 }

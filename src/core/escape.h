@@ -43,4 +43,16 @@ void ksm_text_text(struct ksm_buf *b, const struct ksm_text *t);
 /* A quoted JSON string. */
 void ksm_json_string(struct ksm_buf *b, const uint8_t *p, size_t len);
 
+/* The arguments of argv as ksm_argv_next() gives them, each appended to b
+ * by put (NULL: as it is), sep between two: with ' ', the command line.
+ * Every NUL ends an argument, so that an empty one is kept, the last one
+ * too ("a\0\0" is "a "), and a last one the limit cut is kept as it is. */
+void ksm_argv_join(struct ksm_buf *b, const struct ksm_text *argv, char sep,
+		   void (*put)(struct ksm_buf *b, const uint8_t *arg, size_t len));
+
+/* Where to cut s (len bytes) to keep at most max bytes without splitting a
+ * valid UTF-8 character: max, or the start of the character that max
+ * falls inside (bytes that are not valid UTF-8 stand each on its own). */
+size_t ksm_utf8_cut(const char *s, size_t len, size_t max);
+
 #endif

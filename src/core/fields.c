@@ -17,13 +17,12 @@ static void comm(const struct walk *w, const char *c)
 
 void ksm_guid_format(const uint8_t g[16], char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
 	int o = 0;
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		out[o++] = hex[g[i] >> 4];
-		out[o++] = hex[g[i] & 15];
+		ksm_hex_encode(out + o, g + i, 1);
+		o += 2;
 	}
 	out[o] = '\0';
 }

@@ -83,32 +83,15 @@ static void json_digest(void *ctx, const char *name, const uint8_t d[32])
 static void json_argv(void *ctx, const struct ksm_text *argv)
 {
 	struct json *j = ctx;
-	struct ksm_argv_iter it;
-	const uint8_t *arg;
-	size_t len;
-	bool first = true;
 
 	key(j, "argv");
 	ksm_buf_putc(j->b, '[');
-	ksm_argv_begin(&it, argv);
-	while (ksm_argv_next(&it, &arg, &len)) {
-		if (!first)
-			ksm_buf_putc(j->b, ',');
-		ksm_json_string(j->b, arg, len);
-		first = false;
-	}
+	ksm_argv_join(j->b, argv, ',', ksm_json_string);
 	ksm_buf_putc(j->b, ']');
 
 	key(j, "cmdline");
 	ksm_buf_putc(j->b, '"');
-	first = true;
-	ksm_argv_begin(&it, argv);
-	while (ksm_argv_next(&it, &arg, &len)) {
-		if (!first)
-			ksm_buf_putc(j->b, ' ');
-		ksm_json_bytes(j->b, arg, len);
-		first = false;
-	}
+	ksm_argv_join(j->b, argv, ' ', ksm_json_bytes);
 	ksm_buf_putc(j->b, '"');
 }
 

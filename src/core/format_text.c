@@ -44,18 +44,7 @@ static void text_arg(struct ksm_buf *b, const uint8_t *arg, size_t len)
 
 static void text_argv(struct ksm_buf *b, const struct ksm_text *argv)
 {
-	struct ksm_argv_iter it;
-	const uint8_t *arg;
-	size_t len;
-	bool first = true;
-
-	ksm_argv_begin(&it, argv);
-	while (ksm_argv_next(&it, &arg, &len)) {
-		if (!first)
-			ksm_buf_putc(b, ' ');
-		text_arg(b, arg, len);
-		first = false;
-	}
+	ksm_argv_join(b, argv, ' ', text_arg);
 }
 
 static void sha256_tag(struct ksm_buf *b, const struct ksm_context *c)

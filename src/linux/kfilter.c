@@ -8,27 +8,13 @@
 #include <bpf/libbpf.h>
 
 #include "ksysmon.skel.h"
-
-/* as in src/bpf/filter.bpf.h */
-#define PREFIX_WORDS 8
-#define MAX_PREFIX 16
-
-struct excl_types {
-	uint32_t types[2];
-};
-
-struct prefix_excl {
-	uint32_t types;
-	uint32_t len;
-	uint64_t word[PREFIX_WORDS];
-	uint64_t mask[PREFIX_WORDS];
-};
+#include "ksysmon_filter.h"
 
 /* The types of generation gen in an exclusion map's value (the other
  * generation's kept as it is); a value of no type in either is removed. */
 static int put_gen(struct bpf_map *map, const void *key, uint32_t gen, uint32_t types)
 {
-	struct excl_types v = { { 0, 0 } };
+	struct ksm_excl_types v = { { 0, 0 } };
 	int fd = bpf_map__fd(map);
 
 	if (bpf_map_lookup_elem(fd, key, &v) && errno != ENOENT)
@@ -41,10 +27,10 @@ static int put_gen(struct bpf_map *map, const void *key, uint32_t gen, uint32_t 
 
 /* The prefix as little-endian words with a byte mask: the BPF side compares
  * 8 bytes at a time. */
-static struct prefix_excl prefix_words(unsigned types, const char *prefix, size_t len)
+static struct ksm_prefix_excl prefix_words(unsigned types, const char *prefix, size_t len)
 {
-	struct prefix_excl p = { .types = types, .len = (uint32_t)len };
-	uint8_t bytes[PREFIX_WORDS * 8] = { 0 }, mask[PREFIX_WORDS * 8] = { 0 };
+	struct ksm_prefix_excl p = { .types = types, .len = (uint32_t)len };
+	uint8_t bytes[KSM_PREFIX_BYTES] = { 0 }, mask[KSM_PREFIX_BYTES] = { 0 };
 	memcpy(bytes, prefix, len);
 	memset(mask, 0xff, len);
 	memcpy(p.word, bytes, sizeof(bytes));
@@ -52,10 +38,11 @@ static struct prefix_excl prefix_words(unsigned types, const char *prefix, size_
 	return p;
 }
 
-static void comm_key(char key[16], const char *comm)
+static struct ksm_comm_key comm_key(const char *comm)
 {
-	memset(key, 0, 16);
-	strncpy(key, comm, 15);
+	struct ksm_comm_key key = { { 0 } };
+	strncpy(key.comm, comm, sizeof(key.comm) - 1);
+	return key;
 }
 
 /* Writes the id exclusions of kf into generation gen (types 0 where kf has
@@ -73,9 +60,8 @@ static int put_ids(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf,
 		err = put_gen(skel->maps.excl_uid, &key, gen, want ? kf->uid_excl[i].types : 0);
 	}
 	for (size_t i = 0; i < kf->n_comm_excl && !err; i++) {
-		char key[16];
-		comm_key(key, kf->comm_excl[i].comm);
-		err = put_gen(skel->maps.excl_comm, key, gen, want ? kf->comm_excl[i].types : 0);
+		struct ksm_comm_key key = comm_key(kf->comm_excl[i].comm);
+		err = put_gen(skel->maps.excl_comm, &key, gen, want ? kf->comm_excl[i].types : 0);
 	}
 	return err;
 }
@@ -83,9 +69,9 @@ static int put_ids(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf,
 static int put_prefixes(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf, uint32_t gen)
 {
 	int fd = bpf_map__fd(skel->maps.excl_prefix);
-	for (uint32_t i = 0; i < kf->n_prefix_excl && i < MAX_PREFIX; i++) {
-		uint32_t slot = gen * MAX_PREFIX + i;
-		struct prefix_excl p = prefix_words(kf->prefix_excl[i].types, kf->prefix_excl[i].prefix,
+	for (uint32_t i = 0; i < kf->n_prefix_excl && i < KSM_MAX_PREFIX; i++) {
+		uint32_t slot = gen * KSM_MAX_PREFIX + i;
+		struct ksm_prefix_excl p = prefix_words(kf->prefix_excl[i].types, kf->prefix_excl[i].prefix,
 						    kf->prefix_excl[i].len);
 		if (bpf_map_update_elem(fd, &slot, &p, BPF_ANY))
 			return -errno;
@@ -113,7 +99,7 @@ int ksm_kfilter_swap(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *o
 		return err;
 	}
 	bss->excl_ids[next] = kf->n_pid_excl || kf->n_uid_excl || kf->n_comm_excl;
-	bss->n_excl_prefixes[next] = (uint32_t)(kf->n_prefix_excl < MAX_PREFIX ? kf->n_prefix_excl : MAX_PREFIX);
+	bss->n_excl_prefixes[next] = (uint32_t)(kf->n_prefix_excl < KSM_MAX_PREFIX ? kf->n_prefix_excl : KSM_MAX_PREFIX);
 	__atomic_store_n(&bss->filter_gen, next, __ATOMIC_RELEASE);
 	/* the old generation is no longer read: its values go */
 	return put_ids(skel, old, cur, false);

@@ -542,7 +542,7 @@ int main(int argc, char **argv)
 	if (parse_all(argc, argv, &opts, &m, &cfg_args))
 		return end_early(&m, &cfg_args, 2);
 	if (opts.help) {
-		fputs(ksm_usage, stdout);
+		fputs(ksm_usage(), stdout);
 		return end_early(&m, &cfg_args, 0);
 	}
 	if (opts.version) {

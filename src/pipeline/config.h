@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The configuration file (docs/config.md) and the in-memory form of its
- * rules, shared by the reader (config.c) and the evaluator (rules.c).
+ * rules, shared by the reader (config.c, on the YAML tree of yamltree.c)
+ * and the evaluator (rules.c).
  * The client uses rules.h; this header is for those two files and tests.
  */
 #ifndef KSM_CONFIG_H

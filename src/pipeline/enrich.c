@@ -86,20 +86,6 @@ static void identity(struct ksm_enricher *e, uint32_t pid, uint64_t start, bool 
 	*has = true;
 }
 
-/* argv as one line, arguments separated by spaces */
-static void set_cmdline(struct ksm_proc *p, const struct ksm_text *argv)
-{
-	char buf[KSM_PROC_STR_MAX];
-	size_t n = argv->len < sizeof(buf) ? argv->len : sizeof(buf);
-	if (n)
-		memcpy(buf, argv->data, n); /* no data when argv is absent */
-	while (n && buf[n - 1] == '\0')
-		n--;
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, n);
-}
 
 /* A program's path as process_exec shows it (a deleted file's ends in
  * " (deleted)") into buf; returns its length, *state its enum ksm_path_state. */
@@ -192,7 +178,7 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	if (!p)
 		return;
 	set_image(p, ev);
-	set_cmdline(p, &ev->u.exec.argv);
+	ksm_proc_set_cmdline(p, ev->u.exec.argv.data, ev->u.exec.argv.len);
 }
 
 static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)

@@ -7,25 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "ksysmon_event.h"
+#include "ksysmon_limits.h"
 #include "pipeline/rules.h"
 #include "sinks/safefile.h"
 
-#define KSM_MAX_PIDS 1024
 #define KSM_MAX_DENY_RULES 1024 /* of each kind */
 #define KSM_DEFAULT_DENY_TIMEOUT_MS 500
 
 enum ksm_format { KSM_FORMAT_TEXT, KSM_FORMAT_JSON };
 
-/* The event types the sensor produces and --events selects (events_lost
- * is always reported, exec_blocked comes with a deny policy). */
 /* Reported without --events: all but image loads, which (as in Sysmon)
  * are asked for, being by far the most numerous. */
 #define KSM_DEFAULT_EVENTS (KSM_ALL_EVENTS & ~(1u << KSM_EV_IMAGE_LOAD))
-#define KSM_ALL_EVENTS                                                             \
-	((1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |             \
-	 (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |              \
-	 (1u << KSM_EV_THREAD_EXIT) | (1u << KSM_EV_IMAGE_LOAD))
 
 struct ksm_options {
 	enum ksm_format format;
@@ -41,7 +36,7 @@ struct ksm_options {
 	const char *read;     /* -r: replay this capture instead of the kernel */
 	bool print;           /* with -w: also show events */
 	uint64_t rotate_size; /* 0: no rotation */
-	unsigned rotate_keep;
+	uint32_t rotate_keep;
 	unsigned file_mode;   /* of files created (--file-mode) */
 	long file_gid;        /* their group (--file-group), -1: ksysmon's */
 	bool exit_on_output_error; /* --on-output-error exit */
@@ -103,6 +98,11 @@ int ksm_parse_options_with_config(int argc, char **argv,
 				  char *err, size_t errlen);
 void ksm_config_args_free(struct ksm_config_args *args);
 
-extern const char ksm_usage[];
+/* --help's text (options_doc.c), from the options' table. */
+const char *ksm_usage(void);
+
+/* ksysmon(8)'s OPTIONS section, from ".SH OPTIONS" to the next section,
+ * from the same table; appended to b (b->failed on out of memory). */
+void ksm_options_man(struct ksm_buf *b);
 
 #endif

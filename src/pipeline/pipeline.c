@@ -15,18 +15,6 @@
 
 #define PID_LIMIT 4194304u /* PID_MAX_LIMIT */
 
-uint64_t ksm_clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t ksm_boot_time_ns(void)
-{
-	return ksm_clock_ns(CLOCK_REALTIME) - ksm_clock_ns(CLOCK_BOOTTIME);
-}
-
 static bool recording(const struct ksm_pipeline *p)
 {
 	return p->capture.fd >= 0;

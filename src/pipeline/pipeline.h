@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "sinks/capture.h"
 #include "pipeline/enrich.h"
 #include "policy/filehash.h"
@@ -55,11 +56,6 @@ struct ksm_pipeline {
 	uint64_t filtered[KSM_EV_MAX]; /* dropped by the rules in user space, per type */
 	uint64_t malformed;
 };
-
-/* Nanoseconds of a clock; the wall-clock time of boot (BPF stamps events
- * with CLOCK_BOOTTIME, which this turns into wall-clock time). */
-uint64_t ksm_clock_ns(clockid_t id);
-uint64_t ksm_boot_time_ns(void);
 
 /* Sets up the views, the process table and the capture of opts; seed:
  * fill the process table from /proc (live) or not (a replay restores it).

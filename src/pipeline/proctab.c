@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
+#include "core/escape.h"
 #include "core/decode.h"
 
 void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16])
@@ -152,6 +154,16 @@ void ksm_proc_set(char **field, size_t *field_len, const void *s, size_t len)
 	*field_len = len;
 }
 
+void ksm_proc_set_cmdline(struct ksm_proc *p, const void *argv, size_t len)
+{
+	struct ksm_text t = { .data = argv, .len = (uint32_t)(len < KSM_PROC_STR_MAX ? len : KSM_PROC_STR_MAX),
+			      .present = true };
+	struct ksm_buf line = { 0 };
+	ksm_argv_join(&line, &t, ' ', NULL);
+	ksm_proc_set(&p->cmdline, &p->cmdline_len, line.len ? line.data : "", line.len);
+	ksm_buf_free(&line);
+}
+
 static ssize_t read_file(int dirfd, const char *name, char *buf, size_t size)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -213,14 +225,12 @@ static void seed_one(struct ksm_proctab *t, int procfd, const char *name)
 		ksm_proc_set(&p->image, &p->image_len, buf, (size_t)n);
 	}
 	n = read_file(dfd, "cmdline", buf, sizeof(buf));
-	if (n > 0) {
-		while (n > 0 && buf[n - 1] == '\0')
-			n--;
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		ksm_proc_set(&p->cmdline, &p->cmdline_len, buf, (size_t)n);
-	}
+	/* a process that rewrote its arguments (setproctitle) pads the rest of
+	 * them with NULs: /proc shows them, the title ends at the first */
+	while (n > 1 && buf[n - 1] == '\0' && buf[n - 2] == '\0')
+		n--;
+	if (n > 0)
+		ksm_proc_set_cmdline(p, buf, (size_t)n);
 out:
 	close(dfd);
 }
@@ -269,8 +279,7 @@ int ksm_read_boot_id(const char *path, uint8_t out[16])
 	buf[n] = '\0';
 	int o = 0;
 	for (ssize_t i = 0; i < n && o < 32; i++) {
-		int c = tolower((unsigned char)buf[i]);
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		int v = ksm_hex_value((unsigned char)buf[i]);
 		if (v < 0)
 			continue;
 		if (o % 2 == 0)

@@ -63,6 +63,10 @@ struct ksm_proc *ksm_proctab_retire(struct ksm_proctab *t, struct ksm_proc *p);
 struct ksm_proc *ksm_proctab_find_ended(struct ksm_proctab *t, uint32_t pid, uint64_t start);
 /* Replaces a string field (copy, cut to KSM_PROC_STR_MAX). */
 void ksm_proc_set(char **field, size_t *field_len, const void *s, size_t len);
+/* Sets the command line from NUL-separated arguments (a record's argv,
+ * /proc/PID/cmdline), joined as ksm_argv_join() does, cut to
+ * KSM_PROC_STR_MAX. */
+void ksm_proc_set_cmdline(struct ksm_proc *p, const void *argv, size_t len);
 /* Fills the table from a /proc-like directory; returns processes read. */
 int ksm_proctab_seed(struct ksm_proctab *t, const char *proc);
 /* Reads the boot id (a UUID) from /proc/sys/kernel/random/boot_id. */

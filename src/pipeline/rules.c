@@ -77,7 +77,7 @@ bool ksm_rules_pass(const struct ksm_rules *r, const struct ksm_rule_input *in)
 {
 	unsigned t = in->type;
 
-	if (!r || t >= KSM_EV_MAX || !(KSM_RULE_TYPES & (1u << t)))
+	if (!r || t >= KSM_EV_MAX || !(KSM_ALL_EVENTS & (1u << t)))
 		return true;
 	if (r->disabled & (1u << t))
 		return false;
@@ -104,7 +104,7 @@ static unsigned record_types(enum ksm_rule_field f)
 {
 	switch (f) {
 	case KSM_F_PID:
-		return KSM_RULE_TYPES;
+		return KSM_ALL_EVENTS;
 	case KSM_F_COMM:
 		return (1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |
 		       (1u << KSM_EV_PROCESS_EXIT);
@@ -130,7 +130,7 @@ static void add_num(struct ksm_kernel_filter *kf, bool uid, unsigned types, long
 			return;
 		}
 	}
-	if (*n == 64)
+	if (*n == KSM_MAX_EXCL)
 		return;
 	if (uid) {
 		kf->uid_excl[*n].types = types;
@@ -226,7 +226,7 @@ void ksm_rules_kernel_filter(const struct ksm_rules *r, struct ksm_kernel_filter
 	if (!r)
 		return;
 	kf->disabled_types = r->disabled;
-	unsigned on = KSM_RULE_TYPES & ~r->disabled;
+	unsigned on = KSM_ALL_EVENTS & ~r->disabled;
 	for (size_t i = 0; i < r->all.exclude.n; i++)
 		kernel_excl(kf, &r->all.exclude.v[i], on);
 	for (unsigned t = 0; t < KSM_EV_MAX; t++) {

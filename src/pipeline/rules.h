@@ -11,12 +11,7 @@
 #include <stddef.h>
 
 #include "ksysmon_event.h"
-
-/* The event types a configuration can filter (bit 1u << type). */
-#define KSM_RULE_TYPES                                                             \
-	((1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |             \
-	 (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_THREAD_CREATE) |              \
-	 (1u << KSM_EV_THREAD_EXIT) | (1u << KSM_EV_IMAGE_LOAD))
+#include "ksysmon_filter.h"
 
 enum ksm_rule_field {
 	KSM_F_IMAGE,
@@ -88,23 +83,23 @@ struct ksm_kernel_filter {
 	struct {
 		unsigned types;
 		long long value;
-	} pid_excl[64];
+	} pid_excl[KSM_MAX_EXCL];
 	size_t n_pid_excl;
 	struct {
 		unsigned types;
 		long long value;
-	} uid_excl[64];
+	} uid_excl[KSM_MAX_EXCL];
 	size_t n_uid_excl;
 	struct {
 		unsigned types;
-		char comm[16];
-	} comm_excl[64]; /* exact comm, <= 15 bytes, NUL-terminated */
+		char comm[KSM_COMM_LEN];
+	} comm_excl[KSM_MAX_EXCL]; /* exact comm, < KSM_COMM_LEN bytes, NUL-terminated */
 	size_t n_comm_excl;
 	struct {
 		unsigned types;
-		char prefix[64];
+		char prefix[KSM_PREFIX_BYTES];
 		size_t len;
-	} prefix_excl[16]; /* image/path begins_with, 1..63 bytes, NUL-terminated */
+	} prefix_excl[KSM_MAX_PREFIX]; /* image/path begins_with, 1..63 bytes, NUL-terminated */
 	size_t n_prefix_excl;
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/select.h"
 
+#include "core/escape.h"
+
 #include <string.h>
 
 /* Offsets into scratch; pointers are taken once every copy is made, since
@@ -22,20 +24,9 @@ static void copy_text(struct ksm_buf *b, struct field_copy *f, const uint8_t *p,
 
 static void copy_cmdline(struct ksm_buf *b, struct field_copy *f, const struct ksm_text *argv)
 {
-	struct ksm_argv_iter it;
-	const uint8_t *arg;
-	size_t len;
-	bool first = true;
-
 	f->off = b->len;
 	f->set = true;
-	ksm_argv_begin(&it, argv);
-	while (ksm_argv_next(&it, &arg, &len)) {
-		if (!first)
-			ksm_buf_putc(b, ' ');
-		ksm_buf_put(b, arg, len);
-		first = false;
-	}
+	ksm_argv_join(b, argv, ' ', NULL);
 	f->len = b->len - f->off;
 	ksm_buf_putc(b, '\0');
 }

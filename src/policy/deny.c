@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "core/clock.h"
 #include "core/errmsg.h"
 #include "policy/deny.h"
 
@@ -156,17 +157,6 @@ struct pending {
  * stays allocated (and its fanotify descriptor open) for that thread. */
 static struct ksm_deny *volatile abandoned;
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static struct timespec timespec_of(uint64_t ns)
-{
-	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
-}
 
 /* Starts fn with every signal blocked: signals go to the main thread,
  * whose poll they interrupt. */
@@ -397,7 +387,7 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 				      AT_FDCWD, mnt);
 		int e = r ? errno : 0;
 		if (!e)
-			marked[n_marked++] = maj << 20 | min;
+			marked[n_marked++] = ksm_kdev(maj, min);
 		if (is_root)
 			root_err = -e;
 		if (e && verbose)
@@ -453,7 +443,7 @@ static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t
 	r->hdr.type = KSM_EV_EXEC_BLOCKED;
 	r->hdr.flags = KSM_HF_TIME_REALTIME;
 	r->hdr.size = (uint32_t)size;
-	r->hdr.time = realtime_ns();
+	r->hdr.time = ksm_clock_ns(CLOCK_REALTIME);
 	r->pid = pid;
 	r->flags = flags;
 	if (sha256) {
@@ -672,7 +662,7 @@ static void busy(struct worker *w, bool on)
  * others (held in a filesystem call). */
 static void pool_join(struct ksm_deny *d, struct pool *p, uint64_t deadline_rt)
 {
-	struct timespec ts = timespec_of(deadline_rt);
+	struct timespec ts = ksm_timespec_of(deadline_rt);
 	for (unsigned i = 0; i < atomic_load(&p->n); i++)
 		if (pthread_timedjoin_np(p->w[i].thread, NULL, &ts))
 			d->stuck++;
@@ -1030,7 +1020,7 @@ static void *timer_main(void *arg)
 		uint64_t wake = now + TICK_NS;
 		if (d->wait_head && d->wait_head->deadline < wake)
 			wake = d->wait_head->deadline;
-		struct timespec ts = timespec_of(wake);
+		struct timespec ts = ksm_timespec_of(wake);
 		pthread_cond_timedwait(&d->timer_cv, &d->pend_lock, &ts);
 	}
 	pthread_mutex_unlock(&d->pend_lock);
@@ -1161,7 +1151,7 @@ size_t ksm_deny_drain(struct ksm_deny *d, void (*emit)(void *ctx, const void *re
 		lost.hdr.type = KSM_EV_EVENTS_LOST;
 		lost.hdr.flags = KSM_HF_TIME_REALTIME;
 		lost.hdr.size = sizeof(lost);
-		lost.hdr.time = realtime_ns();
+		lost.hdr.time = ksm_clock_ns(CLOCK_REALTIME);
 		lost.lost[KSM_EV_EXEC_BLOCKED] = dropped;
 		emit(ctx, &lost, sizeof(lost));
 		n++;
@@ -1172,7 +1162,7 @@ size_t ksm_deny_drain(struct ksm_deny *d, void (*emit)(void *ctx, const void *re
 /* Joins a single thread by the deadline, or counts it as held up. */
 static void join_one(struct ksm_deny *d, bool started, pthread_t t, uint64_t deadline_rt)
 {
-	struct timespec ts = timespec_of(deadline_rt);
+	struct timespec ts = ksm_timespec_of(deadline_rt);
 	if (started && pthread_timedjoin_np(t, NULL, &ts))
 		d->stuck++;
 }
@@ -1197,7 +1187,7 @@ void ksm_deny_stop(struct ksm_deny *d)
 	uint64_t one = 1;
 	while (write(d->stop_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
-	uint64_t deadline_rt = realtime_ns() + STOP_GRACE_NS;
+	uint64_t deadline_rt = ksm_clock_ns(CLOCK_REALTIME) + STOP_GRACE_NS;
 	if (d->started) {
 		pthread_mutex_lock(&d->pend_lock);
 		pthread_cond_broadcast(&d->job_cv);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "policy/filehash.h"
 
+#include "core/clock.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,22 +27,15 @@ void ksm_filehash_free(struct ksm_filehash *h)
 	h->cache = NULL;
 }
 
-/* The kernel's new_encode_dev() form back to a dev_t. */
-static dev_t decode_dev(uint32_t dev)
-{
-	return makedev((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
-}
-
 /* The identity of the record as the struct stat fstat(2) would give. */
 static struct stat stat_of(const struct ksm_file_id *id)
 {
 	struct stat st;
 	memset(&st, 0, sizeof(st));
-	st.st_dev = decode_dev(id->dev);
+	st.st_dev = makedev(ksm_dev_major(id->dev), ksm_dev_minor(id->dev));
 	st.st_ino = (ino_t)id->inode;
 	st.st_size = (off_t)id->size;
-	st.st_ctim.tv_sec = (time_t)(id->ctime / 1000000000u);
-	st.st_ctim.tv_nsec = (long)(id->ctime % 1000000000u);
+	st.st_ctim = ksm_timespec_of(id->ctime);
 	return st;
 }
 

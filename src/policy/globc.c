@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "core/errmsg.h"
+#include "core/glob.h"
 #include "policy/globc.h"
 
-#include <ctype.h>
 #include <string.h>
 
 static void class_set(uint8_t *bits, unsigned c)
@@ -10,87 +10,41 @@ static void class_set(uint8_t *bits, unsigned c)
 	bits[(c >> 3) & 31] |= (uint8_t)(1u << (c & 7));
 }
 
-/* [:name:] in the C locale, which is ksysmon's: bytes of 0x80 and above
- * are in no class. */
-static int named_class(uint8_t *bits, const char *name, size_t len)
+/* Sets the bytes of one bracket element ([:name:]: in the C locale, which
+ * is ksysmon's, bytes of 0x80 and above are in no class). */
+static void class_add(void *ctx, unsigned lo, unsigned hi, int (*is)(int))
 {
-	static const struct {
-		const char *name;
-		int (*is)(int);
-	} classes[] = {
-		{ "alnum", isalnum }, { "alpha", isalpha }, { "blank", isblank }, { "cntrl", iscntrl },
-		{ "digit", isdigit }, { "graph", isgraph }, { "lower", islower }, { "print", isprint },
-		{ "punct", ispunct }, { "space", isspace }, { "upper", isupper }, { "xdigit", isxdigit },
-	};
-	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
-		if (strlen(classes[i].name) != len || memcmp(classes[i].name, name, len))
-			continue;
+	uint8_t *bits = ctx;
+	if (is) {
 		for (unsigned c = 0; c < 128; c++)
-			if (classes[i].is((int)c))
+			if (is((int)c))
 				class_set(bits, c);
-		return 0;
+		return;
 	}
-	return -1;
+	for (unsigned c = lo; c <= hi; c++)
+		class_set(bits, c);
 }
 
-/*
- * The bracket expression at s[*i] == '[' into a bitmap, as fnmatch(3)
- * reads it without flags: '!' or '^' negates, a ']' first is literal,
- * ranges by byte value, [:class:], [=c=] and [.c.] of one byte, '\'
- * escapes.  Advances *i past the ']'.
- */
+/* The bracket expression at s[*i] == '[' into a bitmap; advances *i past
+ * the ']'. */
 static int compile_bracket(const char *s, size_t *i, uint8_t *bits, char *err, size_t errlen)
 {
-	size_t j = *i + 1;
-	bool negate = s[j] == '!' || s[j] == '^';
-	int prev = -1; /* the last single byte, a possible range start */
-
-	if (negate)
-		j++;
-	for (bool first = true; s[j] && (first || s[j] != ']'); first = false) {
-		if (s[j] == '[' && (s[j + 1] == ':' || s[j + 1] == '=' || s[j + 1] == '.')) {
-			char kind = s[j + 1];
-			const char *name = s + j + 2, *close = strstr(name, kind == ':' ? ":]" : kind == '=' ? "=]" : ".]");
-			if (!close)
-				return ksm_fail(err, errlen, "unterminated '[%c' in '%s'", kind, s);
-			size_t len = (size_t)(close - name);
-			if (kind == ':') {
-				if (named_class(bits, name, len))
-					return ksm_fail(err, errlen, "unknown class '[:%.*s:]' in '%s'", (int)len, name, s);
-				prev = -1;
-			} else if (len == 1) {
-				prev = (unsigned char)name[0];
-				class_set(bits, (unsigned)prev);
-			} else {
-				return ksm_fail(err, errlen, "'[%c%.*s%c]' is not one byte in '%s'", kind, (int)len, name, kind, s);
-			}
-			j = (size_t)(close - s) + 2;
-			continue;
-		}
-		int c = (unsigned char)s[j];
-		if (c == '\\' && s[j + 1])
-			c = (unsigned char)s[++j];
-		j++;
-		if (s[j] == '-' && s[j + 1] && s[j + 1] != ']') {
-			int hi = (unsigned char)s[j + 1];
-			j += 2;
-			if (hi == '\\' && s[j])
-				hi = (unsigned char)s[j++];
-			for (int k = c; k <= hi; k++)
-				class_set(bits, (unsigned)k);
-			prev = -1;
-			continue;
-		}
-		class_set(bits, (unsigned)c);
-		prev = c;
-	}
-	(void)prev;
-	if (s[j] != ']')
+	struct ksm_bracket br;
+	switch (ksm_bracket_parse(s, strlen(s), *i, &br, class_add, bits)) {
+	case KSM_BRACKET_OK:
+		break;
+	case KSM_BRACKET_UNTERMINATED:
 		return ksm_fail(err, errlen, "unterminated '[' in '%s'", s);
-	if (negate)
+	case KSM_BRACKET_UNKNOWN_CLASS:
+		return ksm_fail(err, errlen, "unknown class '[:%.*s:]' in '%s'", (int)br.name_len, br.name, s);
+	case KSM_BRACKET_NOT_ONE_BYTE:
+		return ksm_fail(err, errlen, "'[%c%.*s%c]' is not one byte in '%s'", br.kind, (int)br.name_len,
+				br.name, br.kind, s);
+	}
+	if (br.negate)
 		for (int k = 0; k < 32; k++)
 			bits[k] = (uint8_t)~bits[k];
-	*i = j + 1;
+	*i = br.end;
 	return 0;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "policy/hashcache.h"
 
+#include "core/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -30,13 +32,6 @@ struct ksm_hashcache {
 	uint64_t clock;
 	EVP_MD *md;
 };
-
-uint64_t ksm_monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 struct ksm_hashcache *ksm_hashcache_new(size_t entries)
 {

@@ -45,6 +45,4 @@ enum ksm_hash_status ksm_hashcache_get(struct ksm_hashcache *c, int fd, uint64_t
  */
 bool ksm_hashcache_find(struct ksm_hashcache *c, const struct stat *id, uint8_t out[KSM_SHA256_LEN]);
 
-uint64_t ksm_monotonic_ns(void);
-
 #endif

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "core/buf.h"
 #include "core/errmsg.h"
+#include "core/glob.h"
 #include "policy/policy.h"
 
 #include <fnmatch.h>
@@ -23,30 +25,23 @@ static size_t literal_prefix(const char *pattern)
 	return n;
 }
 
-/* Index just past the ']' that closes the bracket expression at s[i] ==
- * '[', or 0 when it is not closed.  As fnmatch: a leading '!' or '^'
- * negates, and a ']' right after them (or after '[') is literal. */
-static size_t bracket_end(const char *s, size_t i)
+/* The bracket expression at pattern[i] == '[' checked; *end past it. */
+static int check_bracket(const char *pattern, size_t len, size_t i, size_t *end, char *err, size_t errlen)
 {
-	size_t j = i + 1;
-	if (s[j] == '!' || s[j] == '^')
-		j++;
-	if (s[j] == ']')
-		j++;
-	for (; s[j]; j++) {
-		if (s[j] == '[' && (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
-			char kind = s[j + 1];
-			const char *close = s + j + 2;
-			while (*close && !(close[0] == kind && close[1] == ']'))
-				close++;
-			if (!*close)
-				return 0;
-			j = (size_t)(close - s) + 1;
-			continue;
-		}
-		if (s[j] == ']')
-			return j + 1;
+	struct ksm_bracket br;
+	switch (ksm_bracket_parse(pattern, len, i, &br, NULL, NULL)) {
+	case KSM_BRACKET_OK:
+		break;
+	case KSM_BRACKET_UNTERMINATED:
+		return ksm_fail(err, errlen, "invalid --deny '%s' (unterminated '[')", pattern);
+	case KSM_BRACKET_UNKNOWN_CLASS:
+		return ksm_fail(err, errlen, "invalid --deny '%s' (unknown character class '[:%.*s:]')", pattern,
+				(int)br.name_len, br.name);
+	case KSM_BRACKET_NOT_ONE_BYTE:
+		return ksm_fail(err, errlen, "invalid --deny '%s' ('[%c%.*s%c]' is not one byte)", pattern, br.kind,
+				(int)br.name_len, br.name, br.kind);
 	}
+	*end = br.end;
 	return 0;
 }
 
@@ -71,10 +66,8 @@ int ksm_glob_check(const char *pattern, char *err, size_t errlen)
 			continue;
 		}
 		if (pattern[i] == '[') {
-			size_t end = bracket_end(pattern, i);
-			if (!end)
-				return ksm_fail(err, errlen, "invalid --deny '%s' (unterminated '[')", pattern);
-			i = end;
+			if (check_bracket(pattern, len, i, &i, err, errlen))
+				return -1;
 			continue;
 		}
 		if (pattern[i] == '/') {
@@ -98,23 +91,12 @@ int ksm_glob_check(const char *pattern, char *err, size_t errlen)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int ksm_sha256_parse(const char *hex, uint8_t out[KSM_SHA256_LEN])
 {
 	uint8_t d[KSM_SHA256_LEN];
 	for (size_t i = 0; i < KSM_SHA256_LEN; i++) {
-		int hi = hexval(hex[2 * i]);
-		int lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		int hi = ksm_hex_value(hex[2 * i]);
+		int lo = hi < 0 ? -1 : ksm_hex_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		d[i] = (uint8_t)(hi << 4 | lo);
@@ -127,11 +109,7 @@ int ksm_sha256_parse(const char *hex, uint8_t out[KSM_SHA256_LEN])
 
 void ksm_sha256_hex(const uint8_t d[KSM_SHA256_LEN], char out[KSM_SHA256_HEX_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < KSM_SHA256_LEN; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
+	ksm_hex_encode(out, d, KSM_SHA256_LEN);
 	out[KSM_SHA256_HEX_LEN] = '\0';
 }
 

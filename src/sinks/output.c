@@ -10,14 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/errmsg.h"
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* A regular file ksysmon creates (not standard output, not a stream). */
 static bool named(const struct ksm_output *out)
@@ -48,7 +42,7 @@ static void fail(struct ksm_output *out, int e)
 		out->episodes++;
 	}
 	out->error = e;
-	out->retry_ns = monotonic_ns() + KSM_OUTPUT_RETRY_NS;
+	out->retry_ns = ksm_monotonic_ns() + KSM_OUTPUT_RETRY_NS;
 }
 
 /* Drops the first len bytes of the buffer and the units they hold. */
@@ -123,7 +117,7 @@ static int write_prefix(struct ksm_output *out, size_t len)
 	if (!len)
 		return -out->error;
 	int err = out->fd < 0 ? -EBADF : 0;
-	if (!err && out->error && monotonic_ns() < out->retry_ns)
+	if (!err && out->error && ksm_monotonic_ns() < out->retry_ns)
 		err = -out->error;
 	if (!err && out->new_file)
 		err = rotate(out);
@@ -308,7 +302,7 @@ int ksm_output_reserve(struct ksm_output *out, uint64_t n)
 	}
 	/* a rotation that failed is tried again here too, when it is time:
 	 * the new file's header then describes the state before this unit */
-	if (out->new_file && !out->buf.len && monotonic_ns() >= out->retry_ns)
+	if (out->new_file && !out->buf.len && ksm_monotonic_ns() >= out->retry_ns)
 		rotate(out);
 	/* after a gap, the first unit of a buffer is preceded by what a
 	 * reader needs to make sense of it */

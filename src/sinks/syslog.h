@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * --syslog: every shown event also goes to a syslog server as an RFC 5424
- * message whose structured data carries the event's fields (fields.h).
+ * message (syslog_format.h, whose formatter this header also gives).
  * Targets: unix:PATH (datagrams, the default unix:/dev/log), HOST:PORT or
  * tcp:HOST:PORT (TCP, RFC 6587 octet-counted frames), udp:HOST:PORT.
  * A message that cannot be delivered is counted, never silently dropped.
@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
 #include "core/decode.h"
+#include "sinks/syslog_format.h"
 
 #define KSM_SYSLOG_DEFAULT "unix:/dev/log"
 
@@ -33,9 +33,5 @@ void ksm_syslog_send(struct ksm_syslog *s, const struct ksm_event *ev);
 void ksm_syslog_flush(struct ksm_syslog *s);
 void ksm_syslog_stats(const struct ksm_syslog *s, struct ksm_syslog_stats *st);
 void ksm_syslog_close(struct ksm_syslog *s); /* NULL is fine */
-
-/* One RFC 5424 message, without framing (pure, for tests). */
-void ksm_syslog_format(struct ksm_buf *b, const struct ksm_event *ev, const char *hostname,
-		       uint32_t procid);
 
 #endif

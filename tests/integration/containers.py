@@ -282,7 +282,7 @@ class Container:
         return int(podman("wait", self.id, timeout=timeout).stdout.split()[0])
 
 
-class Session:
+class Containers:
     """Context manager for the containers a test starts: every one is
     removed (podman rm -f -t 0) on exit, whatever happened."""
 
@@ -459,9 +459,10 @@ def cgroup_id(path):
 def children(pid):
     """The pids of the process's children (all its threads' children)."""
     kids = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            kids += [int(x) for x in f.read().split()]
+    with contextlib.suppress(OSError):  # it may exit meanwhile
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
     return kids
 
 
@@ -474,6 +475,15 @@ def pids_in_pidns(ino):
                 if os.stat("/proc/%s/ns/pid" % d).st_ino == ino:
                     found.append(int(d))
     return sorted(found)
+
+
+def cmdline(pid):
+    """The process's argv as a list, None once it has gone."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().decode("utf-8", "surrogateescape").split("\0")[:-1]
+    except OSError:
+        return None
 
 
 def boot_epoch_ns():

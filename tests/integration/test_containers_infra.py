@@ -1,8 +1,9 @@
-"""The container helpers work on this machine: the image builds offline,
+"""The container test tools work on this machine: the image builds offline,
 podman (runc) runs it rootful, with a uid map, in a pod and rootless,
 and the truth readers agree with podman and with each other.  Also the
-helpers that make the same facts without podman."""
+tools that make the same facts without podman."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,6 +13,26 @@ import containers as C
 from harness import WORKLOAD
 
 HEX64 = r"[0-9a-f]{64}"
+CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "unit", "data", "cgroup_paths.txt")
+RUNTIMES = {"podman", "docker", "containerd", "cri-o", "lxc", "systemd-nspawn", "kubernetes"}
+
+
+def corpus():
+    """The cgroup path corpus as (runtime, id, path) rows."""
+    rows = []
+    with open(CORPUS) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                rows.append(tuple(line.rstrip("\n").split("\t")))
+    return rows
+
+
+def shape(path, cid):
+    """path with the container's id and any other 64-hex id generalised."""
+    if cid not in (None, "-"):
+        path = path.replace(cid, "<ID>")
+    return re.sub(HEX64, "<hex>", path)
 # a pid 1 that exits 7 as soon as it is asked to stop
 STOPPABLE = ["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 1 & wait; done"]
 
@@ -31,6 +52,11 @@ class ContainerTruth(unittest.TestCase):
         self.assertEqual(nsp, [pid, vpid])
         self.assertNotEqual(C.ns_inodes(pid)["pid"], host_ns()["pid"])
 
+    def assert_in_corpus(self, path, runtime, cid):
+        """The corpus has a case of this shape with this answer."""
+        want = (runtime, shape(path, cid))
+        self.assertIn(want, {(r, shape(p, i)) for r, i, p in corpus()})
+
     def test_image_is_built_once_per_content(self):
         self.assertRegex(self.digest, HEX64)
         self.assertEqual(C.build_image(), self.digest)
@@ -49,7 +75,7 @@ class ContainerTruth(unittest.TestCase):
         self.assertEqual(C.run(["sh", "-c", "exit 5"], check=False).returncode, 5)
 
     def test_detached_container_facts_agree(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(STOPPABLE)
             i = c.inspect()
             pid = i["pid"]
@@ -84,7 +110,7 @@ class ContainerTruth(unittest.TestCase):
         self.assertNotIn(c.id, C.podman("ps", "-a", "--no-trunc", "-q").stdout)
 
     def test_exec_as_root_and_as_user(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(STOPPABLE)
             init = c.pid()
             r = c.exec(["sh", "-c", "id; pwd; echo $$"])
@@ -101,7 +127,7 @@ class ContainerTruth(unittest.TestCase):
             c.exec(["sleep", "7.5"], user=C.CTR_UID, detach=True)
             pidns = C.ns_inodes(init)["pid"]
             pid = C.wait_for(lambda: [p for p in C.pids_in_pidns(pidns)
-                                      if open("/proc/%d/cmdline" % p).read() == "sleep\x007.5\x00"],
+                                      if C.cmdline(p) == ["sleep", "7.5"]],
                              what="the exec'd sleep")[0]
             self.assertEqual(len(C.nspid(pid)), 2)
             self.assertNotEqual(C.nspid(pid)[1], 1)
@@ -112,7 +138,7 @@ class ContainerTruth(unittest.TestCase):
             self.assertEqual(C.status_field(pid, "NSpgid")[-1], C.status_field(pid, "NSpid")[-1])
 
     def test_uid_map(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(["sleep", "30"], user=C.CTR_UID, uidmap="0:100000:65536")
             pid = c.pid()
             self.assertEqual(C.id_map(pid), [(0, 100000, 65536)])
@@ -125,7 +151,7 @@ class ContainerTruth(unittest.TestCase):
             self.assertTrue(r.stdout.startswith("uid=1000(%s)" % C.CTR_USER), r.stdout)
 
     def test_two_containers_and_a_pod(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             a, b = s.run_detached(["sleep", "30"]), s.run_detached(["sleep", "30"])
             pod = s.pod()
             p = s.run_detached(["sleep", "30"], extra=("--pod", pod))
@@ -140,6 +166,9 @@ class ContainerTruth(unittest.TestCase):
                                          "/libpod_parent/libpod-" + b.id])
             self.assertEqual(paths[2], "/libpod_parent/%s/libpod-%s" % (pod, p.id))
             self.assertEqual(len({C.cgroup_id(x) for x in paths}), 3)
+            for path, c in zip(paths, (a, b, p)):
+                self.assert_in_corpus(path, "podman", c.id)
+            self.assert_in_corpus("/libpod_parent/" + pod, "-", None)
             # the pod's infra container shares its uts and ipc namespaces
             infra = C.podman("pod", "inspect", "--format", "{{.InfraContainerID}}", pod).stdout
             ipid = C.Container(infra.strip(), None).pid()
@@ -160,6 +189,28 @@ class ContainerTruth(unittest.TestCase):
             # stays where podman was started
             self.assertEqual(C.cgroup_path(pid), C.cgroup_path(os.getpid()))
         self.assertFalse(os.path.exists("/proc/%d" % pid))
+
+
+class CgroupCorpus(unittest.TestCase):
+    def test_every_case_is_well_formed(self):
+        rows = corpus()
+        self.assertGreater(len(rows), 50)
+        for row in rows:
+            self.assertEqual(len(row), 3, row)
+            runtime, cid, path = row
+            self.assertTrue(path.startswith("/"), row)
+            if runtime == "-":
+                self.assertEqual(cid, "-", row)
+                continue
+            self.assertIn(runtime, RUNTIMES, row)
+            if runtime in ("lxc", "systemd-nspawn"):
+                self.assertRegex(cid, r"^[A-Za-z0-9_.-]+$", row)
+                self.assertTrue(cid in path or cid.replace("-", "\\x2d") in path, row)
+            else:
+                self.assertRegex(cid, "^%s$" % HEX64, row)
+                self.assertIn(cid, path, row)
+        self.assertEqual(len(set(rows)), len(rows), "duplicate cases")
+        self.assertEqual({r for r, _, _ in rows} - {"-"}, RUNTIMES)
 
 
 class WithoutPodman(unittest.TestCase):

@@ -225,6 +225,41 @@ static void test_appends_after_numbers(void **state)
 	ksm_buf_free(&b);
 }
 
+/* Every byte to two lower-case digits and back; the value of every
+ * character, both cases of a-f accepted, the neighbours of the ranges
+ * refused. */
+static void test_hex_codec(void **state)
+{
+	(void)state;
+	uint8_t all[256];
+	char out[512 + 1];
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	memset(out, '#', sizeof(out));
+	ksm_hex_encode(out, all, 256);
+	assert_int_equal(out[512], '#'); /* no NUL, nothing past 2n */
+	assert_memory_equal(out, "000102", 6);
+	assert_memory_equal(out + 2 * 0xa5, "a5", 2);
+	assert_memory_equal(out + 510, "ff", 2);
+	for (int i = 0; i < 256; i++) {
+		char want[3];
+		snprintf(want, sizeof(want), "%02x", i);
+		assert_memory_equal(out + 2 * i, want, 2);
+		assert_int_equal(ksm_hex_value(out[2 * i]) << 4 | ksm_hex_value(out[2 * i + 1]), i);
+	}
+	for (int c = -1; c < 256; c++) {
+		int want = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			   c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		assert_int_equal(ksm_hex_value(c), want);
+	}
+	assert_int_equal(ksm_hex_value('F'), 15);
+	assert_int_equal(ksm_hex_value('G'), -1);
+	assert_int_equal(ksm_hex_value('/'), -1);
+	assert_int_equal(ksm_hex_value(':'), -1);
+	assert_int_equal(ksm_hex_value('`'), -1);
+	assert_int_equal(ksm_hex_value('@'), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_u64),
 		cmocka_unit_test(test_i64),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hex_codec),
 		cmocka_unit_test(test_digits),
 		cmocka_unit_test(test_appends_after_numbers),
 	};

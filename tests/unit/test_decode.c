@@ -2,6 +2,8 @@
 /* src/core/decode.c: record validation and decoding, names, argv iteration. */
 #include "unit.h"
 
+#include <sys/sysmacros.h>
+
 #define BOOT_NS 1600000000000000000ull
 
 static const uint8_t SHA[32] = {
@@ -869,6 +871,64 @@ static void test_argv_iter_large(void **state)
 	ksm_buf_free(&b);
 }
 
+static void bracketed(struct ksm_buf *b, const uint8_t *arg, size_t len)
+{
+	ksm_buf_putc(b, '[');
+	ksm_buf_put(b, arg, len);
+	ksm_buf_putc(b, ']');
+}
+
+#define JOIN(lit, sep, put, exp)                                                      \
+	do {                                                                          \
+		struct ksm_text t_ = { .data = (const uint8_t *)(lit), .len = sizeof(lit) - 1, \
+				       .present = true };                             \
+		struct ksm_buf b_ = { 0 };                                            \
+		ksm_argv_join(&b_, &t_, sep, put);                                    \
+		assert_int_equal(b_.len, sizeof(exp) - 1);                            \
+		assert_memory_equal(b_.len ? b_.data : "", exp, sizeof(exp) - 1);     \
+		ksm_buf_free(&b_);                                                    \
+	} while (0)
+
+/* The command line: one separator between two arguments, whatever they
+ * hold; an empty last argument (two NULs at the end) is an argument. */
+static void test_argv_join(void **state)
+{
+	(void)state;
+	JOIN("ls\0-l\0", ' ', NULL, "ls -l");
+	JOIN("a\0\0", ' ', NULL, "a ");      /* argv {"a", ""} */
+	JOIN("a\0\0b\0", ' ', NULL, "a  b");
+	JOIN("\0", ' ', NULL, "");            /* argv {""} */
+	JOIN("\0\0\0", ' ', NULL, "  ");
+	JOIN("a\0bc", ' ', NULL, "a bc");     /* the limit cut the last one */
+	JOIN("", ' ', NULL, "");
+	JOIN("a\0\0", ',', bracketed, "[a],[]");
+	JOIN("x y\0z\0", ' ', bracketed, "[x y] [z]");
+	struct ksm_text absent = { 0 };
+	struct ksm_buf b = { 0 };
+	ksm_argv_join(&b, &absent, ' ', NULL);
+	assert_int_equal(b.len, 0);
+	ksm_buf_free(&b);
+}
+
+/* The sensor's device numbers against glibc's: the kernel's dev_t
+ * (MKDEV) of a superblock encoded as stat(2) gives it, and back. */
+static void test_device_numbers(void **state)
+{
+	(void)state;
+	static const unsigned majors[] = { 0, 1, 8, 253, 254, 255, 256, 4095 };
+	static const unsigned minors[] = { 0, 1, 5, 255, 256, 0x1234, 0xfff00, 0xfffff };
+	for (size_t i = 0; i < sizeof(majors) / sizeof(majors[0]); i++) {
+		for (size_t k = 0; k < sizeof(minors) / sizeof(minors[0]); k++) {
+			unsigned ma = majors[i], mi = minors[k];
+			uint32_t dev = ksm_encode_dev(ksm_kdev(ma, mi));
+			assert_int_equal(dev, (uint32_t)makedev(ma, mi));
+			assert_int_equal(ksm_dev_major(dev), ma);
+			assert_int_equal(ksm_dev_minor(dev), mi);
+			assert_int_equal(ksm_kdev(ma, mi) >> 20, ma);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -902,6 +962,8 @@ int main(void)
 		cmocka_unit_test(test_events_lost_forms),
 		cmocka_unit_test(test_argv_iter),
 		cmocka_unit_test(test_argv_iter_large),
+		cmocka_unit_test(test_device_numbers),
+		cmocka_unit_test(test_argv_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

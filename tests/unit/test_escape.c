@@ -353,13 +353,10 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng >> 16);
 }
 
+/* a hexadecimal digit of an escape: lower case only, as they are written */
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : ksm_hex_value(c);
 }
 
 /* Undoes the JSON escaping, turning \udcXX back into byte XX
@@ -493,6 +490,35 @@ static void test_random_round_trip(void **state)
 	ksm_buf_free(&b);
 }
 
+#define CUT(s, max, want) assert_int_equal(ksm_utf8_cut(s, sizeof(s) - 1, max), want)
+
+/* Cutting at a character boundary: a cut inside a valid character moves to
+ * its start; invalid bytes (stray continuation bytes, a truncated or
+ * overlong sequence) are single bytes, cut where asked. */
+static void test_utf8_cut(void **state)
+{
+	(void)state;
+	CUT("abc", 5, 3);               /* short enough: all of it */
+	CUT("abc", 3, 3);
+	CUT("abcdef", 4, 4);
+	CUT("ab\xc3\xa9" "cd", 3, 2);      /* inside a 2-byte character */
+	CUT("ab\xc3\xa9" "cd", 4, 4);      /* just after it */
+	CUT("a\xe2\x82\xac", 2, 1);      /* inside a 3-byte one, each place */
+	CUT("a\xe2\x82\xac", 3, 1);
+	CUT("a\xe2\x82\xac" "b", 4, 4);
+	CUT("\xf0\x9f\x98\x80x", 1, 0); /* a 4-byte one, from the start */
+	CUT("\xf0\x9f\x98\x80x", 3, 0);
+	CUT("\xf0\x9f\x98\x80x", 4, 4);
+	/* not valid UTF-8: no character to keep whole */
+	CUT("abcd\x80\x80\x80\x80\x80\x80", 8, 8); /* stray continuation bytes */
+	CUT("\x80\x80\x80", 1, 1);
+	CUT("ab\xe2\x82x", 3, 3);        /* a 3-byte lead that ends early */
+	CUT("ab\xc0\xafx", 3, 3);        /* overlong '/' */
+	CUT("ab\xed\xa0\x80", 4, 4);      /* a surrogate */
+	CUT("", 0, 0);
+	CUT("\xc3\xa9", 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_text_entry_points_bytes),
 		cmocka_unit_test(test_utf16),
 		cmocka_unit_test(test_random_round_trip),
+		cmocka_unit_test(test_utf8_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,17 +29,6 @@ static bool js_lit(struct js *j, const char *s)
 	return true;
 }
 
-static int js_hex(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A string: escapes as RFC 8259, raw bytes valid UTF-8 >= 0x20. */
 static bool js_string(struct js *j)
 {
@@ -57,7 +46,7 @@ static bool js_string(struct js *j)
 			c = *j->p++;
 			if (c == 'u') {
 				for (int i = 0; i < 4; i++)
-					if (j->p >= j->end || js_hex(*j->p++) < 0)
+					if (j->p >= j->end || ksm_hex_value(*j->p++) < 0)
 						return false;
 			} else if (!c || !strchr("\"\\/bfnrt", c)) {
 				return false;

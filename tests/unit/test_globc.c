@@ -3,8 +3,10 @@
  * matcher must say what fnmatch(3) says, on every pattern and path. */
 #include "unit.h"
 
+#include <ctype.h>
 #include <fnmatch.h>
 
+#include "core/glob.h"
 #include "policy/globc.h"
 #include "policy/policy.h"
 
@@ -117,12 +119,81 @@ static void test_limits(void **state)
 	assert_memory_equal(g.text, "/tmp/x/*", 8);
 }
 
+/* The elements the reader reports, as "lo-hi" (bytes), "c" (a class). */
+static void collect(void *ctx, unsigned lo, unsigned hi, int (*is)(int))
+{
+	char *out = ctx;
+	size_t o = strlen(out);
+	if (is)
+		snprintf(out + o, 64 - o, "%s[%c]", o ? "," : "", is == isdigit ? 'd' : '?');
+	else
+		snprintf(out + o, 64 - o, "%s%c-%c", o ? "," : "", lo, hi);
+}
+
+static enum ksm_bracket_error bracket(const char *s, size_t n, struct ksm_bracket *br, char out[64])
+{
+	out[0] = '\0';
+	return ksm_bracket_parse(s, n, 0, br, collect, out);
+}
+
+/* The one bracket reader: what --deny, the kernel compiler and the
+ * configuration's globs each read differently before. */
+static void test_bracket_reader(void **state)
+{
+	(void)state;
+	struct ksm_bracket br;
+	char out[64];
+	assert_int_equal(bracket("[a-c]x", 6, &br, out), KSM_BRACKET_OK);
+	assert_string_equal(out, "a-c");
+	assert_int_equal(br.end, 5);
+	assert_false(br.negate);
+	/* a ']' first is literal, after '!' too */
+	assert_int_equal(bracket("[]x]", 4, &br, out), KSM_BRACKET_OK);
+	assert_string_equal(out, "]-],x-x");
+	assert_int_equal(bracket("[!]]", 4, &br, out), KSM_BRACKET_OK);
+	assert_true(br.negate);
+	assert_string_equal(out, "]-]");
+	assert_int_equal(br.end, 4);
+	/* '\' escapes inside: "[\]]" is the class of ']' (fnmatch agrees) */
+	assert_int_equal(bracket("[\\]]", 4, &br, out), KSM_BRACKET_OK);
+	assert_string_equal(out, "]-]");
+	assert_int_equal(br.end, 4);
+	assert_int_equal(fnmatch("/[\\]]", "/]", 0), 0);
+	assert_int_equal(bracket("[a\\-c]", 6, &br, out), KSM_BRACKET_OK); /* no range */
+	assert_string_equal(out, "a-a,---,c-c");
+	assert_int_equal(bracket("[[:digit:]]", 11, &br, out), KSM_BRACKET_OK);
+	assert_string_equal(out, "[d]");
+	assert_int_equal(bracket("[[=a=][.b.]]", 12, &br, out), KSM_BRACKET_OK);
+	assert_string_equal(out, "a-a,b-b");
+	/* errors, with the element at fault */
+	assert_int_equal(bracket("[[:nope:]]", 10, &br, out), KSM_BRACKET_UNKNOWN_CLASS);
+	assert_int_equal(br.name_len, 4);
+	assert_memory_equal(br.name, "nope", 4);
+	assert_int_equal(bracket("[[=ab=]]", 8, &br, out), KSM_BRACKET_NOT_ONE_BYTE);
+	assert_int_equal(br.kind, '=');
+	assert_int_equal(bracket("[[:digit:]", 10, &br, out), KSM_BRACKET_UNTERMINATED);
+	assert_int_equal(bracket("[[:digit]", 9, &br, out), KSM_BRACKET_UNTERMINATED);
+	assert_int_equal(bracket("[abc", 4, &br, out), KSM_BRACKET_UNTERMINATED);
+	assert_int_equal(bracket("[", 1, &br, out), KSM_BRACKET_UNTERMINATED);
+	assert_int_equal(bracket("[]", 2, &br, out), KSM_BRACKET_UNTERMINATED);
+	/* only n bytes are read: the ']' after them does not count */
+	assert_int_equal(bracket("[ab]", 3, &br, out), KSM_BRACKET_UNTERMINATED);
+	/* every reader now agrees */
+	char err[256];
+	assert_int_equal(ksm_glob_check("/x/[\\]]y", err, sizeof(err)), 0);
+	assert_int_equal(ksm_glob_check("/x/[[:nope:]]", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown character class '[:nope:]'"));
+	assert_int_equal(ksm_glob_check("/x/[[.ab.]]", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not one byte"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed_cases),
 		cmocka_unit_test(test_random_against_fnmatch),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_bracket_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,11 @@
 /* src/pipeline/options.c: the command line. */
 #include "unit.h"
 
+#include <errno.h>
+
 #include "pipeline/config.h"
 #include "pipeline/options.h"
+#include "pipeline/options_table.h"
 #include "sinks/output.h"
 #include "ksysmon_limits.h"
 
@@ -383,12 +386,98 @@ static void test_usage(void **state)
 		"--fail-closed", "--deny-unverifiable", "--help", "--version",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strstr(ksm_usage, names[i]))
+		if (!strstr(ksm_usage(), names[i]))
 			fail_msg("usage does not mention %s", names[i]);
 	/* every selectable event type is listed */
 	for (unsigned t = 1; t < KSM_EV_MAX; t++)
-		if ((KSM_ALL_EVENTS & (1u << t)) && !strstr(ksm_usage, ksm_event_name(t)))
+		if ((KSM_ALL_EVENTS & (1u << t)) && !strstr(ksm_usage(), ksm_event_name(t)))
 			fail_msg("usage does not list %s", ksm_event_name(t));
+}
+
+/* Every option of the table is in --help and in the manual's section,
+ * under its names, with its argument as the parser takes it. */
+static void test_table_in_help_and_man(void **state)
+{
+	(void)state;
+	struct ksm_buf man = { 0 };
+	char want[96];
+
+	ksm_options_man(&man);
+	assert_false(man.failed);
+	ksm_buf_putc(&man, '\0');
+	for (size_t i = 0; i < ksm_n_opts; i++) {
+		const struct ksm_opt *opt = &ksm_opts[i];
+		const char *arg = opt->arg == KSM_OPT_ARG_NONE ? "" : opt->metavar;
+		const char *open = opt->arg == KSM_OPT_ARG_OPTIONAL ? "[=" : opt->arg ? "=" : "";
+		const char *close = opt->arg == KSM_OPT_ARG_OPTIONAL ? "]" : "";
+		if (opt->short_name)
+			snprintf(want, sizeof(want), "\n  -%c, --%s%s%s%s ", opt->short_name, opt->name,
+				 open, arg, close);
+		else
+			snprintf(want, sizeof(want), "\n      --%s%s%s%s ", opt->name, open, arg, close);
+		if (!strstr(ksm_usage(), want))
+			fail_msg("--help has no \"%s\"", want + 1);
+		snprintf(want, sizeof(want), "\\-\\-%s", opt->name);
+		for (char *p = want + 4; *p; p++)
+			if (*p == '-') {
+				memmove(p + 1, p, strlen(p) + 1);
+				*p++ = '\\';
+			}
+		if (!strstr(man.data, want))
+			fail_msg("the manual's options have no %s", want);
+		/* the parser knows it by that name */
+		char name[80];
+		snprintf(name, sizeof(name), "--%s", opt->name);
+		PARSE(name, opt->arg == KSM_OPT_ARG_REQUIRED ? "x" : "--version");
+		if (strstr(err, "unknown option"))
+			fail_msg("%s: %s", name, err);
+	}
+	ksm_buf_free(&man);
+}
+
+/* man/ksysmon.8's OPTIONS section is the table's (`make man` writes it). */
+static void test_man_page_is_the_tables(void **state)
+{
+	(void)state;
+	struct ksm_buf page = { 0 }, gen = { 0 };
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen("man/ksysmon.8", "r");
+
+	if (!f)
+		fail_msg("man/ksysmon.8: %s (run from the source tree)", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ksm_buf_put(&page, chunk, n);
+	fclose(f);
+	ksm_buf_putc(&page, '\0');
+	ksm_options_man(&gen);
+	ksm_buf_putc(&gen, '\0');
+	assert_false(page.failed || gen.failed);
+
+	const char *start = strstr(page.data, "\n.SH OPTIONS\n");
+	assert_non_null(start);
+	start++;
+	const char *end = strstr(start + 1, "\n.SH ");
+	assert_non_null(end);
+	end++;
+	bool same = (size_t)(end - start) == gen.len - 1 && !memcmp(start, gen.data, gen.len - 1);
+	ksm_buf_free(&page);
+	ksm_buf_free(&gen);
+	if (!same)
+		fail_msg("man/ksysmon.8's OPTIONS differ from the options' table: run 'make man'");
+}
+
+/* --ringbuf-size takes the G suffix, and --help says so. */
+static void test_ringbuf_g_suffix(void **state)
+{
+	(void)state;
+	OK("--ringbuf-size=1G");
+	assert_int_equal(o.ringbuf_bytes, 1u << 30);
+	OK("-b", "1g");
+	assert_int_equal(o.ringbuf_bytes, 1u << 30);
+	BAD("--ringbuf-size", "-b", "2G");
+	if (!strstr(ksm_usage(), "K, M and G suffixes"))
+		fail_msg("--help does not name the G suffix of --ringbuf-size");
 }
 
 /* The usage and the parser agree on the largest --max-args-bytes. */
@@ -399,7 +488,7 @@ static void test_usage_max_args_bytes(void **state)
 	snprintf(largest, sizeof(largest), "at most %u)", KSM_ARGS_CAP - 1);
 	OK("-a", "1048575");
 	BAD("--max-args-bytes", "-a", "1048576");
-	if (!strstr(ksm_usage, largest))
+	if (!strstr(ksm_usage(), largest))
 		fail_msg("usage does not say \"%s\" (the parser's limit)", largest);
 }
 
@@ -798,6 +887,9 @@ int main(void)
 		cmocka_unit_test(test_syslog_option),
 		cmocka_unit_test(test_small_error_buffer),
 		cmocka_unit_test(test_config_file_options),
+		cmocka_unit_test(test_table_in_help_and_man),
+		cmocka_unit_test(test_man_page_is_the_tables),
+		cmocka_unit_test(test_ringbuf_g_suffix),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

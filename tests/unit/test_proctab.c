@@ -162,6 +162,11 @@ static void test_seed_from_fake_proc(void **state)
 	assert_int_equal(p->ppid, 1);
 	assert_string_equal(p->image, "/usr/bin/prog");
 	assert_string_equal(p->cmdline, "prog -x");
+	/* from an exec record: exact, an empty last argument kept */
+	ksm_proc_set_cmdline(p, "prog\0-x\0\0", 9);
+	assert_string_equal(p->cmdline, "prog -x ");
+	ksm_proc_set_cmdline(p, "prog\0-x\0", 8);
+	assert_string_equal(p->cmdline, "prog -x");
 	ksm_proctab_free(&t);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);

@@ -801,7 +801,7 @@ static void test_kernel_filter(void **state)
 				 "      - image: {begins_with: /never/}\n" /* image is not in image_load */
 				 "      - comm: {is: ld}\n");              /* no comm in image_load records */
 	ksm_rules_kernel_filter(r, &kf);
-	unsigned on = KSM_RULE_TYPES & ~(T(THREAD_CREATE) | T(THREAD_EXIT));
+	unsigned on = KSM_ALL_EVENTS & ~(T(THREAD_CREATE) | T(THREAD_EXIT));
 	assert_int_equal(kf.disabled_types, T(THREAD_CREATE) | T(THREAD_EXIT));
 
 	assert_int_equal(kf.n_pid_excl, 3);
