@@ -153,7 +153,7 @@ class Containers(unittest.TestCase):
     def container(self, **kw):
         """podman run -d, then podman exec: the init and the entered process
         against their truth."""
-        with C.Session() as s, Monitor() as mon:
+        with C.Containers() as s, Monitor() as mon:
             c = s.run_detached(["sleep", "30"], **kw)
             init = C.wait_for(lambda: c.pid(), what="container pid")
             t_init = truth(init)
