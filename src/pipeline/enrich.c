@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/enrich.h"
 
+#include <errno.h>
 #include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the inode of a namespace file (/proc/self/ns/mnt); 0 when unknown */
+static uint64_t ns_inode(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
 
 int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_dir,
 		    const char *boot_id_path)
@@ -11,14 +21,19 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
 	uint8_t boot_id[16] = { 0 };
 
 	memset(e, 0, sizeof(*e));
-	e->lookup_user = ksm_enrich_passwd;
+	e->lookup_user = ksm_enrich_lookup;
+	e->lookup_ctx = e;
 	/* without a boot id, identities are still unique within this boot */
 	if (boot_id_path)
 		ksm_read_boot_id(boot_id_path, boot_id);
 	if (ksm_proctab_init(&e->procs, max_procs, boot_id))
 		return -1;
-	if (proc_dir)
+	if (proc_dir) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/self/ns/mnt", proc_dir);
+		e->own_mnt_ns = ns_inode(path);
 		ksm_proctab_seed(&e->procs, proc_dir);
+	}
 	return 0;
 }
 
@@ -27,26 +42,72 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	ksm_proctab_free(&e->procs);
 	for (unsigned i = 0; i < e->n_users; i++)
 		free(e->users[i].name);
+	for (unsigned i = 0; i < e->n_roots; i++)
+		ksm_passwd_free(&e->roots[i].pw);
 }
 
-const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len)
+static const char *host_name(uint32_t uid, char *buf, size_t len)
 {
 	struct passwd pw, *res = NULL;
-	(void)ctx;
 	if (getpwuid_r(uid, &pw, buf, len, &res) || !res)
 		return NULL;
 	return res->pw_name;
 }
 
-/* User names change rarely: looked up once per uid (a bounded cache),
- * a uid without a name too (NULL), such as a container's. */
-static const char *user_name(struct ksm_enricher *e, uint32_t uid)
+/* The names of the root of q's process, read once per mount namespace;
+ * NULL when the process was gone before its root could be read. */
+static const struct ksm_root_names *root_names(struct ksm_enricher *e,
+					       const struct ksm_user_query *q)
+{
+	for (unsigned i = 0; i < e->n_roots; i++)
+		if (e->roots[i].mnt_ns == q->mnt_ns)
+			return &e->roots[i];
+	struct ksm_passwd pw;
+	struct ksm_passwd_of of = { q->pid, q->start, q->mnt_ns };
+	int kind = ksm_passwd_of_root("/proc", &of, &pw);
+	if (kind == -ESRCH)
+		return NULL;
+	unsigned slot = e->n_roots < KSM_ROOT_CACHE ? e->n_roots++ : e->next_root++ % KSM_ROOT_CACHE;
+	ksm_passwd_free(&e->roots[slot].pw);
+	e->roots[slot].mnt_ns = q->mnt_ns;
+	e->roots[slot].kind = kind;
+	e->roots[slot].pw = pw;
+	return &e->roots[slot];
+}
+
+const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *buf, size_t len,
+			      bool *keep)
+{
+	struct ksm_enricher *e = ctx;
+	*keep = true;
+	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns)
+		return host_name(q->uid, buf, len);
+	const struct ksm_root_names *r = root_names(e, q);
+	if (!r) {
+		*keep = false; /* gone: another process of the namespace may still tell */
+		return NULL;
+	}
+	if (r->kind == KSM_ROOT_HOST)
+		return host_name(q->uid, buf, len);
+	if (r->kind != KSM_ROOT_OWN || q->ns_uid == 0xffffffffu)
+		return NULL;
+	return ksm_passwd_name(&r->pw, q->ns_uid);
+}
+
+/* User names change rarely: looked up once per mount namespace and uid (a
+ * bounded cache), a uid without a name too (NULL). */
+static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
 	for (unsigned i = 0; i < e->n_users; i++)
-		if (e->users[i].uid == uid)
+		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
-	const char *found = e->lookup_user(e->lookup_ctx, uid, buf, sizeof(buf));
+	bool keep = true;
+	const char *found = e->lookup_user(e->lookup_ctx, q, buf, sizeof(buf), &keep);
+	if (!keep) { /* this answer only */
+		snprintf(e->user_once, sizeof(e->user_once), "%s", found ? found : "");
+		return found ? e->user_once : NULL;
+	}
 	char *name = found ? strdup(found) : NULL;
 	if (found && !name)
 		return NULL; /* out of memory: asked again next time */
@@ -54,10 +115,11 @@ static const char *user_name(struct ksm_enricher *e, uint32_t uid)
 	if (e->n_users < KSM_USER_CACHE) {
 		slot = e->n_users++;
 	} else {
-		slot = uid % KSM_USER_CACHE;
+		slot = q->uid % KSM_USER_CACHE;
 		free(e->users[slot].name);
 	}
-	e->users[slot].uid = uid;
+	e->users[slot].mnt_ns = q->mnt_ns;
+	e->users[slot].uid = q->uid;
 	e->users[slot].name = name;
 	return name;
 }
@@ -169,6 +231,14 @@ static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
 }
 
+/* The user of an exec, where its process sees it. */
+static struct ksm_user_query user_query(const struct ksm_event *ev)
+{
+	struct ksm_user_query q = { .uid = ev->u.exec.uid, .ns_uid = ev->u.exec.uid,
+				    .pid = ev->pid, .start = ev->start_time };
+	return q;
+}
+
 static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 {
 	struct ksm_context *c = &ev->ctx;
@@ -188,7 +258,8 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	}
 	if (parent)
 		c->parent_cmdline = text_of(parent->cmdline, parent->cmdline_len);
-	c->user = user_name(e, ev->u.exec.uid);
+	struct ksm_user_query q = user_query(ev);
+	c->user = user_name(e, &q);
 	if (!p)
 		return;
 	set_image(p, ev);

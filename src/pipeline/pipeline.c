@@ -56,7 +56,8 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 					 q->seeded, q->image_flags, q->image, q->image_len, q->cmdline, q->cmdline_len);
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
-		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
+		ksm_capture_user(b, p->enrich.users[i].mnt_ns, p->enrich.users[i].uid,
+				 p->enrich.users[i].name);
 }
 
 /* Each file starts with its header and what replaying it alone needs. */
@@ -70,34 +71,40 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 	capture_state(p, b);
 }
 
-/* Live: the passwd answer, kept in the capture for a replay elsewhere. */
-static const char *record_user(void *ctx, uint32_t uid, char *buf, size_t len)
+/* Live: the answer, kept in the capture for a replay elsewhere (not one
+ * that the process's end prevented: none is kept for it). */
+static const char *record_user(void *ctx, const struct ksm_user_query *q, char *buf, size_t len,
+			       bool *keep)
 {
 	struct ksm_pipeline *p = ctx;
-	const char *name = ksm_enrich_passwd(NULL, uid, buf, len);
-	ksm_capture_user(&p->capture.buf, uid, name);
+	const char *name = ksm_enrich_lookup(&p->enrich, q, buf, len, keep);
+	if (*keep)
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name);
 	return name;
 }
 
 /* Replay: the name the capture recorded. */
-static const char *recorded_user(void *ctx, uint32_t uid, char *buf, size_t len)
+static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char *buf,
+				 size_t len, bool *keep)
 {
 	struct ksm_pipeline *p = ctx;
 	(void)buf;
 	(void)len;
 	for (size_t i = 0; i < p->n_users; i++)
-		if (p->users[i].uid == uid)
+		if (p->users[i].uid == q->uid && p->users[i].mnt_ns == q->mnt_ns)
 			return p->users[i].known ? p->users[i].name : NULL;
+	*keep = false; /* not recorded (yet): a later record may name it */
 	return NULL;
 }
 
-static bool remember_user(struct ksm_pipeline *p, uint32_t uid, const struct ksm_text *name)
+static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
+			  const struct ksm_text *name)
 {
 	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
 	if (!copy)
 		return false;
 	size_t i = 0;
-	while (i < p->n_users && p->users[i].uid != uid)
+	while (i < p->n_users && (p->users[i].uid != uid || p->users[i].mnt_ns != mnt_ns))
 		i++;
 	if (i == p->n_users) {
 		void *grown = realloc(p->users, (p->n_users + 1) * sizeof(*p->users));
@@ -111,6 +118,7 @@ static bool remember_user(struct ksm_pipeline *p, uint32_t uid, const struct ksm
 		free(p->users[i].name);
 	}
 	p->users[i].uid = uid;
+	p->users[i].mnt_ns = mnt_ns;
 	p->users[i].name = copy;
 	p->users[i].known = name->present;
 	return true;
@@ -381,6 +389,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	struct ksm_cap_proc_view proc;
 	struct ksm_text name;
 	uint32_t uid;
+	uint64_t mnt_ns;
 
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
@@ -393,7 +402,9 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 				   proc.guid, proc.seeded, proc.image_flags, &proc.image, &proc.cmdline);
 		return true;
 	case KSM_CAP_USER:
-		return ksm_capture_read_user(rec, size, &uid, &name) && remember_user(p, uid, &name);
+	case KSM_CAP_USER_NS:
+		return ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name) &&
+		       remember_user(p, mnt_ns, uid, &name);
 	case KSM_CAP_HASH:
 		return replay_hash(p, rec, size);
 	default:

@@ -43,7 +43,7 @@ struct ksm_pipeline {
 	bool pending_hash; /* a KSM_CAP_HASH came before the next record */
 	struct ksm_context recorded; /* its digest */
 	char recorded_error[257];
-	struct { uint32_t uid; char *name; bool known; } *users; /* recorded names */
+	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
 	size_t n_users;
 
 	bool exit_on_output_error; /* --on-output-error exit */
