@@ -57,6 +57,10 @@ enum ksm_header_flags {
 	KSM_HF_TIME_REALTIME = 1u << 0,
 	/* the record's strings are UTF-16LE (Windows) instead of raw bytes */
 	KSM_HF_UTF16 = 1u << 1,
+	/* the fixed part ends with a struct ksm_task_ns (Linux process
+	 * records since capture version 3); without it the record is the
+	 * type's fixed part up to that member, and the facts are unknown */
+	KSM_HF_TASK_NS = 1u << 2,
 };
 
 struct ksm_header {
@@ -83,6 +87,54 @@ struct ksm_file_id {
 	ksm_u32 reserved;
 };
 
+/* ksm_task_ns.flags: which of the namespace facts hold */
+enum ksm_task_ns_flags {
+	/* the process is in a pid namespace other than the initial one:
+	 * vpid and container_start are set */
+	KSM_NS_PID = 1u << 0,
+	KSM_NS_IN_INIT_TREE = 1u << 1, /* its parents in the namespace lead to the namespace's init */
+	KSM_NS_INIT_TREE_KNOWN = 1u << 2, /* whether KSM_NS_IN_INIT_TREE holds is known */
+	/* the process's user namespace is not the initial one: ns_uid,
+	 * ns_gid, ns_euid are the ids as seen in it */
+	KSM_NS_USER = 1u << 3,
+	KSM_NS_IDS_UNKNOWN = 1u << 4,      /* the user namespace's id map was too long to search */
+	KSM_NS_CGROUP_TRUNCATED = 1u << 5, /* the cgroup path was cut (too long or deep) */
+	KSM_NS_ROOT_TRUNCATED = 1u << 6,   /* the root path was cut */
+	KSM_NS_ROOT_DELETED = 1u << 7,     /* the root directory was removed */
+};
+
+/* The id a user namespace shows for a host id it does not map. */
+#define KSM_NS_ID_UNMAPPED 0xffffffffu
+
+/*
+ * The namespaces and control group of the process a record is about, as
+ * the kernel holds them when the event happens.  Namespace ids are the
+ * inode numbers of /proc/PID/ns/<kind> (pid: the namespace of the process
+ * itself, not pid_for_children).  Strings point into the record's variable
+ * part; they are set on process_exec only and absent elsewhere.
+ */
+struct ksm_task_ns {
+	ksm_u64 cgroup_id;       /* cgroup v2 id (the unified hierarchy's directory inode); 0: none */
+	ksm_u64 container_start; /* start of the pid namespace's init, same clock as hdr.time; with KSM_NS_PID */
+	struct ksm_str cgroup;   /* path in the unified hierarchy, from its root */
+	struct ksm_str root;     /* the process's root directory, when not its mount tree's top */
+	ksm_u32 pid_ns;
+	ksm_u32 mnt_ns;
+	ksm_u32 net_ns;
+	ksm_u32 user_ns;
+	ksm_u32 uts_ns;
+	ksm_u32 ipc_ns;
+	ksm_u32 cgroup_ns;
+	ksm_u32 vpid;   /* the process's id in its own pid namespace */
+	ksm_u32 vppid;  /* its parent's id there; 0 when the parent is outside it */
+	ksm_u32 ns_uid; /* real, effective user and real group id in its user namespace */
+	ksm_u32 ns_euid;
+	ksm_u32 ns_gid;
+	ksm_u16 pid_ns_level; /* 0: the initial pid namespace */
+	ksm_u16 flags;        /* enum ksm_task_ns_flags */
+	ksm_u32 reserved;
+};
+
 /* A new process (fork/vfork/clone without CLONE_THREAD). */
 struct ksm_process_create {
 	struct ksm_header hdr;
@@ -99,6 +151,7 @@ struct ksm_process_create {
 	 * they identify a process across pid reuse */
 	ksm_u64 start_time;
 	ksm_u64 parent_start_time;
+	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS */
 };
 
 /* ksm_process_exec.flags */
@@ -111,6 +164,9 @@ enum ksm_exec_flags {
 	KSM_EXEC_CWD_DELETED = 1u << 5,     /* working directory removed */
 	KSM_EXEC_PARENT_IMAGE_TRUNCATED = 1u << 6,
 	KSM_EXEC_PARENT_IMAGE_DELETED = 1u << 7,
+	KSM_EXEC_IMAGE_OVERLAY = 1u << 8,     /* the executed file is on an overlay filesystem */
+	KSM_EXEC_IMAGE_UPPER = 1u << 9,       /* ... in its writable upper layer */
+	KSM_EXEC_IMAGE_LAYER_UNKNOWN = 1u << 10, /* ... in a layer this kernel does not say */
 };
 
 /* A program replaced the process image (execve/execveat). */
@@ -135,6 +191,7 @@ struct ksm_process_exec {
 	/* the parent's program at the time of the exec (absent when the
 	 * parent has no memory map: a kernel thread, or it is exiting) */
 	struct ksm_str parent_image;
+	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS */
 };
 
 /* The whole process ended: the last thread of the group exited. */
@@ -146,6 +203,7 @@ struct ksm_process_exit {
 	ksm_u32 reserved;
 	char comm[KSM_COMM_LEN];
 	ksm_u64 start_time; /* of the process, ns since boot */
+	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS */
 };
 
 /* A thread other than the initial one started or ended. */
@@ -177,6 +235,7 @@ struct ksm_image_load {
 	struct ksm_str path;
 	ksm_u64 start_time; /* of the process, ns since boot */
 	struct ksm_file_id file; /* the mapped file, as stat(2) in the process shows it */
+	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS (not for kernel images) */
 };
 
 /* Events the queue could not hold, by type, since the previous report. */
@@ -210,6 +269,7 @@ struct ksm_exec_blocked {
 	ksm_u8 sha256[32];
 	struct ksm_str path;
 	struct ksm_str rule;
+	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS (the BPF-LSM engine only) */
 };
 
 #endif /* KSYSMON_EVENT_H */

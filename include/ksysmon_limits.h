@@ -4,6 +4,9 @@
 #define KSM_LIMITS_H
 
 #define KSM_PATH_MAX 4096             /* PATH_MAX, NUL included */
+/* the cgroup and root paths of a process_exec, each shorter than this
+ * (a longer one keeps its end and is marked as cut) */
+#define KSM_NS_PATH_MAX 1024
 #define KSM_ARGS_CAP (1u << 20)       /* --max-args-bytes must stay below */
 #define KSM_EXEC_STRINGS 4            /* image, filename, cwd, parent image, each < KSM_PATH_MAX */
 #define KSM_DEFAULT_ARGS_BYTES 65536

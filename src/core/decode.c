@@ -14,17 +14,26 @@ static const char *const event_names[KSM_EV_MAX] = {
 	[KSM_EV_EXEC_BLOCKED] = "exec_blocked",
 };
 
-/* Size of each type's fixed part; 0 for types that cannot be decoded. */
+/* Size of each type's fixed part without a namespace block (the whole
+ * part for types that never have one); 0 for types that cannot be decoded. */
 static const uint32_t fixed_size[KSM_EV_MAX] = {
-	[KSM_EV_PROCESS_CREATE] = sizeof(struct ksm_process_create),
-	[KSM_EV_PROCESS_EXEC] = sizeof(struct ksm_process_exec),
-	[KSM_EV_PROCESS_EXIT] = sizeof(struct ksm_process_exit),
+	[KSM_EV_PROCESS_CREATE] = offsetof(struct ksm_process_create, ns),
+	[KSM_EV_PROCESS_EXEC] = offsetof(struct ksm_process_exec, ns),
+	[KSM_EV_PROCESS_EXIT] = offsetof(struct ksm_process_exit, ns),
 	[KSM_EV_THREAD_CREATE] = sizeof(struct ksm_thread),
 	[KSM_EV_THREAD_EXIT] = sizeof(struct ksm_thread),
-	[KSM_EV_IMAGE_LOAD] = sizeof(struct ksm_image_load),
+	[KSM_EV_IMAGE_LOAD] = offsetof(struct ksm_image_load, ns),
 	[KSM_EV_EVENTS_LOST] = sizeof(struct ksm_events_lost),
-	[KSM_EV_EXEC_BLOCKED] = sizeof(struct ksm_exec_blocked),
+	[KSM_EV_EXEC_BLOCKED] = offsetof(struct ksm_exec_blocked, ns),
 };
+
+/* Types whose records may end with a struct ksm_task_ns. */
+static bool has_ns_block(unsigned type)
+{
+	return type == KSM_EV_PROCESS_CREATE || type == KSM_EV_PROCESS_EXEC ||
+	       type == KSM_EV_PROCESS_EXIT || type == KSM_EV_IMAGE_LOAD ||
+	       type == KSM_EV_EXEC_BLOCKED;
+}
 
 const char *ksm_event_name(unsigned type)
 {
@@ -78,7 +87,43 @@ static void copy_comm(char dst[KSM_COMM_LEN + 1], const char src[KSM_COMM_LEN])
 	dst[KSM_COMM_LEN] = '\0'; /* comm is not terminated when 16 bytes long */
 }
 
-#define LOAD(type, var, rec) type var; memcpy(&var, rec, sizeof(var))
+/* The namespace block, which ends the fixed part of length fixed. */
+static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
+		      uint64_t clock_ns, struct ksm_event *ev)
+{
+	struct ksm_task_ns n;
+	struct ksm_ns_view *v = &ev->ns;
+
+	memcpy(&n, rec + fixed - sizeof(n), sizeof(n));
+	if (!get_text(rec, size, fixed, utf16, &n.cgroup, &v->cgroup) ||
+	    !get_text(rec, size, fixed, utf16, &n.root, &v->root))
+		return false;
+	ev->has_ns = true;
+	v->cgroup_id = n.cgroup_id;
+	v->container_start_ns = (n.flags & KSM_NS_PID) ? n.container_start + clock_ns : 0;
+	v->pid_ns = n.pid_ns;
+	v->mnt_ns = n.mnt_ns;
+	v->net_ns = n.net_ns;
+	v->user_ns = n.user_ns;
+	v->uts_ns = n.uts_ns;
+	v->ipc_ns = n.ipc_ns;
+	v->cgroup_ns = n.cgroup_ns;
+	v->vpid = n.vpid;
+	v->vppid = n.vppid;
+	v->ns_uid = n.ns_uid;
+	v->ns_euid = n.ns_euid;
+	v->ns_gid = n.ns_gid;
+	v->pid_ns_level = n.pid_ns_level;
+	v->flags = n.flags;
+	return true;
+}
+
+/* A record without its namespace block may be shorter than its struct:
+ * only its own bytes are read (r.ns is never used; decode_ns reads it). */
+#define LOAD(type, var, rec) \
+	type var; \
+	memset(&var, 0, sizeof(var)); \
+	memcpy(&var, rec, hdr.size < sizeof(var) ? hdr.size : sizeof(var))
 #define TEXT(field, out) \
 	if (!get_text(p, hdr.size, fixed, utf16, &r.field, out)) \
 		return KSM_DECODE_BAD_STRING
@@ -96,6 +141,9 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	if (hdr.type == KSM_EV_NONE || hdr.type >= KSM_EV_MAX)
 		return KSM_DECODE_BAD_TYPE;
 	uint32_t fixed = fixed_size[hdr.type];
+	bool ns = (hdr.flags & KSM_HF_TASK_NS) && has_ns_block(hdr.type);
+	if (ns)
+		fixed += sizeof(struct ksm_task_ns);
 	if (avail < fixed)
 		return KSM_DECODE_SHORT;
 	if (hdr.size < fixed || hdr.size > avail)
@@ -105,7 +153,10 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	ev->type = (enum ksm_event_type)hdr.type;
 	ev->hdr_flags = hdr.flags;
 	ev->size = hdr.size;
-	ev->time_ns = hdr.time + ((hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns);
+	uint64_t clock_ns = (hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns;
+	ev->time_ns = hdr.time + clock_ns;
+	if (ns && !decode_ns(p, hdr.size, fixed, utf16, clock_ns, ev))
+		return KSM_DECODE_BAD_STRING;
 
 	switch (hdr.type) {
 	case KSM_EV_PROCESS_CREATE: {

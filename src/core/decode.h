@@ -40,6 +40,21 @@ struct ksm_event {
 	char comm[KSM_COMM_LEN + 1]; /* NUL-terminated */
 	uint64_t start_time;        /* of the process, ns since boot; 0: unknown */
 	uint64_t parent_start_time; /* process_create, process_exec */
+	/* The namespaces and cgroup of the process (Linux process records
+	 * with KSM_HF_TASK_NS); has_ns false: not recorded, or an older
+	 * capture. */
+	bool has_ns;
+	struct ksm_ns_view {
+		uint64_t cgroup_id;
+		uint64_t container_start_ns; /* wall clock; with KSM_NS_PID */
+		struct ksm_text cgroup;
+		struct ksm_text root;
+		uint32_t pid_ns, mnt_ns, net_ns, user_ns, uts_ns, ipc_ns, cgroup_ns;
+		uint32_t vpid, vppid;
+		uint32_t ns_uid, ns_euid, ns_gid;
+		uint16_t pid_ns_level;
+		uint16_t flags; /* enum ksm_task_ns_flags */
+	} ns;
 	union {
 		struct {
 			uint32_t ppid;

@@ -90,6 +90,22 @@ static void create_fields(const struct walk *w, const struct ksm_event *ev)
 		w->s->text(w->ctx, "cmdline", &ev->u.create.cmdline, NULL);
 }
 
+/* The executed file's identity as stat(2) of /proc/PID/exe shows it, and
+ * on an overlay which layer holds it. */
+static void exec_file_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	if (ev->u.exec.image_id.inode) {
+		w->s->num(w->ctx, "image_dev", ev->u.exec.image_id.dev);
+		w->s->num(w->ctx, "image_inode", ev->u.exec.image_id.inode);
+	}
+	if (!(ev->flags & KSM_EXEC_IMAGE_OVERLAY))
+		return;
+	if (ev->flags & KSM_EXEC_IMAGE_LAYER_UNKNOWN)
+		w->s->boolean(w->ctx, "image_layer_unknown", true);
+	else
+		w->s->boolean(w->ctx, "image_upper_layer", ev->flags & KSM_EXEC_IMAGE_UPPER);
+}
+
 static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 {
 	w->s->num(w->ctx, "tid", ev->tid);
@@ -115,6 +131,51 @@ static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 	}
 	w->s->num(w->ctx, "euid", ev->u.exec.euid);
 	w->s->num(w->ctx, "ppid", ev->u.exec.ppid);
+	exec_file_fields(w, ev);
+}
+
+/* The namespaces and cgroup the kernel recorded for the process; facts of
+ * a non-initial namespace only when the process is in one. */
+static void ns_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	const struct ksm_ns_view *n = &ev->ns;
+
+	if (!ev->has_ns)
+		return;
+	if (n->cgroup_id)
+		w->s->num(w->ctx, "cgroup_id", n->cgroup_id);
+	if (n->cgroup.present) {
+		w->s->text(w->ctx, "cgroup", &n->cgroup, NULL);
+		if (n->flags & KSM_NS_CGROUP_TRUNCATED)
+			w->s->boolean(w->ctx, "cgroup_truncated", true);
+	}
+	w->s->num(w->ctx, "pid_ns_level", n->pid_ns_level);
+	if (n->flags & KSM_NS_PID) {
+		w->s->num(w->ctx, "vpid", n->vpid);
+		w->s->num(w->ctx, "vppid", n->vppid);
+		if (n->flags & KSM_NS_INIT_TREE_KNOWN)
+			w->s->boolean(w->ctx, "in_init_tree", n->flags & KSM_NS_IN_INIT_TREE);
+		w->s->time(w->ctx, "container_start", n->container_start_ns);
+	}
+	w->s->num(w->ctx, "pid_ns", n->pid_ns);
+	w->s->num(w->ctx, "mnt_ns", n->mnt_ns);
+	w->s->num(w->ctx, "net_ns", n->net_ns);
+	w->s->num(w->ctx, "user_ns", n->user_ns);
+	w->s->num(w->ctx, "uts_ns", n->uts_ns);
+	w->s->num(w->ctx, "ipc_ns", n->ipc_ns);
+	w->s->num(w->ctx, "cgroup_ns", n->cgroup_ns);
+	if ((n->flags & KSM_NS_USER) && !(n->flags & KSM_NS_IDS_UNKNOWN)) {
+		w->s->num(w->ctx, "ns_uid", n->ns_uid);
+		w->s->num(w->ctx, "ns_gid", n->ns_gid);
+		w->s->num(w->ctx, "ns_euid", n->ns_euid);
+	} else if (n->flags & KSM_NS_USER) {
+		w->s->boolean(w->ctx, "ns_ids_unknown", true);
+	}
+	if (n->root.present) {
+		path(w, "root", &n->root, n->flags & KSM_NS_ROOT_DELETED);
+		if (n->flags & KSM_NS_ROOT_TRUNCATED)
+			w->s->boolean(w->ctx, "root_truncated", true);
+	}
 }
 
 static void exit_fields(const struct walk *w, const struct ksm_event *ev)
@@ -208,5 +269,6 @@ void ksm_event_body_fields(const struct ksm_event *ev, const struct ksm_field_si
 	default:
 		break;
 	}
+	ns_fields(&w, ev);
 	context_fields(&w, ev);
 }

@@ -494,7 +494,7 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 		return ksm_fail(err, errlen, "--%s needs a --deny or --deny-sha256 rule",
 			    o->deny_audit ? "audit" : o->deny_fail_closed ? "fail-closed" : "deny-unverifiable");
 	/* the queue must hold several of the largest exec records */
-	uint64_t largest = sizeof(struct ksm_process_exec) + KSM_EXEC_STRINGS * KSM_PATH_MAX +
+	uint64_t largest = sizeof(struct ksm_process_exec) + KSM_EXEC_STRINGS * KSM_PATH_MAX + 2 * KSM_NS_PATH_MAX +
 			   (uint64_t)o->max_args_bytes;
 	if (o->ringbuf_bytes < KSM_RINGBUF_EXECS * largest)
 		return ksm_fail(err, errlen, "--ringbuf-size %" PRIu64 " is too small for --max-args-bytes %u (needs at least %" PRIu64 ")",

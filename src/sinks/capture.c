@@ -158,9 +158,9 @@ int ksm_capture_open(struct ksm_capture_reader *r, FILE *f, char *err, size_t er
 	if (n < sizeof(h))
 		return ksm_fail(err, errlen, "truncated capture header at byte %zu (%zu of %zu bytes)",
 				n, n, sizeof(h));
-	if (h.version != KSM_CAPTURE_VERSION)
-		return ksm_fail(err, errlen, "unsupported capture version %u at byte 8 (this ksysmon reads version %u)",
-				h.version, KSM_CAPTURE_VERSION);
+	if (h.version < KSM_CAPTURE_VERSION_MIN || h.version > KSM_CAPTURE_VERSION)
+		return ksm_fail(err, errlen, "unsupported capture version %u at byte 8 (this ksysmon reads versions %u to %u)",
+				h.version, KSM_CAPTURE_VERSION_MIN, KSM_CAPTURE_VERSION);
 	size_t strings = (size_t)h.hostname_len + h.kernel_len;
 	if (h.header_size != sizeof(h) + strings)
 		return ksm_fail(err, errlen, "bad capture header size %u at byte 12", h.header_size);

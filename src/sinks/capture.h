@@ -25,7 +25,11 @@
 #include "ksysmon_event.h"
 
 #define KSM_CAPTURE_MAGIC "KSMCAP\r\n" /* the CR LF shows text-mode damage */
-#define KSM_CAPTURE_VERSION 2
+/* Version 3: process records may end with a namespace block
+ * (KSM_HF_TASK_NS).  Version 2 files, whose records never have one, read
+ * the same way: their namespace facts are absent. */
+#define KSM_CAPTURE_VERSION 3
+#define KSM_CAPTURE_VERSION_MIN 2 /* the oldest version read */
 #define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
 
 struct ksm_capture_header {

@@ -250,7 +250,7 @@ events:
         for blob, msg in ((b"", "empty file, not a ksysmon capture"),
                           (b"GIF89a" + data[6:], "not a ksysmon capture (bad magic at byte 0)"),
                           (data[:20], "truncated capture header at byte 20 (20 of 56 bytes)"),
-                          (data[:8] + b"\x03" + data[9:], "unsupported capture version 3 at byte 8")):
+                          (data[:8] + b"\x09" + data[9:], "unsupported capture version 9 at byte 8")):
             got, err = run_on(blob)
             self.assertEqual(got, [])
             self.assertEqual(err.strip().count("\n"), 0, err)

@@ -154,7 +154,7 @@ static void test_bad_headers(void **state)
 	ksm_buf_reset(&b);
 	ksm_capture_header(&b, &info);
 	b.data[8] = 9;
-	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads version 2)");
+	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads versions 2 to 3)");
 
 	ksm_buf_reset(&b);
 	ksm_capture_header(&b, &info);

@@ -73,17 +73,18 @@ static uint32_t build_sample(struct recb *r, unsigned type)
 	return recb_end(r);
 }
 
+/* The fixed part of a record without KSM_HF_TASK_NS (the samples'). */
 static size_t fixed_of(unsigned type)
 {
 	switch (type) {
-	case KSM_EV_PROCESS_CREATE: return sizeof(struct ksm_process_create);
-	case KSM_EV_PROCESS_EXEC: return sizeof(struct ksm_process_exec);
-	case KSM_EV_PROCESS_EXIT: return sizeof(struct ksm_process_exit);
+	case KSM_EV_PROCESS_CREATE: return offsetof(struct ksm_process_create, ns);
+	case KSM_EV_PROCESS_EXEC: return offsetof(struct ksm_process_exec, ns);
+	case KSM_EV_PROCESS_EXIT: return offsetof(struct ksm_process_exit, ns);
 	case KSM_EV_THREAD_CREATE:
 	case KSM_EV_THREAD_EXIT: return sizeof(struct ksm_thread);
-	case KSM_EV_IMAGE_LOAD: return sizeof(struct ksm_image_load);
+	case KSM_EV_IMAGE_LOAD: return offsetof(struct ksm_image_load, ns);
 	case KSM_EV_EVENTS_LOST: return sizeof(struct ksm_events_lost);
-	case KSM_EV_EXEC_BLOCKED: return sizeof(struct ksm_exec_blocked);
+	case KSM_EV_EXEC_BLOCKED: return offsetof(struct ksm_exec_blocked, ns);
 	}
 	fail_msg("type %u", type);
 	return 0;
@@ -398,7 +399,7 @@ static void test_short(void **state)
 	assert_int_equal(decode_exact(&x, r.buf, 15, 0), KSM_DECODE_SHORT);
 	/* a whole header but not the fixed part */
 	assert_int_equal(decode_exact(&x, r.buf, 16, 0), KSM_DECODE_SHORT);
-	assert_int_equal(decode_exact(&x, r.buf, sizeof(struct ksm_process_exec) - 1, 0),
+	assert_int_equal(decode_exact(&x, r.buf, offsetof(struct ksm_process_exec, ns) - 1, 0),
 			 KSM_DECODE_SHORT);
 	exact_free(&x);
 	recb_free(&r);
@@ -538,7 +539,7 @@ static void test_bad_strings(void **state)
 	(void)state;
 	struct recb r = { 0 };
 	struct exact x = { 0 };
-	const uint32_t fixed = sizeof(struct ksm_process_exec);
+	const uint32_t fixed = offsetof(struct ksm_process_exec, ns);
 	uint32_t n = build_sample(&r, KSM_EV_PROCESS_EXEC);
 
 	/* inside the fixed part */

@@ -310,18 +310,18 @@ static void test_ringbuf_size(void **state)
 static void test_ringbuf_too_small_for_args(void **state)
 {
 	(void)state;
-	/* 3 * (152 + 4 * 4096 + 65536) = 246216 > 128K */
-	assert_int_equal(sizeof(struct ksm_process_exec), 152);
+	/* 3 * (240 + 4 * 4096 + 2 * 1024 + 65536) = 252624 > 128K */
+	assert_int_equal(sizeof(struct ksm_process_exec), 240);
 	BAD("--ringbuf-size", "-b", "128K");
-	expect_error((const char *const[]){ "--max-args-bytes", "131072", "65536", "246216", NULL });
+	expect_error((const char *const[]){ "--max-args-bytes", "131072", "65536", "252624", NULL });
 	OK("-b", "256K");
 	/* the largest argument limit needs 4M */
 	BAD("--max-args-bytes", "-a", "1048575", "-b", "2M");
 	expect_error((const char *const[]){ "--ringbuf-size", NULL });
 	OK("-a", "1048575", "-b", "4M");
-	/* exactly at the limit: 3 * (16536 + N) <= 65536 up to N = 5309 */
-	OK("-b", "64K", "-a", "5309");
-	BAD("--ringbuf-size", "-b", "64K", "-a", "5310");
+	/* exactly at the limit: 3 * (18672 + N) <= 65536 up to N = 3173 */
+	OK("-b", "64K", "-a", "3173");
+	BAD("--ringbuf-size", "-b", "64K", "-a", "3174");
 }
 
 static void test_latency(void **state)
