@@ -8,7 +8,12 @@ linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
             python3 util-linux mount passwd rsyslog python3-jsonschema
             libclang-rt-14-dev libsystemd-dev debhelper lintian logrotate
             systemd procps groff-base man-db prometheus-node-exporter
-            qemu-system-x86 busybox-static cpio xz-utils zstd)
+            qemu-system-x86 busybox-static cpio xz-utils zstd
+            podman runc catatonit)
+# containers in the tests: podman with runc (crun refuses the cgroup v1/v2
+# hybrid); catatonit is what podman builds a pod's pause image from, offline.
+# No uidmap, slirp4netns or fuse-overlayfs: containers run with --network
+# none, rootless podman maps the one uid it has, and its store is vfs.
 windows_pkgs=(mingw-w64 wine wine64)
 # the tools `make bench` compares ksysmon with, and the plot
 bench_pkgs=(forkstat bpftrace linux-perf auditd gnuplot-nox)
