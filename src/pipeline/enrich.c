@@ -44,6 +44,7 @@ void ksm_enrich_free(struct ksm_enricher *e)
 		free(e->users[i].name);
 	for (unsigned i = 0; i < e->n_roots; i++)
 		ksm_passwd_free(&e->roots[i].pw);
+	ksm_passwd_free(&e->chroot.pw);
 }
 
 static const char *host_name(uint32_t uid, char *buf, size_t len)
@@ -59,7 +60,7 @@ static const char *host_name(uint32_t uid, char *buf, size_t len)
 static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 					       const struct ksm_user_query *q)
 {
-	for (unsigned i = 0; i < e->n_roots; i++)
+	for (unsigned i = 0; i < e->n_roots && !q->own_root; i++)
 		if (e->roots[i].mnt_ns == q->mnt_ns)
 			return &e->roots[i];
 	struct ksm_passwd pw;
@@ -67,6 +68,12 @@ static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 	int kind = ksm_passwd_of_root("/proc", &of, &pw);
 	if (kind == -ESRCH)
 		return NULL;
+	if (q->own_root) { /* this process's only: read for it, not kept */
+		ksm_passwd_free(&e->chroot.pw);
+		e->chroot.kind = kind;
+		e->chroot.pw = pw;
+		return &e->chroot;
+	}
 	unsigned slot = e->n_roots < KSM_ROOT_CACHE ? e->n_roots++ : e->next_root++ % KSM_ROOT_CACHE;
 	ksm_passwd_free(&e->roots[slot].pw);
 	e->roots[slot].mnt_ns = q->mnt_ns;
@@ -83,13 +90,14 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
 	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns)
 		return host_name(q->uid, buf, len);
 	const struct ksm_root_names *r = root_names(e, q);
-	if (!r) {
-		*keep = false; /* gone: another process of the namespace may still tell */
+	/* gone: another process of the namespace may still tell; a chroot's
+	 * names are its own */
+	*keep = r && !q->own_root;
+	if (!r)
 		return NULL;
-	}
 	if (r->kind == KSM_ROOT_HOST)
 		return host_name(q->uid, buf, len);
-	if (r->kind != KSM_ROOT_OWN || q->ns_uid == 0xffffffffu)
+	if (r->kind != KSM_ROOT_OWN || q->ns_uid == KSM_NS_ID_UNMAPPED)
 		return NULL;
 	return ksm_passwd_name(&r->pw, q->ns_uid);
 }
@@ -98,7 +106,7 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
  * bounded cache), a uid without a name too (NULL). */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
-	for (unsigned i = 0; i < e->n_users; i++)
+	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
 		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
@@ -231,11 +239,21 @@ static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
 }
 
-/* The user of an exec, where its process sees it. */
+/* The user of an exec, where its process sees it: its mount namespace
+ * (0: not recorded, then the host's names apply) and its uid in its own
+ * user namespace. */
 static struct ksm_user_query user_query(const struct ksm_event *ev)
 {
+	const struct ksm_ns_view *n = &ev->ns;
 	struct ksm_user_query q = { .uid = ev->u.exec.uid, .ns_uid = ev->u.exec.uid,
 				    .pid = ev->pid, .start = ev->start_time };
+	if (!ev->has_ns)
+		return q;
+	q.mnt_ns = n->mnt_ns;
+	if (n->flags & KSM_NS_USER)
+		q.ns_uid = n->flags & KSM_NS_IDS_UNKNOWN ? KSM_NS_ID_UNMAPPED : n->ns_uid;
+	/* a chroot inside the namespace: its root is not the namespace's */
+	q.own_root = n->root.present;
 	return q;
 }
 

@@ -22,6 +22,7 @@ struct ksm_user_query {
 	uint32_t ns_uid; /* as the process's own user namespace sees it */
 	uint32_t pid;
 	uint64_t start;  /* of the process, ns since boot */
+	bool own_root;   /* chrooted inside its mount namespace: not the namespace's root */
 };
 
 /* Finds the name of q's user (buf: room for it); NULL when it has none.
@@ -49,6 +50,7 @@ struct ksm_enricher {
 		struct ksm_passwd pw;
 	} roots[KSM_ROOT_CACHE];
 	unsigned n_roots, next_root;
+	struct ksm_root_names chroot; /* the last chrooted process's */
 	char user_once[256]; /* a name not kept, until the next event */
 	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
