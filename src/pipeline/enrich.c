@@ -21,6 +21,7 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
 	uint8_t boot_id[16] = { 0 };
 
 	memset(e, 0, sizeof(*e));
+	e->tree.mnt_fd = -1;
 	e->lookup_user = ksm_enrich_lookup;
 	e->lookup_ctx = e;
 	/* without a boot id, identities are still unique within this boot */
@@ -32,6 +33,8 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
 		char path[256];
 		snprintf(path, sizeof(path), "%s/self/ns/mnt", proc_dir);
 		e->own_mnt_ns = ns_inode(path);
+		snprintf(path, sizeof(path), "%s/self/mountinfo", proc_dir);
+		ksm_cgroups_open(&e->tree, path); /* without it: the records' paths only */
 		ksm_proctab_seed(&e->procs, proc_dir);
 	}
 	return 0;
@@ -45,6 +48,7 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	for (unsigned i = 0; i < e->n_roots; i++)
 		ksm_passwd_free(&e->roots[i].pw);
 	ksm_passwd_free(&e->chroot.pw);
+	ksm_cgroups_close(&e->tree);
 }
 
 static const char *host_name(uint32_t uid, char *buf, size_t len)
@@ -304,8 +308,36 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64
 	c->image_flags = p->image_flags;
 }
 
+/* The container of the event's cgroup: parsed once per cgroup id, from
+ * the path the record carries (process_exec) or, live, the path of the
+ * id in the hierarchy now.  NULL for the host, or when the cgroup is gone
+ * before any record named its path (not kept: a later record may). */
+static const struct ksm_container *container_of(struct ksm_enricher *e, const struct ksm_event *ev)
+{
+	const struct ksm_ns_view *n = &ev->ns;
+	if (!ev->has_ns || !n->cgroup_id)
+		return NULL;
+	struct ksm_cgroup_slot *s = &e->cgroups[n->cgroup_id % KSM_CGROUP_CACHE];
+	if (s->id == n->cgroup_id)
+		return s->in_container ? &s->c : NULL;
+	char buf[4096];
+	const uint8_t *path = n->cgroup.data;
+	size_t len = n->cgroup.len;
+	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
+		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(buf));
+		if (rc < 0)
+			return NULL;
+		path = (const uint8_t *)buf;
+		len = (size_t)rc;
+	}
+	s->id = n->cgroup_id;
+	s->in_container = ksm_container_from_cgroup(path, len, &s->c);
+	return s->in_container ? &s->c : NULL;
+}
+
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 {
+	ev->ctx.container = container_of(e, ev);
 	if (!ev->start_time)
 		return; /* no process identity in this record */
 	switch (ev->type) {

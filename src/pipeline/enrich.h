@@ -9,11 +9,13 @@
 #define KSM_ENRICH_H
 
 #include "core/decode.h"
+#include "pipeline/cgroups.h"
 #include "pipeline/proctab.h"
 #include "pipeline/rootpasswd.h"
 
 #define KSM_USER_CACHE 64
-#define KSM_ROOT_CACHE 32 /* mount namespaces whose passwd file is kept */
+#define KSM_ROOT_CACHE 32
+#define KSM_CGROUP_CACHE 1024 /* cgroups whose container is kept (direct-mapped by id) */ /* mount namespaces whose passwd file is kept */
 
 /* Whom to name: a user id and where the process sees it. */
 struct ksm_user_query {
@@ -52,6 +54,13 @@ struct ksm_enricher {
 	unsigned n_roots, next_root;
 	struct ksm_root_names chroot; /* the last chrooted process's */
 	char user_once[256]; /* a name not kept, until the next event */
+	/* the container of each cgroup id met, parsed once */
+	struct ksm_cgroup_slot {
+		uint64_t id; /* 0: free */
+		bool in_container;
+		struct ksm_container c;
+	} cgroups[KSM_CGROUP_CACHE];
+	struct ksm_cgroups tree; /* live: the path of an id no record names */
 	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
 
