@@ -31,6 +31,10 @@ const char ksm_usage[] =
 	"                             (default: all but image_load)\n"
 	"  -p, --pid=PID              only events of this process (and processes\n"
 	"                             it creates); repeatable\n"
+	"      --container=ID         only events of this container (an id or a\n"
+	"                             prefix naming one running container), of\n"
+	"                             any container (all) or of the host (host);\n"
+	"                             repeatable\n"
 	"  -a, --max-args-bytes=N     capture at most N bytes of arguments per exec\n"
 	"                             (default 65536, at most 1048575)\n"
 	"  -b, --ringbuf-size=SIZE    kernel queue size in bytes, a power of two;\n"
@@ -184,7 +188,7 @@ static int parse_group(const char *s, long *gid)
 }
 
 enum { OPT_IMAGE_HOOK = 254, OPT_HASH = 255, OPT_DENY = 256, OPT_DENY_SHA256, OPT_AUDIT, OPT_DENY_TIMEOUT, OPT_FAIL_CLOSED,
-       OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG, OPT_FILE_MODE, OPT_FILE_GROUP,
+       OPT_CONTAINER, OPT_PRINT, OPT_ROTATE_SIZE, OPT_ROTATE_KEEP, OPT_SYSLOG, OPT_FILE_MODE, OPT_FILE_GROUP,
        OPT_OUTPUT_ERROR, OPT_DENY_ENGINE = 300, OPT_DENY_UNVERIFIABLE, OPT_METRICS };
 
 static const char *long_name(const struct option *opts, int val)
@@ -241,10 +245,20 @@ static int check_deny_engine(const struct ksm_options *o, char *err, size_t errl
 	return 0;
 }
 
+/* all, host, or 1 to 64 lowercase hex digits */
+static bool container_arg(const char *s)
+{
+	size_t n = strlen(s);
+	if (!strcmp(s, "all") || !strcmp(s, "host"))
+		return true;
+	return n >= 1 && n <= 64 && strspn(s, "0123456789abcdef") == n;
+}
+
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "events", required_argument, NULL, 'e' },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "max-args-bytes", required_argument, NULL, 'a' },
 	{ "ringbuf-size", required_argument, NULL, 'b' },
 	{ "latency-ms", required_argument, NULL, 'l' },
@@ -339,6 +353,13 @@ int ksm_parse_options(int argc, char **argv, struct ksm_options *o, char *err, s
 			if (o->n_pids == KSM_MAX_PIDS)
 				return ksm_fail(err, errlen, "too many --pid options (at most %d)", KSM_MAX_PIDS);
 			o->pids[o->n_pids++] = (uint32_t)v;
+			break;
+		case OPT_CONTAINER:
+			if (!container_arg(optarg))
+				return ksm_fail(err, errlen, "invalid --container '%s' (expected a container id or its prefix in lowercase hex, all or host)", optarg);
+			if (o->n_containers == KSM_MAX_CONTAINERS)
+				return ksm_fail(err, errlen, "too many --container options (at most %d)", KSM_MAX_CONTAINERS);
+			o->containers[o->n_containers++] = optarg;
 			break;
 		case 'a':
 			if (parse_size(optarg, 0, KSM_ARGS_CAP - 1, false, &v))
@@ -516,7 +537,8 @@ static bool file_may_set(const char *name)
 /* Options given once per value, whose lists are so many options. */
 static bool repeatable(const char *name)
 {
-	return !strcmp(name, "pid") || !strcmp(name, "deny") || !strcmp(name, "deny-sha256");
+	return !strcmp(name, "pid") || !strcmp(name, "container") || !strcmp(name, "deny") ||
+	       !strcmp(name, "deny-sha256");
 }
 
 /* Whether the command line gives the option of this long name. */

@@ -212,6 +212,9 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 		p->enrich.lookup_user = recorded_user;
 		p->enrich.lookup_ctx = p;
 	}
+	if (ksm_container_sel_init(&p->containers, o->containers, o->n_containers,
+				   p->replay ? NULL : &p->enrich.tree, err, errlen))
+		return -1;
 	if (p->replay && o->n_pids) {
 		p->followed = calloc(PID_LIMIT / 8 + 1, 1);
 		if (!p->followed)
@@ -322,6 +325,7 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 		/* the process table learns from every event, shown or not */
 		ksm_enrich(&p->enrich, ev, p->boot_ns);
 		shown = (!p->replay || kernel_selects(p, ev)) &&
+			ksm_container_selected(&p->containers, ev->ctx.container) &&
 			ksm_select_event(p->rules, ev, &p->scratch);
 		if (shown && p->hashing)
 			digest(p, ev);
@@ -541,7 +545,7 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 		fprintf(stderr, "ksysmon: hash: computed=%llu cached=%llu failed=%llu\n",
 			(unsigned long long)p->hash.hashed, (unsigned long long)p->hash.cached,
 			(unsigned long long)p->hash.failed);
-	if (p->rules) {
+	if (p->rules || p->containers.on) {
 		if (kernel_filtered >= 0)
 			fprintf(stderr, "ksysmon: filtered: kernel=%lld user=%llu\n",
 				(long long)kernel_filtered, (unsigned long long)ksm_pipeline_filtered(p));

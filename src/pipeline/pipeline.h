@@ -19,6 +19,7 @@
 #include "pipeline/options.h"
 #include "sinks/output.h"
 #include "pipeline/rules.h"
+#include "pipeline/select.h"
 #include "sinks/syslog.h"
 
 struct ksm_pipeline {
@@ -40,6 +41,7 @@ struct ksm_pipeline {
 	bool replay;
 	uint32_t event_mask;
 	uint8_t *followed; /* --pid: a bit per pid, descendants included */
+	struct ksm_container_sel containers; /* --container */
 	bool pending_hash; /* a KSM_CAP_HASH came before the next record */
 	struct ksm_context recorded; /* its digest */
 	char recorded_error[257];
