@@ -33,6 +33,10 @@ static const char *const field_names[KSM_F_COUNT] = {
 	[KSM_F_UID] = "uid",
 	[KSM_F_PID] = "pid",
 	[KSM_F_COMM] = "comm",
+	[KSM_F_CONTAINER_ID] = "container_id",
+	[KSM_F_CONTAINER_RUNTIME] = "container_runtime",
+	[KSM_F_CGROUP] = "cgroup",
+	[KSM_F_PID_NS] = "pid_ns",
 };
 
 static const char *const cond_names[KSM_C_COUNT] = {

@@ -79,6 +79,15 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	if ((used & (1u << KSM_F_COMM)) && ev->type != KSM_EV_THREAD_CREATE &&
 	    ev->type != KSM_EV_THREAD_EXIT && ev->type != KSM_EV_IMAGE_LOAD)
 		copy_text(scratch, &f[KSM_F_COMM], (const uint8_t *)ev->comm, strlen(ev->comm));
+	const struct ksm_container *c = ev->ctx.container;
+	if ((used & (1u << KSM_F_CONTAINER_ID)) && c)
+		copy_text(scratch, &f[KSM_F_CONTAINER_ID], (const uint8_t *)c->id, strlen(c->id));
+	if ((used & (1u << KSM_F_CONTAINER_RUNTIME)) && c)
+		copy_text(scratch, &f[KSM_F_CONTAINER_RUNTIME], (const uint8_t *)c->runtime,
+			  strlen(c->runtime));
+	/* the path the record carries (process_exec) */
+	if ((used & (1u << KSM_F_CGROUP)) && ev->has_ns && ev->ns.cgroup.present)
+		copy_text(scratch, &f[KSM_F_CGROUP], ev->ns.cgroup.data, ev->ns.cgroup.len);
 	if (scratch->failed)
 		return true; /* out of memory: show rather than lose */
 
@@ -90,6 +99,10 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	}
 	in.num[KSM_F_PID] = ev->pid;
 	in.has_num[KSM_F_PID] = true;
+	if (ev->has_ns) {
+		in.num[KSM_F_PID_NS] = ev->ns.pid_ns;
+		in.has_num[KSM_F_PID_NS] = true;
+	}
 	if (ev->type == KSM_EV_PROCESS_EXEC) {
 		in.num[KSM_F_UID] = ev->u.exec.uid;
 		in.has_num[KSM_F_UID] = true;
