@@ -138,9 +138,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIBS) tests/unit/unit.h | $(BUILD)/.dir
 
 -include $(UNIT_TESTS:=.d)
 
-# the layers' rules (README.md, "Layout"), on the sources and the objects
+# the layers' rules (README.md, "Layout"), on the sources and the objects,
+# and what touching each file rebuilds
 layers: $(BUILD)/ksysmon
-	python3 tests/layers/check.py --objects $(BUILD)/obj
+	python3 tests/layers/check.py --objects $(BUILD)/obj --incremental
 
 $(BUILD)/tests/workload: tests/integration/workload.c | $(BUILD)/.dir
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread $< -o $@ -ldl

@@ -18,6 +18,7 @@ WIN_WARN := -Wall -Wextra -Werror
 WIN_VER := -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00
 
 WIN_DRV_SRCS := windows/driver/driver.c windows/driver/queue.c windows/driver/record.c \
+	windows/driver/devsec.c \
 	windows/driver/deny.c windows/driver/rt.c
 WIN_DRV_HDRS := $(wildcard windows/driver/*.h) windows/common/ksm_ioctl.h include/ksysmon_event.h
 WIN_DRV_CFLAGS := -std=gnu11 -O2 $(WIN_WARN) -I$(WIN_DDK) -Iinclude -Iwindows/common \
@@ -71,7 +72,7 @@ $(WIN_OUT)/ksysmon.inf: windows/driver/ksysmon.inf | $(WIN_OUT)
 WIN_HOST_CFLAGS := -std=gnu11 -g -O1 $(WIN_WARN) -DKSM_WDK_SHIM -Iwindows/tests -Iwindows/driver \
 	-Iwindows/common -Iinclude -Isrc -pthread
 WIN_HOST_PORTABLE := windows/driver/queue.c windows/driver/record.c windows/driver/deny.c \
-	windows/driver/rt.c windows/tests/wdk_shim.c
+	windows/driver/rt.c windows/driver/devsec.c windows/tests/wdk_shim.c
 WIN_HOST_DEPS := $(WIN_HOST_PORTABLE) $(WIN_DRV_HDRS) windows/tests/wdk_shim.h windows/windows.mk
 
 $(WIN_HOST_OUT)/test_driver: windows/tests/test_driver.c windows/tests/harness.h \
@@ -97,10 +98,18 @@ test-windows-unit: $(WIN_HOST_TESTS)
 	@set -e; for t in $(WIN_HOST_TESTS); do echo "== $$t"; \
 		TSAN_OPTIONS=halt_on_error=1 $$t; done
 
+# The routines that restrict \Device\ksysmon to SYSTEM and Administrators
+# (windows/driver/devsec.h): an image without them would hand its events
+# to every user.
+WIN_DRV_REQUIRED := ntoskrnl.exe!ObOpenObjectByPointer ntoskrnl.exe!ZwSetSecurityObject \
+	ntoskrnl.exe!RtlAddAccessAllowedAce
+
 test-windows-pe: $(WIN_OUT)/ksysmon.sys $(WIN_OUT)/loadme.sys
 	$(WIN_PYTHON) windows/tools/pecheck.py --allow windows/tools/ntoskrnl_allow.txt \
-		$(WIN_OUT)/ksysmon.sys $(WIN_OUT)/loadme.sys
-	$(WIN_PYTHON) windows/tools/pecheck_selftest.py $(WIN_OUT)/ksysmon.sys
+		$(addprefix --require ,$(WIN_DRV_REQUIRED)) $(WIN_OUT)/ksysmon.sys
+	$(WIN_PYTHON) windows/tools/pecheck.py --allow windows/tools/ntoskrnl_allow.txt \
+		$(WIN_OUT)/loadme.sys
+	$(WIN_PYTHON) windows/tools/pecheck_selftest.py $(WIN_OUT)/ksysmon.sys $(WIN_DRV_REQUIRED)
 
 test-windows-wine: windows
 	windows/tests/wine_smoke.sh $(WIN_OUT)

@@ -126,6 +126,8 @@ static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __
 	s->rec.rule.length = rlen;
 	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK) + (rlen & (KSM_GLOB_TEXT_MAX - 1));
 	fill_header(&s->rec.hdr, KSM_EV_EXEC_BLOCKED, size);
+	ns_fill(&s->rec.ns, (struct task_struct *)bpf_get_current_task());
+	s->rec.hdr.flags |= KSM_HF_TASK_NS;
 	if (bpf_ringbuf_output(&events, &s->rec, size, BPF_RB_FORCE_WAKEUP))
 		count_lost(KSM_EV_EXEC_BLOCKED);
 }

@@ -233,8 +233,10 @@ static __always_inline int emit_image(const struct image_walk *w, struct file *f
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
 	s->rec.start_time = BPF_CORE_READ(task, group_leader, start_boottime);
+	ns_fill(&s->rec.ns, task);
 	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK);
 	fill_header(&s->rec.hdr, KSM_EV_IMAGE_LOAD, size);
+	s->rec.hdr.flags |= KSM_HF_TASK_NS;
 	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
 		count_lost(KSM_EV_IMAGE_LOAD);
 	return 0;

@@ -14,9 +14,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGNAL_GROUP_EXIT 0x00000004 /* include/linux/sched/signal.h */
 
-/* the exec strings come before the arguments; a power of two for masks */
-#define KSM_STRINGS_MAX (4 * KSM_PATH_MAX)
-_Static_assert(KSM_EXEC_STRINGS * KSM_PATH_MAX <= KSM_STRINGS_MAX, "exec strings");
+/* the exec strings come before the arguments: the paths, then the cgroup
+ * and root (from KSM_NS_STRINGS_AT); powers of two for masks */
+#define KSM_NS_STRINGS_AT (KSM_EXEC_STRINGS * KSM_PATH_MAX)
+#define KSM_STRINGS_MAX (8 * KSM_PATH_MAX)
+_Static_assert(KSM_NS_STRINGS_AT == 4 * KSM_PATH_MAX, "exec strings");
+_Static_assert(KSM_NS_STRINGS_AT + 2 * KSM_NS_PATH_MAX <= KSM_STRINGS_MAX, "namespace strings");
+
+#include "ns.bpf.h"
 
 /* Hot paths (fork, exit) read task fields directly: tp_btf arguments are
  * trusted BTF pointers, and a direct load costs less than a helper call. */
@@ -91,6 +96,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->cmdline.offset = e->cmdline.length = 0;
 	e->start_time = process_start(child);
 	e->parent_start_time = process_start(child->real_parent);
+	ns_fill(&e->ns, child);
+	e->hdr.flags |= KSM_HF_TASK_NS;
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }
@@ -168,6 +175,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		return 0;
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	file_id_fill(&b->rec.image_id, inode, inode);
+	b->rec.flags |= overlay_layer_flags(inode);
 
 	/* filename: the name exec was given */
 	long n = bpf_probe_read_kernel_str(&b->data[off], KSM_PATH_MAX,
@@ -192,6 +200,9 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 			       BPF_CORE_READ(pexe, f_path.dentry), &b->rec.parent_image,
 			       KSM_EXEC_PARENT_IMAGE_TRUNCATED, KSM_EXEC_PARENT_IMAGE_DELETED);
 
+	ns_fill(&b->rec.ns, task);
+	off = ns_paths(&b->rec.ns, b->data, off, sizeof(b->rec), task);
+
 	b->rec.euid = BPF_CORE_READ(task, cred, euid.val);
 	b->rec.ppid = BPF_CORE_READ(parent, tgid);
 	b->rec.start_time = process_start(task);
@@ -203,6 +214,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 
 	__u32 size = sizeof(b->rec) + (off & (KSM_STRINGS_MAX - 1)) + (len & (KSM_ARGS_CAP - 1));
 	fill_header(&b->rec.hdr, KSM_EV_PROCESS_EXEC, size);
+	b->rec.hdr.flags |= KSM_HF_TASK_NS;
 	if (size > sizeof(*b))
 		return 0;
 	if (bpf_ringbuf_output(&events, b, size, wakeup_flag()))
@@ -325,6 +337,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	e->reserved = 0;
 	e->start_time = process_start(task);
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	ns_fill(&e->ns, task);
+	e->hdr.flags |= KSM_HF_TASK_NS;
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }

@@ -59,16 +59,18 @@ static __always_inline __u64 bounded(__u64 n, __u64 mask)
 /*
  * Walks the path of (mnt, dentry) as seen from the current task's root into
  * the per-CPU buffer, ending at buf[KSM_PATH_MAX]; returns the start
- * position, and enum ksm_path_flags in the upper 32 bits.  A global function:
+ * position, and enum ksm_path_flags in the upper 32 bits.  With to_top, the
+ * walk does not stop at that root but at the top of the mount tree (the
+ * root itself, as /proc/PID/root shows it to the host).  A global function:
  * the verifier checks it once, apart from its callers' states.
  */
-__noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr)
+__noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to_top)
 {
 	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_addr;
 	struct dentry *dentry = (struct dentry *)dentry_addr;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct dentry *root_dentry = to_top ? NULL : BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_mnt = to_top ? NULL : BPF_CORE_READ(task, fs, root.mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
 	__u32 zero = 0, pos, i;
 	__u64 flags = 0;
@@ -135,7 +137,7 @@ static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry
 					  char *dst, __u32 *flags)
 {
 	__u32 zero = 0;
-	__u64 r = path_walk((__u64)vfsmnt, (__u64)dentry);
+	__u64 r = path_walk((__u64)vfsmnt, (__u64)dentry, 0);
 	struct path_scratch *s = bpf_map_lookup_elem(&path_scratch, &zero);
 
 	*flags = r >> 32;

@@ -416,7 +416,10 @@ def ns_inodes(pid):
 
 
 def root_of(pid):
-    """The process's root directory as the host names it (/proc/PID/root)."""
+    """The process's root directory as the host names it (/proc/PID/root).
+    For a process in another mount namespace that pivot_root'd (podman)
+    this reads "/": its root is that namespace's root; the host path of
+    its files is then inspect()["merged_dir"]."""
     return os.readlink("/proc/%d/root" % pid)
 
 
@@ -462,6 +465,23 @@ def children(pid):
     return kids
 
 
+def pids_in_pidns(ino):
+    """Host pids of the processes whose pid namespace has inode ino."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat("/proc/%s/ns/pid" % d).st_ino == ino:
+                    found.append(int(d))
+    return sorted(found)
+
+
+def boot_epoch_ns():
+    """The wall-clock time of boot, ns since the epoch (to compare start_ns
+    with podman's times)."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
 def wait_for(pred, timeout=10, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -480,7 +500,7 @@ class Spawned:
     exec'd or forked into it (identified by its exe)."""
 
     def __init__(self, argv, exe, depth, **popen):
-        self.exe, self.depth = exe, depth
+        self.exe, self.depth, self.cmd_pid = exe, depth, None
         self.proc = subprocess.Popen(argv, **popen)
 
     def pid(self, timeout=10):
@@ -495,23 +515,36 @@ class Spawned:
                 except OSError:
                     pass
             return None
-        return wait_for(find, timeout, "%s to start" % self.exe)
+        self.cmd_pid = wait_for(find, timeout, "%s to start" % self.exe)
+        return self.cmd_pid
 
     def finish(self, timeout=30):
+        """Waits for the wrapper to exit (killing it after timeout s);
+        returns its exit status."""
         try:
             return self.proc.wait(timeout)
         finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+            self.kill()
+
+    def kill(self):
+        """SIGKILL to the wrapper (which takes the command with it); returns
+        once the command is gone too."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.cmd_pid:
+            wait_for(lambda: not os.path.exists("/proc/%d" % self.cmd_pid), 10,
+                     "pid %d to go" % self.cmd_pid)
 
 
 def chroot_pidns(rootfs, cmd, **popen):
     """cmd run in a new pid and mount namespace, chrooted into rootfs (see
     unpack_rootfs) with a private /proc there: `unshare --pid --mount --fork
-    --mount-proc=ROOTFS/proc chroot ROOTFS CMD`.  Returns a Spawned whose
-    pid() is cmd's host pid (pid 1 in its namespace)."""
-    argv = ["unshare", "--pid", "--mount", "--fork", "--mount-proc=%s" % os.path.join(
+    --kill-child --mount-proc=ROOTFS/proc chroot ROOTFS CMD`.  Returns a
+    Spawned whose pid() is cmd's host pid (pid 1 in its namespace); killing
+    the Spawned kills cmd too."""
+    argv = ["unshare", "--pid", "--mount", "--fork", "--kill-child",
+            "--mount-proc=%s" % os.path.join(
         rootfs, "proc"), "chroot", rootfs] + list(cmd)
     exe = os.path.basename(os.path.realpath(os.path.join(rootfs, cmd[0].lstrip("/"))))
     return Spawned(argv, exe, 1, **popen)

@@ -21,7 +21,7 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
          "deny", "deny_lsm", "deny_stop_lsm", "deny_stop_fanotify", "deny_stop_audit",
-         "deny_unverifiable", "events_all"]
+         "deny_unverifiable", "events_all", "namespaces"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -437,6 +437,35 @@ def check_deny_lsm(case, features):
     return check_deny(case)
 
 
+def check_namespaces(case):
+    """`unshare --pid --fork` then exec cat: vpid 1, level 1, its namespace's
+    id as a process inside read it, no parent inside; the host's own
+    processes in the host's namespace with no vpid."""
+    evs = started_events(case)
+    host_ns = case.one_int("host", "pid_ns")
+    eq(case.text("t.inside.rc").strip(), "0", "unshare's status")
+    ns = int(case.truth("inside")["pid_ns"][0])
+    status = dict(line.split(":", 1) for line in case.text("t.inside").splitlines() if ":" in line)
+    nspid = [int(x) for x in status["NSpid"].split()]
+    eq(len(nspid), 2, "NSpid depth")
+    eq(nspid[1], 1, "NSpid inside")
+    ex = [e for e in evs if e["type"] == "process_exec" and e["pid"] == nspid[0]]
+    if not ex:
+        raise AssertionError("no process_exec of pid %d" % nspid[0])
+    e = ex[-1]
+    eq(e["argv"][0], "cat", "exec argv[0]")
+    eq((e.get("vpid"), e.get("vppid"), e.get("pid_ns_level"), e.get("in_init_tree")),
+       (1, 0, 1, True), "vpid, vppid, pid_ns_level, in_init_tree")
+    eq(e.get("pid_ns"), ns, "pid_ns")
+    if ns == host_ns:
+        raise AssertionError("the new pid namespace has the host's id %d" % ns)
+    host = [x for x in evs if x["type"] == "process_exec" and x.get("pid_ns") == host_ns]
+    if not host:
+        raise AssertionError("no process_exec in the host's pid namespace %d" % host_ns)
+    eq((host[0].get("pid_ns_level"), host[0].get("vpid")), (0, None),
+       "host process: pid_ns_level, vpid")
+
+
 def check_events_all(case):
     evs = started_events(case)
     pid = case.one_int("threads", "pid")
@@ -484,6 +513,7 @@ CHECKS = [
     ("stopped ksysmon, --audit", "deny_stop_audit", lambda c: guest_only(c) or check_deny_stop(c, "audit")),
     ("--deny-unverifiable", "deny_unverifiable", lambda c: guest_only(c) or check_deny_unverifiable(c)),
     ("--events all", "events_all", check_events_all),
+    ("pid namespace facts", "namespaces", check_namespaces),
 ]
 LOST_CHECK = "events lost: 0"
 

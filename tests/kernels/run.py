@@ -142,7 +142,7 @@ def save(label, results, seconds, res_dir):
                          "fact": r.fact} for r in results]}
     if label == NATIVE:
         info["release"] = os.uname().release
-        info["package"] = "this machine"
+        info["package"] = "of the host"
     else:
         info["release"] = kernels.release(label)
         info["package"] = kernels.package_version(label)

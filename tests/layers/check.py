@@ -6,6 +6,9 @@ headers of its own layer, of the layers below it, and the shared facts under
 include/; never a header of a layer above, and no two files may need each
 other (an include cycle between headers, or a .c file whose header includes,
 directly or not, a header that declares what that .c file calls back).
+With --incremental, the build is asked (make -n -W, which touches
+nothing) what it would recompile after one file changes: exactly the
+sources that include it, directly or not, and no other.
 The same rules are checked on what the compiler made of the sources
 (--objects build/obj): which object's undefined symbols another defines.
 Prints "layers: N passed, N failed".
@@ -136,11 +139,46 @@ def check_objects(objdir):
     return check
 
 
+def includers(header):
+    """The sources that include header (layer/name.h), directly or not."""
+    graph = {rel: [i for i in includes(rel) if "/" in i] for _, rel in sources()}
+    found, todo = set(), [header]
+    while todo:
+        h = todo.pop()
+        for rel, incs in graph.items():
+            if h in incs and rel not in found:
+                found.add(rel)
+                todo.append(rel)
+    return {rel for rel in found if rel.endswith(".c")}
+
+
+def recompiled(changed):
+    """The sources make would compile for build/ksysmon if changed changed."""
+    out = subprocess.run(["make", "--no-print-directory", "-n", "-W", "src/" + changed,
+                          "build/ksysmon"], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
+    return set(re.findall(r" -c src/(\S+\.c) ", out))
+
+
+def check_incremental(failures):
+    cases = [rel for _, rel in sources()]
+    for rel in cases:
+        want = {rel} if rel.endswith(".c") else includers(rel)
+        got = recompiled(rel)
+        if got != want:
+            failures.append("touching %s rebuilds %s, not %s" %
+                            (rel, sorted(got), sorted(want)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", help="also check the objects under this folder (build/obj)")
+    ap.add_argument("--incremental", action="store_true",
+                    help="also check what the build recompiles after each file changes")
     args = ap.parse_args()
     checks = [check_layers, check_cycles]
+    if args.incremental:
+        checks.append(check_incremental)
     if args.objects:
         checks.append(check_objects(args.objects))
     failed = 0

@@ -4,7 +4,7 @@
 #include "ksm_ioctl.h"
 
 /* Counts the rules of a multi-string, or returns 0 when it is malformed. */
-static ksm_u32 count_rules(const WCHAR *s, ksm_u32 n)
+static ksm_u32 count_rules(_In_reads_(n) const WCHAR *s, _In_ ksm_u32 n)
 {
 	ksm_u32 i = 0, rules = 0, start;
 
@@ -23,6 +23,7 @@ static ksm_u32 count_rules(const WCHAR *s, ksm_u32 n)
 	}
 }
 
+_Use_decl_annotations_
 NTSTATUS ksm_deny_parse(const void *buf, ksm_u32 len, struct ksm_deny_list **out)
 {
 	struct ksm_deny_list *dl;
@@ -56,19 +57,20 @@ NTSTATUS ksm_deny_parse(const void *buf, ksm_u32 len, struct ksm_deny_list **out
 	return STATUS_SUCCESS;
 }
 
+_Use_decl_annotations_
 void ksm_deny_free(struct ksm_deny_list *dl)
 {
 	ksm_free(dl);
 }
 
-static WCHAR fold(WCHAR c)
+static WCHAR fold(_In_ WCHAR c)
 {
 	if (c == '/')
 		return '\\';
 	return (c >= 'A' && c <= 'Z') ? (WCHAR)(c + ('a' - 'A')) : c;
 }
 
-static BOOLEAN rule_matches(const struct ksm_wstr *rule, const struct ksm_wstr *image)
+static BOOLEAN rule_matches(_In_ const struct ksm_wstr *rule, _In_ const struct ksm_wstr *image)
 {
 	ksm_u32 rn = rule->bytes / 2, in = image->bytes / 2, i;
 	const WCHAR *tail;
@@ -83,6 +85,7 @@ static BOOLEAN rule_matches(const struct ksm_wstr *rule, const struct ksm_wstr *
 	return rn == in || fold(tail[-1]) == '\\' || fold(rule->buf[0]) == '\\';
 }
 
+_Use_decl_annotations_
 const struct ksm_wstr *ksm_deny_match(const struct ksm_deny_list *dl,
 				      const struct ksm_wstr *image)
 {

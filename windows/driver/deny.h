@@ -16,11 +16,16 @@ struct ksm_deny_list {
 /* Validates and copies a multi-string of len bytes.  *out is NULL for an
  * empty list.  STATUS_INVALID_PARAMETER for malformed input (odd length,
  * missing terminators, empty rule, too long). */
-NTSTATUS ksm_deny_parse(const void *buf, ksm_u32 len, struct ksm_deny_list **out);
-void ksm_deny_free(struct ksm_deny_list *dl);
+_IRQL_requires_max_(APC_LEVEL)
+_Must_inspect_result_
+NTSTATUS ksm_deny_parse(_In_reads_bytes_opt_(len) const void *buf, _In_ ksm_u32 len,
+			_Outptr_result_maybenull_ struct ksm_deny_list **out);
+_IRQL_requires_max_(APC_LEVEL)
+void ksm_deny_free(_In_opt_ __drv_freesMem(Mem) struct ksm_deny_list *dl);
 
 /* The first rule matching image, or NULL. */
-const struct ksm_wstr *ksm_deny_match(const struct ksm_deny_list *dl,
-				      const struct ksm_wstr *image);
+_Ret_maybenull_
+const struct ksm_wstr *ksm_deny_match(_In_opt_ const struct ksm_deny_list *dl,
+				      _In_opt_ const struct ksm_wstr *image);
 
 #endif

@@ -10,6 +10,7 @@
  * for data.
  */
 #include "deny.h"
+#include "devsec.h"
 #include "ksm_ioctl.h"
 #include "queue.h"
 
@@ -23,7 +24,25 @@
 #define KSM_QUEUE_MAX_RECORDS 16384u
 #define KSM_QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 
+/* Every routine the kernel calls is declared with its WDK role type (as
+ * the WDK samples do), so a signature that drifts from the role fails to
+ * compile.  ntddk.h declares the notify routines' roles only as pointer
+ * types (PCREATE_PROCESS_NOTIFY_ROUTINE_EX, PCREATE_THREAD_NOTIFY_ROUTINE,
+ * PLOAD_IMAGE_NOTIFY_ROUTINE); passing them to the Ps*Notify* routines
+ * checks those. */
 DRIVER_INITIALIZE DriverEntry;
+static DRIVER_UNLOAD driver_unload;
+static DRIVER_CANCEL on_cancel_read;
+_Dispatch_type_(IRP_MJ_CREATE) _Dispatch_type_(IRP_MJ_CLOSE)
+static DRIVER_DISPATCH dispatch_open_close;
+_Dispatch_type_(IRP_MJ_CLEANUP) static DRIVER_DISPATCH dispatch_cleanup;
+_Dispatch_type_(IRP_MJ_READ) static DRIVER_DISPATCH dispatch_read;
+_Dispatch_type_(IRP_MJ_DEVICE_CONTROL) static DRIVER_DISPATCH dispatch_ioctl;
+
+/* DbgPrintEx as the WDK samples use it: the IHV driver component, shown by
+ * default at DPFLTR_ERROR_LEVEL; DPFLTR_INFO_LEVEL needs the component's
+ * Debug Print Filter mask (or `ed nt!Kd_IHVDRIVER_Mask 8`). */
+#define ksm_log(level, ...) DbgPrintEx(DPFLTR_IHVDRIVER_ID, (level), "ksysmon: " __VA_ARGS__)
 
 static struct ksm_queue g_queue;
 static PDEVICE_OBJECT g_device;
@@ -31,27 +50,30 @@ static PDEVICE_OBJECT g_device;
 /* Read IRPs waiting for data.  A spin lock, not the queue's fast mutex:
  * the cancel routine runs at DISPATCH_LEVEL. */
 static KSPIN_LOCK g_pending_lock;
-static LIST_ENTRY g_pending;
+_Guarded_by_(g_pending_lock) static LIST_ENTRY g_pending;
 
 /* The deny list, replaced as a whole by the IOCTL. */
 static FAST_MUTEX g_deny_lock;
-static struct ksm_deny_list *g_deny;
+_Guarded_by_(g_deny_lock) static struct ksm_deny_list *g_deny;
 
-static ksm_u32 handle_u32(HANDLE h)
+static ksm_u32 handle_u32(_In_opt_ HANDLE h)
 {
 	return (ksm_u32)(ULONG_PTR)h;
 }
 
 /* ---- read IRPs that wait ---- */
 
-static VOID complete_irp(PIRP irp, NTSTATUS status, ULONG_PTR info)
+_IRQL_requires_max_(DISPATCH_LEVEL)
+static VOID complete_irp(_Inout_ PIRP irp, _In_ NTSTATUS status, _In_ ULONG_PTR info)
 {
 	irp->IoStatus.Status = status;
 	irp->IoStatus.Information = info;
 	IoCompleteRequest(irp, IO_NO_INCREMENT);
 }
 
-static VOID on_cancel_read(PDEVICE_OBJECT device, PIRP irp)
+/* The I/O manager calls it holding the cancel spin lock (IoCancelIrp). */
+_Use_decl_annotations_
+static VOID NTAPI on_cancel_read(PDEVICE_OBJECT device, PIRP irp)
 {
 	KIRQL irql;
 
@@ -65,7 +87,9 @@ static VOID on_cancel_read(PDEVICE_OBJECT device, PIRP irp)
 
 /* Parks a read IRP (already marked pending).  FALSE when it was
  * cancelled meanwhile: the caller completes it. */
-static BOOLEAN park_irp(PIRP irp, BOOLEAN at_head)
+_IRQL_requires_max_(DISPATCH_LEVEL)
+_Must_inspect_result_
+static BOOLEAN park_irp(_Inout_ PIRP irp, _In_ BOOLEAN at_head)
 {
 	KIRQL irql;
 	BOOLEAN parked = TRUE;
@@ -83,6 +107,8 @@ static BOOLEAN park_irp(PIRP irp, BOOLEAN at_head)
 }
 
 /* Takes the first parked IRP whose cancellation has not begun. */
+_IRQL_requires_max_(DISPATCH_LEVEL)
+_Must_inspect_result_ _Ret_maybenull_
 static PIRP unpark_irp(void)
 {
 	KIRQL irql;
@@ -106,7 +132,9 @@ static PIRP unpark_irp(void)
 }
 
 /* Fills a read IRP from the queue. */
-static NTSTATUS read_into(PIRP irp, ksm_u32 *written)
+_IRQL_requires_max_(APC_LEVEL)
+_Must_inspect_result_
+static NTSTATUS read_into(_Inout_ PIRP irp, _Out_ ksm_u32 *written)
 {
 	PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
 	ksm_u32 len = sp->Parameters.Read.Length, needed;
@@ -125,6 +153,7 @@ static NTSTATUS read_into(PIRP irp, ksm_u32 *written)
 /* Completes parked reads while there is data for them.  Called after
  * every queued record and after parking a read, so a record queued
  * between a reader's check and its parking is never left waiting. */
+_IRQL_requires_max_(APC_LEVEL)
 static VOID serve_pending(void)
 {
 	PIRP irp;
@@ -143,6 +172,7 @@ static VOID serve_pending(void)
 	}
 }
 
+_IRQL_requires_max_(DISPATCH_LEVEL)
 static VOID cancel_all_pending(void)
 {
 	PIRP irp;
@@ -153,7 +183,17 @@ static VOID cancel_all_pending(void)
 
 /* ---- notify routines ---- */
 
-static VOID enqueue(struct ksm_entry *e, unsigned type, ksm_u64 now)
+/* The notify routines are where a Sysmon-style monitor gets its events:
+ * process create/terminate (Sysmon event IDs 1 and 5), image loaded
+ * (ID 6 for drivers, 7 for user images) and thread creation and exit
+ * (Sysmon reports a thread only when it is created in another process,
+ * ID 8 CreateRemoteThread; ksysmon reports every one).  They run at PASSIVE_LEVEL (the thread
+ * notifications also at APC_LEVEL), in the context of the thread that
+ * caused them. */
+
+_IRQL_requires_max_(APC_LEVEL)
+static VOID enqueue(_In_opt_ __drv_aliasesMem struct ksm_entry *e, _In_ unsigned type,
+		    _In_ ksm_u64 now)
 {
 	if (!e) {
 		ksm_queue_count_lost(&g_queue, type, now);
@@ -163,9 +203,11 @@ static VOID enqueue(struct ksm_entry *e, unsigned type, ksm_u64 now)
 		serve_pending();
 }
 
-/* Denies the creation when the image is on the deny list. */
-static BOOLEAN deny_if_listed(HANDLE pid, PPS_CREATE_NOTIFY_INFO info,
-			      const struct ksm_wstr *image, ksm_u64 now)
+/* Denies the creation when the image is on the deny list: a creation the
+ * routine fails through PS_CREATE_NOTIFY_INFO.CreationStatus never runs. */
+_IRQL_requires_max_(APC_LEVEL)
+static BOOLEAN deny_if_listed(_In_ HANDLE pid, _Inout_ PPS_CREATE_NOTIFY_INFO info,
+			      _In_ const struct ksm_wstr *image, _In_ ksm_u64 now)
 {
 	const struct ksm_wstr *hit;
 	struct ksm_entry *e = NULL;
@@ -184,7 +226,8 @@ static BOOLEAN deny_if_listed(HANDLE pid, PPS_CREATE_NOTIFY_INFO info,
 	return TRUE;
 }
 
-static VOID on_process_create(HANDLE pid, PPS_CREATE_NOTIFY_INFO info)
+_IRQL_requires_(PASSIVE_LEVEL)
+static VOID on_process_create(_In_ HANDLE pid, _Inout_ PPS_CREATE_NOTIFY_INFO info)
 {
 	struct ksm_wstr image = ksm_wstr_from_us(info->ImageFileName);
 	struct ksm_wstr cmdline = ksm_wstr_from_us(info->CommandLine);
@@ -199,7 +242,8 @@ static VOID on_process_create(HANDLE pid, PPS_CREATE_NOTIFY_INFO info)
 		KSM_EV_PROCESS_CREATE, now);
 }
 
-static VOID on_process_exit(PEPROCESS process, HANDLE pid)
+_IRQL_requires_(PASSIVE_LEVEL)
+static VOID on_process_exit(_In_ PEPROCESS process, _In_ HANDLE pid)
 {
 	NTSTATUS exit_status = 0;
 	ksm_u32 status = 0;
@@ -212,7 +256,11 @@ static VOID on_process_exit(PEPROCESS process, HANDLE pid)
 		KSM_EV_PROCESS_EXIT, now);
 }
 
-static VOID NTAPI on_process(PEPROCESS process, HANDLE pid, PPS_CREATE_NOTIFY_INFO info)
+/* A PCREATE_PROCESS_NOTIFY_ROUTINE_EX (PsSetCreateProcessNotifyRoutineEx):
+ * info is NULL when the process exits. */
+_IRQL_requires_(PASSIVE_LEVEL) _IRQL_requires_same_
+static VOID NTAPI on_process(_Inout_ PEPROCESS process, _In_ HANDLE pid,
+			     _Inout_opt_ PPS_CREATE_NOTIFY_INFO info)
 {
 	if (info)
 		on_process_create(pid, info);
@@ -220,7 +268,9 @@ static VOID NTAPI on_process(PEPROCESS process, HANDLE pid, PPS_CREATE_NOTIFY_IN
 		on_process_exit(process, pid);
 }
 
-static VOID NTAPI on_thread(HANDLE pid, HANDLE tid, BOOLEAN create)
+/* A PCREATE_THREAD_NOTIFY_ROUTINE (PsSetCreateThreadNotifyRoutine). */
+_IRQL_requires_max_(APC_LEVEL) _IRQL_requires_same_
+static VOID NTAPI on_thread(_In_ HANDLE pid, _In_ HANDLE tid, _In_ BOOLEAN create)
 {
 	ksm_u16 type = create ? KSM_EV_THREAD_CREATE : KSM_EV_THREAD_EXIT;
 	ksm_u64 now = ksm_now_ns();
@@ -228,7 +278,10 @@ static VOID NTAPI on_thread(HANDLE pid, HANDLE tid, BOOLEAN create)
 	enqueue(ksm_rec_thread(now, type, handle_u32(pid), handle_u32(tid)), type, now);
 }
 
-static VOID NTAPI on_image(PUNICODE_STRING name, HANDLE pid, PIMAGE_INFO info)
+/* A PLOAD_IMAGE_NOTIFY_ROUTINE (PsSetLoadImageNotifyRoutine); pid is 0
+ * for a driver (IMAGE_INFO.SystemModeImage). */
+_IRQL_requires_(PASSIVE_LEVEL) _IRQL_requires_same_
+static VOID NTAPI on_image(_In_opt_ PUNICODE_STRING name, _In_ HANDLE pid, _In_ PIMAGE_INFO info)
 {
 	struct ksm_wstr path = ksm_wstr_from_us(name);
 	BOOLEAN kernel = info->SystemModeImage != 0;
@@ -242,6 +295,7 @@ static VOID NTAPI on_image(PUNICODE_STRING name, HANDLE pid, PIMAGE_INFO info)
 
 /* ---- dispatch routines ---- */
 
+_Use_decl_annotations_
 static NTSTATUS NTAPI dispatch_open_close(PDEVICE_OBJECT device, PIRP irp)
 {
 	UNREFERENCED_PARAMETER(device);
@@ -250,6 +304,7 @@ static NTSTATUS NTAPI dispatch_open_close(PDEVICE_OBJECT device, PIRP irp)
 }
 
 /* The last handle is going away: its waiting reads must not outlive it. */
+_Use_decl_annotations_
 static NTSTATUS NTAPI dispatch_cleanup(PDEVICE_OBJECT device, PIRP irp)
 {
 	UNREFERENCED_PARAMETER(device);
@@ -258,6 +313,7 @@ static NTSTATUS NTAPI dispatch_cleanup(PDEVICE_OBJECT device, PIRP irp)
 	return STATUS_SUCCESS;
 }
 
+_Use_decl_annotations_
 static NTSTATUS NTAPI dispatch_read(PDEVICE_OBJECT device, PIRP irp)
 {
 	ksm_u32 written;
@@ -280,7 +336,9 @@ static NTSTATUS NTAPI dispatch_read(PDEVICE_OBJECT device, PIRP irp)
 	return STATUS_PENDING;
 }
 
-static NTSTATUS set_deny_list(PIRP irp, PIO_STACK_LOCATION sp)
+_IRQL_requires_(PASSIVE_LEVEL)
+_Must_inspect_result_
+static NTSTATUS set_deny_list(_In_ PIRP irp, _In_ PIO_STACK_LOCATION sp)
 {
 	struct ksm_deny_list *fresh, *old;
 	NTSTATUS status;
@@ -297,6 +355,9 @@ static NTSTATUS set_deny_list(PIRP irp, PIO_STACK_LOCATION sp)
 	return STATUS_SUCCESS;
 }
 
+/* The I/O manager has already checked the code's FILE_*_ACCESS bits
+ * against the handle's granted access. */
+_Use_decl_annotations_
 static NTSTATUS NTAPI dispatch_ioctl(PDEVICE_OBJECT device, PIRP irp)
 {
 	PIO_STACK_LOCATION sp = IoGetCurrentIrpStackLocation(irp);
@@ -311,6 +372,7 @@ static NTSTATUS NTAPI dispatch_ioctl(PDEVICE_OBJECT device, PIRP irp)
 
 /* ---- load and unload ---- */
 
+_IRQL_requires_max_(APC_LEVEL)
 static VOID free_state(void)
 {
 	ksm_queue_flush(&g_queue);
@@ -318,6 +380,7 @@ static VOID free_state(void)
 	g_deny = NULL;
 }
 
+_Use_decl_annotations_
 static VOID NTAPI driver_unload(PDRIVER_OBJECT driver)
 {
 	UNICODE_STRING link;
@@ -334,10 +397,38 @@ static VOID NTAPI driver_unload(PDRIVER_OBJECT driver)
 	free_state();
 	IoDeleteDevice(g_device);
 	g_device = NULL;
-	DbgPrint("ksysmon: unloaded\n");
+	ksm_log(DPFLTR_INFO_LEVEL, "unloaded\n");
 }
 
-static NTSTATUS create_device(PDRIVER_OBJECT driver)
+/* Replaces the DACL of the device object (see devsec.h).  The object is
+ * opened by pointer for a kernel handle; a kernel-mode open skips the
+ * access check, so no object type is needed. */
+_IRQL_requires_(PASSIVE_LEVEL)
+_Must_inspect_result_
+static NTSTATUS restrict_device(_In_ PDEVICE_OBJECT device)
+{
+	struct ksm_device_sd sd;
+	HANDLE h;
+	NTSTATUS status;
+
+	status = ksm_device_sd_init(&sd);
+	if (!NT_SUCCESS(status))
+		return status;
+	status = ObOpenObjectByPointer(device, OBJ_KERNEL_HANDLE, NULL, WRITE_DAC, NULL,
+				       KernelMode, &h);
+	if (!NT_SUCCESS(status))
+		return status;
+	status = ZwSetSecurityObject(h, DACL_SECURITY_INFORMATION, &sd.sd);
+	ZwClose(h);
+	return status;
+}
+
+/* IoCreateDevice, then the DACL, then the symbolic link: until DriverEntry
+ * clears DO_DEVICE_INITIALIZING the I/O manager refuses opens, and the
+ * \\.\ksysmon name only exists once the device is restricted. */
+_IRQL_requires_(PASSIVE_LEVEL)
+_Must_inspect_result_
+static NTSTATUS create_device(_In_ PDRIVER_OBJECT driver)
 {
 	UNICODE_STRING name, link;
 	NTSTATUS status;
@@ -345,13 +436,17 @@ static NTSTATUS create_device(PDRIVER_OBJECT driver)
 	RtlInitUnicodeString(&name, KSM_DEVICE_NAME);
 	RtlInitUnicodeString(&link, KSM_LINK_NAME);
 	/* Exclusive: records are consumed by reading, so two readers would
-	 * each see an arbitrary half of the stream. */
-	status = IoCreateDevice(driver, 0, &name, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN,
-				TRUE, &g_device);
+	 * each see an arbitrary half of the stream.  FILE_DEVICE_SECURE_OPEN:
+	 * opens of \Device\ksysmon\anything are checked against the same
+	 * DACL as the device itself. */
+	status = IoCreateDevice(driver, 0, &name, KSM_DEVICE_TYPE, FILE_DEVICE_SECURE_OPEN, TRUE,
+				&g_device);
 	if (!NT_SUCCESS(status))
 		return status;
 	g_device->Flags |= DO_DIRECT_IO;
-	status = IoCreateSymbolicLink(&link, &name);
+	status = restrict_device(g_device);
+	if (NT_SUCCESS(status))
+		status = IoCreateSymbolicLink(&link, &name);
 	if (!NT_SUCCESS(status)) {
 		IoDeleteDevice(g_device);
 		g_device = NULL;
@@ -359,6 +454,7 @@ static NTSTATUS create_device(PDRIVER_OBJECT driver)
 	return status;
 }
 
+_IRQL_requires_(PASSIVE_LEVEL)
 static VOID delete_device(void)
 {
 	UNICODE_STRING link;
@@ -380,7 +476,8 @@ static const struct {
 	{ IRP_MJ_DEVICE_CONTROL, dispatch_ioctl },
 };
 
-static VOID set_dispatch(PDRIVER_OBJECT driver)
+_IRQL_requires_(PASSIVE_LEVEL)
+static VOID set_dispatch(_Inout_ PDRIVER_OBJECT driver)
 {
 	ULONG i;
 
@@ -388,6 +485,7 @@ static VOID set_dispatch(PDRIVER_OBJECT driver)
 		driver->MajorFunction[k_dispatch[i].major] = k_dispatch[i].fn;
 }
 
+_Use_decl_annotations_
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry)
 {
 	NTSTATUS status;
@@ -417,7 +515,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry)
 
 	driver->DriverUnload = driver_unload;
 	g_device->Flags &= ~DO_DEVICE_INITIALIZING;
-	DbgPrint("ksysmon: loaded\n");
+	ksm_log(DPFLTR_INFO_LEVEL, "loaded\n");
 	return STATUS_SUCCESS;
 
 fail_thread:
@@ -430,6 +528,6 @@ fail:
 	/* Records may already have been queued by the callbacks that were
 	 * registered for a moment. */
 	free_state();
-	DbgPrint("ksysmon: load failed 0x%08x\n", (unsigned)status);
+	ksm_log(DPFLTR_ERROR_LEVEL, "load failed 0x%08x\n", (unsigned)status);
 	return status;
 }

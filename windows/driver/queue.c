@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include "queue.h"
 
+_Use_decl_annotations_
 void ksm_queue_init(struct ksm_queue *q, ksm_u32 max_count, SIZE_T max_bytes)
 {
 	RtlZeroMemory(q, sizeof(*q));
@@ -10,8 +11,8 @@ void ksm_queue_init(struct ksm_queue *q, ksm_u32 max_count, SIZE_T max_bytes)
 	q->max_bytes = max_bytes;
 }
 
-/* Caller holds the lock. */
-static void note_lost(struct ksm_queue *q, unsigned type, ksm_u64 now)
+_Requires_lock_held_(q->lock)
+static void note_lost(_Inout_ struct ksm_queue *q, _In_ unsigned type, _In_ ksm_u64 now)
 {
 	if (type >= KSM_EV_MAX)
 		type = KSM_EV_NONE;
@@ -23,11 +24,13 @@ static void note_lost(struct ksm_queue *q, unsigned type, ksm_u64 now)
 	q->lost[type]++;
 }
 
-static BOOLEAN has_room(const struct ksm_queue *q, ksm_u32 size)
+_Requires_lock_held_(q->lock)
+static BOOLEAN has_room(_In_ const struct ksm_queue *q, _In_ ksm_u32 size)
 {
 	return q->count < q->max_count && size <= q->max_bytes - q->bytes;
 }
 
+_Use_decl_annotations_
 BOOLEAN ksm_queue_push(struct ksm_queue *q, struct ksm_entry *e)
 {
 	BOOLEAN queued = FALSE;
@@ -49,6 +52,7 @@ BOOLEAN ksm_queue_push(struct ksm_queue *q, struct ksm_entry *e)
 	return queued;
 }
 
+_Use_decl_annotations_
 void ksm_queue_count_lost(struct ksm_queue *q, unsigned type, ksm_u64 now)
 {
 	ExAcquireFastMutex(&q->lock);
@@ -56,19 +60,23 @@ void ksm_queue_count_lost(struct ksm_queue *q, unsigned type, ksm_u64 now)
 	ExReleaseFastMutex(&q->lock);
 }
 
-static struct ksm_entry *first(struct ksm_queue *q)
+_Requires_lock_held_(q->lock)
+static struct ksm_entry *first(_In_ struct ksm_queue *q)
 {
 	return IsListEmpty(&q->head) ? NULL : CONTAINING_RECORD(q->head.Flink, struct ksm_entry, link);
 }
 
 /* The loss report is due before e (or now, when nothing follows it). */
-static BOOLEAN lost_due(const struct ksm_queue *q, const struct ksm_entry *e)
+_Requires_lock_held_(q->lock)
+static BOOLEAN lost_due(_In_ const struct ksm_queue *q, _In_opt_ const struct ksm_entry *e)
 {
 	return q->lost_pending && (!e || e->seq >= q->lost_seq);
 }
 
-/* Caller holds the lock and has checked the room. */
-static ksm_u32 emit_lost(struct ksm_queue *q, char *dst)
+/* Caller has checked the room. */
+_Requires_lock_held_(q->lock)
+static ksm_u32 emit_lost(_Inout_ struct ksm_queue *q,
+			 _Out_writes_bytes_(sizeof(struct ksm_events_lost)) char *dst)
 {
 	ksm_u32 n = ksm_rec_write_lost(dst, q->lost_time, q->lost);
 
@@ -77,8 +85,10 @@ static ksm_u32 emit_lost(struct ksm_queue *q, char *dst)
 	return n;
 }
 
-/* Caller holds the lock and has checked the room. */
-static ksm_u32 emit_entry(struct ksm_queue *q, struct ksm_entry *e, char *dst)
+/* Caller has checked the room. */
+_Requires_lock_held_(q->lock)
+static ksm_u32 emit_entry(_Inout_ struct ksm_queue *q, _In_ struct ksm_entry *e,
+			  _Out_writes_bytes_(e->size) char *dst)
 {
 	ksm_u32 n = e->size;
 
@@ -90,6 +100,7 @@ static ksm_u32 emit_entry(struct ksm_queue *q, struct ksm_entry *e, char *dst)
 	return n;
 }
 
+_Use_decl_annotations_
 NTSTATUS ksm_queue_read(struct ksm_queue *q, void *buf, ksm_u32 len, ksm_u32 *written,
 			ksm_u32 *needed)
 {
@@ -126,6 +137,7 @@ NTSTATUS ksm_queue_read(struct ksm_queue *q, void *buf, ksm_u32 len, ksm_u32 *wr
 	return status;
 }
 
+_Use_decl_annotations_
 BOOLEAN ksm_queue_readable(struct ksm_queue *q)
 {
 	BOOLEAN r;
@@ -136,6 +148,7 @@ BOOLEAN ksm_queue_readable(struct ksm_queue *q)
 	return r;
 }
 
+_Use_decl_annotations_
 void ksm_queue_flush(struct ksm_queue *q)
 {
 	struct ksm_entry *e;

@@ -21,28 +21,34 @@
 
 struct ksm_queue {
 	FAST_MUTEX lock;
-	LIST_ENTRY head;
-	ksm_u32 count;
+	_Guarded_by_(lock) LIST_ENTRY head;
+	_Guarded_by_(lock) ksm_u32 count;
 	ksm_u32 max_count;
-	SIZE_T bytes; /* sum of record sizes queued */
+	_Guarded_by_(lock) SIZE_T bytes; /* sum of record sizes queued */
 	SIZE_T max_bytes;
-	ksm_u64 next_seq;
+	_Guarded_by_(lock) ksm_u64 next_seq;
 	/* Refused records not yet reported, by type. */
-	ksm_u64 lost[KSM_EV_MAX];
-	BOOLEAN lost_pending;
-	ksm_u64 lost_seq;  /* report goes before the record with this seq */
-	ksm_u64 lost_time; /* time of the first refusal */
+	_Guarded_by_(lock) ksm_u64 lost[KSM_EV_MAX];
+	_Guarded_by_(lock) BOOLEAN lost_pending;
+	_Guarded_by_(lock) ksm_u64 lost_seq;  /* report goes before the record with this seq */
+	_Guarded_by_(lock) ksm_u64 lost_time; /* time of the first refusal */
 };
 
-void ksm_queue_init(struct ksm_queue *q, ksm_u32 max_count, SIZE_T max_bytes);
+/* Every routine below takes the queue's fast mutex, so runs at IRQL <=
+ * APC_LEVEL (ExAcquireFastMutex's rule). */
+
+_IRQL_requires_max_(DISPATCH_LEVEL)
+void ksm_queue_init(_Out_ struct ksm_queue *q, _In_ ksm_u32 max_count, _In_ SIZE_T max_bytes);
 
 /* Queues e (taking ownership) or, if the queue is full, frees it and
  * counts it as lost.  TRUE when queued. */
-BOOLEAN ksm_queue_push(struct ksm_queue *q, struct ksm_entry *e);
+_IRQL_requires_max_(APC_LEVEL)
+BOOLEAN ksm_queue_push(_Inout_ struct ksm_queue *q, _In_ __drv_aliasesMem struct ksm_entry *e);
 
 /* Counts an event of this type that could not even be built (allocation
  * failure) as lost. */
-void ksm_queue_count_lost(struct ksm_queue *q, unsigned type, ksm_u64 now);
+_IRQL_requires_max_(APC_LEVEL)
+void ksm_queue_count_lost(_Inout_ struct ksm_queue *q, _In_ unsigned type, _In_ ksm_u64 now);
 
 /*
  * Moves as many whole records as fit into buf (len bytes), oldest first.
@@ -52,13 +58,18 @@ void ksm_queue_count_lost(struct ksm_queue *q, unsigned type, ksm_u64 now);
  *   consumed and *needed says how large a buffer it takes.
  * A record is never split across reads.
  */
-NTSTATUS ksm_queue_read(struct ksm_queue *q, void *buf, ksm_u32 len, ksm_u32 *written,
-			ksm_u32 *needed);
+_IRQL_requires_max_(APC_LEVEL)
+_Must_inspect_result_
+NTSTATUS ksm_queue_read(_Inout_ struct ksm_queue *q,
+			_Out_writes_bytes_to_(len, *written) void *buf, _In_ ksm_u32 len,
+			_Out_ ksm_u32 *written, _Out_ ksm_u32 *needed);
 
 /* TRUE when a read would return data (records or a loss report). */
-BOOLEAN ksm_queue_readable(struct ksm_queue *q);
+_IRQL_requires_max_(APC_LEVEL)
+BOOLEAN ksm_queue_readable(_Inout_ struct ksm_queue *q);
 
 /* Frees every queued record (unload). */
-void ksm_queue_flush(struct ksm_queue *q);
+_IRQL_requires_max_(APC_LEVEL)
+void ksm_queue_flush(_Inout_ struct ksm_queue *q);
 
 #endif

@@ -3,11 +3,12 @@
 
 /* Records are laid end to end in the reader's buffer; keeping every size
  * a multiple of 8 keeps every header naturally aligned. */
-static ksm_u32 align8(ksm_u32 n)
+static ksm_u32 align8(_In_ ksm_u32 n)
 {
 	return (n + 7u) & ~7u;
 }
 
+_Use_decl_annotations_
 struct ksm_wstr ksm_wstr_from_us(PCUNICODE_STRING us)
 {
 	struct ksm_wstr w = { NULL, 0 };
@@ -22,8 +23,10 @@ struct ksm_wstr ksm_wstr_from_us(PCUNICODE_STRING us)
 /* Allocates entry + record of `fixed` bytes plus `strings` bytes of
  * strings, all zeroed, and fills the header.  NULL on overflow or when
  * the pool is exhausted. */
-static struct ksm_entry *rec_alloc(ksm_u16 type, ksm_u16 flags, ksm_u64 now, ksm_u32 fixed,
-				   ksm_u64 strings)
+_IRQL_requires_max_(APC_LEVEL)
+_Must_inspect_result_ _Ret_maybenull_
+static struct ksm_entry *rec_alloc(_In_ ksm_u16 type, _In_ ksm_u16 flags, _In_ ksm_u64 now,
+				   _In_ ksm_u32 fixed, _In_ ksm_u64 strings)
 {
 	struct ksm_entry *e;
 	struct ksm_header *h;
@@ -46,8 +49,8 @@ static struct ksm_entry *rec_alloc(ksm_u16 type, ksm_u16 flags, ksm_u64 now, ksm
 }
 
 /* Appends a string at *pos inside the record and describes it in *s. */
-static void put_str(struct ksm_entry *e, ksm_u32 *pos, struct ksm_str *s, const void *src,
-		    ksm_u32 bytes)
+static void put_str(_Inout_ struct ksm_entry *e, _Inout_ ksm_u32 *pos, _Out_ struct ksm_str *s,
+		    _In_reads_bytes_opt_(bytes) const void *src, _In_ ksm_u32 bytes)
 {
 	if (!src || bytes == 0)
 		return; /* absent: offset 0, length 0 */
@@ -57,16 +60,17 @@ static void put_str(struct ksm_entry *e, ksm_u32 *pos, struct ksm_str *s, const 
 	*pos += bytes;
 }
 
-static ksm_u32 wbytes(const struct ksm_wstr *w)
+static ksm_u32 wbytes(_In_opt_ const struct ksm_wstr *w)
 {
 	return (w && w->buf) ? (w->bytes & ~1u) : 0;
 }
 
-static const WCHAR *wbuf(const struct ksm_wstr *w)
+static const WCHAR *wbuf(_In_opt_ const struct ksm_wstr *w)
 {
 	return w ? w->buf : NULL;
 }
 
+_Use_decl_annotations_
 void ksm_comm_from_path(char comm[KSM_COMM_LEN], const struct ksm_wstr *path)
 {
 	ksm_u32 n = wbytes(path) / 2, start = 0, i, j = 0;
@@ -81,6 +85,7 @@ void ksm_comm_from_path(char comm[KSM_COMM_LEN], const struct ksm_wstr *path)
 	}
 }
 
+_Use_decl_annotations_
 struct ksm_entry *ksm_rec_process_create(ksm_u64 now, ksm_u32 pid, ksm_u32 ppid,
 					 ksm_u32 parent_tid, const struct ksm_wstr *image,
 					 const struct ksm_wstr *cmdline)
@@ -105,6 +110,7 @@ struct ksm_entry *ksm_rec_process_create(ksm_u64 now, ksm_u32 pid, ksm_u32 ppid,
 	return e;
 }
 
+_Use_decl_annotations_
 struct ksm_entry *ksm_rec_process_exit(ksm_u64 now, ksm_u32 pid, ksm_u32 tid, ksm_u32 status,
 				       const char *comm)
 {
@@ -124,6 +130,7 @@ struct ksm_entry *ksm_rec_process_exit(ksm_u64 now, ksm_u32 pid, ksm_u32 tid, ks
 	return e;
 }
 
+_Use_decl_annotations_
 struct ksm_entry *ksm_rec_thread(ksm_u64 now, ksm_u16 type, ksm_u32 pid, ksm_u32 tid)
 {
 	struct ksm_thread *r;
@@ -142,7 +149,8 @@ struct ksm_entry *ksm_rec_thread(ksm_u64 now, ksm_u16 type, ksm_u32 pid, ksm_u32
 
 /* Longest prefix of at most max bytes that does not split a UTF-16
  * surrogate pair. */
-static ksm_u32 cut_utf16(const WCHAR *s, ksm_u32 bytes, ksm_u32 max)
+static ksm_u32 cut_utf16(_In_reads_bytes_(bytes) const WCHAR *s, _In_ ksm_u32 bytes,
+			 _In_ ksm_u32 max)
 {
 	ksm_u32 n;
 
@@ -154,6 +162,7 @@ static ksm_u32 cut_utf16(const WCHAR *s, ksm_u32 bytes, ksm_u32 max)
 	return n * 2;
 }
 
+_Use_decl_annotations_
 struct ksm_entry *ksm_rec_image_load(ksm_u64 now, ksm_u32 pid, ksm_u32 tid, ksm_u64 base,
 				     ksm_u64 size, BOOLEAN kernel, const struct ksm_wstr *path,
 				     ksm_u32 max_path_bytes)
@@ -179,6 +188,7 @@ struct ksm_entry *ksm_rec_image_load(ksm_u64 now, ksm_u32 pid, ksm_u32 tid, ksm_
 	return e;
 }
 
+_Use_decl_annotations_
 struct ksm_entry *ksm_rec_exec_blocked(ksm_u64 now, ksm_u32 pid, const struct ksm_wstr *path,
 				       const struct ksm_wstr *rule)
 {
@@ -199,11 +209,13 @@ struct ksm_entry *ksm_rec_exec_blocked(ksm_u64 now, ksm_u32 pid, const struct ks
 	return e;
 }
 
+_Use_decl_annotations_
 void ksm_rec_free(struct ksm_entry *e)
 {
 	ksm_free(e);
 }
 
+_Use_decl_annotations_
 ksm_u32 ksm_rec_write_lost(void *dst, ksm_u64 time, const ksm_u64 lost[KSM_EV_MAX])
 {
 	struct ksm_events_lost *r = dst;
@@ -219,6 +231,7 @@ ksm_u32 ksm_rec_write_lost(void *dst, ksm_u64 time, const ksm_u64 lost[KSM_EV_MA
 	return sizeof(*r);
 }
 
+_Use_decl_annotations_
 ksm_u32 ksm_exit_status_to_wait(NTSTATUS status)
 {
 	/* wait(2) keeps the exit code in bits 8..15; Windows exit codes are

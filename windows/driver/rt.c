@@ -22,7 +22,8 @@ static ksm_time_precise_fn time_precise;
 static ksm_exit_status_fn exit_status;
 static ksm_image_name_fn image_name;
 
-static PVOID lookup(PCWSTR name)
+_IRQL_requires_(PASSIVE_LEVEL)
+static PVOID lookup(_In_z_ PCWSTR name)
 {
 	UNICODE_STRING s;
 
@@ -30,6 +31,7 @@ static PVOID lookup(PCWSTR name)
 	return MmGetSystemRoutineAddress(&s);
 }
 
+_Use_decl_annotations_
 void ksm_rt_init(void)
 {
 	/* Casting through ULONG_PTR: ISO C has no object-to-function cast. */
@@ -39,6 +41,7 @@ void ksm_rt_init(void)
 	image_name = (ksm_image_name_fn)(ULONG_PTR)lookup(u"PsGetProcessImageFileName");
 }
 
+_Use_decl_annotations_
 void *ksm_alloc(SIZE_T size)
 {
 	void *p;
@@ -56,12 +59,14 @@ void *ksm_alloc(SIZE_T size)
 	return p;
 }
 
+_Use_decl_annotations_
 void ksm_free(void *p)
 {
 	if (p)
 		ExFreePoolWithTag(p, KSM_POOL_TAG);
 }
 
+_Use_decl_annotations_
 ksm_u64 ksm_filetime_to_unix_ns(ksm_u64 ft)
 {
 	/* 1601-01-01 to 1970-01-01 in 100 ns units */
@@ -72,6 +77,7 @@ ksm_u64 ksm_filetime_to_unix_ns(ksm_u64 ft)
 	return (ft - epoch_delta) * 100u;
 }
 
+_Use_decl_annotations_
 ksm_u64 ksm_now_ns(void)
 {
 	LARGE_INTEGER now;
@@ -85,6 +91,7 @@ ksm_u64 ksm_now_ns(void)
 	return ksm_filetime_to_unix_ns((ksm_u64)now.QuadPart);
 }
 
+_Use_decl_annotations_
 BOOLEAN ksm_process_exit_status(PEPROCESS process, NTSTATUS *status)
 {
 	if (!exit_status || !process)
@@ -93,6 +100,7 @@ BOOLEAN ksm_process_exit_status(PEPROCESS process, NTSTATUS *status)
 	return TRUE;
 }
 
+_Use_decl_annotations_
 const char *ksm_process_short_name(PEPROCESS process)
 {
 	if (!image_name || !process)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Host unit tests of the driver's portable logic (record.c, queue.c,
- * deny.c, rt.c) against the WDK shim, checked with ASan/UBSan.  The
+ * deny.c, rt.c, devsec.c) and of the control codes against the WDK shim, checked with ASan/UBSan.  The
  * produced byte stream is parsed back with the shared decoder.
  */
 #include <stddef.h>
@@ -10,7 +10,9 @@
 
 #include "core/decode.h"
 #include "deny.h"
+#include "devsec.h"
 #include "harness.h"
+#include "ksm_ioctl.h"
 #include "queue.h"
 
 #define T0 1700000000123456789ull /* a wall-clock time in ns */
@@ -691,6 +693,70 @@ static void test_filetime(void)
 	CHECK_EQ(ksm_filetime_to_unix_ns(133485408000000000ull), 1704067200000000000ull);
 }
 
+/* Each control code, decoded by the CTL_CODE layout (device type in bits
+ * 16-31, required access 14-15, function 2-13, transfer method 0-1) with
+ * the documented numbers written out, not through the header's macros. */
+static void test_ioctl_codes(void)
+{
+	static const struct {
+		const char *name;
+		ULONG code, value, access, function, method;
+	} codes[] = {
+		/* changes what may run: FILE_WRITE_ACCESS (2); the driver reads
+		 * the list from AssociatedIrp.SystemBuffer: METHOD_BUFFERED (0) */
+		{ "KSM_IOCTL_SET_DENY_LIST", KSM_IOCTL_SET_DENY_LIST, 0x8A5EA004u, 2, 0x801, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		ULONG c = codes[i].code;
+
+		fprintf(stderr, "  %s = 0x%08lX\n", codes[i].name, (unsigned long)c);
+		CHECK_EQ(c, codes[i].value); /* the number existing clients send */
+		CHECK_EQ(c >> 16, KSM_DEVICE_TYPE);
+		CHECK(c >> 16 >= 0x8000); /* vendor device types */
+		CHECK_EQ((c >> 14) & 3, codes[i].access);
+		CHECK_EQ((c >> 2) & 0xFFF, codes[i].function);
+		CHECK((c >> 2 & 0xFFF) >= 0x800); /* vendor functions */
+		CHECK_EQ(c & 3, codes[i].method);
+	}
+}
+
+/* The device's security descriptor, read back byte by byte: a present,
+ * not defaulted DACL of exactly two ACCESS_ALLOWED ACEs granting
+ * FILE_ALL_ACCESS (0x001F01FF) to S-1-5-18 and S-1-5-32-544, in that
+ * order - D:(A;;FA;;;SY)(A;;FA;;;BA) - and no owner, group or SACL (so
+ * ZwSetSecurityObject with DACL_SECURITY_INFORMATION changes nothing
+ * else). */
+static void test_device_sd(void)
+{
+	static const unsigned char aces[] = {
+		/* ACCESS_ALLOWED_ACE_TYPE, no flags, 20 bytes; FILE_ALL_ACCESS */
+		0x00, 0x00, 0x14, 0x00, 0xFF, 0x01, 0x1F, 0x00,
+		/* S-1-5-18 */
+		0x01, 0x01, 0, 0, 0, 0, 0, 0x05, 0x12, 0x00, 0x00, 0x00,
+		/* ACCESS_ALLOWED_ACE_TYPE, no flags, 24 bytes; FILE_ALL_ACCESS */
+		0x00, 0x00, 0x18, 0x00, 0xFF, 0x01, 0x1F, 0x00,
+		/* S-1-5-32-544 */
+		0x01, 0x02, 0, 0, 0, 0, 0, 0x05, 0x20, 0x00, 0x00, 0x00, 0x20, 0x02, 0x00, 0x00,
+	};
+	struct ksm_device_sd s;
+	const unsigned char *acl = (const unsigned char *)s.acl;
+	long live = shim_live_allocs();
+
+	memset(&s, 0xA5, sizeof(s));
+	CHECK_EQ(ksm_device_sd_init(&s), STATUS_SUCCESS);
+	CHECK_EQ(s.sd.Revision, 1);
+	CHECK_EQ(s.sd.Control, 0x0004); /* SE_DACL_PRESENT only */
+	CHECK(s.sd.Owner == NULL && s.sd.Group == NULL && s.sd.Sacl == NULL);
+	CHECK(s.sd.Dacl == (PACL)s.acl);
+	CHECK_EQ(acl[0], 2);                             /* ACL_REVISION */
+	CHECK_EQ(acl[2] | acl[3] << 8, 8 + sizeof(aces)); /* AclSize: full */
+	CHECK_EQ(acl[4] | acl[5] << 8, 2);               /* AceCount */
+	CHECK_EQ(sizeof(s.acl), 8 + sizeof(aces));
+	CHECK(memcmp(acl + 8, aces, sizeof(aces)) == 0);
+	CHECK_EQ(shim_live_allocs(), live); /* nothing to free */
+}
+
 int main(void)
 {
 	ksm_rt_init();
@@ -711,6 +777,8 @@ int main(void)
 	RUN(test_deny_list);
 	RUN(test_runtime_resolution);
 	RUN(test_filetime);
+	RUN(test_ioctl_codes);
+	RUN(test_device_sd);
 	CHECK_EQ(shim_live_allocs(), 0);
 	return SUMMARY();
 }

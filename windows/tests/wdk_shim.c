@@ -97,6 +97,77 @@ PVOID MmGetSystemRoutineAddress(PUNICODE_STRING name)
 	return NULL;
 }
 
+/* ---- security descriptors: the documented behaviour of the Rtl
+ * routines, on the documented binary layouts ---- */
+
+NTSTATUS RtlCreateAcl(PACL acl, ULONG len, ULONG revision)
+{
+	if (len < sizeof(ACL))
+		return STATUS_BUFFER_TOO_SMALL;
+	if (revision != ACL_REVISION || len > 0xFFFF || len % 4)
+		return STATUS_INVALID_PARAMETER;
+	memset(acl, 0, sizeof(*acl));
+	acl->AclRevision = (UCHAR)revision;
+	acl->AclSize = (USHORT)len;
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS RtlAddAccessAllowedAce(PACL acl, ULONG revision, ACCESS_MASK mask, PSID sid)
+{
+	const SID *s = sid;
+	ULONG sid_len, ace_len, used = sizeof(ACL);
+	unsigned char *p = (unsigned char *)acl;
+	ACE_HEADER h;
+
+	if (revision != acl->AclRevision)
+		return STATUS_UNKNOWN_REVISION;
+	if (s->Revision != SID_REVISION || s->SubAuthorityCount > 15)
+		return STATUS_INVALID_SID;
+	for (int i = 0; i < acl->AceCount; i++) {
+		memcpy(&h, p + used, sizeof(h));
+		if (h.AceSize < sizeof(h) || used + h.AceSize > acl->AclSize)
+			return STATUS_INVALID_ACL;
+		used += h.AceSize;
+	}
+	sid_len = 8u + 4u * s->SubAuthorityCount;
+	ace_len = (ULONG)offsetof(ACCESS_ALLOWED_ACE, SidStart) + sid_len;
+	if (used + ace_len > acl->AclSize)
+		return STATUS_ALLOTTED_SPACE_EXCEEDED;
+	h.AceType = ACCESS_ALLOWED_ACE_TYPE;
+	h.AceFlags = 0;
+	h.AceSize = (USHORT)ace_len;
+	memcpy(p + used, &h, sizeof(h));
+	memcpy(p + used + offsetof(ACCESS_ALLOWED_ACE, Mask), &mask, sizeof(mask));
+	memcpy(p + used + offsetof(ACCESS_ALLOWED_ACE, SidStart), s, sid_len);
+	acl->AceCount++;
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR sd, ULONG revision)
+{
+	if (revision != SECURITY_DESCRIPTOR_REVISION)
+		return STATUS_UNKNOWN_REVISION;
+	memset(sd, 0, sizeof(*sd));
+	sd->Revision = (UCHAR)revision;
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS RtlSetDaclSecurityDescriptor(PSECURITY_DESCRIPTOR sd, BOOLEAN present, PACL dacl,
+				      BOOLEAN defaulted)
+{
+	if (sd->Revision != SECURITY_DESCRIPTOR_REVISION)
+		return STATUS_UNKNOWN_REVISION;
+	sd->Control &= (SECURITY_DESCRIPTOR_CONTROL)~(SE_DACL_PRESENT | SE_DACL_DEFAULTED);
+	sd->Dacl = NULL;
+	if (present) {
+		sd->Control |= SE_DACL_PRESENT;
+		sd->Dacl = dacl;
+		if (defaulted)
+			sd->Control |= SE_DACL_DEFAULTED;
+	}
+	return STATUS_SUCCESS;
+}
+
 void KeQuerySystemTime(PLARGE_INTEGER t)
 {
 	uint64_t ft = atomic_load(&fixed_time);

@@ -17,6 +17,36 @@
 
 #define NTAPI
 #define VOID void
+
+/* The SAL and driver annotations the portable files use.  For a compiler
+ * they are empty, as in the WDK's sal.h / driverspecs.h outside of code
+ * analysis (and always in mingw-w64's). */
+#define _In_
+#define _In_opt_
+#define _In_z_
+#define _In_opt_z_
+#define _In_reads_(n)
+#define _In_reads_bytes_(n)
+#define _In_reads_bytes_opt_(n)
+#define _Out_
+#define _Out_writes_(n)
+#define _Out_writes_bytes_(n)
+#define _Out_writes_bytes_to_(n, c)
+#define _Outptr_result_maybenull_
+#define _Inout_
+#define _Must_inspect_result_
+#define _Ret_maybenull_
+#define _Ret_maybenull_z_
+#define _Post_writable_byte_size_(n)
+#define _Success_(expr)
+#define _Use_decl_annotations_
+#define _IRQL_requires_(irql)
+#define _IRQL_requires_max_(irql)
+#define _Requires_lock_held_(lock)
+#define _Guarded_by_(lock)
+#define __drv_allocatesMem(kind)
+#define __drv_freesMem(kind)
+#define __drv_aliasesMem
 #define TRUE 1
 #define FALSE 0
 #define PAGED_CODE() ((void)0)
@@ -53,7 +83,80 @@ typedef struct {
 } UNICODE_STRING, *PUNICODE_STRING;
 typedef const UNICODE_STRING *PCUNICODE_STRING;
 
+/* Control codes, as wdm.h and winioctl.h define them. */
+#define CTL_CODE(DeviceType, Function, Method, Access) \
+	(((DeviceType) << 16) | ((Access) << 14) | ((Function) << 2) | (Method))
+#define METHOD_BUFFERED 0
+#define METHOD_IN_DIRECT 1
+#define METHOD_OUT_DIRECT 2
+#define METHOD_NEITHER 3
+#define FILE_ANY_ACCESS 0
+#define FILE_READ_ACCESS 0x0001
+#define FILE_WRITE_ACCESS 0x0002
+
+/* Security descriptors, with the layouts of ntifs.h / winnt.h. */
+typedef uint32_t ACCESS_MASK;
+typedef uint16_t SECURITY_DESCRIPTOR_CONTROL;
+typedef struct {
+	UCHAR Value[6];
+} SID_IDENTIFIER_AUTHORITY;
+typedef struct {
+	UCHAR Revision;
+	UCHAR SubAuthorityCount;
+	SID_IDENTIFIER_AUTHORITY IdentifierAuthority;
+	ULONG SubAuthority[1];
+} SID;
+typedef void *PSID;
+typedef struct {
+	UCHAR AclRevision;
+	UCHAR Sbz1;
+	USHORT AclSize;
+	USHORT AceCount;
+	USHORT Sbz2;
+} ACL, *PACL;
+typedef struct {
+	UCHAR AceType;
+	UCHAR AceFlags;
+	USHORT AceSize;
+} ACE_HEADER;
+typedef struct {
+	ACE_HEADER Header;
+	ACCESS_MASK Mask;
+	ULONG SidStart;
+} ACCESS_ALLOWED_ACE;
+typedef struct {
+	UCHAR Revision;
+	UCHAR Sbz1;
+	SECURITY_DESCRIPTOR_CONTROL Control;
+	PSID Owner;
+	PSID Group;
+	PACL Sacl;
+	PACL Dacl;
+} SECURITY_DESCRIPTOR, *PSECURITY_DESCRIPTOR;
+
+#define SID_REVISION 1
+#define SECURITY_NT_AUTHORITY { 0, 0, 0, 0, 0, 5 }
+#define SECURITY_LOCAL_SYSTEM_RID 0x00000012u
+#define SECURITY_BUILTIN_DOMAIN_RID 0x00000020u
+#define DOMAIN_ALIAS_RID_ADMINS 0x00000220u
+#define ACL_REVISION 2
+#define ACCESS_ALLOWED_ACE_TYPE 0
+#define SECURITY_DESCRIPTOR_REVISION 1
+#define SE_DACL_PRESENT 0x0004
+#define SE_DACL_DEFAULTED 0x0008
+#define FILE_ALL_ACCESS (0x000F0000u | 0x00100000u | 0x1FFu)
+
+NTSTATUS RtlCreateAcl(PACL acl, ULONG len, ULONG revision);
+NTSTATUS RtlAddAccessAllowedAce(PACL acl, ULONG revision, ACCESS_MASK mask, PSID sid);
+NTSTATUS RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR sd, ULONG revision);
+NTSTATUS RtlSetDaclSecurityDescriptor(PSECURITY_DESCRIPTOR sd, BOOLEAN present, PACL dacl,
+				      BOOLEAN defaulted);
+
 #define STATUS_SUCCESS ((NTSTATUS)0x00000000)
+#define STATUS_UNKNOWN_REVISION ((NTSTATUS)0xC0000058)
+#define STATUS_ALLOTTED_SPACE_EXCEEDED ((NTSTATUS)0xC0000099)
+#define STATUS_INVALID_ACL ((NTSTATUS)0xC0000077)
+#define STATUS_INVALID_SID ((NTSTATUS)0xC0000078)
 #define STATUS_INVALID_PARAMETER ((NTSTATUS)0xC000000D)
 #define STATUS_BUFFER_TOO_SMALL ((NTSTATUS)0xC0000023)
 #define STATUS_INSUFFICIENT_RESOURCES ((NTSTATUS)0xC000009A)

@@ -171,7 +171,7 @@ text_has_loadme() { grep -qiE 'image_load.*:\\\\?windows\\\\?.*loadme\.sys' "$1"
 check "wine cmd ran every step" test "$rc" -eq 0 -a -n "$(grep -x steps-done "$WORK/steps.txt")"
 check "services created" step "create-ksysmon=0"
 check "ksysmon started" step "start-ksysmon=0"
-check "DriverEntry ran (DbgPrint 'ksysmon: loaded')" log_has "ksysmon: loaded"
+check "DriverEntry ran (DbgPrintEx 'ksysmon: loaded')" log_has "ksysmon: loaded"
 check "waiting read cancelled at the deadline, client exits 0" step "client-empty=0"
 check "the waiting read reached the driver" grep -q "waiting for records" "$WORK/empty.err"
 check "nothing printed before loadme" no_loadme "$WORK/empty.jsonl"
@@ -186,7 +186,7 @@ check "live: the waiting read was completed by the driver" \
     grep -q "a waiting read completed" "$WORK/live.err"
 check "live: image_load of loadme.sys (JSON)" json_has_loadme "$WORK/live.jsonl"
 check "ksysmon stopped" step "stop-ksysmon=0"
-check "unload routine ran (DbgPrint 'ksysmon: unloaded')" log_has "ksysmon: unloaded"
+check "unload routine ran (DbgPrintEx 'ksysmon: unloaded')" log_has "ksysmon: unloaded"
 check "device gone: client exit code 3" step "client-gone=3"
 check "device gone: the one-line message" \
     grep -qx 'ksysmon driver is not installed (cannot open \\\\.\\ksysmon)' \

@@ -13,7 +13,10 @@ Parses the PE file itself (no third-party modules) and verifies:
     checksum (the kernel loader verifies it for drivers);
   * no section is both writable and executable;
   * imports come only from ntoskrnl.exe / hal.dll, by name, and each is on
-    the allow-list.
+    the allow-list;
+  * each import named with --require is there (for ksysmon.sys: the
+    routines that restrict its device to SYSTEM and Administrators, which
+    no other check would miss).
 Exit status 0 when every file passes, 1 otherwise.
 """
 import argparse
@@ -185,12 +188,16 @@ def load_allow(path):
         for line in f:
             line = line.split("#", 1)[0].strip()
             if line:
-                dll, _, fn = line.partition("!")
-                allowed.add((dll.lower(), fn))
+                allowed.add(parse_import(line))
     return allowed
 
 
-def check(path, allowed, entry_symbol):
+def parse_import(text):
+    dll, _, fn = text.partition("!")
+    return (dll.lower(), fn)
+
+
+def check(path, allowed, entry_symbol, required=()):
     errors = []
     with open(path, "rb") as f:
         data = f.read()
@@ -253,6 +260,10 @@ def check(path, allowed, entry_symbol):
             errors.append("import by ordinal %d from %s" % (ordinal, dll))
         elif (dll.lower(), fn) not in allowed:
             errors.append("import %s!%s is not on the allow-list" % (dll, fn))
+    present = {(dll.lower(), fn) for dll, fn, _ in imports}
+    for dll, fn in required:
+        if (dll, fn) not in present:
+            errors.append("does not import %s!%s (required)" % (dll, fn))
     return errors
 
 
@@ -260,12 +271,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--allow", required=True, help="allow-list file (DLL!Function lines)")
     ap.add_argument("--entry-symbol", default="DriverEntry")
+    ap.add_argument("--require", action="append", default=[], metavar="DLL!Function",
+                    help="an import the image must have (repeatable)")
     ap.add_argument("images", nargs="+")
     args = ap.parse_args()
     allowed = load_allow(args.allow)
     failed = 0
     for path in args.images:
-        errors = check(path, allowed, args.entry_symbol)
+        errors = check(path, allowed, args.entry_symbol,
+                       [parse_import(r) for r in args.require])
         for e in errors:
             print("%s: %s" % (path, e))
         print("%s: %s" % (path, "FAIL" if errors else "ok"))

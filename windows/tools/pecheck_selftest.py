@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Proves that pecheck.py rejects what it must: takes a good driver image,
 breaks one property at a time (fixing the checksum afterwards so that only
-that property is wrong) and expects the matching complaint."""
+that property is wrong) and expects the matching complaint.
+  pecheck_selftest.py IMAGE [DLL!Function ...]   (the imports IMAGE must have)"""
 import os
 import struct
 import sys
@@ -15,12 +16,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ALLOW = pecheck.load_allow(os.path.join(HERE, "ntoskrnl_allow.txt"))
 
 
+REQUIRED = [pecheck.parse_import(r) for r in sys.argv[2:]]
+
+
 def run(data):
     with tempfile.NamedTemporaryFile(suffix=".sys", delete=False) as f:
         f.write(data)
         path = f.name
     try:
-        return pecheck.check(path, ALLOW, "DriverEntry")
+        return pecheck.check(path, ALLOW, "DriverEntry", REQUIRED)
     finally:
         os.unlink(path)
 
@@ -76,6 +80,9 @@ CASES = [
      "only ntoskrnl.exe and hal.dll"),
     ("not a PE", lambda data, pe: b"XY" + data[2:], "not a valid PE32+"),
 ]
+# Each required import, renamed away, must be missed.
+CASES += [("no %s" % fn, replace(fn.encode() + b"\0", fn[:-1].encode() + b"X\0"),
+           "does not import %s!%s" % (dll, fn)) for dll, fn in REQUIRED]
 
 
 def main():

@@ -281,6 +281,18 @@ case_events_all() {
 	mon_stop "$d"
 }
 
+# a process in a new pid namespace: its pid there, as the kernel shows it
+# (NSpid of its own status), and the namespace's id (stat of its ns link,
+# read by a process inside); the host's pid namespace beside it
+case_namespaces() {
+	mon_start "$d" || return 0
+	stat -L -c "pid_ns=%i" /proc/self/ns/pid >"$d/t.host"
+	unshare --pid --fork sh -c 'stat -L -c "pid_ns=%i" /proc/self/ns/pid;
+		exec cat /proc/self/status' >"$d/t.inside"
+	echo $? >"$d/t.inside.rc"
+	mon_stop "$d"
+}
+
 # what the kernel offers, independently of ksysmon
 case_features() {
 	{
