@@ -72,12 +72,57 @@ static const struct {
 	{ "crio-", ".scope", false, "cri-o" },
 };
 
-/* The container component c names, given the components before it
- * (all[0..i-1]) and after it; false when it names none. */
+/* a systemd unit name's escapes undone (\x2d is "-"), cut to the id's room */
+static bool set_unescaped(struct ksm_container *out, const char *runtime, const struct comp *name)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < name->n && o < KSM_CONTAINER_ID_MAX; i++) {
+		const char *h1, *h2;
+		if (name->s[i] == '\\' && i + 3 < name->n && name->s[i + 1] == 'x' &&
+		    (h1 = memchr(hex, name->s[i + 2], 16)) && (h2 = memchr(hex, name->s[i + 3], 16))) {
+			out->id[o++] = (char)((h1 - hex) << 4 | (h2 - hex));
+			i += 3;
+		} else {
+			out->id[o++] = name->s[i];
+		}
+	}
+	if (!o)
+		return false;
+	out->id[o] = '\0';
+	out->runtime = runtime;
+	return true;
+}
+
+/* A bare id under the directory of a cgroupfs driver. */
+static bool bare_id(const struct comp *all, size_t i, struct ksm_container *out)
+{
+	const struct comp *parent = &all[i - 1];
+	if (equals(parent, "docker") || equals(parent, "actions_job"))
+		return set(out, "docker", &all[i]);
+	if (begins(parent, "pod") && begins(&all[0], "kubepods"))
+		return set(out, "kubernetes", &all[i]);
+	return false;
+}
+
+/* containerd's systemd-style cgroupsPath taken literally: "<slice>:cri-containerd:<id>" */
+static bool literal_cgroups_path(const struct comp *c, struct ksm_container *out)
+{
+	static const char mid[] = ":cri-containerd:";
+	const size_t m = sizeof(mid) - 1;
+	if (c->n < m + 64 || memcmp(c->s + c->n - 64 - m, mid, m))
+		return false;
+	struct comp id = { c->s + c->n - 64, 64 };
+	return is_hex64(id.s, id.n) && set(out, "containerd", &id);
+}
+
+/* The container component all[i] names, given the components before it
+ * and after it (n in all); false when it names none. */
 static bool match(const struct comp *all, size_t i, size_t n, struct ksm_container *out)
 {
 	const struct comp *c = &all[i];
 	struct comp rest;
+	bool payload = i + 1 < n && equals(&all[i + 1], "payload");
 
 	for (size_t k = 0; k < sizeof(hex_units) / sizeof(hex_units[0]); k++) {
 		if (!strip(c, hex_units[k].prefix, hex_units[k].suffix, hex_units[k].suffix_required,
@@ -87,22 +132,20 @@ static bool match(const struct comp *all, size_t i, size_t n, struct ksm_contain
 			return false;
 		return set(out, hex_units[k].runtime, &rest);
 	}
-	if (is_hex64(c->s, c->n) && i > 0) {
-		/* the cgroupfs drivers: a bare id under the engine's directory */
-		if (equals(&all[i - 1], "docker"))
-			return set(out, "docker", c);
-		if (begins(&all[i - 1], "pod") && begins(&all[0], "kubepods"))
-			return set(out, "kubernetes", c);
-		return false;
-	}
+	if (is_hex64(c->s, c->n))
+		return i > 0 && bare_id(all, i, out);
+	if (literal_cgroups_path(c, out))
+		return true;
+	/* lxc: lxc.payload.<name> (LXC 4), lxc.payload/<name> (3), lxc/<name> */
 	if (strip(c, "lxc.payload.", "", false, &rest))
 		return set(out, "lxc", &rest);
-	if (i == 1 && equals(&all[0], "lxc"))
+	if (i == 1 && (equals(&all[0], "lxc") || equals(&all[0], "lxc.payload")))
 		return set(out, "lxc", c);
-	/* nspawn's own process sits in the unit's "supervisor" child */
-	if (strip(c, "systemd-nspawn@", ".service", true, &rest))
-		return !(i + 1 < n && equals(&all[i + 1], "supervisor")) &&
-		       set(out, "systemd-nspawn", &rest);
+	/* nspawn: the payload in its unit's "payload" child, nspawn itself in
+	 * "supervisor"; a VM machined registers has no payload */
+	if (payload && (strip(c, "systemd-nspawn@", ".service", true, &rest) ||
+			strip(c, "machine-", ".scope", true, &rest)))
+		return set_unescaped(out, "systemd-nspawn", &rest);
 	return false;
 }
 

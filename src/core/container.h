@@ -5,14 +5,17 @@
  * Pure: no allocation, no I/O.
  *
  * The names container engines give the cgroups they make for a container:
- *   podman        libpod-<id>[.scope]            (systemd or cgroupfs manager,
- *                                                  rootful or rootless)
- *   docker        docker-<id>.scope, /docker/<id>
- *   containerd    cri-containerd-<id>.scope, nerdctl-<id>.scope
- *   cri-o         crio-<id>[.scope]
- *   kubernetes    <id> under a kubepods pod<uid> cgroup, engine unnamed
- *   lxc           lxc.payload.<name>, /lxc/<name>
- *   systemd-nspawn systemd-nspawn@<name>.service/payload, machine-<name>.scope
+ *   podman         libpod-<id>[.scope]            (systemd or cgroupfs manager,
+ *                                                   rootful or rootless, in a pod)
+ *   docker         docker-<id>.scope, /docker/<id>, /actions_job/<id>
+ *   containerd     cri-containerd-<id>.scope, nerdctl-<id>.scope,
+ *                  <slice>:cri-containerd:<id>
+ *   cri-o          crio-<id>[.scope]
+ *   kubernetes     <id> under a kubepods pod<uid> cgroup, engine unnamed
+ *   lxc            lxc.payload.<name>, lxc.payload/<name>, /lxc/<name>
+ *   systemd-nspawn systemd-nspawn@<name>.service/payload,
+ *                  machine-<name>.scope/payload (unit-name escapes undone)
+ * A cgroup below a container's is that container's.
  * The engines' own processes on the host (podman's conmon, cri-o's
  * conmon, nspawn's supervisor) are not in the container and are not
  * matched.  Where containers nest, the innermost one is the answer.
