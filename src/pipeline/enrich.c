@@ -70,6 +70,10 @@ static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 	struct ksm_passwd pw;
 	struct ksm_passwd_of of = { q->pid, q->start, q->mnt_ns };
 	int kind = ksm_passwd_of_root("/proc", &of, &pw);
+	/* gone already: another process of the namespace has the same root
+	 * (not for a chroot, whose root is its own) */
+	if (kind == -ESRCH && !q->own_root && !ksm_mnt_ns_member("/proc", q->mnt_ns, &of))
+		kind = ksm_passwd_of_root("/proc", &of, &pw);
 	if (kind == -ESRCH)
 		return NULL;
 	if (q->own_root) { /* this process's only: read for it, not kept */

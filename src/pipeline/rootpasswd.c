@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/rootpasswd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -94,7 +95,7 @@ void ksm_passwd_free(struct ksm_passwd *p)
 
 /* Whether /proc/PID (dirfd) is still the process that started at
  * start_ns: field 22 of its stat, in clock ticks since boot. */
-static bool same_start(int dirfd, uint64_t start_ns)
+static bool start_ticks(int dirfd, unsigned long long *ticks)
 {
 	char buf[1024];
 	int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
@@ -106,11 +107,14 @@ static bool same_start(int dirfd, uint64_t start_ns)
 		return false;
 	buf[n] = '\0';
 	const char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	return p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			   ticks) == 1;
+}
+
+static bool same_start(int dirfd, uint64_t start_ns)
+{
 	unsigned long long ticks;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &ticks) != 1)
-		return false;
-	return ticks == start_ns / KSM_TICK_NS;
+	return start_ticks(dirfd, &ticks) && ticks == start_ns / KSM_TICK_NS;
 }
 
 static bool same_mnt_ns(int dirfd, uint64_t mnt_ns)
@@ -209,5 +213,31 @@ int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 		}
 	}
 	close(rootfd);
+	return rc;
+}
+
+int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_of *of)
+{
+	DIR *d = opendir(proc_dir);
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int rc = -ESRCH;
+	while (rc && (de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+		if (*end || !pid)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		unsigned long long ticks;
+		if (fd < 0)
+			continue;
+		if (same_mnt_ns(fd, mnt_ns) && start_ticks(fd, &ticks)) {
+			*of = (struct ksm_passwd_of){ (uint32_t)pid, ticks * KSM_TICK_NS, mnt_ns };
+			rc = 0;
+		}
+		close(fd);
+	}
+	closedir(d);
 	return rc;
 }

@@ -55,4 +55,8 @@ enum ksm_root_kind {
 int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 		       struct ksm_passwd *out);
 
+/* A live process of mount namespace mnt_ns (its root stands for the
+ * namespace's when the event's process is gone): 0 and *of, or -ESRCH. */
+int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_of *of);
+
 #endif
