@@ -397,7 +397,7 @@ static int build_document(struct ctx *c, struct ynode **out)
 /* ---- from the tree to rules --------------------------------------------- */
 
 #define CONDS_EXPECTED "is, is_not, contains, begins_with, ends_with, glob"
-#define FIELDS_EXPECTED "image, path, cmdline, parent_image, user, uid, pid, comm, all, any"
+#define FIELDS_EXPECTED "image, path, cmdline, parent_image, user, uid, pid, comm, container_id, container_runtime, cgroup, pid_ns, all, any"
 #define TYPES_EXPECTED \
 	"process_create, process_exec, process_exit, thread_create, thread_exit, image_load, all"
 

@@ -85,28 +85,19 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 
 void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name)
 {
-	if (mnt_ns) {
-		struct ksm_cap_user_ns r = { 0 };
-		uint32_t end = sizeof(r);
-		size_t len = name ? cap_len(strlen(name), 256) : 0;
-		r.uid = uid;
-		r.mnt_ns = mnt_ns;
-		r.flags = name ? KSM_CAP_USER_KNOWN : 0;
-		r.name = place(&end, len);
-		r.hdr = annotation(KSM_CAP_USER_NS, end);
-		ksm_buf_put(b, &r, sizeof(r));
-		ksm_buf_put(b, name, len);
-		return;
-	}
-	struct ksm_cap_user r = { 0 };
-	uint32_t end = sizeof(r);
+	/* the namespace's form only where there is one: older readers know
+	 * the other */
+	struct ksm_cap_user_ns r = { .uid = uid, .mnt_ns = mnt_ns };
+	struct ksm_cap_user host = { .uid = uid };
+	size_t fixed = mnt_ns ? sizeof(r) : sizeof(host);
+	uint32_t end = (uint32_t)fixed;
 	size_t len = name ? cap_len(strlen(name), 256) : 0;
 
-	r.uid = uid;
-	r.flags = name ? KSM_CAP_USER_KNOWN : 0;
-	r.name = place(&end, len);
-	r.hdr = annotation(KSM_CAP_USER, end);
-	ksm_buf_put(b, &r, sizeof(r));
+	r.flags = host.flags = name ? KSM_CAP_USER_KNOWN : 0;
+	r.name = host.name = place(&end, len);
+	r.hdr = annotation(KSM_CAP_USER_NS, end);
+	host.hdr = annotation(KSM_CAP_USER, end);
+	ksm_buf_put(b, mnt_ns ? (const void *)&r : (const void *)&host, fixed);
 	ksm_buf_put(b, name, len);
 }
 

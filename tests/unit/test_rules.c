@@ -589,7 +589,7 @@ static void test_errors(void **state)
 	bad("events:\n  events_lost: off\n", 2, "event type 'events_lost' cannot be configured");
 	bad("events:\n  exec_blocked:\n    exclude: []\n", 2, "'exec_blocked' cannot be configured");
 	bad("events:\n  image_load:\n    exclude:\n      - imag: {is: x}\n", 4,
-	    "unknown field 'imag' (expected image, path, cmdline, parent_image, user, uid, pid, comm, all, any)");
+	    "unknown field 'imag' (expected image, path, cmdline, parent_image, user, uid, pid, comm, container_id, container_runtime, cgroup, pid_ns, all, any)");
 	bad("events:\n  image_load:\n    exlude:\n      - path: {is: x}\n", 3,
 	    "unknown key 'exlude' in 'image_load' (expected include, exclude)");
 	bad("event:\n  image_load: off\n", 1, "unknown key 'event' (expected events, options)");
