@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/container.h"
 #include "ksysmon_event.h"
 
 /* A string inside a record: raw bytes, or UTF-16LE code units. */
@@ -105,6 +106,8 @@ struct ksm_event {
 		uint8_t guid[16];
 		uint8_t parent_guid[16];
 		const char *user;             /* process_exec: name of uid */
+		/* the container of the process's cgroup (NULL: the host's, or not known) */
+		const struct ksm_container *container;
 		struct ksm_text parent_image;   /* process_exec */
 		uint8_t parent_image_flags;     /* enum ksm_path_state */
 		struct ksm_text parent_cmdline; /* process_exec */

@@ -44,6 +44,10 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 		guid(w, "parent_guid", c->parent_guid);
 	if (c->user)
 		w->s->string(w->ctx, "user", c->user);
+	if (c->container) {
+		w->s->string(w->ctx, "container_id", c->container->id);
+		w->s->string(w->ctx, "container_runtime", c->container->runtime);
+	}
 	/* program paths the client keeps: their " (deleted)" already there */
 	if (c->parent_image.present)
 		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL);

@@ -71,6 +71,20 @@ static void vpid_tag(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_buf_u64(b, ev->ns.vpid);
 }
 
+/* " [container 3f2a9c1b7d0e]": a hex id shortened as engines show it, a
+ * name whole */
+static void container_tag(struct ksm_buf *b, const struct ksm_container *c)
+{
+	if (!c)
+		return;
+	size_t n = strlen(c->id);
+	if (n == KSM_CONTAINER_ID_MAX && strspn(c->id, "0123456789abcdef") == n)
+		n = KSM_CONTAINER_SHORT;
+	ksm_buf_puts(b, " [container ");
+	ksm_text_bytes(b, (const uint8_t *)c->id, n);
+	ksm_buf_putc(b, ']');
+}
+
 static void text_exit(struct ksm_buf *b, const struct ksm_event *ev)
 {
 	struct ksm_exit_status st = ksm_exit_status(ev->u.exit.status);
@@ -211,5 +225,6 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 		ksm_buf_puts(b, "Unknown event");
 		break;
 	}
+	container_tag(b, ev->ctx.container);
 	ksm_buf_putc(b, '\n');
 }

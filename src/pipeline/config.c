@@ -26,6 +26,10 @@ static const char *const field_names[KSM_F_COUNT] = {
 	[KSM_F_UID] = "uid",
 	[KSM_F_PID] = "pid",
 	[KSM_F_COMM] = "comm",
+	[KSM_F_CONTAINER_ID] = "container_id",
+	[KSM_F_CONTAINER_RUNTIME] = "container_runtime",
+	[KSM_F_CGROUP] = "cgroup",
+	[KSM_F_PID_NS] = "pid_ns",
 };
 
 static const char *const cond_names[KSM_C_COUNT] = {
@@ -50,7 +54,7 @@ const char *ksm_rule_cond_name(enum ksm_rule_cond c)
 /* ---- from the tree to rules --------------------------------------------- */
 
 #define CONDS_EXPECTED "is, is_not, contains, begins_with, ends_with, glob"
-#define FIELDS_EXPECTED "image, path, cmdline, parent_image, user, uid, pid, comm, all, any"
+#define FIELDS_EXPECTED "image, path, cmdline, parent_image, user, uid, pid, comm, container_id, container_runtime, cgroup, pid_ns, all, any"
 #define TYPES_EXPECTED \
 	"process_create, process_exec, process_exit, thread_create, thread_exit, image_load, all"
 

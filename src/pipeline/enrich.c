@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/enrich.h"
 
+#include <errno.h>
 #include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the inode of a namespace file (/proc/self/ns/mnt); 0 when unknown */
+static uint64_t ns_inode(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
 
 int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_dir,
 		    const char *boot_id_path)
@@ -11,14 +21,22 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
 	uint8_t boot_id[16] = { 0 };
 
 	memset(e, 0, sizeof(*e));
-	e->lookup_user = ksm_enrich_passwd;
+	e->tree.mnt_fd = -1;
+	e->lookup_user = ksm_enrich_lookup;
+	e->lookup_ctx = e;
 	/* without a boot id, identities are still unique within this boot */
 	if (boot_id_path)
 		ksm_read_boot_id(boot_id_path, boot_id);
 	if (ksm_proctab_init(&e->procs, max_procs, boot_id))
 		return -1;
-	if (proc_dir)
+	if (proc_dir) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/self/ns/mnt", proc_dir);
+		e->own_mnt_ns = ns_inode(path);
+		snprintf(path, sizeof(path), "%s/self/mountinfo", proc_dir);
+		ksm_cgroups_open(&e->tree, path); /* without it: the records' paths only */
 		ksm_proctab_seed(&e->procs, proc_dir);
+	}
 	return 0;
 }
 
@@ -27,26 +45,85 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	ksm_proctab_free(&e->procs);
 	for (unsigned i = 0; i < e->n_users; i++)
 		free(e->users[i].name);
+	for (unsigned i = 0; i < e->n_roots; i++)
+		ksm_passwd_free(&e->roots[i].pw);
+	ksm_passwd_free(&e->chroot.pw);
+	ksm_cgroups_close(&e->tree);
 }
 
-const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len)
+static const char *host_name(uint32_t uid, char *buf, size_t len)
 {
 	struct passwd pw, *res = NULL;
-	(void)ctx;
 	if (getpwuid_r(uid, &pw, buf, len, &res) || !res)
 		return NULL;
 	return res->pw_name;
 }
 
-/* User names change rarely: looked up once per uid (a bounded cache),
- * a uid without a name too (NULL), such as a container's. */
-static const char *user_name(struct ksm_enricher *e, uint32_t uid)
+/* The names of the root of q's process, read once per mount namespace;
+ * NULL when the process was gone before its root could be read. */
+static const struct ksm_root_names *root_names(struct ksm_enricher *e,
+					       const struct ksm_user_query *q)
 {
-	for (unsigned i = 0; i < e->n_users; i++)
-		if (e->users[i].uid == uid)
+	for (unsigned i = 0; i < e->n_roots && !q->own_root; i++)
+		if (e->roots[i].mnt_ns == q->mnt_ns)
+			return &e->roots[i];
+	struct ksm_passwd pw;
+	struct ksm_passwd_of of = { q->pid, q->start, q->mnt_ns };
+	int kind = ksm_passwd_of_root("/proc", &of, &pw);
+	/* gone already: another process of the namespace has the same root
+	 * (not for a chroot, whose root is its own) */
+	if (kind == -ESRCH && !q->own_root && !ksm_mnt_ns_member("/proc", q->mnt_ns, &of))
+		kind = ksm_passwd_of_root("/proc", &of, &pw);
+	if (kind == -ESRCH)
+		return NULL;
+	if (q->own_root) { /* this process's only: read for it, not kept */
+		ksm_passwd_free(&e->chroot.pw);
+		e->chroot.kind = kind;
+		e->chroot.pw = pw;
+		return &e->chroot;
+	}
+	unsigned slot = e->n_roots < KSM_ROOT_CACHE ? e->n_roots++ : e->next_root++ % KSM_ROOT_CACHE;
+	ksm_passwd_free(&e->roots[slot].pw);
+	e->roots[slot].mnt_ns = q->mnt_ns;
+	e->roots[slot].kind = kind;
+	e->roots[slot].pw = pw;
+	return &e->roots[slot];
+}
+
+const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *buf, size_t len,
+			      bool *keep)
+{
+	struct ksm_enricher *e = ctx;
+	*keep = true;
+	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns)
+		return host_name(q->uid, buf, len);
+	const struct ksm_root_names *r = root_names(e, q);
+	/* gone: another process of the namespace may still tell; a chroot's
+	 * names are its own */
+	*keep = r && !q->own_root;
+	if (!r)
+		return NULL;
+	if (r->kind == KSM_ROOT_HOST)
+		return host_name(q->uid, buf, len);
+	if (r->kind != KSM_ROOT_OWN || q->ns_uid == KSM_NS_ID_UNMAPPED)
+		return NULL;
+	return ksm_passwd_name(&r->pw, q->ns_uid);
+}
+
+/* User names change rarely: looked up once per mount namespace and uid (a
+ * bounded cache), a uid without a name too (NULL). */
+static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
+{
+	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
+		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
-	const char *found = e->lookup_user(e->lookup_ctx, uid, buf, sizeof(buf));
+	bool keep = true;
+	const char *found = e->lookup_user(e->lookup_ctx, q, buf, sizeof(buf), &keep);
+	if (!keep) { /* this answer only */
+		snprintf(e->user_once, sizeof(e->user_once), "%s", found ? found : "");
+		return found ? e->user_once : NULL;
+	}
 	char *name = found ? strdup(found) : NULL;
 	if (found && !name)
 		return NULL; /* out of memory: asked again next time */
@@ -54,10 +131,11 @@ static const char *user_name(struct ksm_enricher *e, uint32_t uid)
 	if (e->n_users < KSM_USER_CACHE) {
 		slot = e->n_users++;
 	} else {
-		slot = uid % KSM_USER_CACHE;
+		slot = q->uid % KSM_USER_CACHE;
 		free(e->users[slot].name);
 	}
-	e->users[slot].uid = uid;
+	e->users[slot].mnt_ns = q->mnt_ns;
+	e->users[slot].uid = q->uid;
 	e->users[slot].name = name;
 	return name;
 }
@@ -155,6 +233,24 @@ static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
 }
 
+/* The user of an exec, where its process sees it: its mount namespace
+ * (0: not recorded, then the host's names apply) and its uid in its own
+ * user namespace. */
+static struct ksm_user_query user_query(const struct ksm_event *ev)
+{
+	const struct ksm_ns_view *n = &ev->ns;
+	struct ksm_user_query q = { .uid = ev->u.exec.uid, .ns_uid = ev->u.exec.uid,
+				    .pid = ev->pid, .start = ev->start_time };
+	if (!ev->has_ns)
+		return q;
+	q.mnt_ns = n->mnt_ns;
+	if (n->flags & KSM_NS_USER)
+		q.ns_uid = n->flags & KSM_NS_IDS_UNKNOWN ? KSM_NS_ID_UNMAPPED : n->ns_uid;
+	/* a chroot inside the namespace: its root is not the namespace's */
+	q.own_root = n->root.present;
+	return q;
+}
+
 static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 {
 	struct ksm_context *c = &ev->ctx;
@@ -174,7 +270,8 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	}
 	if (parent)
 		c->parent_cmdline = text_of(parent->cmdline, parent->cmdline_len);
-	c->user = user_name(e, ev->u.exec.uid);
+	struct ksm_user_query q = user_query(ev);
+	c->user = user_name(e, &q);
 	if (!p)
 		return;
 	set_image(p, ev);
@@ -201,8 +298,36 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64
 	c->image_flags = p->image_flags;
 }
 
+/* The container of the event's cgroup: parsed once per cgroup id, from
+ * the path the record carries (process_exec) or, live, the path of the
+ * id in the hierarchy now.  NULL for the host, or when the cgroup is gone
+ * before any record named its path (not kept: a later record may). */
+static const struct ksm_container *container_of(struct ksm_enricher *e, const struct ksm_event *ev)
+{
+	const struct ksm_ns_view *n = &ev->ns;
+	if (!ev->has_ns || !n->cgroup_id)
+		return NULL;
+	struct ksm_cgroup_slot *s = &e->cgroups[n->cgroup_id % KSM_CGROUP_CACHE];
+	if (s->id == n->cgroup_id)
+		return s->in_container ? &s->c : NULL;
+	char buf[4096];
+	const uint8_t *path = n->cgroup.data;
+	size_t len = n->cgroup.len;
+	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
+		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(buf));
+		if (rc < 0)
+			return NULL;
+		path = (const uint8_t *)buf;
+		len = (size_t)rc;
+	}
+	s->id = n->cgroup_id;
+	s->in_container = ksm_container_from_cgroup(path, len, &s->c);
+	return s->in_container ? &s->c : NULL;
+}
+
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 {
+	ev->ctx.container = container_of(e, ev);
 	if (!ev->start_time)
 		return; /* no process identity in this record */
 	switch (ev->type) {

@@ -9,22 +9,58 @@
 #define KSM_ENRICH_H
 
 #include "core/decode.h"
+#include "pipeline/cgroups.h"
 #include "pipeline/proctab.h"
+#include "pipeline/rootpasswd.h"
 
 #define KSM_USER_CACHE 64
+#define KSM_ROOT_CACHE 32
+#define KSM_CGROUP_CACHE 1024 /* cgroups whose container is kept (direct-mapped by id) */ /* mount namespaces whose passwd file is kept */
 
-/* Finds the name of uid (buf: room for it); NULL when it has none. */
-typedef const char *(*ksm_user_lookup)(void *ctx, uint32_t uid, char *buf, size_t len);
+/* Whom to name: a user id and where the process sees it. */
+struct ksm_user_query {
+	uint64_t mnt_ns; /* the process's mount namespace (inode); 0: not known */
+	uint32_t uid;    /* the record's, as the initial user namespace sees it */
+	uint32_t ns_uid; /* as the process's own user namespace sees it */
+	uint32_t pid;
+	uint64_t start;  /* of the process, ns since boot */
+	bool own_root;   /* chrooted inside its mount namespace: not the namespace's root */
+};
+
+/* Finds the name of q's user (buf: room for it); NULL when it has none.
+ * *keep: the answer may be kept for the next event of the same mnt_ns
+ * and uid (false when the process was gone before it could be asked). */
+typedef const char *(*ksm_user_lookup)(void *ctx, const struct ksm_user_query *q, char *buf,
+				       size_t len, bool *keep);
 
 struct ksm_enricher {
 	struct ksm_proctab procs;
 	ksm_user_lookup lookup_user; /* the passwd database unless set */
 	void *lookup_ctx;
-	struct {
+	struct ksm_user_name {
+		uint64_t mnt_ns;
 		uint32_t uid;
 		char *name;
 	} users[KSM_USER_CACHE];
 	unsigned n_users;
+	uint64_t own_mnt_ns; /* ksysmon's own mount namespace: the host's names */
+	/* the passwd files of other roots, by mount namespace (the oldest
+	 * replaced first) */
+	struct ksm_root_names {
+		uint64_t mnt_ns;
+		int kind; /* enum ksm_root_kind, or -errno: no names */
+		struct ksm_passwd pw;
+	} roots[KSM_ROOT_CACHE];
+	unsigned n_roots, next_root;
+	struct ksm_root_names chroot; /* the last chrooted process's */
+	char user_once[256]; /* a name not kept, until the next event */
+	/* the container of each cgroup id met, parsed once */
+	struct ksm_cgroup_slot {
+		uint64_t id; /* 0: free */
+		bool in_container;
+		struct ksm_container c;
+	} cgroups[KSM_CGROUP_CACHE];
+	struct ksm_cgroups tree; /* live: the path of an id no record names */
 	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
 
@@ -36,8 +72,11 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
  * valid until the next call. */
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns);
 void ksm_enrich_free(struct ksm_enricher *e);
-/* The passwd database's answer (the default ksm_user_lookup). */
-const char *ksm_enrich_passwd(void *ctx, uint32_t uid, char *buf, size_t len);
+/* The live answer (the default ksm_user_lookup; ctx: the enricher): the
+ * host's user database for a process whose root is ksysmon's own, the
+ * passwd file of the process's root otherwise (ns_uid looked up there). */
+const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *buf, size_t len,
+			      bool *keep);
 /* Puts back a process as a capture recorded it. */
 void ksm_enrich_restore(struct ksm_enricher *e, uint32_t pid, uint32_t ppid, uint64_t start,
 			uint64_t parent_start, const uint8_t guid[16], bool seeded,

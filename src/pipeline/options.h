@@ -13,6 +13,7 @@
 #include "pipeline/rules.h"
 #include "sinks/safefile.h"
 
+#define KSM_MAX_CONTAINERS 64
 #define KSM_MAX_DENY_RULES 1024 /* of each kind */
 #define KSM_DEFAULT_DENY_TIMEOUT_MS 500
 
@@ -27,6 +28,10 @@ struct ksm_options {
 	uint32_t event_mask;  /* bit (1 << type) per wanted event type */
 	uint32_t pids[KSM_MAX_PIDS];
 	size_t n_pids;
+	/* --container: ids or their prefixes (lowercase hex), "all", "host";
+	 * point into argv */
+	const char *containers[KSM_MAX_CONTAINERS];
+	size_t n_containers;
 	uint32_t max_args_bytes;
 	uint64_t ringbuf_bytes;
 	uint32_t latency_ms;  /* longest an event may wait before it is shown */

@@ -192,6 +192,25 @@ static int set_pid(const struct ksm_opt *opt, struct ksm_options *o, const char 
 	return 0;
 }
 
+/* all, host, or 1 to 64 lowercase hex digits: an id or its prefix; which
+ * running container a prefix names is decided at start */
+static int set_container(const struct ksm_opt *opt, struct ksm_options *o, const char *arg,
+			 char *err, size_t errlen)
+{
+	size_t n = strlen(arg);
+	(void)opt;
+	if (strcmp(arg, "all") && strcmp(arg, "host") &&
+	    (n < 1 || n > 64 || strspn(arg, "0123456789abcdef") != n))
+		return ksm_fail(err, errlen,
+				"invalid --container '%s' (expected a container id or its prefix in lowercase hex, all or host)",
+				arg);
+	if (o->n_containers == KSM_MAX_CONTAINERS)
+		return ksm_fail(err, errlen, "too many --container options (at most %d)",
+				KSM_MAX_CONTAINERS);
+	o->containers[o->n_containers++] = arg;
+	return 0;
+}
+
 static int set_ringbuf_size(const struct ksm_opt *opt, struct ksm_options *o, const char *arg,
 			    char *err, size_t errlen)
 {
@@ -371,6 +390,24 @@ const struct ksm_opt ksm_opts[] = {
 			"the kernel.\n"
 			"Repeatable, up to 1024.\n"
 			"A pid no process has at start is accepted with a warning.\n",
+	},
+	{
+		.name = "container",
+		.arg = KSM_OPT_ARG_REQUIRED,
+		.metavar = "ID",
+		.flags = KSM_OPT_REPEATABLE,
+		.set = set_container,
+		.help =
+			"only events of this container (an id or a\n"
+			"prefix naming one running container), of\n"
+			"any container (all) or of the host (host);\n"
+			"repeatable",
+		.man =
+			"Only events of this container: its id or a prefix of it (lowercase hex)\n"
+			"naming exactly one running container at start, \\fBall\\fR (any container)\n"
+			"or \\fBhost\\fR (processes in no container).  Repeatable; events of the\n"
+			"others are counted as filtered.  A value naming none or several running\n"
+			"containers is refused with a one-line error.\n",
 	},
 	{
 		.name = "max-args-bytes",

@@ -44,7 +44,8 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 					 q->seeded, q->image_flags, q->image, q->image_len, q->cmdline, q->cmdline_len);
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
-		ksm_capture_user(b, p->enrich.users[i].uid, p->enrich.users[i].name);
+		ksm_capture_user(b, p->enrich.users[i].mnt_ns, p->enrich.users[i].uid,
+				 p->enrich.users[i].name);
 }
 
 /* Each file starts with its header and what replaying it alone needs. */
@@ -58,34 +59,40 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 	capture_state(p, b);
 }
 
-/* Live: the passwd answer, kept in the capture for a replay elsewhere. */
-static const char *record_user(void *ctx, uint32_t uid, char *buf, size_t len)
+/* Live: the answer, kept in the capture for a replay elsewhere (not one
+ * that the process's end prevented: none is kept for it). */
+static const char *record_user(void *ctx, const struct ksm_user_query *q, char *buf, size_t len,
+			       bool *keep)
 {
 	struct ksm_pipeline *p = ctx;
-	const char *name = ksm_enrich_passwd(NULL, uid, buf, len);
-	ksm_capture_user(&p->capture.buf, uid, name);
+	const char *name = ksm_enrich_lookup(&p->enrich, q, buf, len, keep);
+	if (*keep)
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name);
 	return name;
 }
 
 /* Replay: the name the capture recorded. */
-static const char *recorded_user(void *ctx, uint32_t uid, char *buf, size_t len)
+static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char *buf,
+				 size_t len, bool *keep)
 {
 	struct ksm_pipeline *p = ctx;
 	(void)buf;
 	(void)len;
 	for (size_t i = 0; i < p->n_users; i++)
-		if (p->users[i].uid == uid)
+		if (p->users[i].uid == q->uid && p->users[i].mnt_ns == q->mnt_ns)
 			return p->users[i].known ? p->users[i].name : NULL;
+	*keep = false; /* not recorded (yet): a later record may name it */
 	return NULL;
 }
 
-static bool remember_user(struct ksm_pipeline *p, uint32_t uid, const struct ksm_text *name)
+static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
+			  const struct ksm_text *name)
 {
 	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
 	if (!copy)
 		return false;
 	size_t i = 0;
-	while (i < p->n_users && p->users[i].uid != uid)
+	while (i < p->n_users && (p->users[i].uid != uid || p->users[i].mnt_ns != mnt_ns))
 		i++;
 	if (i == p->n_users) {
 		void *grown = realloc(p->users, (p->n_users + 1) * sizeof(*p->users));
@@ -99,6 +106,7 @@ static bool remember_user(struct ksm_pipeline *p, uint32_t uid, const struct ksm
 		free(p->users[i].name);
 	}
 	p->users[i].uid = uid;
+	p->users[i].mnt_ns = mnt_ns;
 	p->users[i].name = copy;
 	p->users[i].known = name->present;
 	return true;
@@ -192,6 +200,9 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 		p->enrich.lookup_user = recorded_user;
 		p->enrich.lookup_ctx = p;
 	}
+	if (ksm_container_sel_init(&p->containers, o->containers, o->n_containers,
+				   p->replay ? NULL : &p->enrich.tree, err, errlen))
+		return -1;
 	if (p->replay && o->n_pids) {
 		p->followed = calloc(PID_LIMIT / 8 + 1, 1);
 		if (!p->followed)
@@ -302,6 +313,7 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 		/* the process table learns from every event, shown or not */
 		ksm_enrich(&p->enrich, ev, p->boot_ns);
 		shown = (!p->replay || kernel_selects(p, ev)) &&
+			ksm_container_selected(&p->containers, ev->ctx.container) &&
 			ksm_select_event(p->rules, ev, &p->scratch);
 		if (shown && p->hashing)
 			digest(p, ev);
@@ -369,6 +381,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	struct ksm_cap_proc_view proc;
 	struct ksm_text name;
 	uint32_t uid;
+	uint64_t mnt_ns;
 
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
@@ -381,7 +394,9 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 				   proc.guid, proc.seeded, proc.image_flags, &proc.image, &proc.cmdline);
 		return true;
 	case KSM_CAP_USER:
-		return ksm_capture_read_user(rec, size, &uid, &name) && remember_user(p, uid, &name);
+	case KSM_CAP_USER_NS:
+		return ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name) &&
+		       remember_user(p, mnt_ns, uid, &name);
 	case KSM_CAP_HASH:
 		return replay_hash(p, rec, size);
 	default:
@@ -518,7 +533,7 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 		fprintf(stderr, "ksysmon: hash: computed=%llu cached=%llu failed=%llu\n",
 			(unsigned long long)p->hash.hashed, (unsigned long long)p->hash.cached,
 			(unsigned long long)p->hash.failed);
-	if (p->rules) {
+	if (p->rules || p->containers.on) {
 		if (kernel_filtered >= 0)
 			fprintf(stderr, "ksysmon: filtered: kernel=%lld user=%llu\n",
 				(long long)kernel_filtered, (unsigned long long)ksm_pipeline_filtered(p));

@@ -20,6 +20,7 @@
 #include "pipeline/options.h"
 #include "sinks/output.h"
 #include "pipeline/rules.h"
+#include "pipeline/select.h"
 #include "sinks/syslog.h"
 
 struct ksm_pipeline {
@@ -41,10 +42,11 @@ struct ksm_pipeline {
 	bool replay;
 	uint32_t event_mask;
 	uint8_t *followed; /* --pid: a bit per pid, descendants included */
+	struct ksm_container_sel containers; /* --container */
 	bool pending_hash; /* a KSM_CAP_HASH came before the next record */
 	struct ksm_context recorded; /* its digest */
 	char recorded_error[257];
-	struct { uint32_t uid; char *name; bool known; } *users; /* recorded names */
+	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
 	size_t n_users;
 
 	bool exit_on_output_error; /* --on-output-error exit */

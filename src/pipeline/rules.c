@@ -9,7 +9,7 @@
 
 bool ksm_rule_field_numeric(enum ksm_rule_field f)
 {
-	return f == KSM_F_UID || f == KSM_F_PID;
+	return f == KSM_F_UID || f == KSM_F_PID || f == KSM_F_PID_NS;
 }
 
 static bool match_cond(const struct ksm_rule *r, const struct ksm_rule_input *in)

@@ -22,6 +22,10 @@ enum ksm_rule_field {
 	KSM_F_UID,
 	KSM_F_PID,
 	KSM_F_COMM,
+	KSM_F_CONTAINER_ID,
+	KSM_F_CONTAINER_RUNTIME,
+	KSM_F_CGROUP,
+	KSM_F_PID_NS,
 	KSM_F_COUNT
 };
 
@@ -41,7 +45,7 @@ struct ksm_rule_input {
 
 struct ksm_rules; /* opaque */
 
-/* uid and pid: integers, compared with is / is_not only. */
+/* uid, pid and pid_ns: integers, compared with is / is_not only. */
 bool ksm_rule_field_numeric(enum ksm_rule_field f);
 
 /*

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/select.h"
 
-#include "core/escape.h"
-
+#include <stdio.h>
 #include <string.h>
+
+#include "core/errmsg.h"
+#include "core/escape.h"
 
 /* Offsets into scratch; pointers are taken once every copy is made, since
  * the buffer may move while it grows. */
@@ -67,6 +69,15 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	if ((used & (1u << KSM_F_COMM)) && ev->type != KSM_EV_THREAD_CREATE &&
 	    ev->type != KSM_EV_THREAD_EXIT && ev->type != KSM_EV_IMAGE_LOAD)
 		copy_text(scratch, &f[KSM_F_COMM], (const uint8_t *)ev->comm, strlen(ev->comm));
+	const struct ksm_container *c = ev->ctx.container;
+	if ((used & (1u << KSM_F_CONTAINER_ID)) && c)
+		copy_text(scratch, &f[KSM_F_CONTAINER_ID], (const uint8_t *)c->id, strlen(c->id));
+	if ((used & (1u << KSM_F_CONTAINER_RUNTIME)) && c)
+		copy_text(scratch, &f[KSM_F_CONTAINER_RUNTIME], (const uint8_t *)c->runtime,
+			  strlen(c->runtime));
+	/* the path the record carries (process_exec) */
+	if ((used & (1u << KSM_F_CGROUP)) && ev->has_ns && ev->ns.cgroup.present)
+		copy_text(scratch, &f[KSM_F_CGROUP], ev->ns.cgroup.data, ev->ns.cgroup.len);
 	if (scratch->failed)
 		return true; /* out of memory: show rather than lose */
 
@@ -78,9 +89,88 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	}
 	in.num[KSM_F_PID] = ev->pid;
 	in.has_num[KSM_F_PID] = true;
+	if (ev->has_ns) {
+		in.num[KSM_F_PID_NS] = ev->ns.pid_ns;
+		in.has_num[KSM_F_PID_NS] = true;
+	}
 	if (ev->type == KSM_EV_PROCESS_EXEC) {
 		in.num[KSM_F_UID] = ev->u.exec.uid;
 		in.has_num[KSM_F_UID] = true;
 	}
 	return ksm_rules_pass(rules, &in);
+}
+
+/* ---- --container ------------------------------------------------------------ */
+
+/* The running containers whose id begins with a prefix. */
+struct prefix_match {
+	const char *prefix;
+	size_t len;
+	char id[KSM_CONTAINER_ID_MAX + 1]; /* the first found */
+	bool ambiguous;
+	uint64_t cgroup_id; /* the outermost cgroup of it */
+};
+
+static void match_prefix(void *ctx, const struct ksm_container *c, uint64_t cgroup_id)
+{
+	struct prefix_match *m = ctx;
+	if (!ksm_container_id_begins(c, m->prefix, m->len))
+		return;
+	if (!m->id[0]) {
+		snprintf(m->id, sizeof(m->id), "%s", c->id);
+		m->cgroup_id = cgroup_id;
+	} else if (strcmp(m->id, c->id)) {
+		m->ambiguous = true;
+	}
+}
+
+static int resolve(struct ksm_container_sel *s, const char *v, const struct ksm_cgroups *tree,
+		   char *err, size_t errlen)
+{
+	struct prefix_match m = { .prefix = v, .len = strlen(v) };
+	if (!tree) {
+		snprintf(s->ids[s->n].id, sizeof(s->ids[s->n].id), "%s", v);
+		s->ids[s->n++].len = m.len;
+		return 0;
+	}
+	if (ksm_cgroups_containers(tree, 16, match_prefix, &m))
+		return ksm_fail(err, errlen, "--container '%s': the cgroup hierarchy cannot be read", v);
+	if (m.ambiguous)
+		return ksm_fail(err, errlen, "--container '%s' is ambiguous: several running containers have ids beginning so", v);
+	if (!m.id[0])
+		return ksm_fail(err, errlen, "--container '%s': no running container has an id beginning so", v);
+	snprintf(s->ids[s->n].id, sizeof(s->ids[s->n].id), "%s", m.id);
+	s->ids[s->n++].len = strlen(m.id);
+	s->cgroup_ids[s->n_cgroups++] = m.cgroup_id;
+	return 0;
+}
+
+int ksm_container_sel_init(struct ksm_container_sel *s, const char *const *vals, size_t n,
+			   const struct ksm_cgroups *tree, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->on = n > 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(vals[i], "all"))
+			s->all = true;
+		else if (!strcmp(vals[i], "host"))
+			s->host = true;
+		else if (resolve(s, vals[i], tree, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+bool ksm_container_selected(const struct ksm_container_sel *s, const struct ksm_container *c)
+{
+	if (!s->on)
+		return true;
+	if (!c)
+		return s->host;
+	if (s->all)
+		return true;
+	for (size_t i = 0; i < s->n; i++)
+		if (ksm_container_id_begins(c, s->ids[i].id, s->ids[i].len))
+			return true;
+	return false;
 }

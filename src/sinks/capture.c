@@ -83,17 +83,21 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 		ksm_buf_put(b, cmdline, cmdline_len);
 }
 
-void ksm_capture_user(struct ksm_buf *b, uint32_t uid, const char *name)
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name)
 {
-	struct ksm_cap_user r = { 0 };
-	uint32_t end = sizeof(r);
+	/* the namespace's form only where there is one: older readers know
+	 * the other */
+	struct ksm_cap_user_ns r = { .uid = uid, .mnt_ns = mnt_ns };
+	struct ksm_cap_user host = { .uid = uid };
+	size_t fixed = mnt_ns ? sizeof(r) : sizeof(host);
+	uint32_t end = (uint32_t)fixed;
 	size_t len = name ? cap_len(strlen(name), 256) : 0;
 
-	r.uid = uid;
-	r.flags = name ? KSM_CAP_USER_KNOWN : 0;
-	r.name = place(&end, len);
-	r.hdr = annotation(KSM_CAP_USER, end);
-	ksm_buf_put(b, &r, sizeof(r));
+	r.flags = host.flags = name ? KSM_CAP_USER_KNOWN : 0;
+	r.name = host.name = place(&end, len);
+	r.hdr = annotation(KSM_CAP_USER_NS, end);
+	host.hdr = annotation(KSM_CAP_USER, end);
+	ksm_buf_put(b, mnt_ns ? (const void *)&r : (const void *)&host, fixed);
 	ksm_buf_put(b, name, len);
 }
 
@@ -277,10 +281,29 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 	return true;
 }
 
-bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint32_t *uid,
+static bool read_user_ns(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
+			 struct ksm_text *name)
+{
+	FIXED(struct ksm_cap_user_ns, r);
+	*uid = r.uid;
+	*mnt_ns = r.mnt_ns;
+	if (!r.mnt_ns || !str_in(rec, size, sizeof(r), r.name, name))
+		return false;
+	name->present = r.flags & KSM_CAP_USER_KNOWN;
+	return true;
+}
+
+bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
 			   struct ksm_text *name)
 {
+	struct ksm_header h;
+	if (size < sizeof(h))
+		return false;
+	memcpy(&h, rec, sizeof(h));
+	if (h.type == KSM_CAP_USER_NS)
+		return read_user_ns(rec, size, mnt_ns, uid, name);
 	FIXED(struct ksm_cap_user, r);
+	*mnt_ns = 0;
 	*uid = r.uid;
 	if (!str_in(rec, size, sizeof(r), r.name, name))
 		return false;

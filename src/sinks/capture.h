@@ -50,6 +50,7 @@ enum ksm_capture_type {
 	KSM_CAP_PROC = 0x102,  /* a process known when the file began */
 	KSM_CAP_USER = 0x103,  /* the name of a user id */
 	KSM_CAP_HASH = 0x104,  /* the digest of the next record's file */
+	KSM_CAP_USER_NS = 0x105, /* the name of a user id in a mount namespace's root */
 };
 
 struct ksm_cap_clock {
@@ -85,6 +86,16 @@ struct ksm_cap_user {
 	struct ksm_str name;
 };
 
+/* KSM_CAP_USER_NS: the name of the (initial user namespace's) uid for
+ * the processes of mount namespace mnt_ns, as their root names it */
+struct ksm_cap_user_ns {
+	struct ksm_header hdr;
+	ksm_u32 uid;
+	ksm_u32 flags; /* KSM_CAP_USER_KNOWN */
+	ksm_u64 mnt_ns;
+	struct ksm_str name;
+};
+
 #define KSM_CAP_HASH_DIGEST 1u /* else error says why there is none */
 
 struct ksm_cap_hash {
@@ -112,7 +123,8 @@ void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns);
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
 		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
-void ksm_capture_user(struct ksm_buf *b, uint32_t uid, const char *name);
+/* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER) */
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
 /* Room the annotations written with one event may need. */
 #define KSM_CAPTURE_ANNOTATION_MAX 1024
@@ -147,7 +159,8 @@ struct ksm_cap_proc_view {
 };
 bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns);
 bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
-bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint32_t *uid,
+/* KSM_CAP_USER (*mnt_ns 0) or KSM_CAP_USER_NS */
+bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
 			   struct ksm_text *name);
 bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,
 			   uint8_t sha256[32], struct ksm_text *error);

@@ -16,6 +16,8 @@
 #include "pipeline/enrich.h"
 #include "core/format.h"
 #include "pipeline/proctab.h"
+#include "pipeline/rootpasswd.h"
+#include <errno.h>
 
 static const uint8_t boot[16] = { 0x6f, 0x68, 0x86, 0x2f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 
@@ -192,9 +194,12 @@ static void test_boot_id(void **state)
 
 static unsigned lookups;
 
-static const char *named_if_even(void *ctx, uint32_t uid, char *buf, size_t len)
+static const char *named_if_even(void *ctx, const struct ksm_user_query *q, char *buf,
+				 size_t len, bool *keep)
 {
 	(void)ctx;
+	uint32_t uid = q->uid;
+	*keep = true;
 	lookups++;
 	if (uid % 2)
 		return NULL;
@@ -229,6 +234,59 @@ static void test_user_names_looked_up_once(void **state)
 	ksm_enrich_free(&e);
 }
 
+/* passwd(5) text as getpwuid(3) reads it: the first line of a uid, no
+ * NSS compat entries, no malformed lines. */
+static void test_passwd_parse(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"root:x:0:0:root:/root:/bin/sh\n"
+		"# a comment\n"
+		"+nis::0:0:::\n"
+		"ctruser:x:1000:1000::/home/u:/bin/sh\n"
+		"other:x:1000:1000::/:/bin/sh\n"
+		"bad:x:12a:0::/:\n"
+		":x:5:5::/:\n"
+		"big:x:4294967296:0::/:\n"
+		"nobody:x:65534:65534:nobody:/nonexistent:/bin/false";
+	struct ksm_passwd pw;
+	assert_int_equal(ksm_passwd_parse(text, sizeof(text) - 1, &pw), 0);
+	assert_int_equal(pw.n, 3);
+	assert_string_equal(ksm_passwd_name(&pw, 0), "root");
+	assert_string_equal(ksm_passwd_name(&pw, 1000), "ctruser");
+	assert_string_equal(ksm_passwd_name(&pw, 65534), "nobody");
+	assert_null(ksm_passwd_name(&pw, 5));
+	ksm_passwd_free(&pw);
+}
+
+/* The root of a process: ours is the host's; a start time that is not the
+ * process's (a reused pid) or a gone process is refused. */
+static void test_passwd_of_root(void **state)
+{
+	(void)state;
+	FILE *f = fopen("/proc/self/stat", "r");
+	assert_non_null(f);
+	char buf[1024];
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	unsigned long long ticks = 0;
+	assert_int_equal(sscanf(strrchr(buf, ')') + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+				&ticks), 1);
+	struct ksm_passwd pw;
+	struct ksm_passwd_of of = { (uint32_t)getpid(), ticks * KSM_TICK_NS + 5, 0 };
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), KSM_ROOT_HOST);
+	assert_int_equal(pw.n, 0);
+	of.start_ns += KSM_TICK_NS;
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	of.start_ns -= KSM_TICK_NS;
+	of.mnt_ns = 1; /* not its mount namespace */
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	of.pid = 0x7ffffff0; /* beyond any pid */
+	of.mnt_ns = 0;
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +299,8 @@ int main(void)
 		cmocka_unit_test(test_seed_from_fake_proc),
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
+		cmocka_unit_test(test_passwd_parse),
+		cmocka_unit_test(test_passwd_of_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

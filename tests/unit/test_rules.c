@@ -469,6 +469,36 @@ static void test_on_off(void **state)
 	ksm_rules_free(NULL);
 }
 
+/* The container fields: strings of the enrichment, absent on the host;
+ * pid_ns a number. */
+static void test_container_fields(void **state)
+{
+	(void)state;
+	const char *id = "54e915531b6a5a878088d94d44ca8ca941ee6ee852be1314e272d9c14004661e";
+	assert_true(passes("container_id", "begins_with", "54e915", KSM_F_CONTAINER_ID, id));
+	assert_false(passes("container_id", "begins_with", "54e916", KSM_F_CONTAINER_ID, id));
+	assert_false(passes("container_id", "begins_with", "54e915", KSM_F_CONTAINER_ID, NULL));
+	assert_true(passes("container_runtime", "is", "podman", KSM_F_CONTAINER_RUNTIME, "podman"));
+	assert_false(passes("container_runtime", "is", "docker", KSM_F_CONTAINER_RUNTIME, "podman"));
+	assert_true(passes("cgroup", "glob", "/libpod_parent/*", KSM_F_CGROUP,
+			   "/libpod_parent/libpod-54e9"));
+
+	struct ksm_rules *r = ok("events:\n  all:\n    exclude:\n      - pid_ns: {is: 4026531836}\n"
+				 "      - container_runtime: {is: podman}\n");
+	struct ksm_rule_input in = full_exec();
+	setn(&in, KSM_F_PID_NS, 4026531836);
+	assert_false(ksm_rules_pass(r, &in)); /* the excluded pid namespace */
+	setn(&in, KSM_F_PID_NS, 4026532500);
+	assert_true(ksm_rules_pass(r, &in)); /* a host process: no runtime */
+	set(&in, KSM_F_CONTAINER_RUNTIME, "podman");
+	assert_false(ksm_rules_pass(r, &in));
+	ksm_rules_free(r);
+	char err[512];
+	assert_int_not_equal(load_text("events:\n  all:\n    exclude:\n      - pid_ns: {begins_with: '40'}\n",
+				       &r, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "pid_ns"));
+}
+
 static void test_fields_used(void **state)
 {
 	(void)state;
@@ -559,7 +589,7 @@ static void test_errors(void **state)
 	bad("events:\n  events_lost: off\n", 2, "event type 'events_lost' cannot be configured");
 	bad("events:\n  exec_blocked:\n    exclude: []\n", 2, "'exec_blocked' cannot be configured");
 	bad("events:\n  image_load:\n    exclude:\n      - imag: {is: x}\n", 4,
-	    "unknown field 'imag' (expected image, path, cmdline, parent_image, user, uid, pid, comm, all, any)");
+	    "unknown field 'imag' (expected image, path, cmdline, parent_image, user, uid, pid, comm, container_id, container_runtime, cgroup, pid_ns, all, any)");
 	bad("events:\n  image_load:\n    exlude:\n      - path: {is: x}\n", 3,
 	    "unknown key 'exlude' in 'image_load' (expected include, exclude)");
 	bad("event:\n  image_load: off\n", 1, "unknown key 'event' (expected events, options)");
@@ -955,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_all_section),
 		cmocka_unit_test(test_on_off),
 		cmocka_unit_test(test_fields_used),
+		cmocka_unit_test(test_container_fields),
 		cmocka_unit_test(test_yaml_forms),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_errors),

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Which container a process runs in, read from its cgroup path (the
+ * unified hierarchy's, as /proc/PID/cgroup's "0::" line shows it).
+ * Pure: no allocation, no I/O.
+ *
+ * The names container engines give the cgroups they make for a container:
+ *   podman         libpod-<id>[.scope]            (systemd or cgroupfs manager,
+ *                                                   rootful or rootless, in a pod)
+ *   docker         docker-<id>.scope, /docker/<id>, /actions_job/<id>
+ *   containerd     cri-containerd-<id>.scope, nerdctl-<id>.scope,
+ *                  <slice>:cri-containerd:<id>
+ *   cri-o          crio-<id>[.scope]
+ *   kubernetes     <id> under a kubepods pod<uid> cgroup, engine unnamed
+ *   lxc            lxc.payload.<name>, lxc.payload/<name>, /lxc/<name>
+ *   systemd-nspawn systemd-nspawn@<name>.service/payload,
+ *                  machine-<name>.scope/payload (unit-name escapes undone)
+ * A cgroup below a container's is that container's.
+ * The engines' own processes on the host (podman's conmon, cri-o's
+ * conmon, nspawn's supervisor) are not in the container and are not
+ * matched.  Where containers nest, the innermost one is the answer.
+ */
+#ifndef KSM_CONTAINER_H
+#define KSM_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KSM_CONTAINER_ID_MAX 64  /* a 64-hex id; lxc and nspawn names are cut to this */
+#define KSM_CONTAINER_SHORT 12   /* hex digits of the short id the text view shows */
+
+struct ksm_container {
+	const char *runtime; /* "podman", "docker", "containerd", "cri-o", "kubernetes",
+			      * "lxc", "systemd-nspawn" (static) */
+	char id[KSM_CONTAINER_ID_MAX + 1]; /* 64 lowercase hex, or the lxc/nspawn name; NUL-terminated */
+};
+
+/* The container of the cgroup path (len bytes, not NUL-terminated); false
+ * (out untouched) when the path names none: a host process. */
+bool ksm_container_from_cgroup(const uint8_t *path, size_t len, struct ksm_container *out);
+
+/* Whether s (len bytes) is a prefix of the container id (so of the full
+ * 64-hex id, or of an lxc/nspawn name). */
+bool ksm_container_id_begins(const struct ksm_container *c, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The unified (cgroup v2) hierarchy as this machine mounts it: the path of
+ * a cgroup id (the id the kernel records, the cgroup directory's inode)
+ * and the containers whose cgroups exist now.
+ */
+#ifndef KSM_CGROUPS_H
+#define KSM_CGROUPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/container.h"
+
+struct ksm_cgroups {
+	int mnt_fd;     /* the hierarchy's root directory; -1: not mounted */
+	char mnt[4096]; /* where it is mounted */
+};
+
+/* Finds the cgroup2 mount in mountinfo ("/proc/self/mountinfo").  0, or
+ * -errno (-ENOENT: none); g->mnt_fd is -1 then. */
+int ksm_cgroups_open(struct ksm_cgroups *g, const char *mountinfo);
+void ksm_cgroups_close(struct ksm_cgroups *g);
+
+/* The path of cgroup id from the hierarchy's root ("/a/b", "/" for the
+ * root) into buf (NUL-terminated); its length, or -errno (-ESTALE: the
+ * cgroup no longer exists). */
+int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t len);
+
+/* Calls fn for each cgroup that names a container now (outermost first),
+ * with its id; walks at most `depth` levels.  0, or -errno. */
+int ksm_cgroups_containers(const struct ksm_cgroups *g, unsigned depth,
+			   void (*fn)(void *ctx, const struct ksm_container *c, uint64_t cgroup_id),
+			   void *ctx);
+
+#endif

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "pipeline/rootpasswd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pipeline/proctab.h"
+
+/* ---- passwd(5) text ------------------------------------------------------- */
+
+static int add(struct ksm_passwd *p, uint32_t uid, const char *name, size_t len)
+{
+	if (ksm_passwd_name(p, uid))
+		return 0; /* the first line of a uid is the one getpwuid(3) gives */
+	char *copy = strndup(name, len);
+	void *grown = copy ? realloc(p->v, (p->n + 1) * sizeof(*p->v)) : NULL;
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	p->v = grown;
+	p->v[p->n].uid = uid;
+	p->v[p->n].name = copy;
+	p->n++;
+	return 0;
+}
+
+/* name:password:uid:...; false for a line that is not one */
+static bool parse_line(const char *s, size_t n, size_t *name_len, uint32_t *uid)
+{
+	const char *c1 = memchr(s, ':', n);
+	if (!c1 || c1 == s)
+		return false;
+	const char *c2 = memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - s));
+	if (!c2)
+		return false;
+	const char *d = c2 + 1, *end = s + n;
+	uint64_t v = 0;
+	size_t digits = 0;
+	for (; d < end && *d >= '0' && *d <= '9' && digits < 11; d++, digits++)
+		v = v * 10 + (uint64_t)(*d - '0');
+	if (!digits || d == end || *d != ':' || v > UINT32_MAX)
+		return false;
+	*name_len = (size_t)(c1 - s);
+	*uid = (uint32_t)v;
+	return true;
+}
+
+int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t pos = 0; pos < len;) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
+		size_t name_len;
+		uint32_t uid;
+		/* NSS compat lines (+name, -name) are not names */
+		if (n && data[pos] != '+' && data[pos] != '-' && data[pos] != '#' &&
+		    !memchr(data + pos, '\0', n) && parse_line(data + pos, n, &name_len, &uid) &&
+		    add(out, uid, data + pos, name_len)) {
+			ksm_passwd_free(out);
+			return -ENOMEM;
+		}
+		pos += n + 1;
+	}
+	return 0;
+}
+
+const char *ksm_passwd_name(const struct ksm_passwd *p, uint32_t uid)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].uid == uid)
+			return p->v[i].name;
+	return NULL;
+}
+
+void ksm_passwd_free(struct ksm_passwd *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].name);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+/* ---- a process's root ------------------------------------------------------ */
+
+/* Whether /proc/PID (dirfd) is still the process that started at
+ * start_ns: field 22 of its stat, in clock ticks since boot. */
+static bool start_ticks(int dirfd, unsigned long long *ticks)
+{
+	char buf[1024];
+	int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	return p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			   ticks) == 1;
+}
+
+static bool same_start(int dirfd, uint64_t start_ns)
+{
+	unsigned long long ticks;
+	return start_ticks(dirfd, &ticks) && ticks == start_ns / KSM_TICK_NS;
+}
+
+static bool same_mnt_ns(int dirfd, uint64_t mnt_ns)
+{
+	struct stat st;
+	return !mnt_ns || (!fstatat(dirfd, "ns/mnt", &st, 0) && (uint64_t)st.st_ino == mnt_ns);
+}
+
+/* etc/passwd under root, never resolved outside it */
+static int open_in_root(int rootfd)
+{
+	struct open_how how = {
+		/* O_NONBLOCK: a FIFO put there does not hold the reader */
+		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, rootfd, "etc/passwd", &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int read_bounded(int fd, struct ksm_passwd *out)
+{
+	struct stat st;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > KSM_PASSWD_MAX)
+		return -EFBIG;
+	char *buf = malloc(KSM_PASSWD_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t len = 0;
+	ssize_t n;
+	/* the file may grow after fstat: one byte more than the bound says so */
+	while (len <= KSM_PASSWD_MAX &&
+	       (n = read(fd, buf + len, KSM_PASSWD_MAX + 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		len += (size_t)n;
+	}
+	int rc = len > KSM_PASSWD_MAX ? -EFBIG : ksm_passwd_parse(buf, len, out);
+	free(buf);
+	return rc;
+}
+
+static bool is_own_root(int rootfd)
+{
+	struct stat mine, theirs;
+	return !stat("/", &mine) && !fstat(rootfd, &theirs) && mine.st_dev == theirs.st_dev &&
+	       mine.st_ino == theirs.st_ino;
+}
+
+/* the root of the process of dirfd, or -errno */
+static int open_root(int dirfd, const struct ksm_passwd_of *of)
+{
+	if (!same_start(dirfd, of->start_ns) || !same_mnt_ns(dirfd, of->mnt_ns))
+		return -ESRCH;
+	int rootfd = openat(dirfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* still the same process: the root is its own, not a reused pid's */
+	if (!same_start(dirfd, of->start_ns)) {
+		close(rootfd);
+		return -ESRCH;
+	}
+	return rootfd;
+}
+
+int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+		       struct ksm_passwd *out)
+{
+	char path[256];
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/%u", proc_dir, of->pid);
+	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	int rootfd = open_root(dirfd, of);
+	close(dirfd);
+	if (rootfd < 0)
+		return rootfd;
+	int rc = KSM_ROOT_HOST;
+	if (!is_own_root(rootfd)) {
+		int fd = open_in_root(rootfd);
+		rc = fd == -ENOENT ? KSM_ROOT_OWN : fd;
+		if (fd >= 0) {
+			rc = read_bounded(fd, out);
+			close(fd);
+			rc = rc ? rc : KSM_ROOT_OWN;
+		}
+	}
+	close(rootfd);
+	return rc;
+}
+
+int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_of *of)
+{
+	DIR *d = opendir(proc_dir);
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int rc = -ESRCH;
+	while (rc && (de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+		if (*end || !pid)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		unsigned long long ticks;
+		if (fd < 0)
+			continue;
+		if (same_mnt_ns(fd, mnt_ns) && start_ticks(fd, &ticks)) {
+			*of = (struct ksm_passwd_of){ (uint32_t)pid, ticks * KSM_TICK_NS, mnt_ns };
+			rc = 0;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * User names as a process's own root sees them: the /etc/passwd of that
+ * root (a container's, not the host's), read through /proc/PID/root
+ * without ever leaving it (symbolic links resolve inside the root, magic
+ * links are refused), of a bounded size, and only while /proc/PID is still
+ * the process the event is about.
+ */
+#ifndef KSM_ROOTPASSWD_H
+#define KSM_ROOTPASSWD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KSM_PASSWD_MAX (4u << 20) /* bytes of a passwd file read; a larger one is refused */
+
+/* uid -> name, as a passwd file lists them (the first line of a uid wins,
+ * as getpwuid(3) answers) */
+struct ksm_passwd {
+	struct ksm_passwd_entry {
+		uint32_t uid;
+		char *name;
+	} *v;
+	size_t n;
+};
+
+/* Parses passwd(5) text (len bytes); malformed lines are skipped.  0, or
+ * -ENOMEM. */
+int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out);
+/* The name of uid, or NULL. */
+const char *ksm_passwd_name(const struct ksm_passwd *p, uint32_t uid);
+void ksm_passwd_free(struct ksm_passwd *p);
+
+/* Which process, and what the caller knows of it. */
+struct ksm_passwd_of {
+	uint32_t pid;
+	uint64_t start_ns; /* start of the process, ns since boot: a reused pid is refused */
+	uint64_t mnt_ns;   /* its mount namespace's inode; 0: not checked */
+};
+
+enum ksm_root_kind {
+	KSM_ROOT_HOST,  /* the process's root is ksysmon's own: the host's user database applies */
+	KSM_ROOT_OWN,   /* another root: *out holds its passwd file's names */
+};
+
+/*
+ * Reads the passwd file of the root of process `of` under proc_dir
+ * ("/proc").  Returns the kind of root, or -errno: -ESRCH when the process
+ * is gone or is no longer the one named (pid reused, or another mount
+ * namespace), -EFBIG past KSM_PASSWD_MAX, -EINVAL when it is not a regular
+ * file, the open's error otherwise (-ENOENT: the root has none; then *out
+ * is empty and KSM_ROOT_OWN returned).
+ */
+int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+		       struct ksm_passwd *out);
+
+/* A live process of mount namespace mnt_ns (its root stands for the
+ * namespace's when the event's process is gone): 0 and *of, or -ESRCH. */
+int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_of *of);
+
+#endif

@@ -1,0 +1,148 @@
+"""Containers as ksysmon shows them, against podman's own answers: the
+container id and runtime of each event (podman inspect), the user name as
+the container's /etc/passwd names it (not the host's), --container
+selecting one of two running containers by a prefix of its id (the other's
+events counted as filtered), --container host, and the one-line errors."""
+import re
+import subprocess
+import time
+import unittest
+
+import containers as C
+from harness import MONITOR, Monitor
+
+SLEEPER = ["sleep", "300"]
+
+
+def execs_of(events, cid, argv0):
+    return [e for e in events if e["type"] == "process_exec" and e.get("container_id") == cid
+            and e["argv"][:1] == [argv0]]
+
+
+def filtered_user(stderr):
+    m = re.findall(r"^ksysmon: filtered: (?:kernel=\d+ )?user=(\d+)$", stderr, re.M)
+    return int(m[-1]) if m else None
+
+
+class Containers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        C.build_image()
+
+    def check_container_fields(self, ev, truth):
+        self.assertEqual(ev["container_id"], truth["id"])
+        self.assertEqual(ev["container_runtime"], "podman")
+        self.assertTrue(ev["cgroup"].endswith("libpod-" + truth["id"]), ev["cgroup"])
+
+    def test_run_exec_user_and_stop(self):
+        with C.Session() as s, Monitor("--events", "process_exec,process_exit") as m:
+            c = s.run_detached(SLEEPER)
+            c.exec(["/bin/true"])
+            c.exec(["/bin/id", "-u"], user=C.CTR_UID, workdir=C.CTR_HOME)
+            mapped = s.run_detached(SLEEPER, uidmap="0:100000:65536", tag="map")
+            mapped.exec(["/bin/id", "-u"], user=C.CTR_UID)
+            truth, mid = c.inspect(), mapped.inspect()["id"]
+            time.sleep(0.5)
+            c.stop()
+            mapped.stop()
+            time.sleep(0.3)
+            m.stop()
+            evs = m.events()
+        cid = truth["id"]
+        sleep = execs_of(evs, cid, "sleep")
+        self.assertEqual(len(sleep), 1, "podman run's command")
+        self.check_container_fields(sleep[0], truth)
+        self.assertEqual(sleep[0]["user"], "root")
+        true = execs_of(evs, cid, "/bin/true")
+        self.assertEqual(len(true), 1)
+        self.assertEqual(true[0]["uid"], 0)
+        self.assertEqual(true[0]["user"], "root")
+        ids = execs_of(evs, cid, "/bin/id")
+        self.assertEqual(len(ids), 1)
+        self.assertEqual((ids[0]["uid"], ids[0]["cwd"]), (C.CTR_UID, C.CTR_HOME))
+        # the container's name for 1000, which the host does not have
+        self.assertEqual(ids[0]["user"], C.CTR_USER)
+        # --uidmap: the host uid is 101000, the container's passwd names 1000
+        mids = execs_of(evs, mid, "/bin/id")
+        self.assertEqual(len(mids), 1)
+        self.assertEqual(mids[0]["uid"], 100000 + C.CTR_UID)
+        self.assertEqual(mids[0]["ns_uid"], C.CTR_UID)
+        self.assertEqual(mids[0]["user"], C.CTR_USER)
+        # podman stop: the sleeper's exit is the container's
+        exits = [e for e in evs if e["type"] == "process_exit" and e.get("container_id") == cid
+                 and e["comm"] == "sleep"]
+        self.assertEqual(len(exits), 1)
+        self.assertEqual(exits[0]["container_runtime"], "podman")
+        # host processes carry no container fields
+        host = [e for e in evs if e["type"] == "process_exec" and e["argv"][:1] == ["podman"]]
+        self.assertTrue(host)
+        for e in host:
+            self.assertNotIn("container_id", e)
+            self.assertNotIn("container_runtime", e)
+
+    def test_text_view_short_id(self):
+        with C.Session() as s:
+            c = s.run_detached(SLEEPER)
+            cid = c.inspect()["id"]
+            with Monitor("--events", "process_exec", fmt="text") as m:
+                c.exec(["/bin/true"])
+                time.sleep(0.3)
+                m.stop()
+        lines = [l for l in m.stdout.decode().splitlines() if "Exec /bin/busybox: /bin/true" in l]
+        self.assertEqual(len(lines), 1, m.stdout)
+        self.assertTrue(lines[0].endswith(" [container %s]" % cid[:12]), lines[0])
+
+    def test_select_one_of_two_by_prefix(self):
+        with C.Session() as s:
+            a = s.run_detached(SLEEPER, tag="a")
+            b = s.run_detached(SLEEPER, tag="b")
+            aid, bid = a.inspect()["id"], b.inspect()["id"]
+            n = 1
+            while aid[:n] == bid[:n]:
+                n += 1
+            with Monitor("--events", "process_exec", "--container", aid[:n + 1]) as m:
+                a.exec(["/bin/true"])
+                b.exec(["/bin/true"])
+                b.exec(["/bin/true"])
+                subprocess.run(["/bin/true"])
+                time.sleep(0.3)
+                m.stop()
+            evs = m.events()
+            self.assertTrue(evs)
+            for e in evs:
+                self.assertEqual(e.get("container_id"), aid, e)
+            self.assertEqual(len(execs_of(evs, aid, "/bin/true")), 1)
+            # b's two execs and the host's, at least, were dropped and counted
+            self.assertGreaterEqual(filtered_user(m.stderr), 3)
+
+            with Monitor("--events", "process_exec", "--container", "host") as m:
+                a.exec(["/bin/true"])
+                subprocess.run(["/bin/true"])
+                time.sleep(0.3)
+                m.stop()
+            evs = m.events()
+            self.assertFalse([e for e in evs if "container_id" in e])
+            self.assertTrue([e for e in evs if e["argv"] == ["/bin/true"]])
+            self.assertGreaterEqual(filtered_user(m.stderr), 1)
+
+    def test_bad_container_values(self):
+        with C.Session() as s:
+            a = s.run_detached(SLEEPER)
+            aid = a.inspect()["id"]
+            # a malformed value is a bad option (2); one naming no running
+            # container fails at start (1)
+            cases = [("XYZ", "invalid --container 'XYZ'", 2),
+                     ("0" * 64 if not aid.startswith("0") else "f" * 64,
+                      "no running container has an id beginning so", 1),
+                     ("", "invalid --container ''", 2)]
+            for value, words, code in cases:
+                r = subprocess.run([MONITOR, "--container", value], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertEqual(r.returncode, code, r.stderr)
+                lines = r.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertIn(words, lines[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
