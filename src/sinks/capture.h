@@ -27,8 +27,10 @@
 #define KSM_CAPTURE_MAGIC "KSMCAP\r\n" /* the CR LF shows text-mode damage */
 /* Version 3: process records may end with a namespace block
  * (KSM_HF_TASK_NS).  Version 2 files, whose records never have one, read
- * the same way: their namespace facts are absent. */
-#define KSM_CAPTURE_VERSION 3
+ * the same way: their namespace facts are absent.  Version 4: a root may
+ * be named by its filesystem (KSM_NS_ROOT_FS), with a KSM_CAP_ROOT saying
+ * where the host showed it. */
+#define KSM_CAPTURE_VERSION 4
 #define KSM_CAPTURE_VERSION_MIN 2 /* the oldest version read */
 #define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
 
@@ -51,6 +53,7 @@ enum ksm_capture_type {
 	KSM_CAP_USER = 0x103,  /* the name of a user id */
 	KSM_CAP_HASH = 0x104,  /* the digest of the next record's file */
 	KSM_CAP_USER_NS = 0x105, /* the name of a user id in a mount namespace's root */
+	KSM_CAP_ROOT = 0x106,  /* where the host showed the next record's root */
 };
 
 struct ksm_cap_clock {
@@ -106,6 +109,16 @@ struct ksm_cap_hash {
 	struct ksm_str error;
 };
 
+/* KSM_CAP_ROOT: what ksysmon found, live, for a root the kernel named by
+ * its filesystem: a replay shows that, not what the replaying machine
+ * mounts */
+struct ksm_cap_root {
+	struct ksm_header hdr;
+	ksm_u32 at; /* enum ksm_root_at */
+	ksm_u32 reserved;
+	struct ksm_str path; /* with KSM_ROOT_AT_PATH */
+};
+
 /* What a capture file says of itself. */
 struct ksm_capture_info {
 	uint32_t version;
@@ -126,8 +139,11 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 /* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER) */
 void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
+/* ctx's root_at and root_host (at most KSM_CAP_ROOT_MAX bytes) */
+void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx);
+#define KSM_CAP_ROOT_MAX 4095
 /* Room the annotations written with one event may need. */
-#define KSM_CAPTURE_ANNOTATION_MAX 1024
+#define KSM_CAPTURE_ANNOTATION_MAX (1024 + KSM_CAP_ROOT_MAX + 64)
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -162,6 +178,8 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 /* KSM_CAP_USER (*mnt_ns 0) or KSM_CAP_USER_NS */
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
 			   struct ksm_text *name);
+/* *at (enum ksm_root_at, checked) and *path (with KSM_ROOT_AT_PATH) */
+bool ksm_capture_read_root(const uint8_t *rec, uint32_t size, uint8_t *at, struct ksm_text *path);
 bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,
 			   uint8_t sha256[32], struct ksm_text *error);
 
