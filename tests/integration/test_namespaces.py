@@ -5,6 +5,7 @@ namespace made by an unprivileged user, a cgroup made by hand, programs on
 an overlay's upper and lower layers, podman (runc) containers (their root
 against podman's MergedDir), a root the host does not mount, and a
 container gone before ksysmon looked at its root."""
+import json
 import os
 import signal
 import shutil
@@ -14,6 +15,7 @@ import time
 import unittest
 
 import containers as C
+import harness
 from harness import Monitor, by_pid
 
 SLEEP = shutil.which("sleep")
@@ -261,6 +263,29 @@ class Containers(unittest.TestCase):
     def test_root(self):
         ex, ent = self.container()
         self.assertTrue(ex["root"].startswith("/var/lib/containers/storage/overlay/"), ex["root"])
+
+    def test_replay_shows_the_root_found_live(self):
+        """A capture keeps where the host showed a container's root: its
+        replay, once the container and its overlay are gone, shows the
+        same, without looking at the mounts again."""
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cap."), "c.ksm")
+        try:
+            with C.Containers() as s, Monitor("-w", cap, "--print") as mon:
+                c = s.run_detached(["sleep", "30"])
+                merged = c.inspect()["merged_dir"]
+                c.exec(["sh", "-c", "exec sleep 0"])
+                c.stop(timeout=0)
+                mon.stop()
+            live = [e for e in mon.events() if e["type"] == "process_exec" and "root_dev" in e]
+            self.assertTrue([e for e in live if e.get("root") == merged], live)
+            self.assertFalse(os.path.exists(os.path.join(merged, "bin")))
+            out = subprocess.run([harness.MONITOR, "-r", cap, "-f", "json"], check=True,
+                                 capture_output=True, timeout=60).stdout.decode()
+            again = [e for e in map(json.loads, out.splitlines())
+                     if e["type"] == "process_exec" and "root_dev" in e]
+            self.assertEqual(again, live)
+        finally:
+            shutil.rmtree(os.path.dirname(cap), ignore_errors=True)
 
     def test_container_gone_before_ksysmon_looked(self):
         """The monitor held (SIGSTOP: it enforces nothing, so no exec waits
