@@ -138,6 +138,9 @@ enum ksm_task_ns_flags {
 	 * filesystem's top, as mountinfo's root field names a directory; the
 	 * client finds which of its own mounts shows it */
 	KSM_NS_ROOT_FS = 1u << 8,
+	/* with KSM_NS_ROOT_FS: the root is not the top of its mount tree (a
+	 * chroot inside that namespace, not its pivot_root) */
+	KSM_NS_ROOT_CHROOT = 1u << 9,
 };
 
 /* The id a user namespace shows for a host id it does not map. */

@@ -297,12 +297,17 @@ static __always_inline __u32 ns_paths(struct ksm_task_ns *ns, char *data, __u32 
 		ns->cgroup.length = len;
 		off += len;
 	}
-	__u64 r = path_walk((__u64)root_mnt, (__u64)BPF_CORE_READ(task, fs, root.dentry),
-			    foreign ? WALK_TO_FS : WALK_TO_TOP);
+	struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
+	__u64 r = path_walk((__u64)root_mnt, (__u64)root, WALK_TO_TOP);
+	bool top = (__u32)r == KSM_PATH_MAX - 1 && !(r >> 32);
 	if (foreign) {
-		ns->flags |= KSM_NS_ROOT_FS;
+		/* whether it is the top as the walk says it (a pivot_root's new
+		 * root lies on the namespace's hidden first mount), then its
+		 * path in its filesystem */
+		r = path_walk((__u64)root_mnt, (__u64)root, WALK_TO_FS);
+		ns->flags |= KSM_NS_ROOT_FS | (top ? 0 : KSM_NS_ROOT_CHROOT);
 		ns->root_dev = ksm_encode_dev(BPF_CORE_READ(root_mnt, mnt_sb, s_dev));
-	} else if ((__u32)r == KSM_PATH_MAX - 1 && !(r >> 32)) {
+	} else if (top) {
 		return off; /* "/" */
 	}
 	off &= (KSM_NS_STRINGS_AT << 1) - 1;

@@ -41,9 +41,14 @@ def truth(pid):
     # directory), not /proc/PID/root's "/" of that namespace
     t["own_mnt"] = t["ns"]["mnt"] == C.ns_inodes(os.getpid())["mnt"]
     t["root_dev"] = os.stat("/proc/%d/root" % pid).st_dev
+    # the program as the process names it: /proc/PID/exe and /proc/PID/root
+    # read from the top of the process's mount tree, the root a prefix
+    exe, top_root = os.readlink("/proc/%d/exe" % pid), os.readlink("/proc/%d/root" % pid)
+    t["exe"] = exe if top_root == "/" else exe[len(top_root):]
     if not t["own_mnt"]:
         t["root"] = None
-    t["exe"] = os.readlink("/proc/%d/exe" % pid)
+    elif t["root"] != "/":
+        with_root(t, t["root"])
     return t
 
 
