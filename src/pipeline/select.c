@@ -161,6 +161,14 @@ int ksm_container_sel_init(struct ksm_container_sel *s, const char *const *vals,
 	return 0;
 }
 
+bool ksm_containers_by_id(const struct ksm_options *o)
+{
+	for (size_t i = 0; i < o->n_containers; i++)
+		if (!strcmp(o->containers[i], "all") || !strcmp(o->containers[i], "host"))
+			return false;
+	return o->n_containers > 0;
+}
+
 bool ksm_container_selected(const struct ksm_container_sel *s, const struct ksm_container *c)
 {
 	if (!s->on)
