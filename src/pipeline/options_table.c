@@ -407,7 +407,14 @@ const struct ksm_opt ksm_opts[] = {
 			"naming exactly one running container at start, \\fBall\\fR (any container)\n"
 			"or \\fBhost\\fR (processes in no container).  Repeatable; events of the\n"
 			"others are counted as filtered.  A value naming none or several running\n"
-			"containers is refused with a one-line error.\n",
+			"containers is refused with a one-line error.  The id selected stays\n"
+			"selected for the run: a container started later with another id is\n"
+			"not, the same container restarted is.  Ids only (no \\fBall\\fR nor\n"
+			"\\fBhost\\fR): decided in the kernel for the cgroups that exist at start\n"
+			"(those of the selected containers and any cgroup below them pass, the\n"
+			"others are dropped before the queue, counted with the kernel's\n"
+			"filtered events); a cgroup made later reaches ksysmon, which decides\n"
+			"from its path.  \\fBall\\fR and \\fBhost\\fR are decided by ksysmon alone.\n",
 	},
 	{
 		.name = "max-args-bytes",
