@@ -16,21 +16,50 @@
 
 /* ---- passwd(5) text ------------------------------------------------------- */
 
-static int add(struct ksm_passwd *p, uint32_t uid, const char *name, size_t len)
+/* Appended in the file's order; sorted once the file is read. */
+static int add(struct ksm_passwd *p, size_t *cap, uint32_t uid, const char *name, size_t len)
 {
-	if (ksm_passwd_name(p, uid))
-		return 0; /* the first line of a uid is the one getpwuid(3) gives */
-	char *copy = strndup(name, len);
-	void *grown = copy ? realloc(p->v, (p->n + 1) * sizeof(*p->v)) : NULL;
-	if (!grown) {
-		free(copy);
-		return -ENOMEM;
+	if (p->n == *cap) {
+		size_t grown_cap = *cap ? *cap * 2 : 64;
+		void *grown = realloc(p->v, grown_cap * sizeof(*p->v));
+		if (!grown)
+			return -ENOMEM;
+		p->v = grown;
+		*cap = grown_cap;
 	}
-	p->v = grown;
+	char *copy = strndup(name, len);
+	if (!copy)
+		return -ENOMEM;
 	p->v[p->n].uid = uid;
+	p->v[p->n].line = p->n; /* qsort is not stable: ties are ordered by it */
 	p->v[p->n].name = copy;
 	p->n++;
 	return 0;
+}
+
+/* by uid, then by line: the name of a uid is its first line's */
+static int by_uid_then_line(const void *a, const void *b)
+{
+	const struct ksm_passwd_entry *x = a, *y = b;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Sorted by uid with the first line of each uid kept, as getpwuid(3)
+ * answers; lookups are then a binary search, whatever the file's size. */
+static void index_by_uid(struct ksm_passwd *p)
+{
+	qsort(p->v, p->n, sizeof(*p->v), by_uid_then_line);
+	size_t o = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (o && p->v[o - 1].uid == p->v[i].uid) {
+			free(p->v[i].name);
+			continue;
+		}
+		p->v[o++] = p->v[i];
+	}
+	p->n = o;
 }
 
 /* name:password:uid:...; false for a line that is not one */
@@ -56,6 +85,7 @@ static bool parse_line(const char *s, size_t n, size_t *name_len, uint32_t *uid)
 
 int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out)
 {
+	size_t cap = 0;
 	memset(out, 0, sizeof(*out));
 	for (size_t pos = 0; pos < len;) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
@@ -65,20 +95,28 @@ int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out)
 		/* NSS compat lines (+name, -name) are not names */
 		if (n && data[pos] != '+' && data[pos] != '-' && data[pos] != '#' &&
 		    !memchr(data + pos, '\0', n) && parse_line(data + pos, n, &name_len, &uid) &&
-		    add(out, uid, data + pos, name_len)) {
+		    add(out, &cap, uid, data + pos, name_len)) {
 			ksm_passwd_free(out);
 			return -ENOMEM;
 		}
 		pos += n + 1;
 	}
+	index_by_uid(out);
 	return 0;
 }
 
 const char *ksm_passwd_name(const struct ksm_passwd *p, uint32_t uid)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].uid == uid)
-			return p->v[i].name;
+	size_t lo = 0, hi = p->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->v[mid].uid == uid)
+			return p->v[mid].name;
+		if (p->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 

@@ -16,17 +16,19 @@
 #define KSM_PASSWD_MAX (4u << 20) /* bytes of a passwd file read; a larger one is refused */
 
 /* uid -> name, as a passwd file lists them (the first line of a uid wins,
- * as getpwuid(3) answers) */
+ * as getpwuid(3) answers); v sorted by uid, one entry per uid */
 struct ksm_passwd {
 	struct ksm_passwd_entry {
 		uint32_t uid;
+		size_t line; /* the entry's rank in the file */
 		char *name;
 	} *v;
 	size_t n;
 };
 
 /* Parses passwd(5) text (len bytes); malformed lines are skipped.  0, or
- * -ENOMEM. */
+ * -ENOMEM.  O(n log n) in the lines: a hostile file of the largest size
+ * accepted is read in milliseconds. */
 int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out);
 /* The name of uid, or NULL. */
 const char *ksm_passwd_name(const struct ksm_passwd *p, uint32_t uid);

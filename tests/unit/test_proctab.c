@@ -259,6 +259,35 @@ static void test_passwd_parse(void **state)
 	ksm_passwd_free(&pw);
 }
 
+/* A hostile file of the largest size accepted: every line its own uid
+ * but for a second line of each tenth uid (which loses to the first), in
+ * reverse order; parsed whole, in bounded time, every uid answered. */
+static void test_passwd_largest(void **state)
+{
+	(void)state;
+	char *text = malloc(KSM_PASSWD_MAX);
+	assert_non_null(text);
+	size_t len = 0;
+	uint32_t lines = 0;
+	for (uint32_t uid = 400000; len + 64 < KSM_PASSWD_MAX; uid--, lines++) {
+		len += (size_t)sprintf(text + len, "u%u:x:%u:0::/:\n", uid, uid);
+		if (uid % 10 == 0)
+			len += (size_t)sprintf(text + len, "dup%u:x:%u:0::/:\n", uid, uid);
+	}
+	struct ksm_passwd pw;
+	assert_int_equal(ksm_passwd_parse(text, len, &pw), 0);
+	assert_int_equal(pw.n, lines);
+	for (uint32_t uid = 400000; uid > 400000 - lines; uid--) {
+		char want[32];
+		snprintf(want, sizeof(want), "u%u", uid);
+		assert_string_equal(ksm_passwd_name(&pw, uid), want);
+	}
+	assert_null(ksm_passwd_name(&pw, 400001));
+	assert_null(ksm_passwd_name(&pw, 400000 - lines));
+	ksm_passwd_free(&pw);
+	free(text);
+}
+
 /* The root of a process: ours is the host's; a start time that is not the
  * process's (a reused pid) or a gone process is refused. */
 static void test_passwd_of_root(void **state)
@@ -300,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
 		cmocka_unit_test(test_passwd_parse),
+		cmocka_unit_test(test_passwd_largest),
 		cmocka_unit_test(test_passwd_of_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
