@@ -106,7 +106,7 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 struct prefix_match {
 	const char *prefix;
 	size_t len;
-	char id[KSM_CONTAINER_ID_MAX + 1]; /* the first found */
+	char id[KSM_CONTAINER_NAME_MAX + 1]; /* the first found */
 	bool ambiguous;
 	uint64_t cgroup_id; /* the outermost cgroup of it */
 };
@@ -140,7 +140,8 @@ static int resolve(struct ksm_container_sel *s, const char *v, const struct ksm_
 	if (!m.id[0])
 		return ksm_fail(err, errlen, "--container '%s': no running container has an id beginning so", v);
 	snprintf(s->ids[s->n].id, sizeof(s->ids[s->n].id), "%s", m.id);
-	s->ids[s->n++].len = strlen(m.id);
+	s->ids[s->n].len = strlen(m.id);
+	s->ids[s->n++].whole = true;
 	s->cgroup_ids[s->n_cgroups++] = m.cgroup_id;
 	return 0;
 }
@@ -170,7 +171,8 @@ bool ksm_container_selected(const struct ksm_container_sel *s, const struct ksm_
 	if (s->all)
 		return true;
 	for (size_t i = 0; i < s->n; i++)
-		if (ksm_container_id_begins(c, s->ids[i].id, s->ids[i].len))
+		if (s->ids[i].whole ? !strcmp(c->id, s->ids[i].id)
+				    : ksm_container_id_begins(c, s->ids[i].id, s->ids[i].len))
 			return true;
 	return false;
 }
