@@ -98,15 +98,28 @@ class Capture(unittest.TestCase):
         replays as before: the same events, the namespace fields absent."""
         _, live = self.record()
         h, data, recs = records(self.cap)
-        old = bytearray(data)
+        old = bytearray(data[:h[2]])
         struct.pack_into("<I", old, 8, 2)
-        flagged = 0
-        for off, typ, _ in recs:
-            flags = struct.unpack_from("<H", old, off + 2)[0]
+        flagged = users = 0
+        host_mnt_ns = os.stat("/proc/self/ns/mnt").st_ino
+        for off, typ, size in recs:
+            rec = bytearray(data[off:off + size])
+            flags = struct.unpack_from("<H", rec, 2)[0]
             if flags & 4:  # KSM_HF_TASK_NS
-                struct.pack_into("<H", old, off + 2, flags & ~4)
+                struct.pack_into("<H", rec, 2, flags & ~4)
                 flagged += 1
+            if typ == 0x105:  # KSM_CAP_USER_NS, as version 2 wrote it: KSM_CAP_USER
+                uid, uflags, mnt_ns, noff, nlen = struct.unpack_from("<IIQII", rec, 16)
+                self.assertEqual(mnt_ns, host_mnt_ns)
+                name = bytes(rec[noff:noff + nlen])
+                body = struct.pack("<IIII", uid, uflags, 32, nlen) + name
+                body += b"\0" * (-(16 + len(body)) % 8)
+                rec = bytearray(struct.pack("<HHIQ", 0x103, flags, 16 + len(body),
+                                            struct.unpack_from("<Q", rec, 8)[0]) + body)
+                users += 1
+            old += rec
         self.assertGreater(flagged, 90)
+        self.assertGreater(users, 0)
         v2 = os.path.join(self.dir, "v2")
         with open(v2, "wb") as f:
             f.write(bytes(old))

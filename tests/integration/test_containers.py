@@ -35,7 +35,7 @@ class Containers(unittest.TestCase):
         self.assertTrue(ev["cgroup"].endswith("libpod-" + truth["id"]), ev["cgroup"])
 
     def test_run_exec_user_and_stop(self):
-        with C.Session() as s, Monitor("--events", "process_exec,process_exit") as m:
+        with C.Containers() as s, Monitor("--events", "process_exec,process_exit") as m:
             c = s.run_detached(SLEEPER)
             c.exec(["/bin/true"])
             c.exec(["/bin/id", "-u"], user=C.CTR_UID, workdir=C.CTR_HOME)
@@ -81,7 +81,7 @@ class Containers(unittest.TestCase):
             self.assertNotIn("container_runtime", e)
 
     def test_text_view_short_id(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             c = s.run_detached(SLEEPER)
             cid = c.inspect()["id"]
             with Monitor("--events", "process_exec", fmt="text") as m:
@@ -93,7 +93,7 @@ class Containers(unittest.TestCase):
         self.assertTrue(lines[0].endswith(" [container %s]" % cid[:12]), lines[0])
 
     def test_select_one_of_two_by_prefix(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             a = s.run_detached(SLEEPER, tag="a")
             b = s.run_detached(SLEEPER, tag="b")
             aid, bid = a.inspect()["id"], b.inspect()["id"]
@@ -126,7 +126,7 @@ class Containers(unittest.TestCase):
             self.assertGreaterEqual(filtered_user(m.stderr), 1)
 
     def test_bad_container_values(self):
-        with C.Session() as s:
+        with C.Containers() as s:
             a = s.run_detached(SLEEPER)
             aid = a.inspect()["id"]
             # a malformed value is a bad option (2); one naming no running
