@@ -102,8 +102,9 @@ static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
 		}
 		p->users = grown;
 		p->n_users++;
-	} else {
+	} else { /* named again: it changed while the capture was taken */
 		free(p->users[i].name);
+		ksm_enrich_forget_user(&p->enrich, mnt_ns, uid);
 	}
 	p->users[i].uid = uid;
 	p->users[i].mnt_ns = mnt_ns;

@@ -173,14 +173,41 @@ static int open_in_root(int rootfd)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static int read_bounded(int fd, struct ksm_passwd *out)
+static void stamp_of(const struct stat *st, struct ksm_stamp *id)
+{
+	*id = (struct ksm_stamp){
+		.present = true,
+		.dev = (uint64_t)st->st_dev,
+		.ino = (uint64_t)st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+	};
+}
+
+bool ksm_stamp_equal(const struct ksm_stamp *a, const struct ksm_stamp *b)
+{
+	if (a->present != b->present)
+		return false;
+	return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+			       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns);
+}
+
+void ksm_stamp_of_path(const char *path, struct ksm_stamp *id)
 {
 	struct stat st;
-	if (fstat(fd, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (stat(path, &st))
+		*id = (struct ksm_stamp){ 0 };
+	else
+		stamp_of(&st, id);
+}
+
+/* st: the file's, before the read */
+static int read_bounded(int fd, const struct stat *st, struct ksm_passwd *out)
+{
+	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
-	if ((uint64_t)st.st_size > KSM_PASSWD_MAX)
+	if ((uint64_t)st->st_size > KSM_PASSWD_MAX)
 		return -EFBIG;
 	char *buf = malloc(KSM_PASSWD_MAX + 1);
 	if (!buf)
@@ -227,11 +254,13 @@ static int open_root(int dirfd, const struct ksm_passwd_of *of)
 	return rootfd;
 }
 
-int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
-		       struct ksm_passwd *out)
+/* The passwd file of the root of `of`: the kind of root, with *fd open on
+ * the file (-1: none, or the host's root) and *st its status; or -errno. */
+static int open_passwd(const char *proc_dir, const struct ksm_passwd_of *of, int *fd,
+		       struct stat *st)
 {
 	char path[256];
-	memset(out, 0, sizeof(*out));
+	*fd = -1;
 	snprintf(path, sizeof(path), "%s/%u", proc_dir, of->pid);
 	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
@@ -242,15 +271,46 @@ int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 		return rootfd;
 	int rc = KSM_ROOT_HOST;
 	if (!is_own_root(rootfd)) {
-		int fd = open_in_root(rootfd);
-		rc = fd == -ENOENT ? KSM_ROOT_OWN : fd;
-		if (fd >= 0) {
-			rc = read_bounded(fd, out);
-			close(fd);
-			rc = rc ? rc : KSM_ROOT_OWN;
+		int f = open_in_root(rootfd);
+		rc = f == -ENOENT ? KSM_ROOT_OWN : f;
+		if (f >= 0 && fstat(f, st)) {
+			rc = -errno;
+			close(f);
+		} else if (f >= 0) {
+			*fd = f;
+			rc = KSM_ROOT_OWN;
 		}
 	}
 	close(rootfd);
+	return rc;
+}
+
+int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+		       struct ksm_passwd *out, struct ksm_stamp *id)
+{
+	struct stat st;
+	int fd, rc = open_passwd(proc_dir, of, &fd, &st);
+	memset(out, 0, sizeof(*out));
+	*id = (struct ksm_stamp){ 0 };
+	if (fd >= 0) {
+		stamp_of(&st, id);
+		int r = read_bounded(fd, &st, out);
+		close(fd);
+		rc = r ? r : rc;
+	}
+	return rc;
+}
+
+int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+			  struct ksm_stamp *id)
+{
+	struct stat st;
+	int fd, rc = open_passwd(proc_dir, of, &fd, &st);
+	*id = (struct ksm_stamp){ 0 };
+	if (fd >= 0) {
+		stamp_of(&st, id);
+		close(fd);
+	}
 	return rc;
 }
 

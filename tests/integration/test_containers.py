@@ -3,8 +3,11 @@ container id and runtime of each event (podman inspect), the user name as
 the container's /etc/passwd names it (not the host's), --container
 selecting one of two running containers by a prefix of its id (the other's
 events counted as filtered), --container host, and the one-line errors."""
+import json
+import os
 import re
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -143,6 +146,49 @@ class Containers(unittest.TestCase):
                 self.assertEqual(len(lines), 1, r.stderr)
                 self.assertIn(words, lines[0])
 
+    def test_passwd_changed_while_running(self):
+        """The container's /etc/passwd rewritten under a running monitor:
+        each exec's user is the name the file gives when the exec is seen
+        (not one kept from before the change), a FIFO there gives none and
+        holds nothing, a name with a terminal escape is shown exactly; the
+        replay of the capture says the same of each exec."""
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-pw."), "cap")
+        escaped = "\x1b[31mevil\"q"
+        line = "%s:x:" + str(C.CTR_UID) + ":0::/:/bin/sh\\n"
+        # (user expected, uid, the change made before the step's exec)
+        steps = [("ctruser", C.CTR_UID, None),
+                 ("renamed", C.CTR_UID, "sed -i s/^ctruser:/renamed:/ /etc/passwd"),
+                 (escaped, C.CTR_UID, "printf 'root:x:0:0::/:/bin/sh\\n%s' \"$NAME\" > /etc/passwd"
+                  % line)]
+        # podman exec itself reads the FIFO: this step's exec is the shell's
+        fifo = ("rm /etc/passwd && mkfifo /etc/passwd && /bin/echo step3 && sleep 1 && "
+                "rm /etc/passwd && printf '%s' ctruser > /etc/passwd" % line)
+        with C.Containers() as s:
+            c = s.run_detached(SLEEPER)
+            cid = c.inspect()["id"]
+            with Monitor("--events", "process_exec", "--container", cid, "-w", cap,
+                         "--print") as m:
+                for i, (_, _, change) in enumerate(steps):
+                    if change:
+                        C.podman("exec", "--env", "NAME=" + escaped, cid, "sh", "-c", change)
+                    c.exec(["/bin/echo", "step%d" % i], user=C.CTR_UID)
+                    time.sleep(0.5)  # seen before the next change
+                c.exec(["sh", "-c", fifo])
+                c.exec(["/bin/echo", "step4"], user=C.CTR_UID)
+                time.sleep(0.5)
+                m.stop()
+            live = m.events()
+        steps += [(None, 0, fifo), ("ctruser", C.CTR_UID, None)]
+        out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                             timeout=60, check=True).stdout
+        replayed = [json.loads(l) for l in out.decode().splitlines()]
+        for evs in (live, replayed):
+            for i, (want, uid, _) in enumerate(steps):
+                got = [e for e in execs_of(evs, cid, "/bin/echo")
+                       if e["argv"] == ["/bin/echo", "step%d" % i]]
+                self.assertEqual(len(got), 1, "step %d" % i)
+                self.assertEqual(got[0]["uid"], uid)
+                self.assertEqual(got[0].get("user"), want, "step %d" % i)
 
 if __name__ == "__main__":
     unittest.main()

@@ -304,16 +304,17 @@ static void test_passwd_of_root(void **state)
 				&ticks), 1);
 	struct ksm_passwd pw;
 	struct ksm_passwd_of of = { (uint32_t)getpid(), ticks * KSM_TICK_NS + 5, 0 };
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), KSM_ROOT_HOST);
+	struct ksm_stamp id;
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), KSM_ROOT_HOST);
 	assert_int_equal(pw.n, 0);
 	of.start_ns += KSM_TICK_NS;
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), -ESRCH);
 	of.start_ns -= KSM_TICK_NS;
 	of.mnt_ns = 1; /* not its mount namespace */
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), -ESRCH);
 	of.pid = 0x7ffffff0; /* beyond any pid */
 	of.mnt_ns = 0;
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), -ESRCH);
 }
 
 int main(void)
