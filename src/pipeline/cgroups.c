@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,96 @@ void ksm_cgroups_close(struct ksm_cgroups *g)
 	g->mnt_fd = -1;
 }
 
+/* Calls visit for the cgroup of dirfd (its path from the root: path,
+ * plen bytes) and those below it, at most depth levels, until visit
+ * returns true; returns whether one did.  Takes dirfd. */
+typedef bool (*cgroup_visit)(void *ctx, const char *path, size_t plen, uint64_t id);
+
+static bool walk(int dirfd, char *path, size_t plen, size_t cap, unsigned depth,
+		 cgroup_visit visit, void *ctx)
+{
+	struct stat st;
+	bool stop = !fstat(dirfd, &st) && visit(ctx, path, plen, (uint64_t)st.st_ino);
+	DIR *d = depth && !stop ? fdopendir(dirfd) : NULL;
+	if (!d) {
+		close(dirfd);
+		return stop;
+	}
+	struct dirent *de;
+	while (!stop && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || plen + 1 + n >= cap)
+			continue;
+		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		path[plen] = '/';
+		memcpy(path + plen + 1, de->d_name, n + 1);
+		stop = walk(sub, path, plen + 1 + n, cap, depth - 1, visit, ctx);
+		if (!stop)
+			path[plen] = '\0';
+	}
+	closedir(d);
+	return stop;
+}
+
+static int walk_from_root(const struct ksm_cgroups *g, char *path, size_t cap, unsigned depth,
+			  cgroup_visit visit, void *ctx)
+{
+	if (g->mnt_fd < 0)
+		return -ENOENT;
+	int fd = openat(g->mnt_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	path[0] = '\0';
+	return walk(fd, path, 0, cap, depth, visit, ctx) ? 1 : 0;
+}
+
+struct containers_ctx {
+	void (*fn)(void *, const struct ksm_container *, uint64_t);
+	void *ctx;
+};
+
+static bool visit_container(void *ctx, const char *path, size_t plen, uint64_t id)
+{
+	struct containers_ctx *c = ctx;
+	struct ksm_container found;
+	if (ksm_container_from_cgroup((const uint8_t *)path, plen, &found))
+		c->fn(c->ctx, &found, id);
+	return false;
+}
+
+int ksm_cgroups_containers(const struct ksm_cgroups *g, unsigned depth,
+			   void (*fn)(void *ctx, const struct ksm_container *c, uint64_t cgroup_id),
+			   void *ctx)
+{
+	char path[4096];
+	struct containers_ctx c = { fn, ctx };
+	int rc = walk_from_root(g, path, sizeof(path), depth, visit_container, &c);
+	return rc < 0 ? rc : 0;
+}
+
+static bool visit_id(void *ctx, const char *path, size_t plen, uint64_t id)
+{
+	(void)path;
+	(void)plen;
+	return id == *(const uint64_t *)ctx;
+}
+
+/* The path of cgroup id found by walking the hierarchy: what a monitor
+ * without CAP_DAC_READ_SEARCH (open_by_handle_at) can do. */
+static int find_by_walk(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t len)
+{
+	int rc = walk_from_root(g, buf, len, UINT_MAX, visit_id, &id);
+	if (rc < 0)
+		return rc;
+	if (!rc)
+		return -ESTALE; /* ids are not reused: gone for good */
+	if (!buf[0])
+		memcpy(buf, "/", 2);
+	return (int)strlen(buf);
+}
+
 int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t len)
 {
 	struct {
@@ -72,6 +163,8 @@ int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t 
 		return -ENOENT;
 	memcpy(h.fh.f_handle, &id, sizeof(id));
 	int fd = open_by_handle_at(g->mnt_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM)
+		return find_by_walk(g, id, buf, len);
 	if (fd < 0)
 		return -errno;
 	char link[64], full[4096 + 64];
@@ -91,48 +184,4 @@ int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t 
 		return -ENAMETOOLONG;
 	memcpy(buf, rel, rl + 1);
 	return (int)rl;
-}
-
-static void walk(int dirfd, char *path, size_t plen, size_t cap, unsigned depth,
-		 void (*fn)(void *, const struct ksm_container *, uint64_t), void *ctx)
-{
-	struct ksm_container c;
-	struct stat st;
-	if (fstat(dirfd, &st))
-		return;
-	if (ksm_container_from_cgroup((const uint8_t *)path, plen, &c))
-		fn(ctx, &c, (uint64_t)st.st_ino);
-	DIR *d = depth ? fdopendir(dirfd) : NULL;
-	if (!d) {
-		close(dirfd);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || plen + 1 + n >= cap)
-			continue;
-		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		path[plen] = '/';
-		memcpy(path + plen + 1, de->d_name, n + 1);
-		walk(sub, path, plen + 1 + n, cap, depth - 1, fn, ctx);
-		path[plen] = '\0';
-	}
-	closedir(d);
-}
-
-int ksm_cgroups_containers(const struct ksm_cgroups *g, unsigned depth,
-			   void (*fn)(void *ctx, const struct ksm_container *c, uint64_t cgroup_id),
-			   void *ctx)
-{
-	if (g->mnt_fd < 0)
-		return -ENOENT;
-	int fd = openat(g->mnt_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	char path[4096] = "";
-	walk(fd, path, 0, sizeof(path), depth, fn, ctx);
-	return 0;
 }

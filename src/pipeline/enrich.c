@@ -413,6 +413,10 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	size_t len = n->cgroup.len;
 	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
 		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(buf));
+		if (rc == -ESTALE) { /* gone, and ids are not reused: asked once */
+			s->id = n->cgroup_id;
+			s->in_container = false;
+		}
 		if (rc < 0)
 			return NULL;
 		path = (const uint8_t *)buf;

@@ -146,6 +146,34 @@ class Containers(unittest.TestCase):
                 self.assertEqual(len(lines), 1, r.stderr)
                 self.assertIn(words, lines[0])
 
+    def test_started_before_the_monitor_no_exec_seen(self):
+        """A container running before the monitor starts, whose processes
+        fork and exit while only creations and exits are watched (no exec
+        record carries the cgroup's path): each event names the container,
+        its cgroup found from the id alone (the monitor has dropped the
+        capability file handles need)."""
+        loop = 'trap "exit 0" TERM; while :; do sleep 0.2 & wait; done'
+        with C.Containers() as s:
+            c = s.run_detached(["sh", "-c", loop])
+            truth = c.inspect()
+            pid_ns = C.ns_inodes(truth["pid"])["pid"]
+            cg_id = C.cgroup_id(C.cgroup_path(truth["pid"]))
+            with Monitor("--events", "process_create,process_exit") as m:
+                time.sleep(1.5)
+                c.stop()
+                time.sleep(0.3)
+                m.stop()
+            evs = m.events()
+        mine = [e for e in evs if e.get("pid_ns") == pid_ns]
+        self.assertGreaterEqual(len([e for e in mine if e["type"] == "process_create"]), 3)
+        self.assertTrue([e for e in mine if e["type"] == "process_exit" and e["comm"] == "sh"])
+        for e in mine:
+            self.assertEqual(e["cgroup_id"], cg_id)
+            self.assertNotIn("cgroup", e)  # no record carried the path
+        for e in mine:
+            self.assertEqual(e.get("container_id"), truth["id"], e)
+            self.assertEqual(e.get("container_runtime"), "podman", e)
+
     def test_passwd_changed_while_running(self):
         """The container's /etc/passwd rewritten under a running monitor:
         each exec's user is the name the file gives when the exec is seen
