@@ -198,6 +198,16 @@ bool ksm_container_from_cgroup(const uint8_t *path, size_t len, struct ksm_conta
 	return any;
 }
 
+const char *ksm_container_runtime(const char *s, size_t len)
+{
+	static const char *const names[] = { "podman", "docker", "containerd", "cri-o",
+					     "kubernetes", "lxc", "systemd-nspawn" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !memcmp(names[i], s, len))
+			return names[i];
+	return NULL;
+}
+
 bool ksm_container_id_begins(const struct ksm_container *c, const char *s, size_t len)
 {
 	return len <= strlen(c->id) && !memcmp(c->id, s, len);

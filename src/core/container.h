@@ -46,6 +46,10 @@ struct ksm_container {
  * (out untouched) when the path names none: a host process. */
 bool ksm_container_from_cgroup(const uint8_t *path, size_t len, struct ksm_container *out);
 
+/* The runtime named s (len bytes), as the static string
+ * ksm_container_from_cgroup gives; NULL for a name it never gives. */
+const char *ksm_container_runtime(const char *s, size_t len);
+
 /* Whether s (len bytes) is a prefix of the container id (so of the full
  * 64-hex id, or of an lxc/nspawn name). */
 bool ksm_container_id_begins(const struct ksm_container *c, const char *s, size_t len);

@@ -400,6 +400,31 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64
  * the path the record carries (process_exec) or, live, the path of the
  * id in the hierarchy now.  NULL for the host, or when the cgroup is gone
  * before any record named its path (not kept: a later record may). */
+/* What is known of cgroup id from now on (c NULL: no container), told
+ * to the capture when live. */
+static const struct ksm_container *keep_cgroup(struct ksm_enricher *e, uint64_t id,
+					       const struct ksm_container *c)
+{
+	struct ksm_cgroup_slot *s = &e->cgroups[id % KSM_CGROUP_CACHE];
+	s->id = id;
+	s->in_container = c != NULL;
+	if (c)
+		s->c = *c;
+	if (e->on_cgroup)
+		e->on_cgroup(e->cgroup_ctx, id, c);
+	return c ? &s->c : NULL;
+}
+
+void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_container *c)
+{
+	keep_cgroup(e, id, c);
+}
+
+/* The container of the event's cgroup: parsed once per cgroup id, from
+ * the path the record carries (process_exec) or, live, the path of the
+ * id in the hierarchy now; a replay has what the capture says of the id
+ * (ksm_enrich_set_cgroup).  NULL for the host, or when the cgroup is gone
+ * before any record named its path (not kept: a later record may). */
 static const struct ksm_container *container_of(struct ksm_enricher *e, const struct ksm_event *ev)
 {
 	const struct ksm_ns_view *n = &ev->ns;
@@ -413,18 +438,16 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	size_t len = n->cgroup.len;
 	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
 		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(buf));
-		if (rc == -ESTALE) { /* gone, and ids are not reused: asked once */
-			s->id = n->cgroup_id;
-			s->in_container = false;
-		}
+		if (rc == -ESTALE) /* gone, and ids are not reused: asked once */
+			return keep_cgroup(e, n->cgroup_id, NULL);
 		if (rc < 0)
 			return NULL;
 		path = (const uint8_t *)buf;
 		len = (size_t)rc;
 	}
-	s->id = n->cgroup_id;
-	s->in_container = ksm_container_from_cgroup(path, len, &s->c);
-	return s->in_container ? &s->c : NULL;
+	struct ksm_container c;
+	bool in = ksm_container_from_cgroup(path, len, &c);
+	return keep_cgroup(e, n->cgroup_id, in ? &c : NULL);
 }
 
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)

@@ -67,8 +67,14 @@ struct ksm_enricher {
 		struct ksm_container c;
 	} cgroups[KSM_CGROUP_CACHE];
 	struct ksm_cgroups tree; /* live: the path of an id no record names */
+	/* told what is found of each cgroup id (c NULL: no container) */
+	void (*on_cgroup)(void *ctx, uint64_t id, const struct ksm_container *c);
+	void *cgroup_ctx;
 	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
+
+/* Replay: what the capture says of cgroup id (c NULL: no container). */
+void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_container *c);
 
 /* Replay: the name of uid in mnt_ns changed; the one kept is dropped. */
 void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid);

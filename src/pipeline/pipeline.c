@@ -46,6 +46,11 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].mnt_ns, p->enrich.users[i].uid,
 				 p->enrich.users[i].name);
+	for (size_t i = 0; i < KSM_CGROUP_CACHE; i++) {
+		const struct ksm_cgroup_slot *s = &p->enrich.cgroups[i];
+		if (s->id)
+			ksm_capture_cgroup(b, s->id, s->in_container ? &s->c : NULL);
+	}
 }
 
 /* Each file starts with its header and what replaying it alone needs. */
@@ -71,6 +76,13 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 	return name;
 }
 
+/* Live: what was found of a cgroup, kept in the capture. */
+static void record_cgroup(void *ctx, uint64_t id, const struct ksm_container *c)
+{
+	struct ksm_pipeline *p = ctx;
+	ksm_capture_cgroup(&p->capture.buf, id, c);
+}
+
 /* Replay: the name the capture recorded. */
 static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char *buf,
 				 size_t len, bool *keep)
@@ -83,6 +95,17 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 			return p->users[i].known ? p->users[i].name : NULL;
 	*keep = false; /* not recorded (yet): a later record may name it */
 	return NULL;
+}
+
+static bool replay_cgroup(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	uint64_t id;
+	bool in;
+	struct ksm_container c;
+	if (!ksm_capture_read_cgroup(rec, size, &id, &in, &c))
+		return false;
+	ksm_enrich_set_cgroup(&p->enrich, id, in ? &c : NULL);
+	return true;
 }
 
 static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
@@ -166,6 +189,8 @@ static int open_views(struct ksm_pipeline *p, const struct ksm_options *o, char 
 		p->capture.begin_ctx = p;
 		p->enrich.lookup_user = record_user;
 		p->enrich.lookup_ctx = p;
+		p->enrich.on_cgroup = record_cgroup;
+		p->enrich.cgroup_ctx = p;
 		if (ksm_output_resolve(&p->capture, o->write, err, errlen))
 			return -1;
 	}
@@ -400,6 +425,8 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		       remember_user(p, mnt_ns, uid, &name);
 	case KSM_CAP_HASH:
 		return replay_hash(p, rec, size);
+	case KSM_CAP_CGROUP:
+		return replay_cgroup(p, rec, size);
 	default:
 		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
 			p->malformed++;

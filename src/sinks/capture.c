@@ -117,6 +117,23 @@ void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx)
 	ksm_buf_put(b, ctx->sha256_error, len);
 }
 
+void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c)
+{
+	struct ksm_cap_cgroup r = { .cgroup_id = cgroup_id };
+	uint32_t end = sizeof(r);
+	size_t rlen = c ? strlen(c->runtime) : 0, ilen = c ? strlen(c->id) : 0;
+
+	r.flags = c ? KSM_CAP_CGROUP_CONTAINER : 0;
+	r.runtime = place(&end, rlen);
+	r.id = place(&end, ilen);
+	r.hdr = annotation(KSM_CAP_CGROUP, end);
+	ksm_buf_put(b, &r, sizeof(r));
+	if (c) {
+		ksm_buf_put(b, c->runtime, rlen);
+		ksm_buf_put(b, c->id, ilen);
+	}
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 static size_t read_fully(FILE *f, void *p, size_t n)
@@ -308,6 +325,28 @@ bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, 
 	if (!str_in(rec, size, sizeof(r), r.name, name))
 		return false;
 	name->present = r.flags & KSM_CAP_USER_KNOWN;
+	return true;
+}
+
+bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
+			     bool *in_container, struct ksm_container *c)
+{
+	FIXED(struct ksm_cap_cgroup, r);
+	struct ksm_text runtime, id;
+	*cgroup_id = r.cgroup_id;
+	*in_container = r.flags & KSM_CAP_CGROUP_CONTAINER;
+	if (!r.cgroup_id || !str_in(rec, size, sizeof(r), r.runtime, &runtime) ||
+	    !str_in(rec, size, sizeof(r), r.id, &id))
+		return false;
+	if (!*in_container)
+		return true;
+	/* the names and lengths the parser gives, nothing else */
+	const char *name = ksm_container_runtime((const char *)runtime.data, runtime.len);
+	if (!name || !id.len || id.len > KSM_CONTAINER_NAME_MAX || memchr(id.data, '\0', id.len))
+		return false;
+	c->runtime = name;
+	memcpy(c->id, id.data, id.len);
+	c->id[id.len] = '\0';
 	return true;
 }
 

@@ -151,19 +151,25 @@ class Containers(unittest.TestCase):
         fork and exit while only creations and exits are watched (no exec
         record carries the cgroup's path): each event names the container,
         its cgroup found from the id alone (the monitor has dropped the
-        capability file handles need)."""
+        capability file handles need); the replay of its capture, where the
+        cgroup no longer exists, says the same of every event."""
         loop = 'trap "exit 0" TERM; while :; do sleep 0.2 & wait; done'
         with C.Containers() as s:
             c = s.run_detached(["sh", "-c", loop])
             truth = c.inspect()
             pid_ns = C.ns_inodes(truth["pid"])["pid"]
             cg_id = C.cgroup_id(C.cgroup_path(truth["pid"]))
-            with Monitor("--events", "process_create,process_exit") as m:
+            cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cg."), "cap")
+            with Monitor("--events", "process_create,process_exit", "-w", cap, "--print") as m:
                 time.sleep(1.5)
                 c.stop()
                 time.sleep(0.3)
                 m.stop()
             evs = m.events()
+        # the replay, without the container or its cgroup, says the same
+        out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                             timeout=60, check=True).stdout
+        self.assertEqual([json.loads(l) for l in out.decode().splitlines()], evs)
         mine = [e for e in evs if e.get("pid_ns") == pid_ns]
         self.assertGreaterEqual(len([e for e in mine if e["type"] == "process_create"]), 3)
         self.assertTrue([e for e in mine if e["type"] == "process_exit" and e["comm"] == "sh"])

@@ -257,6 +257,54 @@ static void test_annotation_bounds(void **state)
 	ksm_buf_free(&b);
 }
 
+/* What a live monitor found of a cgroup: a container of any runtime, its
+ * name whole (255 bytes), or none; a forged runtime, an id too long or
+ * holding a NUL, or a string out of the record is refused. */
+static void test_cgroup_annotation(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+	struct ksm_container c = { .runtime = "lxc" }, got;
+	uint64_t id;
+	bool in;
+	memset(c.id, 'n', KSM_CONTAINER_NAME_MAX);
+	c.id[KSM_CONTAINER_NAME_MAX] = '\0';
+	ksm_capture_cgroup(&b, 4242, &c);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	assert_int_equal(id, 4242);
+	assert_true(in);
+	assert_ptr_equal(got.runtime, ksm_container_runtime("lxc", 3));
+	assert_string_equal(got.id, c.id);
+	ksm_buf_reset(&b);
+	ksm_capture_cgroup(&b, 17, NULL);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	assert_int_equal(id, 17);
+	assert_false(in);
+
+	/* forged: a runtime the parser never gives */
+	ksm_buf_reset(&b);
+	struct ksm_container bad = { .runtime = "rkt" };
+	snprintf(bad.id, sizeof(bad.id), "x");
+	ksm_capture_cgroup(&b, 5, &bad);
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	/* an id longer than any cgroup name, or holding a NUL */
+	ksm_buf_reset(&b);
+	ksm_capture_cgroup(&b, 5, &c);
+	struct ksm_cap_cgroup *r = (struct ksm_cap_cgroup *)b.data;
+	uint8_t *idp = (uint8_t *)b.data + r->id.offset;
+	idp[3] = '\0';
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	idp[3] = 'n';
+	r->id.length = KSM_CONTAINER_NAME_MAX + 1;
+	r->hdr.size += 1;
+	ksm_buf_putc(&b, 'n');
+	r = (struct ksm_cap_cgroup *)b.data;
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	/* cut short */
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, 30, &id, &in, &got));
+	ksm_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_damaged_records),
 		cmocka_unit_test(test_annotation_bounds),
+		cmocka_unit_test(test_cgroup_annotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
