@@ -217,6 +217,8 @@ static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query
 	char buf[4096];
 	bool keep = true;
 	const char *found = e->lookup_user(e->lookup_ctx, q, buf, sizeof(buf), &keep);
+	if (found && strnlen(found, KSM_USER_NAME_MAX + 1) > KSM_USER_NAME_MAX)
+		found = NULL; /* no login name: rather none than one cut */
 	if (!keep) { /* this answer only, whole */
 		free(e->user_once);
 		e->user_once = found ? strdup(found) : NULL;

@@ -203,6 +203,11 @@ static const char *named_if_even(void *ctx, const struct ksm_user_query *q, char
 	lookups++;
 	if (uid % 2)
 		return NULL;
+	if (uid >= 2000) { /* a name of uid - 2000 bytes */
+		memset(buf, 'n', uid - 2000);
+		buf[uid - 2000] = '\0';
+		return buf;
+	}
 	snprintf(buf, len, "user%u", uid);
 	return buf;
 }
@@ -231,6 +236,23 @@ static void test_user_names_looked_up_once(void **state)
 		assert_null(user_of_exec(&e, 20 + i, 1001));
 	}
 	assert_int_equal(lookups, 2);
+	ksm_enrich_free(&e);
+}
+
+/* A name longer than any login name (a hostile passwd file's) is not
+ * given, rather than given cut; the longest one is given whole. */
+static void test_user_name_too_long(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	e.lookup_user = named_if_even;
+	const char *n = user_of_exec(&e, 10, 2000 + KSM_USER_NAME_MAX - 1);
+	assert_non_null(n);
+	assert_int_equal(strlen(n), KSM_USER_NAME_MAX - 1);
+	assert_null(user_of_exec(&e, 11, 2000 + 4000));
+	assert_null(user_of_exec(&e, 12, 2000 + KSM_USER_NAME_MAX + 1));
 	ksm_enrich_free(&e);
 }
 
@@ -329,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_seed_from_fake_proc),
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
+		cmocka_unit_test(test_user_name_too_long),
 		cmocka_unit_test(test_passwd_parse),
 		cmocka_unit_test(test_passwd_largest),
 		cmocka_unit_test(test_passwd_of_root),
