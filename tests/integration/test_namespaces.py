@@ -116,6 +116,30 @@ class Namespaces(unittest.TestCase):
                            stderr=subprocess.DEVNULL)
             shutil.rmtree(rootfs, ignore_errors=True)
 
+    def test_pid_namespaces_nested_to_the_kernel_limit(self):
+        """32 nested pid namespaces (MAX_PID_NS_LEVEL) and 31: the
+        innermost level, its id and namespace, not the host's."""
+        for depth in (31, 32):
+            def start():
+                argv = ["unshare", "-pf", "--"] * depth + [SLEEP, "5"]
+                p = subprocess.Popen(argv)
+                pid = C.wait_for(lambda: next((k for k in self.descendants(p.pid)
+                                               if C.cmdline(k) == [SLEEP, "5"]), None),
+                                 what="the innermost sleep")
+                return pid, lambda: (os.kill(pid, 9), p.wait())
+            ex, t = self.watch(start, settle=0.5)
+            self.assertEqual(len(t["nspid"]), depth + 1)
+            self.assertEqual((ex["pid_ns_level"], ex["vpid"], ex["vppid"], ex["in_init_tree"]),
+                             (depth, 1, 0, True))
+
+    def descendants(self, pid):
+        out, todo = [], [pid]
+        while todo:
+            kids = C.children(todo.pop())
+            out += kids
+            todo += kids
+        return out
+
     def test_user_namespace_of_an_unprivileged_user(self):
         for map_root in (True, False):
             ex, t = self.watch(self.spawned(
