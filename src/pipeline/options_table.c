@@ -407,7 +407,9 @@ const struct ksm_opt ksm_opts[] = {
 			"naming exactly one running container at start, \\fBall\\fR (any container)\n"
 			"or \\fBhost\\fR (processes in no container).  Repeatable; events of the\n"
 			"others are counted as filtered.  A value naming none or several running\n"
-			"containers is refused with a one-line error.\n",
+			"containers is refused with a one-line error.  With \\fB\\-\\-read\\fR, a\n"
+			"prefix selects every container of the capture whose id begins with it.\n"
+			"With \\fB\\-\\-pid\\fR, an event is shown only if it passes both.\n",
 	},
 	{
 		.name = "max-args-bytes",
