@@ -190,7 +190,8 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
 {
 	struct ksm_enricher *e = ctx;
 	*keep = true;
-	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns)
+	/* the host's names, unless the process chrooted: its root's then */
+	if ((!q->mnt_ns || q->mnt_ns == e->own_mnt_ns) && !q->own_root)
 		return host_name(q->uid, buf, len);
 	const struct ksm_root_names *r = root_names(e, q);
 	/* gone: another process of the namespace may still tell; a chroot's

@@ -45,7 +45,7 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].mnt_ns, p->enrich.users[i].uid,
-				 p->enrich.users[i].name);
+				 p->enrich.users[i].name, false);
 	for (size_t i = 0; i < KSM_CGROUP_CACHE; i++) {
 		const struct ksm_cgroup_slot *s = &p->enrich.cgroups[i];
 		if (s->id)
@@ -71,8 +71,9 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 {
 	struct ksm_pipeline *p = ctx;
 	const char *name = ksm_enrich_lookup(&p->enrich, q, buf, len, keep);
-	if (*keep)
-		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name);
+	/* a chroot's answer is its process's: written for its record alone */
+	if (*keep || (q->own_root && q->mnt_ns))
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, q->own_root);
 	return name;
 }
 
@@ -90,6 +91,11 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 	struct ksm_pipeline *p = ctx;
 	(void)buf;
 	(void)len;
+	if (q->own_root) { /* its chroot's name, recorded with it */
+		*keep = false;
+		return p->once_user.set && p->once_user.known && p->once_user.uid == q->uid
+			       ? p->once_user.name : NULL;
+	}
 	for (size_t i = 0; i < p->n_users; i++)
 		if (p->users[i].uid == q->uid && p->users[i].mnt_ns == q->mnt_ns)
 			return p->users[i].known ? p->users[i].name : NULL;
@@ -105,6 +111,19 @@ static bool replay_cgroup(struct ksm_pipeline *p, const uint8_t *rec, uint32_t s
 	if (!ksm_capture_read_cgroup(rec, size, &id, &in, &c))
 		return false;
 	ksm_enrich_set_cgroup(&p->enrich, id, in ? &c : NULL);
+	return true;
+}
+
+static bool remember_once(struct ksm_pipeline *p, uint32_t uid, const struct ksm_text *name)
+{
+	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
+	if (!copy)
+		return false;
+	free(p->once_user.name);
+	p->once_user.name = copy;
+	p->once_user.uid = uid;
+	p->once_user.known = name->present;
+	p->once_user.set = true;
 	return true;
 }
 
@@ -256,6 +275,7 @@ void ksm_pipeline_free(struct ksm_pipeline *p)
 	for (size_t i = 0; i < p->n_users; i++)
 		free(p->users[i].name);
 	free(p->users);
+	free(p->once_user.name);
 	free(p->followed);
 }
 
@@ -408,6 +428,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	struct ksm_text name;
 	uint32_t uid;
 	uint64_t mnt_ns;
+	bool own_root;
 
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
@@ -421,8 +442,9 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		return true;
 	case KSM_CAP_USER:
 	case KSM_CAP_USER_NS:
-		return ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name) &&
-		       remember_user(p, mnt_ns, uid, &name);
+		if (!ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root))
+			return false;
+		return own_root ? remember_once(p, uid, &name) : remember_user(p, mnt_ns, uid, &name);
 	case KSM_CAP_HASH:
 		return replay_hash(p, rec, size);
 	case KSM_CAP_CGROUP:
@@ -431,10 +453,12 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
 			p->malformed++;
 			p->pending_hash = false;
+			p->once_user.set = false;
 			return false;
 		}
 		handle(p, &ev, rec);
 		p->pending_hash = false;
+		p->once_user.set = false;
 		return true;
 	}
 }

@@ -50,7 +50,8 @@ static int by_uid_then_line(const void *a, const void *b)
  * answers; lookups are then a binary search, whatever the file's size. */
 static void index_by_uid(struct ksm_passwd *p)
 {
-	qsort(p->v, p->n, sizeof(*p->v), by_uid_then_line);
+	if (p->n > 1)
+		qsort(p->v, p->n, sizeof(*p->v), by_uid_then_line);
 	size_t o = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		if (o && p->v[o - 1].uid == p->v[i].uid) {

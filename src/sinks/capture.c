@@ -83,7 +83,8 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 		ksm_buf_put(b, cmdline, cmdline_len);
 }
 
-void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name)
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
+		      bool own_root)
 {
 	/* the namespace's form only where there is one: older readers know
 	 * the other */
@@ -94,6 +95,8 @@ void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const ch
 	size_t len = name ? cap_len(strlen(name), 256) : 0;
 
 	r.flags = host.flags = name ? KSM_CAP_USER_KNOWN : 0;
+	if (own_root)
+		r.flags |= KSM_CAP_USER_OWN_ROOT;
 	r.name = host.name = place(&end, len);
 	r.hdr = annotation(KSM_CAP_USER_NS, end);
 	host.hdr = annotation(KSM_CAP_USER, end);
@@ -299,9 +302,10 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 }
 
 static bool read_user_ns(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			 struct ksm_text *name)
+			 struct ksm_text *name, bool *own_root)
 {
 	FIXED(struct ksm_cap_user_ns, r);
+	*own_root = r.flags & KSM_CAP_USER_OWN_ROOT;
 	*uid = r.uid;
 	*mnt_ns = r.mnt_ns;
 	if (!r.mnt_ns || !str_in(rec, size, sizeof(r), r.name, name))
@@ -311,15 +315,16 @@ static bool read_user_ns(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, ui
 }
 
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			   struct ksm_text *name)
+			   struct ksm_text *name, bool *own_root)
 {
 	struct ksm_header h;
 	if (size < sizeof(h))
 		return false;
 	memcpy(&h, rec, sizeof(h));
 	if (h.type == KSM_CAP_USER_NS)
-		return read_user_ns(rec, size, mnt_ns, uid, name);
+		return read_user_ns(rec, size, mnt_ns, uid, name, own_root);
 	FIXED(struct ksm_cap_user, r);
+	*own_root = false;
 	*mnt_ns = 0;
 	*uid = r.uid;
 	if (!str_in(rec, size, sizeof(r), r.name, name))

@@ -80,6 +80,8 @@ struct ksm_cap_proc {
 };
 
 #define KSM_CAP_USER_KNOWN 1u /* else the id had no name */
+#define KSM_CAP_USER_OWN_ROOT 2u /* KSM_CAP_USER_NS: the name a chrooted process's own
+				   * root gave, for the next record only */
 
 struct ksm_cap_user {
 	struct ksm_header hdr;
@@ -139,8 +141,10 @@ void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns);
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
 		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
-/* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER) */
-void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name);
+/* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER);
+ * own_root (with a mnt_ns): the next record's only, its chroot's */
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
+		      bool own_root);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
 /* c NULL: the cgroup is in no container */
 void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c);
@@ -179,7 +183,7 @@ bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns
 bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
 /* KSM_CAP_USER (*mnt_ns 0) or KSM_CAP_USER_NS */
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			   struct ksm_text *name);
+			   struct ksm_text *name, bool *own_root);
 /* *in_container false: the cgroup is in none (*c untouched) */
 bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
 			     bool *in_container, struct ksm_container *c);

@@ -279,6 +279,13 @@ static void test_passwd_parse(void **state)
 	assert_string_equal(ksm_passwd_name(&pw, 65534), "nobody");
 	assert_null(ksm_passwd_name(&pw, 5));
 	ksm_passwd_free(&pw);
+	/* no entry at all: empty, or nothing but a comment */
+	assert_int_equal(ksm_passwd_parse("", 0, &pw), 0);
+	assert_int_equal(pw.n, 0);
+	assert_null(ksm_passwd_name(&pw, 0));
+	assert_int_equal(ksm_passwd_parse("# x\n", 4, &pw), 0);
+	assert_int_equal(pw.n, 0);
+	ksm_passwd_free(&pw);
 }
 
 /* A hostile file of the largest size accepted: every line its own uid
