@@ -4,13 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define KSM_CGROUP_WALK_DEPTH 512 /* levels a search walks down: an fd and a DIR each */
 #define FILEID_KERNFS 0xfe /* the file handle type of cgroup2 directories: the 64-bit id */
 
 /* mountinfo's fields: id parent major:minor root mountpoint options... - fstype ... */
@@ -63,17 +63,24 @@ void ksm_cgroups_close(struct ksm_cgroups *g)
 	g->mnt_fd = -1;
 }
 
-/* Calls visit for the cgroup of dirfd (its path from the root: path,
- * plen bytes) and those below it, at most depth levels, until visit
- * returns true; returns whether one did.  Takes dirfd. */
 typedef bool (*cgroup_visit)(void *ctx, const char *path, size_t plen, uint64_t id);
 
-static bool walk(int dirfd, char *path, size_t plen, size_t cap, unsigned depth,
-		 cgroup_visit visit, void *ctx)
+struct walk {
+	char *path; /* of the cgroup visited, from the root */
+	size_t cap;
+	cgroup_visit visit;
+	void *ctx;
+	bool skipped; /* a cgroup was not looked at: too deep, too long, unreadable */
+};
+
+/* Calls visit for the cgroup of dirfd (its path w->path, plen bytes) and
+ * those below it, at most depth levels, until visit returns true; returns
+ * whether one did.  Takes dirfd. */
+static bool walk(struct walk *w, int dirfd, size_t plen, unsigned depth)
 {
 	struct stat st;
-	bool stop = !fstat(dirfd, &st) && visit(ctx, path, plen, (uint64_t)st.st_ino);
-	DIR *d = depth && !stop ? fdopendir(dirfd) : NULL;
+	bool stop = !fstat(dirfd, &st) && w->visit(w->ctx, w->path, plen, (uint64_t)st.st_ino);
+	DIR *d = !stop ? fdopendir(dirfd) : NULL;
 	if (!d) {
 		close(dirfd);
 		return stop;
@@ -81,31 +88,35 @@ static bool walk(int dirfd, char *path, size_t plen, size_t cap, unsigned depth,
 	struct dirent *de;
 	while (!stop && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || plen + 1 + n >= cap)
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
+		int sub = depth && plen + 1 + n < w->cap
+				  ? openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+				  : -1;
+		if (sub < 0) {
+			w->skipped |= !depth || plen + 1 + n >= w->cap || errno != ENOENT;
 			continue;
-		path[plen] = '/';
-		memcpy(path + plen + 1, de->d_name, n + 1);
-		stop = walk(sub, path, plen + 1 + n, cap, depth - 1, visit, ctx);
+		}
+		w->path[plen] = '/';
+		memcpy(w->path + plen + 1, de->d_name, n + 1);
+		stop = walk(w, sub, plen + 1 + n, depth - 1);
 		if (!stop)
-			path[plen] = '\0';
+			w->path[plen] = '\0';
 	}
 	closedir(d);
 	return stop;
 }
 
-static int walk_from_root(const struct ksm_cgroups *g, char *path, size_t cap, unsigned depth,
-			  cgroup_visit visit, void *ctx)
+/* 1: visit stopped the walk, 0: it did not, or -errno */
+static int walk_from_root(const struct ksm_cgroups *g, struct walk *w, unsigned depth)
 {
 	if (g->mnt_fd < 0)
 		return -ENOENT;
 	int fd = openat(g->mnt_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	path[0] = '\0';
-	return walk(fd, path, 0, cap, depth, visit, ctx) ? 1 : 0;
+	w->path[0] = '\0';
+	return walk(w, fd, 0, depth) ? 1 : 0;
 }
 
 struct containers_ctx {
@@ -128,7 +139,8 @@ int ksm_cgroups_containers(const struct ksm_cgroups *g, unsigned depth,
 {
 	char path[4096];
 	struct containers_ctx c = { fn, ctx };
-	int rc = walk_from_root(g, path, sizeof(path), depth, visit_container, &c);
+	struct walk w = { path, sizeof(path), visit_container, &c, false };
+	int rc = walk_from_root(g, &w, depth);
 	return rc < 0 ? rc : 0;
 }
 
@@ -140,14 +152,16 @@ static bool visit_id(void *ctx, const char *path, size_t plen, uint64_t id)
 }
 
 /* The path of cgroup id found by walking the hierarchy: what a monitor
- * without CAP_DAC_READ_SEARCH (open_by_handle_at) can do. */
+ * without CAP_DAC_READ_SEARCH (open_by_handle_at) can do, and the way to
+ * a path longer than the kernel names (PATH_MAX). */
 static int find_by_walk(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t len)
 {
-	int rc = walk_from_root(g, buf, len, UINT_MAX, visit_id, &id);
+	struct walk w = { buf, len, visit_id, &id, false };
+	int rc = walk_from_root(g, &w, KSM_CGROUP_WALK_DEPTH);
 	if (rc < 0)
 		return rc;
-	if (!rc)
-		return -ESTALE; /* ids are not reused: gone for good */
+	if (!rc) /* ids are not reused: gone for good, if every cgroup was seen */
+		return w.skipped ? -ENAMETOOLONG : -ESTALE;
 	if (!buf[0])
 		memcpy(buf, "/", 2);
 	return (int)strlen(buf);
@@ -172,6 +186,8 @@ int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t 
 	ssize_t n = readlink(link, full, sizeof(full) - 1);
 	int e = errno;
 	close(fd);
+	if (n < 0 && e == ENAMETOOLONG)
+		return find_by_walk(g, id, buf, len);
 	if (n < 0)
 		return -e;
 	full[n] = '\0';

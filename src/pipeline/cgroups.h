@@ -24,8 +24,9 @@ void ksm_cgroups_close(struct ksm_cgroups *g);
 
 /* The path of cgroup id from the hierarchy's root ("/a/b", "/" for the
  * root) into buf (NUL-terminated); its length, or -errno (-ESTALE: the
- * cgroup no longer exists).  By its file handle, or without
- * CAP_DAC_READ_SEARCH by a walk of the hierarchy (paths up to len). */
+ * cgroup no longer exists; -ENAMETOOLONG: longer than len, or deeper
+ * than a search walks).  By its file handle, or (without
+ * CAP_DAC_READ_SEARCH, or past PATH_MAX) by a walk of the hierarchy. */
 int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t len);
 
 /* Calls fn for each cgroup that names a container now (outermost first),

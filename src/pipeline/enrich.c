@@ -436,11 +436,11 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	struct ksm_cgroup_slot *s = &e->cgroups[n->cgroup_id % KSM_CGROUP_CACHE];
 	if (s->id == n->cgroup_id)
 		return s->in_container ? &s->c : NULL;
-	char buf[4096];
+	char *buf = e->cgroup_path;
 	const uint8_t *path = n->cgroup.data;
 	size_t len = n->cgroup.len;
 	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
-		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(buf));
+		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(e->cgroup_path));
 		if (rc == -ESTALE) /* gone, and ids are not reused: asked once */
 			return keep_cgroup(e, n->cgroup_id, NULL);
 		if (rc < 0)

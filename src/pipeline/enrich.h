@@ -14,6 +14,7 @@
 #include "pipeline/rootpasswd.h"
 
 #define KSM_USER_CACHE 64
+#define KSM_CGROUP_PATH_MAX (64u << 10) /* bytes of a cgroup path found in the hierarchy */
 #define KSM_USER_NAME_MAX 255 /* bytes of a user name given (LOGIN_NAME_MAX less its NUL) */
 #define KSM_ROOT_CACHE 32
 #define KSM_CGROUP_CACHE 1024 /* cgroups whose container is kept (direct-mapped by id) */ /* mount namespaces whose passwd file is kept */
@@ -68,6 +69,7 @@ struct ksm_enricher {
 		struct ksm_container c;
 	} cgroups[KSM_CGROUP_CACHE];
 	struct ksm_cgroups tree; /* live: the path of an id no record names */
+	char cgroup_path[KSM_CGROUP_PATH_MAX]; /* one found there */
 	/* told what is found of each cgroup id (c NULL: no container) */
 	void (*on_cgroup)(void *ctx, uint64_t id, const struct ksm_container *c);
 	void *cgroup_ctx;

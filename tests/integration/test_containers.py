@@ -180,6 +180,61 @@ class Containers(unittest.TestCase):
             self.assertEqual(e.get("container_id"), truth["id"], e)
             self.assertEqual(e.get("container_runtime"), "podman", e)
 
+    def test_cgroup_names_deep_and_long(self):
+        """Cgroups made by hand and named as engines name them: a podman
+        container 150 levels deep, one whose path passes PATH_MAX (the
+        kernel names neither whole), an lxc name of 243 bytes (the longest
+        a cgroup name leaves): exec and exit name each container whole,
+        live and in the replay of the capture."""
+        top = "ksysmon-deep-%d" % os.getpid()
+        cases = [(["d"] * 150 + ["libpod-" + "cd" * 32], "podman", "cd" * 32),
+                 (["L" * 200] * 22 + ["libpod-" + "ef" * 32], "podman", "ef" * 32),
+                 (["lxc.payload." + "n" * 243], "lxc", "n" * 243)]
+        root = os.open(C.unified_mount(), os.O_RDONLY | os.O_DIRECTORY)
+        opened = []  # (parent fd, name, fd, made here), outermost first
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cgdeep."), "cap")
+        try:
+            leaves = []
+            for comps, _, _ in cases:
+                fd = root
+                for name in [top] + comps:  # relative: the paths pass PATH_MAX
+                    made = not os.path.exists(os.path.join("/proc/self/fd/%d" % fd, name)) \
+                        if fd == root else True
+                    if made:
+                        os.mkdir(name, dir_fd=fd)
+                    sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                    opened.append((fd, name, sub, made))
+                    fd = sub
+                leaves.append(fd)
+            pids = []
+            with Monitor("--events", "process_exec,process_exit", "-w", cap, "--print") as m:
+                for fd in leaves:
+                    def enter(fd=fd):
+                        p = os.open("cgroup.procs", os.O_WRONLY, dir_fd=fd)
+                        os.write(p, b"0")
+                    p = subprocess.Popen(["/bin/true"], preexec_fn=enter)
+                    p.wait()
+                    pids.append(p.pid)
+                time.sleep(0.3)
+                m.stop()
+            out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                                 timeout=60, check=True).stdout
+            replayed = [json.loads(l) for l in out.decode().splitlines()]
+            for evs in (m.events(), replayed):
+                for pid, (_, runtime, cid) in zip(pids, cases):
+                    mine = [e for e in evs if e["pid"] == pid]
+                    self.assertEqual(sorted(e["type"] for e in mine),
+                                     ["process_exec", "process_exit"])
+                    for e in mine:
+                        self.assertEqual((e.get("container_runtime"), e.get("container_id")),
+                                         (runtime, cid), e["type"])
+        finally:
+            for parent, name, fd, made in reversed(opened):
+                os.close(fd)
+                if made:
+                    os.rmdir(name, dir_fd=parent)
+            os.close(root)
+
     def test_passwd_changed_while_running(self):
         """The container's /etc/passwd rewritten under a running monitor:
         each exec's user is the name the file gives when the exec is seen
