@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KSM_CGROUP_WALK_DEPTH 512 /* levels a search walks down: an fd and a DIR each */
 #define FILEID_KERNFS 0xfe /* the file handle type of cgroup2 directories: the 64-bit id */
 
 /* mountinfo's fields: id parent major:minor root mountpoint options... - fstype ... */
@@ -133,14 +132,17 @@ static bool visit_container(void *ctx, const char *path, size_t plen, uint64_t i
 	return false;
 }
 
-int ksm_cgroups_containers(const struct ksm_cgroups *g, unsigned depth,
+int ksm_cgroups_containers(const struct ksm_cgroups *g,
 			   void (*fn)(void *ctx, const struct ksm_container *c, uint64_t cgroup_id),
 			   void *ctx)
 {
-	char path[4096];
+	char *path = malloc(KSM_CGROUP_PATH_MAX);
+	if (!path)
+		return -ENOMEM;
 	struct containers_ctx c = { fn, ctx };
-	struct walk w = { path, sizeof(path), visit_container, &c, false };
-	int rc = walk_from_root(g, &w, depth);
+	struct walk w = { path, KSM_CGROUP_PATH_MAX, visit_container, &c, false };
+	int rc = walk_from_root(g, &w, KSM_CGROUP_WALK_DEPTH);
+	free(path);
 	return rc < 0 ? rc : 0;
 }
 

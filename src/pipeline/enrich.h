@@ -14,7 +14,6 @@
 #include "pipeline/rootpasswd.h"
 
 #define KSM_USER_CACHE 64
-#define KSM_CGROUP_PATH_MAX (64u << 10) /* bytes of a cgroup path found in the hierarchy */
 #define KSM_USER_NAME_MAX 255 /* bytes of a user name given (LOGIN_NAME_MAX less its NUL) */
 #define KSM_ROOT_CACHE 32
 #define KSM_CGROUP_CACHE 1024 /* cgroups whose container is kept (direct-mapped by id) */ /* mount namespaces whose passwd file is kept */

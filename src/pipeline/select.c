@@ -133,7 +133,7 @@ static int resolve(struct ksm_container_sel *s, const char *v, const struct ksm_
 		s->ids[s->n++].len = m.len;
 		return 0;
 	}
-	if (ksm_cgroups_containers(tree, 16, match_prefix, &m))
+	if (ksm_cgroups_containers(tree, match_prefix, &m))
 		return ksm_fail(err, errlen, "--container '%s': the cgroup hierarchy cannot be read", v);
 	if (m.ambiguous)
 		return ksm_fail(err, errlen, "--container '%s' is ambiguous: several running containers have ids beginning so", v);

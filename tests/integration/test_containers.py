@@ -185,7 +185,8 @@ class Containers(unittest.TestCase):
         container 150 levels deep, one whose path passes PATH_MAX (the
         kernel names neither whole), an lxc name of 243 bytes (the longest
         a cgroup name leaves): exec and exit name each container whole,
-        live and in the replay of the capture."""
+        live and in the replay of the capture; --container selects the
+        podman ones by a prefix."""
         top = "ksysmon-deep-%d" % os.getpid()
         cases = [(["d"] * 150 + ["libpod-" + "cd" * 32], "podman", "cd" * 32),
                  (["L" * 200] * 22 + ["libpod-" + "ef" * 32], "podman", "ef" * 32),
@@ -206,8 +207,8 @@ class Containers(unittest.TestCase):
                     opened.append((fd, name, sub, made))
                     fd = sub
                 leaves.append(fd)
-            pids = []
-            with Monitor("--events", "process_exec,process_exit", "-w", cap, "--print") as m:
+            def run_in_each():
+                pids = []
                 for fd in leaves:
                     def enter(fd=fd):
                         p = os.open("cgroup.procs", os.O_WRONLY, dir_fd=fd)
@@ -216,6 +217,17 @@ class Containers(unittest.TestCase):
                     p.wait()
                     pids.append(p.pid)
                 time.sleep(0.3)
+                return pids
+
+            # --container finds both podman ones however deep or long
+            with Monitor("--events", "process_exec", "--container", "cdcd",
+                         "--container", "efef") as sel:
+                pids = run_in_each()
+                sel.stop()
+            shown = {e["pid"] for e in sel.events() if e["pid"] in pids}
+            self.assertEqual(shown, set(pids[:2]))
+            with Monitor("--events", "process_exec,process_exit", "-w", cap, "--print") as m:
+                pids = run_in_each()
                 m.stop()
             out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
                                  timeout=60, check=True).stdout
