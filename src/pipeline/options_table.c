@@ -414,7 +414,10 @@ const struct ksm_opt ksm_opts[] = {
 			"(those of the selected containers and any cgroup below them pass, the\n"
 			"others are dropped before the queue, counted with the kernel's\n"
 			"filtered events); a cgroup made later reaches ksysmon, which decides\n"
-			"from its path.  \\fBall\\fR and \\fBhost\\fR are decided by ksysmon alone.\n",
+			"from its path.  \\fBall\\fR and \\fBhost\\fR are decided by ksysmon alone.\n"
+			"With \\fB\\-\\-read\\fR, a\n"
+			"prefix selects every container of the capture whose id begins with it.\n"
+			"With \\fB\\-\\-pid\\fR, an event is shown only if it passes both.\n",
 	},
 	{
 		.name = "max-args-bytes",

@@ -47,6 +47,8 @@ struct ksm_pipeline {
 	struct ksm_context recorded; /* its digest */
 	char recorded_error[257];
 	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
+	/* the name a chrooted process's root gave, for the next record only */
+	struct { bool set, known; uint32_t uid; char *name; } once_user;
 	size_t n_users;
 
 	bool exit_on_output_error; /* --on-output-error exit */

@@ -20,8 +20,9 @@ struct ksm_container_sel {
 	bool on; /* --container was given */
 	bool all, host;
 	struct {
-		char id[KSM_CONTAINER_ID_MAX + 1];
-		size_t len; /* a prefix in a replay; the whole id live */
+		char id[KSM_CONTAINER_NAME_MAX + 1];
+		size_t len;
+		bool whole; /* live: the id itself; a replay: a prefix */
 	} ids[KSM_MAX_CONTAINERS];
 	size_t n;
 	/* live: the cgroups of the containers named, when found at start */
