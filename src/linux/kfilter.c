@@ -139,7 +139,7 @@ int ksm_kfilter_containers(struct ksysmon_bpf *skel, const struct ksm_container_
 	if (!skel->rodata->filter_cgroups)
 		return 0;
 	struct sel_scan s = { .sel = sel, .fd = bpf_map__fd(skel->maps.sel_cgroups) };
-	int err = ksm_cgroups_containers(tree, KSM_SEL_CGROUP_DEPTH, note_selected, &s);
+	int err = ksm_cgroups_containers(tree, note_selected, &s);
 	if (err || s.err)
 		return err ? err : s.err;
 	__atomic_store_n(&skel->bss->cgroups_armed, true, __ATOMIC_RELEASE);

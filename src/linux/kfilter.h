@@ -20,7 +20,7 @@ int ksm_kfilter_swap(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *o
 /*
  * After attach (the programs noting new cgroups run): puts --container's
  * selection in force in the kernel when it names containers only.  Every
- * cgroup of tree, down to KSM_SEL_CGROUP_DEPTH levels, whose container
+ * cgroup of tree (at any depth the tree walk reaches) whose container
  * sel selects is written to sel_cgroups; the kernel then drops the events
  * of tasks in no such cgroup nor below one, unless their cgroup was made
  * since attach (its container is the client's to judge).  0, or -errno
