@@ -40,16 +40,7 @@ def counts(err):
 
 def monitored(args, binary, n, cid):
     """One exec storm under binary with --container cid."""
-    mon = bench.Monitor(binary, ["--container", cid])
-    try:
-        time.sleep(args.settle)
-        wall, cpu, _ = bench.run_storm(args, "exec", n)
-        mcpu, _, lost, err = mon.stop()
-    finally:
-        mon.kill()
-        mon.remove()
-    if lost:
-        raise bench.BenchError("%s lost %d events" % (binary, lost))
+    wall, cpu, mcpu, err = bench.storm_under(args, binary, n, ["--container", cid])
     reached, kernel = counts(err)
     return {"wall": wall, "cpu": cpu, "client_cpu": mcpu,
             "reached_per_s": reached / wall, "kernel_per_s": kernel / wall}
@@ -58,14 +49,7 @@ def monitored(args, binary, n, cid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", required=True, help="ksysmon binary A (filters in user space)")
-    ap.add_argument("--new", required=True, help="ksysmon binary B")
-    ap.add_argument("--workload", required=True)
-    ap.add_argument("--pairs", type=int, default=7)
-    ap.add_argument("--exec-n", type=int)
-    ap.add_argument("--seconds", type=float, default=1.5)
-    ap.add_argument("--exec-path", default="/bin/true")
-    ap.add_argument("--settle", type=float, default=0.2)
-    ap.add_argument("--nice", type=int, default=0)
+    bench.versus_args(ap, pairs=7)
     args = ap.parse_args()
     args.fast_exec = None
     os.environ.setdefault("KSYSMON_WORKLOAD", os.path.abspath(args.workload))
