@@ -138,7 +138,9 @@ class Containers(unittest.TestCase):
             cases = [("XYZ", "invalid --container 'XYZ'", 2),
                      ("0" * 64 if not aid.startswith("0") else "f" * 64,
                       "no running container has an id beginning so", 1),
-                     ("", "invalid --container ''", 2)]
+                     ("", "invalid --container ''", 2),
+                     # a name (podman's, not hex) is told apart from an id
+                     (a.name, "a name is not an id: podman ps --no-trunc shows ids", 2)]
             for value, words, code in cases:
                 r = subprocess.run([MONITOR, "--container", value], capture_output=True,
                                    text=True, timeout=30)
