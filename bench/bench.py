@@ -120,6 +120,35 @@ class Monitor:
         self.remove()
 
 
+def storm_under(args, binary, n, extra=()):
+    """One exec storm of n execs under ksysmon binary (with extra options):
+    (wall s, storm CPU s, client CPU s, client stderr); fails on loss."""
+    mon = Monitor(binary, list(extra))
+    try:
+        time.sleep(args.settle)
+        wall, cpu, _ = run_storm(args, "exec", n)
+        mcpu, _, lost, err = mon.stop()
+    finally:
+        mon.kill()
+        mon.remove()
+    if lost:
+        raise BenchError("%s lost %d events" % (binary, lost))
+    return wall, cpu, mcpu, err
+
+
+def versus_args(ap, pairs):
+    """The options of a two-build exec storm comparison (bench_versions.py,
+    bench_container.py)."""
+    ap.add_argument("--new", required=True, help="ksysmon binary B")
+    ap.add_argument("--workload", required=True)
+    ap.add_argument("--pairs", type=int, default=pairs)
+    ap.add_argument("--exec-n", type=int)
+    ap.add_argument("--seconds", type=float, default=1.5)
+    ap.add_argument("--exec-path", default="/bin/true")
+    ap.add_argument("--settle", type=float, default=0.2)
+    ap.add_argument("--nice", type=int, default=0)
+
+
 def storm_cmds(args, kind, n):
     if kind == "thread":
         return [["taskset", "-c", str(args.cpu), args.workload, "thread-storm", str(n)]]

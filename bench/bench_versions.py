@@ -22,7 +22,6 @@ import contextlib
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -30,15 +29,7 @@ import bench  # noqa: E402
 
 def monitored(args, binary, n):
     """One exec storm under binary: (wall s, storm CPU s); fails on loss."""
-    mon = bench.Monitor(binary)
-    try:
-        time.sleep(args.settle)
-        wall, cpu, _ = bench.run_storm(args, "exec", n)
-        _, _, lost, _ = mon.stop()
-    finally:
-        mon.kill()
-    if lost:
-        raise bench.BenchError("%s lost %d events" % (binary, lost))
+    wall, cpu, _, _ = bench.storm_under(args, binary, n)
     return wall, cpu
 
 
@@ -70,14 +61,7 @@ def in_container():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", required=True, help="ksysmon binary A (the reference)")
-    ap.add_argument("--new", required=True, help="ksysmon binary B")
-    ap.add_argument("--workload", required=True)
-    ap.add_argument("--pairs", type=int, default=9)
-    ap.add_argument("--exec-n", type=int)
-    ap.add_argument("--seconds", type=float, default=1.5)
-    ap.add_argument("--exec-path", default="/bin/true")
-    ap.add_argument("--settle", type=float, default=0.2)
-    ap.add_argument("--nice", type=int, default=0)
+    bench.versus_args(ap, pairs=9)
     ap.add_argument("--in-container", action="store_true",
                     help="run the storm in a podman container")
     args = ap.parse_args()

@@ -16,7 +16,19 @@
 #define KSM_PREFIX_WORDS 8  /* a prefix: at most 8 64-bit words, NUL included */
 #define KSM_PREFIX_BYTES (KSM_PREFIX_WORDS * 8)
 
-/* value of excl_pid, excl_uid and excl_comm */
+/*
+ * --container in the kernel: the cgroups that exist when ksysmon starts
+ * and name a selected container (at most KSM_SEL_CGROUPS, found at most
+ * KSM_SEL_CGROUP_DEPTH levels below the root), and the cgroups made since
+ * (at most KSM_NEW_CGROUPS alive at once), which the kernel passes to the
+ * client to decide.  A task deeper than KSM_SEL_CGROUP_DEPTH levels is
+ * passed as well.
+ */
+#define KSM_SEL_CGROUPS 4096
+#define KSM_NEW_CGROUPS 16384
+#define KSM_SEL_CGROUP_DEPTH 32
+
+/* value of excl_pid, excl_uid, excl_comm, excl_pidns and incl_pidns */
 struct ksm_excl_types {
 	ksm_u32 types[2]; /* per generation */
 };

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Exclusions decided in the kernel (the configuration's rules on pid, uid,
- * comm and image/path prefix): an excluded event costs a map lookup and
- * never takes ring buffer space.  Each map value is the set of event types
+ * comm, image/path prefix and pid_ns, and --container): an excluded event
+ * costs a map lookup or a few and never takes ring buffer space.  Each map value is the set of event types
  * (bit 1 << type) the exclusion applies to.
  */
 #ifndef KSM_FILTER_BPF_H
@@ -19,8 +19,9 @@
  * excluded only by a rule of one configuration or the other.
  */
 volatile __u32 filter_gen = 0;
-volatile bool excl_ids[2];      /* pid/uid/comm maps hold entries, per generation */
+volatile bool excl_ids[2];      /* pid/uid/comm/pid_ns maps hold entries, per generation */
 volatile __u32 n_excl_prefixes[2];
+volatile __u32 incl_pidns_types[2]; /* types whose include rules are pid_ns values only */
 
 /* room for the entries of both generations */
 struct {
@@ -43,6 +44,38 @@ struct {
 	__type(key, struct ksm_comm_key);
 	__type(value, struct ksm_excl_types);
 } excl_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * KSM_MAX_EXCL);
+	__type(key, __u32);
+	__type(value, struct ksm_excl_types);
+} excl_pidns SEC(".maps");
+
+/* the pid namespaces an include rule names, for the types of incl_pidns_types */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * KSM_MAX_EXCL);
+	__type(key, __u32);
+	__type(value, struct ksm_excl_types);
+} incl_pidns SEC(".maps");
+
+/* --container: the selected containers' cgroups found at start (by id) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_SEL_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} sel_cgroups SEC(".maps");
+
+/* --container: the cgroups made since the programs were attached, whose
+ * container the client decides from their path */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_NEW_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} new_cgroups SEC(".maps");
 
 /* generation g's prefixes at g * KSM_MAX_PREFIX + i */
 struct {

@@ -228,7 +228,8 @@ static __always_inline int emit_image(const struct image_walk *w, struct file *f
 	    s->path[4] == 'f' && s->path[5] == 'd' && s->path[6] == ':')
 		s->rec.flags |= KSM_IMAGE_MEMFD;
 	if (excluded_pid(KSM_EV_IMAGE_LOAD, s->rec.pid) ||
-	    excluded_prefix(KSM_EV_IMAGE_LOAD, s->path, len))
+	    excluded_prefix(KSM_EV_IMAGE_LOAD, s->path, len) ||
+	    excluded_scope(KSM_EV_IMAGE_LOAD, task))
 		return 0;
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;

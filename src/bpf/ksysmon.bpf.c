@@ -22,6 +22,7 @@ _Static_assert(KSM_NS_STRINGS_AT == 4 * KSM_PATH_MAX, "exec strings");
 _Static_assert(KSM_NS_STRINGS_AT + 2 * KSM_NS_PATH_MAX <= KSM_STRINGS_MAX, "namespace strings");
 
 #include "ns.bpf.h"
+#include "scope.bpf.h"
 
 /* Hot paths (fork, exit) read task fields directly: tp_btf arguments are
  * trusted BTF pointers, and a direct load costs less than a helper call. */
@@ -45,7 +46,7 @@ static __always_inline void thread_event(__u32 type, struct task_struct *task)
 {
 	__u32 pid = task->tgid;
 
-	if (!type_enabled(type) || excluded_pid(type, pid))
+	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_container(type, task))
 		return;
 	struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -79,7 +80,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	if (!pid_selected(pid) && !pid_selected(ppid) && !pid_selected(creator))
 		return 0;
 	follow_pid(pid, true); /* whether or not its creation is reported */
-	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_comm(type, child))
+	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_comm(type, child) ||
+	    excluded_scope(type, child))
 		return 0;
 	struct ksm_process_create *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -152,7 +154,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		return 0;
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	if (excluded_pid(KSM_EV_PROCESS_EXEC, pid) || excluded_comm(KSM_EV_PROCESS_EXEC, task) ||
-	    excluded_uid(KSM_EV_PROCESS_EXEC, (__u32)uid_gid))
+	    excluded_uid(KSM_EV_PROCESS_EXEC, (__u32)uid_gid) ||
+	    excluded_scope(KSM_EV_PROCESS_EXEC, task))
 		return 0;
 	b = bpf_map_lookup_elem(&exec_bufs, &cpu);
 	if (!b)
@@ -323,7 +326,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 	follow_pid(pid, false); /* its pid may come back as another process */
 	if (!type_enabled(KSM_EV_PROCESS_EXIT) || excluded_pid(KSM_EV_PROCESS_EXIT, pid) ||
-	    excluded_comm(KSM_EV_PROCESS_EXIT, task))
+	    excluded_comm(KSM_EV_PROCESS_EXIT, task) || excluded_scope(KSM_EV_PROCESS_EXIT, task))
 		return 0;
 	struct ksm_process_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

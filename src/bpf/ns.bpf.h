@@ -11,7 +11,8 @@
 #include "ksysmon_bpf.h"
 #include "path.bpf.h"
 
-#define KSM_PIDNS_LEVEL_MASK 31 /* MAX_PID_NS_LEVEL is 32 */
+#define KSM_PIDNS_LEVEL_MAX 32  /* MAX_PID_NS_LEVEL: levels 0 (the host's) to 32 */
+#define KSM_PIDNS_LEVEL_MASK 63 /* covers them all: the bound the verifier sees */
 #define KSM_INIT_TREE_DEPTH 16  /* parents walked towards a namespace's init */
 #define KSM_ID_EXTENTS_MAX 340  /* UID_GID_MAP_MAX_EXTENTS */
 #define KSM_ID_BASE_EXTENTS 5   /* UID_GID_MAP_MAX_BASE_EXTENTS: inline extents */
@@ -45,7 +46,7 @@ struct ovl_inode___ksm {
 /* One id of a pid: its number and namespace at a level. */
 static __always_inline bool pid_at(struct pid *pid, __u32 level, struct upid *out)
 {
-	if (!pid || level > BPF_CORE_READ(pid, level))
+	if (!pid || level > KSM_PIDNS_LEVEL_MAX || level > BPF_CORE_READ(pid, level))
 		return false;
 	void *at = (void *)pid + bpf_core_field_offset(struct pid, numbers) +
 		   (level & KSM_PIDNS_LEVEL_MASK) * bpf_core_type_size(struct upid);

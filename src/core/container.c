@@ -47,7 +47,7 @@ static bool strip(const struct comp *c, const char *p, const char *sfx, bool req
 
 static bool set(struct ksm_container *out, const char *runtime, const struct comp *id)
 {
-	size_t n = id->n < KSM_CONTAINER_ID_MAX ? id->n : KSM_CONTAINER_ID_MAX;
+	size_t n = id->n; /* within a component: it fits */
 	if (!n)
 		return false;
 	out->runtime = runtime;
@@ -72,12 +72,13 @@ static const struct {
 	{ "crio-", ".scope", false, "cri-o" },
 };
 
-/* a systemd unit name's escapes undone (\x2d is "-"), cut to the id's room */
+/* a systemd unit name's escapes undone (\x2d is "-"): never longer than
+ * the component, which fits */
 static bool set_unescaped(struct ksm_container *out, const char *runtime, const struct comp *name)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
-	for (size_t i = 0; i < name->n && o < KSM_CONTAINER_ID_MAX; i++) {
+	for (size_t i = 0; i < name->n; i++) {
 		const char *h1, *h2;
 		if (name->s[i] == '\\' && i + 3 < name->n && name->s[i + 1] == 'x' &&
 		    (h1 = memchr(hex, name->s[i + 2], 16)) && (h2 = memchr(hex, name->s[i + 3], 16))) {
@@ -94,14 +95,21 @@ static bool set_unescaped(struct ksm_container *out, const char *runtime, const 
 	return true;
 }
 
+/* A component with its neighbours: the first of the path, the one
+ * before (NULL for the first) and the one after (NULL for the last). */
+struct at {
+	const struct comp *first, *prev, *cur, *next;
+	size_t i; /* index of cur */
+};
+
 /* A bare id under the directory of a cgroupfs driver. */
-static bool bare_id(const struct comp *all, size_t i, struct ksm_container *out)
+static bool bare_id(const struct at *a, struct ksm_container *out)
 {
-	const struct comp *parent = &all[i - 1];
+	const struct comp *parent = a->prev;
 	if (equals(parent, "docker") || equals(parent, "actions_job"))
-		return set(out, "docker", &all[i]);
-	if (begins(parent, "pod") && begins(&all[0], "kubepods"))
-		return set(out, "kubernetes", &all[i]);
+		return set(out, "docker", a->cur);
+	if (begins(parent, "pod") && begins(a->first, "kubepods"))
+		return set(out, "kubernetes", a->cur);
 	return false;
 }
 
@@ -116,13 +124,15 @@ static bool literal_cgroups_path(const struct comp *c, struct ksm_container *out
 	return is_hex64(id.s, id.n) && set(out, "containerd", &id);
 }
 
-/* The container component all[i] names, given the components before it
- * and after it (n in all); false when it names none. */
-static bool match(const struct comp *all, size_t i, size_t n, struct ksm_container *out)
+/* The container component a->cur names; false when it names none. */
+static bool match(const struct at *a, struct ksm_container *out)
 {
-	const struct comp *c = &all[i];
+	const struct comp *c = a->cur;
 	struct comp rest;
-	bool payload = i + 1 < n && equals(&all[i + 1], "payload");
+	bool payload = a->next && equals(a->next, "payload");
+
+	if (c->n > KSM_CONTAINER_NAME_MAX)
+		return false; /* not a cgroup's name (a forged record): names none */
 
 	for (size_t k = 0; k < sizeof(hex_units) / sizeof(hex_units[0]); k++) {
 		if (!strip(c, hex_units[k].prefix, hex_units[k].suffix, hex_units[k].suffix_required,
@@ -133,13 +143,13 @@ static bool match(const struct comp *all, size_t i, size_t n, struct ksm_contain
 		return set(out, hex_units[k].runtime, &rest);
 	}
 	if (is_hex64(c->s, c->n))
-		return i > 0 && bare_id(all, i, out);
+		return a->prev && bare_id(a, out);
 	if (literal_cgroups_path(c, out))
 		return true;
 	/* lxc: lxc.payload.<name> (LXC 4), lxc.payload/<name> (3), lxc/<name> */
 	if (strip(c, "lxc.payload.", "", false, &rest))
 		return set(out, "lxc", &rest);
-	if (i == 1 && (equals(&all[0], "lxc") || equals(&all[0], "lxc.payload")))
+	if (a->i == 1 && (equals(a->first, "lxc") || equals(a->first, "lxc.payload")))
 		return set(out, "lxc", c);
 	/* nspawn: the payload in its unit's "payload" child, nspawn itself in
 	 * "supervisor"; a VM machined registers has no payload */
@@ -149,30 +159,53 @@ static bool match(const struct comp *all, size_t i, size_t n, struct ksm_contain
 	return false;
 }
 
-#define MAX_DEPTH 64 /* deeper components are not looked at */
+/* The next non-empty component from *pos; false at the end. */
+static bool next_comp(const char *s, size_t len, size_t *pos, struct comp *c)
+{
+	while (*pos < len && s[*pos] == '/')
+		(*pos)++;
+	if (*pos == len)
+		return false;
+	const char *slash = memchr(s + *pos, '/', len - *pos);
+	size_t end = slash ? (size_t)(slash - s) : len;
+	*c = (struct comp){ s + *pos, end - *pos };
+	*pos = end;
+	return true;
+}
 
 bool ksm_container_from_cgroup(const uint8_t *path, size_t len, struct ksm_container *out)
 {
-	struct comp all[MAX_DEPTH];
-	size_t n = 0, start = 0;
 	const char *s = (const char *)path;
-
-	for (size_t i = 0; i <= len && n < MAX_DEPTH; i++) {
-		if (i < len && s[i] != '/')
-			continue;
-		if (i > start)
-			all[n++] = (struct comp){ s + start, i - start };
-		start = i + 1;
-	}
-	/* the innermost container of nested ones */
+	size_t pos = 0;
+	struct comp first, prev, cur, next;
+	bool has_cur = next_comp(s, len, &pos, &cur);
+	bool has_next = has_cur && next_comp(s, len, &pos, &next);
+	/* every component, however deep: the innermost container of nested ones */
 	struct ksm_container found;
 	bool any = false;
-	for (size_t i = 0; i < n; i++)
-		if (match(all, i, n, &found))
+	first = cur;
+	for (size_t i = 0; has_cur; i++) {
+		struct at a = { &first, i ? &prev : NULL, &cur, has_next ? &next : NULL, i };
+		if (match(&a, &found))
 			any = true;
+		prev = cur;
+		cur = next;
+		has_cur = has_next;
+		has_next = has_cur && next_comp(s, len, &pos, &next);
+	}
 	if (any)
 		*out = found;
 	return any;
+}
+
+const char *ksm_container_runtime(const char *s, size_t len)
+{
+	static const char *const names[] = { "podman", "docker", "containerd", "cri-o",
+					     "kubernetes", "lxc", "systemd-nspawn" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !memcmp(names[i], s, len))
+			return names[i];
+	return NULL;
 }
 
 bool ksm_container_id_begins(const struct ksm_container *c, const char *s, size_t len)

@@ -45,20 +45,32 @@ static struct ksm_comm_key comm_key(const char *comm)
 	return key;
 }
 
-/* Writes the id exclusions of kf into generation gen (types 0 where kf has
- * none of a value: with want false, every value of kf gets 0). */
+/* Writes a list of numeric values into generation gen of map (types 0
+ * with want false). */
+static int put_nums(struct bpf_map *map, const struct ksm_num_excl *list, size_t n, uint32_t gen,
+		    bool want)
+{
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		uint32_t key = (uint32_t)list[i].value;
+		err = put_gen(map, &key, gen, want ? list[i].types : 0);
+	}
+	return err;
+}
+
+/* Writes the id exclusions (and pid_ns inclusions) of kf into generation
+ * gen (types 0 where kf has none of a value: with want false, every value
+ * of kf gets 0). */
 static int put_ids(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *kf, uint32_t gen,
 		   bool want)
 {
-	int err = 0;
-	for (size_t i = 0; i < kf->n_pid_excl && !err; i++) {
-		uint32_t key = (uint32_t)kf->pid_excl[i].value;
-		err = put_gen(skel->maps.excl_pid, &key, gen, want ? kf->pid_excl[i].types : 0);
-	}
-	for (size_t i = 0; i < kf->n_uid_excl && !err; i++) {
-		uint32_t key = (uint32_t)kf->uid_excl[i].value;
-		err = put_gen(skel->maps.excl_uid, &key, gen, want ? kf->uid_excl[i].types : 0);
-	}
+	int err = put_nums(skel->maps.excl_pid, kf->pid_excl, kf->n_pid_excl, gen, want);
+	if (!err)
+		err = put_nums(skel->maps.excl_uid, kf->uid_excl, kf->n_uid_excl, gen, want);
+	if (!err)
+		err = put_nums(skel->maps.excl_pidns, kf->pidns_excl, kf->n_pidns_excl, gen, want);
+	if (!err)
+		err = put_nums(skel->maps.incl_pidns, kf->pidns_incl, kf->n_pidns_incl, gen, want);
 	for (size_t i = 0; i < kf->n_comm_excl && !err; i++) {
 		struct ksm_comm_key key = comm_key(kf->comm_excl[i].comm);
 		err = put_gen(skel->maps.excl_comm, &key, gen, want ? kf->comm_excl[i].types : 0);
@@ -98,11 +110,40 @@ int ksm_kfilter_swap(struct ksysmon_bpf *skel, const struct ksm_kernel_filter *o
 		put_ids(skel, kf, next, false); /* nothing of it left for a later swap */
 		return err;
 	}
-	bss->excl_ids[next] = kf->n_pid_excl || kf->n_uid_excl || kf->n_comm_excl;
+	bss->excl_ids[next] = kf->n_pid_excl || kf->n_uid_excl || kf->n_comm_excl || kf->n_pidns_excl;
+	bss->incl_pidns_types[next] = kf->pidns_incl_types;
 	bss->n_excl_prefixes[next] = (uint32_t)(kf->n_prefix_excl < KSM_MAX_PREFIX ? kf->n_prefix_excl : KSM_MAX_PREFIX);
 	__atomic_store_n(&bss->filter_gen, next, __ATOMIC_RELEASE);
 	/* the old generation is no longer read: its values go */
 	return put_ids(skel, old, cur, false);
+}
+
+struct sel_scan {
+	const struct ksm_container_sel *sel;
+	int fd; /* sel_cgroups */
+	int err;
+};
+
+static void note_selected(void *ctx, const struct ksm_container *c, uint64_t cgroup_id)
+{
+	struct sel_scan *s = ctx;
+	uint8_t one = 1;
+	if (!s->err && ksm_container_selected(s->sel, c) &&
+	    bpf_map_update_elem(s->fd, &cgroup_id, &one, BPF_ANY))
+		s->err = -errno;
+}
+
+int ksm_kfilter_containers(struct ksysmon_bpf *skel, const struct ksm_container_sel *sel,
+			   const struct ksm_cgroups *tree)
+{
+	if (!skel->rodata->filter_cgroups)
+		return 0;
+	struct sel_scan s = { .sel = sel, .fd = bpf_map__fd(skel->maps.sel_cgroups) };
+	int err = ksm_cgroups_containers(tree, note_selected, &s);
+	if (err || s.err)
+		return err ? err : s.err;
+	__atomic_store_n(&skel->bss->cgroups_armed, true, __ATOMIC_RELEASE);
+	return 0;
 }
 
 int ksm_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *sum)

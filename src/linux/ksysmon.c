@@ -337,7 +337,8 @@ static int open_metrics(struct monitor *m, const struct ksm_options *o)
 /* The summary lines (SIGUSR1, and at the end). */
 static void summary(const struct monitor *m)
 {
-	ksm_pipeline_summary(&m->pipe, m->pipe.rules && m->skel ?
+	bool kernel = m->pipe.rules || m->pipe.containers.on;
+	ksm_pipeline_summary(&m->pipe, kernel && m->skel ?
 				 (int64_t)ksm_kfilter_count(m->skel, m->ncpus) : -1);
 }
 
@@ -453,6 +454,11 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 		fprintf(stderr, "ksysmon: cannot attach to the scheduler tracepoints: %s\n", strerror(errno));
 		return 1;
 	}
+	/* --container: now that new cgroups are noted, the existing ones */
+	if ((err = ksm_kfilter_containers(m->skel, &m->pipe.containers, &m->pipe.enrich.tree)))
+		fprintf(stderr, "ksysmon: --container is applied by ksysmon alone, not in the kernel: %s\n",
+			err == -E2BIG ? "the selected containers have too many cgroups" : strerror(-err));
+	err = 1;
 	/* what the kernel does not decide, this process decides */
 	size_t n_globs = deny_in_kernel ? 0 : opts->n_deny_globs;
 	if (n_globs || opts->n_deny_sha256) {

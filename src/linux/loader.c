@@ -16,6 +16,7 @@
 #include "ksysmon_limits.h"
 #include "policy/globc.h"
 #include "linux/kfilter.h"
+#include "pipeline/select.h"
 #include "ksysmon.skel.h"
 
 /* The prototype of a tracepoint in the kernel's BTF, or NULL if the kernel
@@ -370,6 +371,7 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 
 	ro->event_mask = o->event_mask;
 	ro->filter_pids = o->n_pids > 0;
+	ro->filter_cgroups = ksm_containers_by_id(o);
 	ro->max_args_bytes = o->max_args_bytes;
 	ro->wakeup_bytes = o->ringbuf_bytes / 4;
 	ro->exit_has_group_dead = kf->exit_has_group_dead;
@@ -391,6 +393,9 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 				  wants(o, KSM_EV_PROCESS_CREATE) || wants(o, KSM_EV_THREAD_CREATE));
 	bpf_program__set_autoload(skel->progs.handle_exec, wants(o, KSM_EV_PROCESS_EXEC));
 	bpf_program__set_autoload(skel->progs.handle_exit, exits_wanted(o));
+	/* --container: the cgroups made since start are the client's to judge */
+	bpf_program__set_autoload(skel->progs.note_cgroup_mkdir, ro->filter_cgroups);
+	bpf_program__set_autoload(skel->progs.note_cgroup_rmdir, ro->filter_cgroups);
 	/* the fanotify engine runs for what the kernel does not decide */
 	bool fanotify_deny = o->n_deny_sha256 || (o->n_deny_globs && !kernel_deny);
 	bpf_program__set_autoload(skel->progs.kill_unwatched, o->deny_unverifiable && fanotify_deny);

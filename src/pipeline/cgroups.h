@@ -12,6 +12,9 @@
 
 #include "core/container.h"
 
+#define KSM_CGROUP_PATH_MAX (64u << 10) /* bytes of a path a walk of the hierarchy finds */
+#define KSM_CGROUP_WALK_DEPTH 512       /* levels it walks down: an fd and a DIR each */
+
 struct ksm_cgroups {
 	int mnt_fd;     /* the hierarchy's root directory; -1: not mounted */
 	char mnt[4096]; /* where it is mounted */
@@ -24,12 +27,15 @@ void ksm_cgroups_close(struct ksm_cgroups *g);
 
 /* The path of cgroup id from the hierarchy's root ("/a/b", "/" for the
  * root) into buf (NUL-terminated); its length, or -errno (-ESTALE: the
- * cgroup no longer exists). */
+ * cgroup no longer exists; -ENAMETOOLONG: longer than len, or deeper
+ * than a search walks).  By its file handle, or (without
+ * CAP_DAC_READ_SEARCH, or past PATH_MAX) by a walk of the hierarchy. */
 int ksm_cgroup_path(const struct ksm_cgroups *g, uint64_t id, char *buf, size_t len);
 
 /* Calls fn for each cgroup that names a container now (outermost first),
- * with its id; walks at most `depth` levels.  0, or -errno. */
-int ksm_cgroups_containers(const struct ksm_cgroups *g, unsigned depth,
+ * with its id, down to KSM_CGROUP_WALK_DEPTH levels and paths of
+ * KSM_CGROUP_PATH_MAX bytes.  0, or -errno. */
+int ksm_cgroups_containers(const struct ksm_cgroups *g,
 			   void (*fn)(void *ctx, const struct ksm_container *c, uint64_t cgroup_id),
 			   void *ctx);
 

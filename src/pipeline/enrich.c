@@ -35,6 +35,8 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
 		e->own_mnt_ns = ns_inode(path);
 		snprintf(path, sizeof(path), "%s/self/mountinfo", proc_dir);
 		ksm_cgroups_open(&e->tree, path); /* without it: the records' paths only */
+		e->live = true;
+		ksm_stamp_of_path("/etc/passwd", &e->host_passwd);
 		ksm_proctab_seed(&e->procs, proc_dir);
 	}
 	return 0;
@@ -49,6 +51,7 @@ void ksm_enrich_free(struct ksm_enricher *e)
 		ksm_passwd_free(&e->roots[i].pw);
 	ksm_passwd_free(&e->chroot.pw);
 	ksm_cgroups_close(&e->tree);
+	free(e->user_once);
 }
 
 static const char *host_name(uint32_t uid, char *buf, size_t len)
@@ -59,21 +62,31 @@ static const char *host_name(uint32_t uid, char *buf, size_t len)
 	return res->pw_name;
 }
 
-/* The names of the root of q's process, read once per mount namespace;
- * NULL when the process was gone before its root could be read. */
+static struct ksm_root_names *find_root(struct ksm_enricher *e, uint64_t mnt_ns)
+{
+	for (unsigned i = 0; i < e->n_roots; i++)
+		if (e->roots[i].mnt_ns == mnt_ns)
+			return &e->roots[i];
+	return NULL;
+}
+
+/* The names of the root of q's process, read once per mount namespace
+ * (checked against their file before each use: names_current); NULL
+ * when the process was gone before its root could be read. */
 static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 					       const struct ksm_user_query *q)
 {
-	for (unsigned i = 0; i < e->n_roots && !q->own_root; i++)
-		if (e->roots[i].mnt_ns == q->mnt_ns)
-			return &e->roots[i];
+	struct ksm_root_names *found = q->own_root ? NULL : find_root(e, q->mnt_ns);
+	if (found)
+		return found;
 	struct ksm_passwd pw;
+	struct ksm_stamp id;
 	struct ksm_passwd_of of = { q->pid, q->start, q->mnt_ns };
-	int kind = ksm_passwd_of_root("/proc", &of, &pw);
+	int kind = ksm_passwd_of_root("/proc", &of, &pw, &id);
 	/* gone already: another process of the namespace has the same root
 	 * (not for a chroot, whose root is its own) */
 	if (kind == -ESRCH && !q->own_root && !ksm_mnt_ns_member("/proc", q->mnt_ns, &of))
-		kind = ksm_passwd_of_root("/proc", &of, &pw);
+		kind = ksm_passwd_of_root("/proc", &of, &pw, &id);
 	if (kind == -ESRCH)
 		return NULL;
 	if (q->own_root) { /* this process's only: read for it, not kept */
@@ -84,10 +97,92 @@ static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 	}
 	unsigned slot = e->n_roots < KSM_ROOT_CACHE ? e->n_roots++ : e->next_root++ % KSM_ROOT_CACHE;
 	ksm_passwd_free(&e->roots[slot].pw);
-	e->roots[slot].mnt_ns = q->mnt_ns;
-	e->roots[slot].kind = kind;
-	e->roots[slot].pw = pw;
+	e->roots[slot] = (struct ksm_root_names){ q->mnt_ns, kind, pw, id, of };
 	return &e->roots[slot];
+}
+
+/* The kept names of mount namespace mnt_ns (all: every one) dropped. */
+static void forget_users(struct ksm_enricher *e, bool all, uint64_t mnt_ns)
+{
+	for (unsigned i = 0; i < e->n_users;) {
+		if (!all && e->users[i].mnt_ns != mnt_ns) {
+			i++;
+			continue;
+		}
+		free(e->users[i].name);
+		e->users[i] = e->users[--e->n_users];
+	}
+}
+
+void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid)
+{
+	for (unsigned i = 0; i < e->n_users; i++)
+		if (e->users[i].mnt_ns == mnt_ns && e->users[i].uid == uid) {
+			free(e->users[i].name);
+			e->users[i] = e->users[--e->n_users];
+			return;
+		}
+}
+
+/* The host's user database: every name kept is dropped when /etc/passwd
+ * changed (other NSS sources are not watched). */
+static void host_names_current(struct ksm_enricher *e)
+{
+	struct ksm_stamp now;
+	ksm_stamp_of_path("/etc/passwd", &now);
+	if (ksm_stamp_equal(&now, &e->host_passwd))
+		return;
+	e->host_passwd = now;
+	forget_users(e, true, 0);
+}
+
+/* The identity of the passwd file of mnt_ns's root, through q's process,
+ * the last one seen there, or any other of the namespace; -ESRCH when
+ * none is left. */
+static int root_id(const struct ksm_user_query *q, struct ksm_root_names *r,
+		   struct ksm_stamp *id, struct ksm_passwd_of *of)
+{
+	*of = (struct ksm_passwd_of){ q->pid, q->start, q->mnt_ns };
+	int kind = ksm_passwd_id_of_root("/proc", of, id);
+	if (kind == -ESRCH && r) {
+		*of = r->member;
+		kind = ksm_passwd_id_of_root("/proc", of, id);
+	}
+	if (kind == -ESRCH && !ksm_mnt_ns_member("/proc", q->mnt_ns, of))
+		kind = ksm_passwd_id_of_root("/proc", of, id);
+	return kind;
+}
+
+/* Live: whether the names kept for q (its mount namespace's, or the
+ * host's) may be used: those of a passwd file that changed since it was
+ * read are dropped (read again when asked).  false: no process of the
+ * namespace is left to tell, so no name. */
+static bool names_current(struct ksm_enricher *e, const struct ksm_user_query *q)
+{
+	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns) {
+		host_names_current(e);
+		return true;
+	}
+	struct ksm_root_names *r = find_root(e, q->mnt_ns);
+	struct ksm_stamp id;
+	struct ksm_passwd_of of;
+	int kind = root_id(q, r, &id, &of);
+	if (kind == -ESRCH)
+		return false;
+	if (r && (kind == KSM_ROOT_HOST) == (r->kind == KSM_ROOT_HOST) &&
+	    ksm_stamp_equal(&id, &r->id)) {
+		r->member = of;
+		if (kind == KSM_ROOT_HOST)
+			host_names_current(e);
+		return true;
+	}
+	/* changed, or not kept: what was said of it is not known to hold */
+	if (r) {
+		ksm_passwd_free(&r->pw);
+		r->mnt_ns = 0;
+	}
+	forget_users(e, false, q->mnt_ns);
+	return true;
 }
 
 const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *buf, size_t len,
@@ -95,7 +190,8 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
 {
 	struct ksm_enricher *e = ctx;
 	*keep = true;
-	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns)
+	/* the host's names, unless the process chrooted: its root's then */
+	if ((!q->mnt_ns || q->mnt_ns == e->own_mnt_ns) && !q->own_root)
 		return host_name(q->uid, buf, len);
 	const struct ksm_root_names *r = root_names(e, q);
 	/* gone: another process of the namespace may still tell; a chroot's
@@ -114,15 +210,20 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
  * bounded cache), a uid without a name too (NULL). */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
+	if (e->live && !q->own_root && !names_current(e, q))
+		return NULL;
 	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
 		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
 	bool keep = true;
 	const char *found = e->lookup_user(e->lookup_ctx, q, buf, sizeof(buf), &keep);
-	if (!keep) { /* this answer only */
-		snprintf(e->user_once, sizeof(e->user_once), "%s", found ? found : "");
-		return found ? e->user_once : NULL;
+	if (found && strnlen(found, KSM_USER_NAME_MAX + 1) > KSM_USER_NAME_MAX)
+		found = NULL; /* no login name: rather none than one cut */
+	if (!keep) { /* this answer only, whole */
+		free(e->user_once);
+		e->user_once = found ? strdup(found) : NULL;
+		return e->user_once;
 	}
 	char *name = found ? strdup(found) : NULL;
 	if (found && !name)
@@ -303,6 +404,31 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64
  * the path the record carries (process_exec) or, live, the path of the
  * id in the hierarchy now.  NULL for the host, or when the cgroup is gone
  * before any record named its path (not kept: a later record may). */
+/* What is known of cgroup id from now on (c NULL: no container), told
+ * to the capture when live. */
+static const struct ksm_container *keep_cgroup(struct ksm_enricher *e, uint64_t id,
+					       const struct ksm_container *c)
+{
+	struct ksm_cgroup_slot *s = &e->cgroups[id % KSM_CGROUP_CACHE];
+	s->id = id;
+	s->in_container = c != NULL;
+	if (c)
+		s->c = *c;
+	if (e->on_cgroup)
+		e->on_cgroup(e->cgroup_ctx, id, c);
+	return c ? &s->c : NULL;
+}
+
+void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_container *c)
+{
+	keep_cgroup(e, id, c);
+}
+
+/* The container of the event's cgroup: parsed once per cgroup id, from
+ * the path the record carries (process_exec) or, live, the path of the
+ * id in the hierarchy now; a replay has what the capture says of the id
+ * (ksm_enrich_set_cgroup).  NULL for the host, or when the cgroup is gone
+ * before any record named its path (not kept: a later record may). */
 static const struct ksm_container *container_of(struct ksm_enricher *e, const struct ksm_event *ev)
 {
 	const struct ksm_ns_view *n = &ev->ns;
@@ -311,19 +437,21 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	struct ksm_cgroup_slot *s = &e->cgroups[n->cgroup_id % KSM_CGROUP_CACHE];
 	if (s->id == n->cgroup_id)
 		return s->in_container ? &s->c : NULL;
-	char buf[4096];
+	char *buf = e->cgroup_path;
 	const uint8_t *path = n->cgroup.data;
 	size_t len = n->cgroup.len;
 	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
-		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(buf));
+		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(e->cgroup_path));
+		if (rc == -ESTALE) /* gone, and ids are not reused: asked once */
+			return keep_cgroup(e, n->cgroup_id, NULL);
 		if (rc < 0)
 			return NULL;
 		path = (const uint8_t *)buf;
 		len = (size_t)rc;
 	}
-	s->id = n->cgroup_id;
-	s->in_container = ksm_container_from_cgroup(path, len, &s->c);
-	return s->in_container ? &s->c : NULL;
+	struct ksm_container c;
+	bool in = ksm_container_from_cgroup(path, len, &c);
+	return keep_cgroup(e, n->cgroup_id, in ? &c : NULL);
 }
 
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)

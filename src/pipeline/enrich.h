@@ -14,6 +14,7 @@
 #include "pipeline/rootpasswd.h"
 
 #define KSM_USER_CACHE 64
+#define KSM_USER_NAME_MAX 255 /* bytes of a user name given (LOGIN_NAME_MAX less its NUL) */
 #define KSM_ROOT_CACHE 32
 #define KSM_CGROUP_CACHE 1024 /* cgroups whose container is kept (direct-mapped by id) */ /* mount namespaces whose passwd file is kept */
 
@@ -47,13 +48,19 @@ struct ksm_enricher {
 	/* the passwd files of other roots, by mount namespace (the oldest
 	 * replaced first) */
 	struct ksm_root_names {
-		uint64_t mnt_ns;
+		uint64_t mnt_ns; /* 0: free */
 		int kind; /* enum ksm_root_kind, or -errno: no names */
 		struct ksm_passwd pw;
+		struct ksm_stamp id;      /* of the file pw was read from */
+		struct ksm_passwd_of member; /* a process of mnt_ns that saw it last */
 	} roots[KSM_ROOT_CACHE];
 	unsigned n_roots, next_root;
 	struct ksm_root_names chroot; /* the last chrooted process's */
-	char user_once[256]; /* a name not kept, until the next event */
+	char *user_once; /* a name not kept, until the next event */
+	/* live: names are checked against the files they came from before
+	 * each use (a replay has the capture's names, in their order) */
+	bool live;
+	struct ksm_stamp host_passwd; /* the host's /etc/passwd, when last looked at */
 	/* the container of each cgroup id met, parsed once */
 	struct ksm_cgroup_slot {
 		uint64_t id; /* 0: free */
@@ -61,8 +68,18 @@ struct ksm_enricher {
 		struct ksm_container c;
 	} cgroups[KSM_CGROUP_CACHE];
 	struct ksm_cgroups tree; /* live: the path of an id no record names */
+	char cgroup_path[KSM_CGROUP_PATH_MAX]; /* one found there */
+	/* told what is found of each cgroup id (c NULL: no container) */
+	void (*on_cgroup)(void *ctx, uint64_t id, const struct ksm_container *c);
+	void *cgroup_ctx;
 	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
+
+/* Replay: what the capture says of cgroup id (c NULL: no container). */
+void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_container *c);
+
+/* Replay: the name of uid in mnt_ns changed; the one kept is dropped. */
+void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid);
 
 /* Reads the boot id and seeds the table from proc_dir ("/proc"); either
  * may be NULL (a replay restores both from its capture). */

@@ -202,7 +202,7 @@ static int set_container(const struct ksm_opt *opt, struct ksm_options *o, const
 	if (strcmp(arg, "all") && strcmp(arg, "host") &&
 	    (n < 1 || n > 64 || strspn(arg, "0123456789abcdef") != n))
 		return ksm_fail(err, errlen,
-				"invalid --container '%s' (expected a container id or its prefix in lowercase hex, all or host)",
+				"invalid --container '%s' (expected a container id or its prefix in lowercase hex, all or host; a name is not an id: podman ps --no-trunc shows ids)",
 				arg);
 	if (o->n_containers == KSM_MAX_CONTAINERS)
 		return ksm_fail(err, errlen, "too many --container options (at most %d)",
@@ -407,7 +407,28 @@ const struct ksm_opt ksm_opts[] = {
 			"naming exactly one running container at start, \\fBall\\fR (any container)\n"
 			"or \\fBhost\\fR (processes in no container).  Repeatable; events of the\n"
 			"others are counted as filtered.  A value naming none or several running\n"
-			"containers is refused with a one-line error.\n",
+			"containers is refused with a one-line error.  The id selected stays\n"
+			"selected for the run: a container started later with another id is\n"
+			"not, the same container restarted is.  Ids only (no \\fBall\\fR nor\n"
+			"\\fBhost\\fR): decided in the kernel for the cgroups that exist at start\n"
+			"(those of the selected containers and any cgroup below them pass, the\n"
+			"others are dropped before the queue, counted with the kernel's\n"
+			"filtered events); a cgroup made later reaches ksysmon, which decides\n"
+			"from its path.  \\fBall\\fR and \\fBhost\\fR are decided by ksysmon alone.\n"
+			"With \\fB\\-\\-read\\fR, a\n"
+			"prefix selects every container of the capture whose id begins with it.\n"
+			"With \\fB\\-\\-pid\\fR, an event is shown only if it passes both.\n"
+			"A container's name is not\n"
+			"accepted (the ids are in\n"
+			".BR \"podman ps --no-trunc\" );\n"
+			"an lxc or systemd-nspawn container, whose id is its name, is selected\n"
+			"with a\n"
+			".B container_id\n"
+			"rule in the configuration.\n"
+			"Thread events carry no container: they are dropped by an id or\n"
+			".BR all ,\n"
+			"and kept by\n"
+			".BR host .\n",
 	},
 	{
 		.name = "max-args-bytes",
@@ -438,7 +459,7 @@ const struct ksm_opt ksm_opts[] = {
 			"Size of the kernel queue, a power of two from 64K to 1G\n"
 			".RB ( K \", \" M \", \" G\n"
 			"suffixes; default 16M).\n"
-			"It must hold four of the largest exec records.\n",
+			"It must hold three of the largest exec records.\n",
 	},
 	{
 		.name = "latency-ms",
@@ -589,7 +610,13 @@ const struct ksm_opt ksm_opts[] = {
 			".B continue\n"
 			"(default) counts the events not written and tries again every second;\n"
 			".B exit\n"
-			"ends ksysmon with status 1.\n",
+			"ends ksysmon with status 1; it is refused with\n"
+			".B --deny\n"
+			"or\n"
+			".B --deny-sha256\n"
+			"rules, unless\n"
+			".BR --audit :\n"
+			"enforcement never stops because of an output.\n",
 	},
 	{
 		.name = "syslog",

@@ -45,7 +45,12 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].mnt_ns, p->enrich.users[i].uid,
-				 p->enrich.users[i].name);
+				 p->enrich.users[i].name, false);
+	for (size_t i = 0; i < KSM_CGROUP_CACHE; i++) {
+		const struct ksm_cgroup_slot *s = &p->enrich.cgroups[i];
+		if (s->id)
+			ksm_capture_cgroup(b, s->id, s->in_container ? &s->c : NULL);
+	}
 }
 
 /* Each file starts with its header and what replaying it alone needs. */
@@ -66,9 +71,17 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 {
 	struct ksm_pipeline *p = ctx;
 	const char *name = ksm_enrich_lookup(&p->enrich, q, buf, len, keep);
-	if (*keep)
-		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name);
+	/* a chroot's answer is its process's: written for its record alone */
+	if (*keep || (q->own_root && q->mnt_ns))
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, q->own_root);
 	return name;
+}
+
+/* Live: what was found of a cgroup, kept in the capture. */
+static void record_cgroup(void *ctx, uint64_t id, const struct ksm_container *c)
+{
+	struct ksm_pipeline *p = ctx;
+	ksm_capture_cgroup(&p->capture.buf, id, c);
 }
 
 /* Replay: the name the capture recorded. */
@@ -78,11 +91,40 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 	struct ksm_pipeline *p = ctx;
 	(void)buf;
 	(void)len;
+	if (q->own_root) { /* its chroot's name, recorded with it */
+		*keep = false;
+		return p->once_user.set && p->once_user.known && p->once_user.uid == q->uid
+			       ? p->once_user.name : NULL;
+	}
 	for (size_t i = 0; i < p->n_users; i++)
 		if (p->users[i].uid == q->uid && p->users[i].mnt_ns == q->mnt_ns)
 			return p->users[i].known ? p->users[i].name : NULL;
 	*keep = false; /* not recorded (yet): a later record may name it */
 	return NULL;
+}
+
+static bool replay_cgroup(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	uint64_t id;
+	bool in;
+	struct ksm_container c;
+	if (!ksm_capture_read_cgroup(rec, size, &id, &in, &c))
+		return false;
+	ksm_enrich_set_cgroup(&p->enrich, id, in ? &c : NULL);
+	return true;
+}
+
+static bool remember_once(struct ksm_pipeline *p, uint32_t uid, const struct ksm_text *name)
+{
+	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
+	if (!copy)
+		return false;
+	free(p->once_user.name);
+	p->once_user.name = copy;
+	p->once_user.uid = uid;
+	p->once_user.known = name->present;
+	p->once_user.set = true;
+	return true;
 }
 
 static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
@@ -102,8 +144,9 @@ static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
 		}
 		p->users = grown;
 		p->n_users++;
-	} else {
+	} else { /* named again: it changed while the capture was taken */
 		free(p->users[i].name);
+		ksm_enrich_forget_user(&p->enrich, mnt_ns, uid);
 	}
 	p->users[i].uid = uid;
 	p->users[i].mnt_ns = mnt_ns;
@@ -165,6 +208,8 @@ static int open_views(struct ksm_pipeline *p, const struct ksm_options *o, char 
 		p->capture.begin_ctx = p;
 		p->enrich.lookup_user = record_user;
 		p->enrich.lookup_ctx = p;
+		p->enrich.on_cgroup = record_cgroup;
+		p->enrich.cgroup_ctx = p;
 		if (ksm_output_resolve(&p->capture, o->write, err, errlen))
 			return -1;
 	}
@@ -234,6 +279,7 @@ void ksm_pipeline_free(struct ksm_pipeline *p)
 	for (size_t i = 0; i < p->n_users; i++)
 		free(p->users[i].name);
 	free(p->users);
+	free(p->once_user.name);
 	free(p->followed);
 }
 
@@ -447,6 +493,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	struct ksm_text name;
 	uint32_t uid;
 	uint64_t mnt_ns;
+	bool own_root;
 
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
@@ -460,20 +507,25 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		return true;
 	case KSM_CAP_USER:
 	case KSM_CAP_USER_NS:
-		return ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name) &&
-		       remember_user(p, mnt_ns, uid, &name);
+		if (!ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root))
+			return false;
+		return own_root ? remember_once(p, uid, &name) : remember_user(p, mnt_ns, uid, &name);
 	case KSM_CAP_HASH:
 		return replay_hash(p, rec, size);
+	case KSM_CAP_CGROUP:
+		return replay_cgroup(p, rec, size);
 	case KSM_CAP_ROOT:
 		return replay_root(p, rec, size);
 	default:
 		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
 			p->malformed++;
 			p->pending_hash = p->pending_root = false;
+			p->once_user.set = false;
 			return false;
 		}
 		handle(p, &ev, rec);
 		p->pending_hash = p->pending_root = false;
+		p->once_user.set = false;
 		return true;
 	}
 }

@@ -51,6 +51,8 @@ struct ksm_pipeline {
 	bool pending_root; /* a KSM_CAP_ROOT came before the next record (recorded.root_at) */
 	char recorded_root[KSM_CAP_ROOT_MAX + 1];
 	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
+	/* the name a chrooted process's root gave, for the next record only */
+	struct { bool set, known; uint32_t uid; char *name; } once_user;
 	size_t n_users;
 
 	bool exit_on_output_error; /* --on-output-error exit */

@@ -16,21 +16,51 @@
 
 /* ---- passwd(5) text ------------------------------------------------------- */
 
-static int add(struct ksm_passwd *p, uint32_t uid, const char *name, size_t len)
+/* Appended in the file's order; sorted once the file is read. */
+static int add(struct ksm_passwd *p, size_t *cap, uint32_t uid, const char *name, size_t len)
 {
-	if (ksm_passwd_name(p, uid))
-		return 0; /* the first line of a uid is the one getpwuid(3) gives */
-	char *copy = strndup(name, len);
-	void *grown = copy ? realloc(p->v, (p->n + 1) * sizeof(*p->v)) : NULL;
-	if (!grown) {
-		free(copy);
-		return -ENOMEM;
+	if (p->n == *cap) {
+		size_t grown_cap = *cap ? *cap * 2 : 64;
+		void *grown = realloc(p->v, grown_cap * sizeof(*p->v));
+		if (!grown)
+			return -ENOMEM;
+		p->v = grown;
+		*cap = grown_cap;
 	}
-	p->v = grown;
+	char *copy = strndup(name, len);
+	if (!copy)
+		return -ENOMEM;
 	p->v[p->n].uid = uid;
+	p->v[p->n].line = p->n; /* qsort is not stable: ties are ordered by it */
 	p->v[p->n].name = copy;
 	p->n++;
 	return 0;
+}
+
+/* by uid, then by line: the name of a uid is its first line's */
+static int by_uid_then_line(const void *a, const void *b)
+{
+	const struct ksm_passwd_entry *x = a, *y = b;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Sorted by uid with the first line of each uid kept, as getpwuid(3)
+ * answers; lookups are then a binary search, whatever the file's size. */
+static void index_by_uid(struct ksm_passwd *p)
+{
+	if (p->n > 1)
+		qsort(p->v, p->n, sizeof(*p->v), by_uid_then_line);
+	size_t o = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (o && p->v[o - 1].uid == p->v[i].uid) {
+			free(p->v[i].name);
+			continue;
+		}
+		p->v[o++] = p->v[i];
+	}
+	p->n = o;
 }
 
 /* name:password:uid:...; false for a line that is not one */
@@ -56,6 +86,7 @@ static bool parse_line(const char *s, size_t n, size_t *name_len, uint32_t *uid)
 
 int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out)
 {
+	size_t cap = 0;
 	memset(out, 0, sizeof(*out));
 	for (size_t pos = 0; pos < len;) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
@@ -65,20 +96,28 @@ int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out)
 		/* NSS compat lines (+name, -name) are not names */
 		if (n && data[pos] != '+' && data[pos] != '-' && data[pos] != '#' &&
 		    !memchr(data + pos, '\0', n) && parse_line(data + pos, n, &name_len, &uid) &&
-		    add(out, uid, data + pos, name_len)) {
+		    add(out, &cap, uid, data + pos, name_len)) {
 			ksm_passwd_free(out);
 			return -ENOMEM;
 		}
 		pos += n + 1;
 	}
+	index_by_uid(out);
 	return 0;
 }
 
 const char *ksm_passwd_name(const struct ksm_passwd *p, uint32_t uid)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].uid == uid)
-			return p->v[i].name;
+	size_t lo = 0, hi = p->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->v[mid].uid == uid)
+			return p->v[mid].name;
+		if (p->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -135,14 +174,41 @@ static int open_in_root(int rootfd)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static int read_bounded(int fd, struct ksm_passwd *out)
+static void stamp_of(const struct stat *st, struct ksm_stamp *id)
+{
+	*id = (struct ksm_stamp){
+		.present = true,
+		.dev = (uint64_t)st->st_dev,
+		.ino = (uint64_t)st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+	};
+}
+
+bool ksm_stamp_equal(const struct ksm_stamp *a, const struct ksm_stamp *b)
+{
+	if (a->present != b->present)
+		return false;
+	return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+			       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns);
+}
+
+void ksm_stamp_of_path(const char *path, struct ksm_stamp *id)
 {
 	struct stat st;
-	if (fstat(fd, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (stat(path, &st))
+		*id = (struct ksm_stamp){ 0 };
+	else
+		stamp_of(&st, id);
+}
+
+/* st: the file's, before the read */
+static int read_bounded(int fd, const struct stat *st, struct ksm_passwd *out)
+{
+	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
-	if ((uint64_t)st.st_size > KSM_PASSWD_MAX)
+	if ((uint64_t)st->st_size > KSM_PASSWD_MAX)
 		return -EFBIG;
 	char *buf = malloc(KSM_PASSWD_MAX + 1);
 	if (!buf)
@@ -189,11 +255,13 @@ static int open_root(int dirfd, const struct ksm_passwd_of *of)
 	return rootfd;
 }
 
-int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
-		       struct ksm_passwd *out)
+/* The passwd file of the root of `of`: the kind of root, with *fd open on
+ * the file (-1: none, or the host's root) and *st its status; or -errno. */
+static int open_passwd(const char *proc_dir, const struct ksm_passwd_of *of, int *fd,
+		       struct stat *st)
 {
 	char path[256];
-	memset(out, 0, sizeof(*out));
+	*fd = -1;
 	snprintf(path, sizeof(path), "%s/%u", proc_dir, of->pid);
 	int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
@@ -204,15 +272,46 @@ int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 		return rootfd;
 	int rc = KSM_ROOT_HOST;
 	if (!is_own_root(rootfd)) {
-		int fd = open_in_root(rootfd);
-		rc = fd == -ENOENT ? KSM_ROOT_OWN : fd;
-		if (fd >= 0) {
-			rc = read_bounded(fd, out);
-			close(fd);
-			rc = rc ? rc : KSM_ROOT_OWN;
+		int f = open_in_root(rootfd);
+		rc = f == -ENOENT ? KSM_ROOT_OWN : f;
+		if (f >= 0 && fstat(f, st)) {
+			rc = -errno;
+			close(f);
+		} else if (f >= 0) {
+			*fd = f;
+			rc = KSM_ROOT_OWN;
 		}
 	}
 	close(rootfd);
+	return rc;
+}
+
+int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+		       struct ksm_passwd *out, struct ksm_stamp *id)
+{
+	struct stat st;
+	int fd, rc = open_passwd(proc_dir, of, &fd, &st);
+	memset(out, 0, sizeof(*out));
+	*id = (struct ksm_stamp){ 0 };
+	if (fd >= 0) {
+		stamp_of(&st, id);
+		int r = read_bounded(fd, &st, out);
+		close(fd);
+		rc = r ? r : rc;
+	}
+	return rc;
+}
+
+int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+			  struct ksm_stamp *id)
+{
+	struct stat st;
+	int fd, rc = open_passwd(proc_dir, of, &fd, &st);
+	*id = (struct ksm_stamp){ 0 };
+	if (fd >= 0) {
+		stamp_of(&st, id);
+		close(fd);
+	}
 	return rc;
 }
 

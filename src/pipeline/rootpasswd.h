@@ -16,17 +16,19 @@
 #define KSM_PASSWD_MAX (4u << 20) /* bytes of a passwd file read; a larger one is refused */
 
 /* uid -> name, as a passwd file lists them (the first line of a uid wins,
- * as getpwuid(3) answers) */
+ * as getpwuid(3) answers); v sorted by uid, one entry per uid */
 struct ksm_passwd {
 	struct ksm_passwd_entry {
 		uint32_t uid;
+		size_t line; /* the entry's rank in the file */
 		char *name;
 	} *v;
 	size_t n;
 };
 
 /* Parses passwd(5) text (len bytes); malformed lines are skipped.  0, or
- * -ENOMEM. */
+ * -ENOMEM.  O(n log n) in the lines: a hostile file of the largest size
+ * accepted is read in milliseconds. */
 int ksm_passwd_parse(const char *data, size_t len, struct ksm_passwd *out);
 /* The name of uid, or NULL. */
 const char *ksm_passwd_name(const struct ksm_passwd *p, uint32_t uid);
@@ -38,6 +40,19 @@ struct ksm_passwd_of {
 	uint64_t start_ns; /* start of the process, ns since boot: a reused pid is refused */
 	uint64_t mnt_ns;   /* its mount namespace's inode; 0: not checked */
 };
+
+/* What a file was when looked at: any change of it (replaced, written,
+ * truncated) changes one of these, but for a write of the same size within
+ * one tick of the file system's clock. */
+struct ksm_stamp {
+	bool present; /* else there was no file */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
+bool ksm_stamp_equal(const struct ksm_stamp *a, const struct ksm_stamp *b);
+/* The identity of the file at path (links followed); absent when stat fails. */
+void ksm_stamp_of_path(const char *path, struct ksm_stamp *id);
 
 enum ksm_root_kind {
 	KSM_ROOT_HOST,  /* the process's root is ksysmon's own: the host's user database applies */
@@ -53,7 +68,16 @@ enum ksm_root_kind {
  * is empty and KSM_ROOT_OWN returned).
  */
 int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
-		       struct ksm_passwd *out);
+		       struct ksm_passwd *out, struct ksm_stamp *id);
+/* As ksm_passwd_of_root, with *id the identity of the file read (absent
+ * for KSM_ROOT_HOST or no file; taken before the read, so that a change
+ * during it is seen as one next time). */
+
+/* The identity of the passwd file of the root of `of`, not read: the kind
+ * of root, or -errno as ksm_passwd_of_root (-ESRCH: gone); the
+ * open's errors but -ENOENT (then KSM_ROOT_OWN, id absent) returned. */
+int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+			  struct ksm_stamp *id);
 
 /* A live process of mount namespace mnt_ns (its root stands for the
  * namespace's when the event's process is gone): 0 and *of, or -ESRCH. */

@@ -113,33 +113,29 @@ static unsigned record_types(enum ksm_rule_field f)
 		return 1u << KSM_EV_PROCESS_EXEC;
 	case KSM_F_PATH:
 		return 1u << KSM_EV_IMAGE_LOAD;
+	case KSM_F_PID_NS: /* the records with the namespace block */
+		return (1u << KSM_EV_PROCESS_CREATE) | (1u << KSM_EV_PROCESS_EXEC) |
+		       (1u << KSM_EV_PROCESS_EXIT) | (1u << KSM_EV_IMAGE_LOAD);
 	default:
 		return 0;
 	}
 }
 
-static void add_num(struct ksm_kernel_filter *kf, bool uid, unsigned types, long long value)
+/* Adds value for types to list (n entries), merged with an equal one;
+ * false when the list is full. */
+static bool add_num(struct ksm_num_excl *list, size_t *n, unsigned types, long long value)
 {
-	size_t *n = uid ? &kf->n_uid_excl : &kf->n_pid_excl;
 	for (size_t i = 0; i < *n; i++) {
-		if (uid ? kf->uid_excl[i].value == value : kf->pid_excl[i].value == value) {
-			if (uid)
-				kf->uid_excl[i].types |= types;
-			else
-				kf->pid_excl[i].types |= types;
-			return;
+		if (list[i].value == value) {
+			list[i].types |= types;
+			return true;
 		}
 	}
 	if (*n == KSM_MAX_EXCL)
-		return;
-	if (uid) {
-		kf->uid_excl[*n].types = types;
-		kf->uid_excl[*n].value = value;
-	} else {
-		kf->pid_excl[*n].types = types;
-		kf->pid_excl[*n].value = value;
-	}
-	(*n)++;
+		return false;
+	list[*n].types = types;
+	list[(*n)++].value = value;
+	return true;
 }
 
 static void add_comm(struct ksm_kernel_filter *kf, unsigned types, const char *s, size_t len)
@@ -202,9 +198,16 @@ static void kernel_excl(struct ksm_kernel_filter *kf, const struct ksm_rule *r, 
 		return;
 	switch (r->field) {
 	case KSM_F_PID:
+		if (r->cond == KSM_C_IS)
+			add_num(kf->pid_excl, &kf->n_pid_excl, types, r->num);
+		return;
 	case KSM_F_UID:
 		if (r->cond == KSM_C_IS)
-			add_num(kf, r->field == KSM_F_UID, types, r->num);
+			add_num(kf->uid_excl, &kf->n_uid_excl, types, r->num);
+		return;
+	case KSM_F_PID_NS:
+		if (r->cond == KSM_C_IS)
+			add_num(kf->pidns_excl, &kf->n_pidns_excl, types, r->num);
 		return;
 	case KSM_F_COMM:
 		if (r->cond == KSM_C_IS)
@@ -218,6 +221,63 @@ static void kernel_excl(struct ksm_kernel_filter *kf, const struct ksm_rule *r, 
 	default:
 		return;
 	}
+}
+
+/* Whether include rule r is made of `is` on pid_ns only (any: [...] of
+ * them, all: [x] of one). */
+static bool pidns_only(const struct ksm_rule *r)
+{
+	switch (r->kind) {
+	case KSM_R_ANY:
+		for (size_t i = 0; i < r->n_kids; i++)
+			if (!pidns_only(&r->kids[i]))
+				return false;
+		return r->n_kids > 0;
+	case KSM_R_ALL:
+		return r->n_kids == 1 && pidns_only(&r->kids[0]);
+	case KSM_R_COND:
+		return r->field == KSM_F_PID_NS && r->cond == KSM_C_IS;
+	}
+	return false;
+}
+
+/* false when a value did not fit */
+static bool add_pidns_values(struct ksm_kernel_filter *kf, const struct ksm_rule *r, unsigned types)
+{
+	if (r->kind == KSM_R_COND)
+		return add_num(kf->pidns_incl, &kf->n_pidns_incl, types, r->num);
+	bool all = true;
+	for (size_t i = 0; i < r->n_kids; i++)
+		all = add_pidns_values(kf, &r->kids[i], types) && all;
+	return all;
+}
+
+static bool list_pidns_only(const struct ksm_rule_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!pidns_only(&l->v[i]))
+			return false;
+	return true;
+}
+
+/* Type t's include rules (its own and all's), when they are pid_ns
+ * values only and all fit: an event of another namespace is not shown. */
+static void kernel_incl(struct ksm_kernel_filter *kf, const struct ksm_rules *r, unsigned t)
+{
+	const struct ksm_rule_list *own = &r->type[t].include, *all = &r->all.include;
+	unsigned type = 1u << t;
+	if (!(record_types(KSM_F_PID_NS) & type) || (!own->n && !all->n) ||
+	    !list_pidns_only(own) || !list_pidns_only(all))
+		return;
+	bool fit = true;
+	for (size_t i = 0; i < own->n; i++)
+		fit = add_pidns_values(kf, &own->v[i], type) && fit;
+	for (size_t i = 0; i < all->n; i++)
+		fit = add_pidns_values(kf, &all->v[i], type) && fit;
+	/* values that did fit stay, unread for this type: the kernel consults
+	 * the set only for the types whose every value is in it */
+	if (fit)
+		kf->pidns_incl_types |= type;
 }
 
 void ksm_rules_kernel_filter(const struct ksm_rules *r, struct ksm_kernel_filter *kf)
@@ -234,6 +294,7 @@ void ksm_rules_kernel_filter(const struct ksm_rules *r, struct ksm_kernel_filter
 			continue;
 		for (size_t i = 0; i < r->type[t].exclude.n; i++)
 			kernel_excl(kf, &r->type[t].exclude.v[i], 1u << t);
+		kernel_incl(kf, r, t);
 	}
 }
 

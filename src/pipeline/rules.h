@@ -62,9 +62,11 @@ bool ksm_rules_pass(const struct ksm_rules *r, const struct ksm_rule_input *in);
 unsigned ksm_rules_fields_used(const struct ksm_rules *r, unsigned type);
 
 /*
- * The part of the rules the kernel can decide: the types switched off, and
- * exclude rules made of one `is` on pid, uid or comm, or one
- * `begins_with` on image (process_exec) or path (image_load).  An exclude
+ * The part of the rules the kernel can decide: the types switched off,
+ * exclude rules made of one `is` on pid, uid, comm or pid_ns, or one
+ * `begins_with` on image (process_exec) or path (image_load), and, for a
+ * type whose include rules (its own and `all`'s) are all `is` on pid_ns,
+ * the set of namespaces they name (an event of another is not included).  An exclude
  * rule `any: [...]` contributes each of its members that qualify (an event
  * matching one of them is excluded whatever the others say); `all: [x]`
  * with a single member counts as x; anything else (several conditions
@@ -73,27 +75,34 @@ unsigned ksm_rules_fields_used(const struct ksm_rules *r, unsigned type);
  * Each entry's `types` holds only the types where the value comes
  * straight from the event record, so that the kernel decides exactly as
  * ksm_rules_pass() does: pid for every type; comm for process_create,
- * process_exec and process_exit; uid and image for process_exec; path
- * for image_load.  Types switched off are left out of the entries.
+ * process_exec and process_exit; pid_ns for those and image_load; uid
+ * and image for process_exec; path for image_load.  Types switched off are left out of the entries.
  * Values that do not fit (a prefix longer than 63 bytes, an empty prefix,
  * more entries than the arrays hold) are simply not reported: they stay
  * in user space.  Identical values are merged (their types or'ed).
  *
  * ksm_rules_pass() still evaluates every rule, kernel-decided or not.
  */
+/* One value of a numeric field and the types it applies to. */
+struct ksm_num_excl {
+	unsigned types;
+	long long value;
+};
+
 struct ksm_kernel_filter {
 	unsigned disabled_types; /* bit (1u << type) */
 	/* excludes applying to ALL event types or to one type: */
-	struct {
-		unsigned types;
-		long long value;
-	} pid_excl[KSM_MAX_EXCL];
+	struct ksm_num_excl pid_excl[KSM_MAX_EXCL];
 	size_t n_pid_excl;
-	struct {
-		unsigned types;
-		long long value;
-	} uid_excl[KSM_MAX_EXCL];
+	struct ksm_num_excl uid_excl[KSM_MAX_EXCL];
 	size_t n_uid_excl;
+	struct ksm_num_excl pidns_excl[KSM_MAX_EXCL];
+	size_t n_pidns_excl;
+	/* the types whose include rules are pid_ns values only, and those
+	 * values (types: the ones of those naming it) */
+	unsigned pidns_incl_types;
+	struct ksm_num_excl pidns_incl[KSM_MAX_EXCL];
+	size_t n_pidns_incl;
 	struct {
 		unsigned types;
 		char comm[KSM_COMM_LEN];

@@ -106,7 +106,7 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 struct prefix_match {
 	const char *prefix;
 	size_t len;
-	char id[KSM_CONTAINER_ID_MAX + 1]; /* the first found */
+	char id[KSM_CONTAINER_NAME_MAX + 1]; /* the first found */
 	bool ambiguous;
 	uint64_t cgroup_id; /* the outermost cgroup of it */
 };
@@ -133,14 +133,15 @@ static int resolve(struct ksm_container_sel *s, const char *v, const struct ksm_
 		s->ids[s->n++].len = m.len;
 		return 0;
 	}
-	if (ksm_cgroups_containers(tree, 16, match_prefix, &m))
+	if (ksm_cgroups_containers(tree, match_prefix, &m))
 		return ksm_fail(err, errlen, "--container '%s': the cgroup hierarchy cannot be read", v);
 	if (m.ambiguous)
 		return ksm_fail(err, errlen, "--container '%s' is ambiguous: several running containers have ids beginning so", v);
 	if (!m.id[0])
 		return ksm_fail(err, errlen, "--container '%s': no running container has an id beginning so", v);
 	snprintf(s->ids[s->n].id, sizeof(s->ids[s->n].id), "%s", m.id);
-	s->ids[s->n++].len = strlen(m.id);
+	s->ids[s->n].len = strlen(m.id);
+	s->ids[s->n++].whole = true;
 	s->cgroup_ids[s->n_cgroups++] = m.cgroup_id;
 	return 0;
 }
@@ -161,6 +162,14 @@ int ksm_container_sel_init(struct ksm_container_sel *s, const char *const *vals,
 	return 0;
 }
 
+bool ksm_containers_by_id(const struct ksm_options *o)
+{
+	for (size_t i = 0; i < o->n_containers; i++)
+		if (!strcmp(o->containers[i], "all") || !strcmp(o->containers[i], "host"))
+			return false;
+	return o->n_containers > 0;
+}
+
 bool ksm_container_selected(const struct ksm_container_sel *s, const struct ksm_container *c)
 {
 	if (!s->on)
@@ -170,7 +179,8 @@ bool ksm_container_selected(const struct ksm_container_sel *s, const struct ksm_
 	if (s->all)
 		return true;
 	for (size_t i = 0; i < s->n; i++)
-		if (ksm_container_id_begins(c, s->ids[i].id, s->ids[i].len))
+		if (s->ids[i].whole ? !strcmp(c->id, s->ids[i].id)
+				    : ksm_container_id_begins(c, s->ids[i].id, s->ids[i].len))
 			return true;
 	return false;
 }

@@ -20,8 +20,9 @@ struct ksm_container_sel {
 	bool on; /* --container was given */
 	bool all, host;
 	struct {
-		char id[KSM_CONTAINER_ID_MAX + 1];
-		size_t len; /* a prefix in a replay; the whole id live */
+		char id[KSM_CONTAINER_NAME_MAX + 1];
+		size_t len;
+		bool whole; /* live: the id itself; a replay: a prefix */
 	} ids[KSM_MAX_CONTAINERS];
 	size_t n;
 	/* live: the cgroups of the containers named, when found at start */
@@ -36,6 +37,10 @@ struct ksm_container_sel {
  * reason in err. */
 int ksm_container_sel_init(struct ksm_container_sel *s, const char *const *vals, size_t n,
 			   const struct ksm_cgroups *tree, char *err, size_t errlen);
+/* Whether the --container values name containers only (neither all nor
+ * host): then only the selected containers' cgroups can hold an event
+ * shown, and the kernel may drop the others' (src/linux/kfilter.c). */
+bool ksm_containers_by_id(const struct ksm_options *o);
 /* Whether an event of container c (NULL: the host's) is shown. */
 bool ksm_container_selected(const struct ksm_container_sel *s, const struct ksm_container *c);
 

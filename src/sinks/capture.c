@@ -83,7 +83,8 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 		ksm_buf_put(b, cmdline, cmdline_len);
 }
 
-void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name)
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
+		      bool own_root)
 {
 	/* the namespace's form only where there is one: older readers know
 	 * the other */
@@ -94,6 +95,8 @@ void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const ch
 	size_t len = name ? cap_len(strlen(name), 256) : 0;
 
 	r.flags = host.flags = name ? KSM_CAP_USER_KNOWN : 0;
+	if (own_root)
+		r.flags |= KSM_CAP_USER_OWN_ROOT;
 	r.name = host.name = place(&end, len);
 	r.hdr = annotation(KSM_CAP_USER_NS, end);
 	host.hdr = annotation(KSM_CAP_USER, end);
@@ -115,6 +118,23 @@ void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx)
 	r.hdr = annotation(KSM_CAP_HASH, end);
 	ksm_buf_put(b, &r, sizeof(r));
 	ksm_buf_put(b, ctx->sha256_error, len);
+}
+
+void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c)
+{
+	struct ksm_cap_cgroup r = { .cgroup_id = cgroup_id };
+	uint32_t end = sizeof(r);
+	size_t rlen = c ? strlen(c->runtime) : 0, ilen = c ? strlen(c->id) : 0;
+
+	r.flags = c ? KSM_CAP_CGROUP_CONTAINER : 0;
+	r.runtime = place(&end, rlen);
+	r.id = place(&end, ilen);
+	r.hdr = annotation(KSM_CAP_CGROUP, end);
+	ksm_buf_put(b, &r, sizeof(r));
+	if (c) {
+		ksm_buf_put(b, c->runtime, rlen);
+		ksm_buf_put(b, c->id, ilen);
+	}
 }
 
 void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx)
@@ -294,9 +314,10 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 }
 
 static bool read_user_ns(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			 struct ksm_text *name)
+			 struct ksm_text *name, bool *own_root)
 {
 	FIXED(struct ksm_cap_user_ns, r);
+	*own_root = r.flags & KSM_CAP_USER_OWN_ROOT;
 	*uid = r.uid;
 	*mnt_ns = r.mnt_ns;
 	if (!r.mnt_ns || !str_in(rec, size, sizeof(r), r.name, name))
@@ -306,20 +327,43 @@ static bool read_user_ns(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, ui
 }
 
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			   struct ksm_text *name)
+			   struct ksm_text *name, bool *own_root)
 {
 	struct ksm_header h;
 	if (size < sizeof(h))
 		return false;
 	memcpy(&h, rec, sizeof(h));
 	if (h.type == KSM_CAP_USER_NS)
-		return read_user_ns(rec, size, mnt_ns, uid, name);
+		return read_user_ns(rec, size, mnt_ns, uid, name, own_root);
 	FIXED(struct ksm_cap_user, r);
+	*own_root = false;
 	*mnt_ns = 0;
 	*uid = r.uid;
 	if (!str_in(rec, size, sizeof(r), r.name, name))
 		return false;
 	name->present = r.flags & KSM_CAP_USER_KNOWN;
+	return true;
+}
+
+bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
+			     bool *in_container, struct ksm_container *c)
+{
+	FIXED(struct ksm_cap_cgroup, r);
+	struct ksm_text runtime, id;
+	*cgroup_id = r.cgroup_id;
+	*in_container = r.flags & KSM_CAP_CGROUP_CONTAINER;
+	if (!r.cgroup_id || !str_in(rec, size, sizeof(r), r.runtime, &runtime) ||
+	    !str_in(rec, size, sizeof(r), r.id, &id))
+		return false;
+	if (!*in_container)
+		return true;
+	/* the names and lengths the parser gives, nothing else */
+	const char *name = ksm_container_runtime((const char *)runtime.data, runtime.len);
+	if (!name || !id.len || id.len > KSM_CONTAINER_NAME_MAX || memchr(id.data, '\0', id.len))
+		return false;
+	c->runtime = name;
+	memcpy(c->id, id.data, id.len);
+	c->id[id.len] = '\0';
 	return true;
 }
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "core/buf.h"
+#include "core/container.h"
 #include "core/decode.h"
 #include "ksysmon_event.h"
 
@@ -53,7 +54,8 @@ enum ksm_capture_type {
 	KSM_CAP_USER = 0x103,  /* the name of a user id */
 	KSM_CAP_HASH = 0x104,  /* the digest of the next record's file */
 	KSM_CAP_USER_NS = 0x105, /* the name of a user id in a mount namespace's root */
-	KSM_CAP_ROOT = 0x106,  /* where the host showed the next record's root */
+	KSM_CAP_CGROUP = 0x106,  /* the container of a cgroup id, as found live */
+	KSM_CAP_ROOT = 0x107,    /* where the host showed the next record's root */
 };
 
 struct ksm_cap_clock {
@@ -81,6 +83,8 @@ struct ksm_cap_proc {
 };
 
 #define KSM_CAP_USER_KNOWN 1u /* else the id had no name */
+#define KSM_CAP_USER_OWN_ROOT 2u /* KSM_CAP_USER_NS: the name a chrooted process's own
+				   * root gave, for the next record only */
 
 struct ksm_cap_user {
 	struct ksm_header hdr;
@@ -97,6 +101,20 @@ struct ksm_cap_user_ns {
 	ksm_u32 flags; /* KSM_CAP_USER_KNOWN */
 	ksm_u64 mnt_ns;
 	struct ksm_str name;
+};
+
+#define KSM_CAP_CGROUP_CONTAINER 1u /* else in none: the host's, or gone */
+
+/* KSM_CAP_CGROUP: what the live monitor found of a cgroup id, also from
+ * the hierarchy where no record carried the path, so that a replay says
+ * the same of every event of it */
+struct ksm_cap_cgroup {
+	struct ksm_header hdr;
+	ksm_u64 cgroup_id;
+	ksm_u32 flags; /* KSM_CAP_CGROUP_CONTAINER */
+	ksm_u32 reserved;
+	struct ksm_str runtime;
+	struct ksm_str id;
 };
 
 #define KSM_CAP_HASH_DIGEST 1u /* else error says why there is none */
@@ -136,9 +154,13 @@ void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns);
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
 		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
-/* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER) */
-void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name);
+/* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER);
+ * own_root (with a mnt_ns): the next record's only, its chroot's */
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
+		      bool own_root);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
+/* c NULL: the cgroup is in no container */
+void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c);
 /* ctx's root_at and root_host (at most KSM_CAP_ROOT_MAX bytes) */
 void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx);
 #define KSM_CAP_ROOT_MAX 4095
@@ -177,7 +199,10 @@ bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns
 bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
 /* KSM_CAP_USER (*mnt_ns 0) or KSM_CAP_USER_NS */
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			   struct ksm_text *name);
+			   struct ksm_text *name, bool *own_root);
+/* *in_container false: the cgroup is in none (*c untouched) */
+bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
+			     bool *in_container, struct ksm_container *c);
 /* *at (enum ksm_root_at, checked) and *path (with KSM_ROOT_AT_PATH) */
 bool ksm_capture_read_root(const uint8_t *rec, uint32_t size, uint8_t *at, struct ksm_text *path);
 bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,

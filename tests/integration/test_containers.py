@@ -3,8 +3,11 @@ container id and runtime of each event (podman inspect), the user name as
 the container's /etc/passwd names it (not the host's), --container
 selecting one of two running containers by a prefix of its id (the other's
 events counted as filtered), --container host, and the one-line errors."""
+import json
+import os
 import re
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -19,9 +22,10 @@ def execs_of(events, cid, argv0):
             and e["argv"][:1] == [argv0]]
 
 
-def filtered_user(stderr):
-    m = re.findall(r"^ksysmon: filtered: (?:kernel=\d+ )?user=(\d+)$", stderr, re.M)
-    return int(m[-1]) if m else None
+def filtered_total(stderr):
+    """Events filtered in the kernel and by the client together."""
+    m = re.findall(r"^ksysmon: filtered: (?:kernel=(\d+) )?user=(\d+)$", stderr, re.M)
+    return int(m[-1][0] or 0) + int(m[-1][1]) if m else None
 
 
 class Containers(unittest.TestCase):
@@ -113,7 +117,7 @@ class Containers(unittest.TestCase):
                 self.assertEqual(e.get("container_id"), aid, e)
             self.assertEqual(len(execs_of(evs, aid, "/bin/true")), 1)
             # b's two execs and the host's, at least, were dropped and counted
-            self.assertGreaterEqual(filtered_user(m.stderr), 3)
+            self.assertGreaterEqual(filtered_total(m.stderr), 3)
 
             with Monitor("--events", "process_exec", "--container", "host") as m:
                 a.exec(["/bin/true"])
@@ -123,7 +127,7 @@ class Containers(unittest.TestCase):
             evs = m.events()
             self.assertFalse([e for e in evs if "container_id" in e])
             self.assertTrue([e for e in evs if e["argv"] == ["/bin/true"]])
-            self.assertGreaterEqual(filtered_user(m.stderr), 1)
+            self.assertGreaterEqual(filtered_total(m.stderr), 1)
 
     def test_bad_container_values(self):
         with C.Containers() as s:
@@ -134,7 +138,9 @@ class Containers(unittest.TestCase):
             cases = [("XYZ", "invalid --container 'XYZ'", 2),
                      ("0" * 64 if not aid.startswith("0") else "f" * 64,
                       "no running container has an id beginning so", 1),
-                     ("", "invalid --container ''", 2)]
+                     ("", "invalid --container ''", 2),
+                     # a name (podman's, not hex) is told apart from an id
+                     (a.name, "a name is not an id: podman ps --no-trunc shows ids", 2)]
             for value, words, code in cases:
                 r = subprocess.run([MONITOR, "--container", value], capture_output=True,
                                    text=True, timeout=30)
@@ -143,6 +149,150 @@ class Containers(unittest.TestCase):
                 self.assertEqual(len(lines), 1, r.stderr)
                 self.assertIn(words, lines[0])
 
+    def test_started_before_the_monitor_no_exec_seen(self):
+        """A container running before the monitor starts, whose processes
+        fork and exit while only creations and exits are watched (no exec
+        record carries the cgroup's path): each event names the container,
+        its cgroup found from the id alone (the monitor has dropped the
+        capability file handles need); the replay of its capture, where the
+        cgroup no longer exists, says the same of every event."""
+        loop = 'trap "exit 0" TERM; while :; do sleep 0.2 & wait; done'
+        with C.Containers() as s:
+            c = s.run_detached(["sh", "-c", loop])
+            truth = c.inspect()
+            pid_ns = C.ns_inodes(truth["pid"])["pid"]
+            cg_id = C.cgroup_id(C.cgroup_path(truth["pid"]))
+            cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cg."), "cap")
+            with Monitor("--events", "process_create,process_exit", "-w", cap, "--print") as m:
+                time.sleep(1.5)
+                c.stop()
+                time.sleep(0.3)
+                m.stop()
+            evs = m.events()
+        # the replay, without the container or its cgroup, says the same
+        out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                             timeout=60, check=True).stdout
+        self.assertEqual([json.loads(l) for l in out.decode().splitlines()], evs)
+        mine = [e for e in evs if e.get("pid_ns") == pid_ns]
+        self.assertGreaterEqual(len([e for e in mine if e["type"] == "process_create"]), 3)
+        self.assertTrue([e for e in mine if e["type"] == "process_exit" and e["comm"] == "sh"])
+        for e in mine:
+            self.assertEqual(e["cgroup_id"], cg_id)
+            self.assertNotIn("cgroup", e)  # no record carried the path
+        for e in mine:
+            self.assertEqual(e.get("container_id"), truth["id"], e)
+            self.assertEqual(e.get("container_runtime"), "podman", e)
+
+    def test_cgroup_names_deep_and_long(self):
+        """Cgroups made by hand and named as engines name them: a podman
+        container 150 levels deep, one whose path passes PATH_MAX (the
+        kernel names neither whole), an lxc name of 243 bytes (the longest
+        a cgroup name leaves): exec and exit name each container whole,
+        live and in the replay of the capture; --container selects the
+        podman ones by a prefix."""
+        top = "ksysmon-deep-%d" % os.getpid()
+        cases = [(["d"] * 150 + ["libpod-" + "cd" * 32], "podman", "cd" * 32),
+                 (["L" * 200] * 22 + ["libpod-" + "ef" * 32], "podman", "ef" * 32),
+                 (["lxc.payload." + "n" * 243], "lxc", "n" * 243)]
+        root = os.open(C.unified_mount(), os.O_RDONLY | os.O_DIRECTORY)
+        opened = []  # (parent fd, name, fd, made here), outermost first
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cgdeep."), "cap")
+        try:
+            leaves = []
+            for comps, _, _ in cases:
+                fd = root
+                for name in [top] + comps:  # relative: the paths pass PATH_MAX
+                    made = not os.path.exists(os.path.join("/proc/self/fd/%d" % fd, name)) \
+                        if fd == root else True
+                    if made:
+                        os.mkdir(name, dir_fd=fd)
+                    sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                    opened.append((fd, name, sub, made))
+                    fd = sub
+                leaves.append(fd)
+            def run_in_each():
+                pids = []
+                for fd in leaves:
+                    def enter(fd=fd):
+                        p = os.open("cgroup.procs", os.O_WRONLY, dir_fd=fd)
+                        os.write(p, b"0")
+                    p = subprocess.Popen(["/bin/true"], preexec_fn=enter)
+                    p.wait()
+                    pids.append(p.pid)
+                time.sleep(0.3)
+                return pids
+
+            # --container finds both podman ones however deep or long
+            with Monitor("--events", "process_exec", "--container", "cdcd",
+                         "--container", "efef") as sel:
+                pids = run_in_each()
+                sel.stop()
+            shown = {e["pid"] for e in sel.events() if e["pid"] in pids}
+            self.assertEqual(shown, set(pids[:2]))
+            with Monitor("--events", "process_exec,process_exit", "-w", cap, "--print") as m:
+                pids = run_in_each()
+                m.stop()
+            out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                                 timeout=60, check=True).stdout
+            replayed = [json.loads(l) for l in out.decode().splitlines()]
+            for evs in (m.events(), replayed):
+                for pid, (_, runtime, cid) in zip(pids, cases):
+                    mine = [e for e in evs if e["pid"] == pid]
+                    self.assertEqual(sorted(e["type"] for e in mine),
+                                     ["process_exec", "process_exit"])
+                    for e in mine:
+                        self.assertEqual((e.get("container_runtime"), e.get("container_id")),
+                                         (runtime, cid), e["type"])
+        finally:
+            for parent, name, fd, made in reversed(opened):
+                os.close(fd)
+                if made:
+                    os.rmdir(name, dir_fd=parent)
+            os.close(root)
+
+    def test_passwd_changed_while_running(self):
+        """The container's /etc/passwd rewritten under a running monitor:
+        each exec's user is the name the file gives when the exec is seen
+        (not one kept from before the change), a FIFO there gives none and
+        holds nothing, a name with a terminal escape is shown exactly; the
+        replay of the capture says the same of each exec."""
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-pw."), "cap")
+        escaped = "\x1b[31mevil\"q"
+        line = "%s:x:" + str(C.CTR_UID) + ":0::/:/bin/sh\\n"
+        # (user expected, uid, the change made before the step's exec)
+        steps = [("ctruser", C.CTR_UID, None),
+                 ("renamed", C.CTR_UID, "sed -i s/^ctruser:/renamed:/ /etc/passwd"),
+                 (escaped, C.CTR_UID, "printf 'root:x:0:0::/:/bin/sh\\n%s' \"$NAME\" > /etc/passwd"
+                  % line)]
+        # podman exec itself reads the FIFO: this step's exec is the shell's
+        fifo = ("rm /etc/passwd && mkfifo /etc/passwd && /bin/echo step3 && sleep 1 && "
+                "rm /etc/passwd && printf '%s' ctruser > /etc/passwd" % line)
+        with C.Containers() as s:
+            c = s.run_detached(SLEEPER)
+            cid = c.inspect()["id"]
+            with Monitor("--events", "process_exec", "--container", cid, "-w", cap,
+                         "--print") as m:
+                for i, (_, _, change) in enumerate(steps):
+                    if change:
+                        C.podman("exec", "--env", "NAME=" + escaped, cid, "sh", "-c", change)
+                    c.exec(["/bin/echo", "step%d" % i], user=C.CTR_UID)
+                    time.sleep(0.5)  # seen before the next change
+                c.exec(["sh", "-c", fifo])
+                c.exec(["/bin/echo", "step4"], user=C.CTR_UID)
+                time.sleep(0.5)
+                m.stop()
+            live = m.events()
+        steps += [(None, 0, fifo), ("ctruser", C.CTR_UID, None)]
+        out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                             timeout=60, check=True).stdout
+        replayed = [json.loads(l) for l in out.decode().splitlines()]
+        for evs in (live, replayed):
+            for i, (want, uid, _) in enumerate(steps):
+                got = [e for e in execs_of(evs, cid, "/bin/echo")
+                       if e["argv"] == ["/bin/echo", "step%d" % i]]
+                self.assertEqual(len(got), 1, "step %d" % i)
+                self.assertEqual(got[0]["uid"], uid)
+                self.assertEqual(got[0].get("user"), want, "step %d" % i)
 
 if __name__ == "__main__":
     unittest.main()

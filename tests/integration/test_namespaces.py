@@ -16,7 +16,7 @@ import unittest
 
 import containers as C
 import harness
-from harness import Monitor, by_pid
+from harness import MONITOR, Monitor, by_pid
 
 SLEEP = shutil.which("sleep")
 
@@ -200,6 +200,93 @@ class Namespaces(unittest.TestCase):
                 self.assertNotIn(f, ex)
         finally:
             os.rmdir(top)
+
+    def test_pid_namespaces_nested_to_the_kernel_limit(self):
+        """32 nested pid namespaces (MAX_PID_NS_LEVEL) and 31: the
+        innermost level, its id and namespace, not the host's."""
+        for depth in (31, 32):
+            def start():
+                argv = ["unshare", "-pf", "--"] * depth + [SLEEP, "5"]
+                p = subprocess.Popen(argv)
+                pid = C.wait_for(lambda: next((k for k in self.descendants(p.pid)
+                                               if C.cmdline(k) == [SLEEP, "5"]), None),
+                                 what="the innermost sleep")
+                return pid, lambda: (os.kill(pid, 9), p.wait())
+            ex, t = self.watch(start, settle=0.5)
+            self.assertEqual(len(t["nspid"]), depth + 1)
+            self.assertEqual((ex["pid_ns_level"], ex["vpid"], ex["vppid"], ex["in_init_tree"]),
+                             (depth, 1, 0, True))
+
+    def descendants(self, pid):
+        out, todo = [], [pid]
+        while todo:
+            kids = C.children(todo.pop())
+            out += kids
+            todo += kids
+        return out
+
+    def test_chroot_user_names(self):
+        """Processes chrooted on the host, uid 1000 each: the name is the
+        chroot's passwd file's, never the host's, whatever the file is (a
+        link out of the root resolves inside it; a FIFO, a directory, a
+        file over 4 MiB, a 1 MiB name, a line with a NUL give none; the
+        first of two lines of the uid wins; an escape sequence and invalid
+        UTF-8 come out exact); the replay of the capture says the same."""
+        names = {
+            "inside": (b"chrootuser:x:1000:0::/:\n", "chrootuser"),
+            "dups": (b"first:x:1000:0::/:\nsecond:x:1000:0::/:\n", "first"),
+            "hostile": (b"\x1b[2J\xff\"q\\:x:1000:0::/:\n",
+                        b"\x1b[2J\xff\"q\\".decode("utf-8", "surrogateescape")),
+            "nul": (b"a\x00b:x:1000:0::/:\n", None),
+            "long": (b"n" * (1 << 20) + b":x:1000:0::/:\n", None),
+            "big": (b"x" * (5 << 20), None),
+            "fifo": (None, None), "dir": (None, None), "link": (None, "shadowname"),
+        }
+        base = tempfile.mkdtemp(prefix="ksysmon-chroots.")
+        cap = os.path.join(base, "cap")
+        try:
+            for k, (data, _) in names.items():
+                os.makedirs(os.path.join(base, k, "etc"))
+                os.makedirs(os.path.join(base, k, "bin"))
+                shutil.copy("/bin/busybox", os.path.join(base, k, "bin", "sleep"))
+                pw = os.path.join(base, k, "etc", "passwd")
+                if data is not None:
+                    with open(pw, "wb") as f:
+                        f.write(data)
+            os.mkfifo(os.path.join(base, "fifo", "etc", "passwd"))
+            os.mkdir(os.path.join(base, "dir", "etc", "passwd"))
+            with open(os.path.join(base, "link", "etc", "shadow"), "w") as f:
+                f.write("shadowname:x:1000:0::/:\n")
+            os.symlink("../../../../../../../etc/shadow", os.path.join(base, "link", "etc", "passwd"))
+            pids = {}
+            with Monitor("--events", "process_exec", "-w", cap, "--print") as m:
+                for k in names:
+                    pid = os.fork()
+                    if pid == 0:  # chroot, drop to 1000, exec: nothing else
+                        try:
+                            os.chroot(os.path.join(base, k))
+                            os.chdir("/")
+                            os.setgid(0)
+                            os.setuid(1000)
+                            os.execv("/bin/sleep", ["sleep", "1"])
+                        finally:
+                            os._exit(127)
+                    pids[pid] = k
+                for pid in pids:
+                    os.waitpid(pid, 0)
+                m.stop()
+            out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                                 timeout=60, check=True).stdout
+            replayed = [json.loads(l) for l in out.decode().splitlines()]
+            for evs in (m.events(), replayed):
+                for pid, k in pids.items():
+                    ex = [e for e in by_pid(evs, pid) if e["type"] == "process_exec"]
+                    self.assertEqual(len(ex), 1, k)
+                    self.assertEqual(ex[0]["uid"], 1000, k)
+                    self.assertEqual(ex[0]["root"], os.path.join(base, k), k)
+                    self.assertEqual(ex[0].get("user"), names[k][1], k)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
     def test_user_namespace_of_an_unprivileged_user(self):
         for map_root in (True, False):

@@ -21,7 +21,7 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
          "deny", "deny_lsm", "deny_stop_lsm", "deny_stop_fanotify", "deny_stop_audit",
-         "deny_unverifiable", "events_all", "namespaces"]
+         "deny_unverifiable", "events_all", "namespaces", "scope"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -351,6 +351,26 @@ def check_config(case):
                              % (kernel, user))
 
 
+def check_scope(case):
+    evs = started_events(case)
+    cid = "5ca1ab1e0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+    for name, code, cgroup in (("inside", 3, "/ksm_scope/libpod-" + cid),
+                               ("below", 4, "/ksm_scope/libpod-%s/sub" % cid)):
+        _, child, status = vfork_truth(case, name)
+        eq(status >> 8, code, "wait status of the %s child" % name)
+        ex = one(evs, child, "process_exec")
+        eq(ex.get("container_id"), cid, "container of the %s child" % name)
+        eq(ex.get("cgroup"), cgroup, "cgroup of the %s child" % name)
+        eq(one(evs, child, "process_exit").get("exit_code"), code, "%s exit code" % name)
+    _, outside, _ = vfork_truth(case, "outside")
+    eq(by_pid(evs, outside), [], "events of the process outside")
+    for e in evs:
+        eq(e.get("container_id"), cid, "container of every event shown")
+    kernel, _ = case.filtered()
+    if kernel < 3:
+        raise AssertionError("filtered: kernel=%d, want >= 3" % kernel)
+
+
 def check_deny(case):
     evs = started_events(case)
     pid = case.one_int("denied", "pid")
@@ -514,6 +534,7 @@ CHECKS = [
     ("--deny-unverifiable", "deny_unverifiable", lambda c: guest_only(c) or check_deny_unverifiable(c)),
     ("--events all", "events_all", check_events_all),
     ("pid namespace facts", "namespaces", check_namespaces),
+    ("--container in the kernel", "scope", check_scope),
 ]
 LOST_CHECK = "events lost: 0"
 

@@ -44,9 +44,10 @@ static void test_round_trip(void **state)
 	ksm_capture_proc(&b, 10, 1, 100, 50, guid, true, KSM_PATH_DELETED | KSM_PATH_TRUNCATED,
 			 "/bin/sh", 7, "", 0);
 	ksm_capture_proc(&b, 11, 10, 200, 100, guid, false, 0, NULL, 0, NULL, 0);
-	ksm_capture_user(&b, 0, 1000, "alice");
-	ksm_capture_user(&b, 0, 4242, NULL);
-	ksm_capture_user(&b, 4026532123ull, 100000, "ctruser");
+	ksm_capture_user(&b, 0, 1000, "alice", false);
+	ksm_capture_user(&b, 0, 4242, NULL, false);
+	ksm_capture_user(&b, 4026532123ull, 100000, "ctruser", false);
+	ksm_capture_user(&b, 4026532123ull, 1000, "chrooted", true);
 	ksm_capture_hash(&b, &hashed);
 	ksm_capture_hash(&b, &failed);
 	struct ksm_context found = { .root_at = KSM_ROOT_AT_PATH,
@@ -91,22 +92,30 @@ static void test_round_trip(void **state)
 
 	uint32_t uid;
 	uint64_t mnt_ns;
+	bool own_root;
 	struct ksm_text name;
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name));
+	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
 	assert_int_equal(uid, 1000);
 	assert_true(mnt_ns == 0);
 	assert_true(name.present && name.len == 5 && !memcmp(name.data, "alice", 5));
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name));
+	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
 	assert_int_equal(uid, 4242);
 	assert_false(name.present);
 	/* a name in a container's root: the mount namespace's own */
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name));
+	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
 	assert_int_equal(uid, 100000);
 	assert_true(mnt_ns == 4026532123ull);
 	assert_true(name.present && name.len == 7 && !memcmp(name.data, "ctruser", 7));
+	assert_false(own_root);
+	/* a chrooted process's, for the next record only */
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
+	assert_true(own_root);
+	assert_int_equal(uid, 1000);
+	assert_true(name.present && name.len == 8 && !memcmp(name.data, "chrooted", 8));
 
 	bool has;
 	uint8_t d[32];
@@ -252,6 +261,7 @@ static void test_annotation_bounds(void **state)
 	struct ksm_cap_proc_view p;
 	uint32_t uid;
 	uint64_t mnt_ns;
+	bool own_root;
 	struct ksm_text name;
 	uint64_t boot;
 
@@ -263,18 +273,66 @@ static void test_annotation_bounds(void **state)
 	/* a fixed part cut short */
 	assert_false(ksm_capture_read_proc((uint8_t *)b.data, 40, &p));
 	ksm_buf_reset(&b);
-	ksm_capture_user(&b, 0, 1, "root");
+	ksm_capture_user(&b, 0, 1, "root", false);
 	struct ksm_cap_user *u = (struct ksm_cap_user *)b.data;
 	u->name.offset = 4; /* inside the fixed part */
-	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name));
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name, &own_root));
 	ksm_buf_reset(&b);
-	ksm_capture_user(&b, 7, 1, "root");
+	ksm_capture_user(&b, 7, 1, "root", false);
 	struct ksm_cap_user_ns *un = (struct ksm_cap_user_ns *)b.data;
 	un->name.offset = 8;
-	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name));
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name, &own_root));
 	/* cut short */
-	assert_false(ksm_capture_read_user((uint8_t *)b.data, 36, &mnt_ns, &uid, &name));
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, 36, &mnt_ns, &uid, &name, &own_root));
 	assert_false(ksm_capture_read_clock((uint8_t *)b.data, 16, &boot));
+	ksm_buf_free(&b);
+}
+
+/* What a live monitor found of a cgroup: a container of any runtime, its
+ * name whole (255 bytes), or none; a forged runtime, an id too long or
+ * holding a NUL, or a string out of the record is refused. */
+static void test_cgroup_annotation(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+	struct ksm_container c = { .runtime = "lxc" }, got;
+	uint64_t id;
+	bool in;
+	memset(c.id, 'n', KSM_CONTAINER_NAME_MAX);
+	c.id[KSM_CONTAINER_NAME_MAX] = '\0';
+	ksm_capture_cgroup(&b, 4242, &c);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	assert_int_equal(id, 4242);
+	assert_true(in);
+	assert_ptr_equal(got.runtime, ksm_container_runtime("lxc", 3));
+	assert_string_equal(got.id, c.id);
+	ksm_buf_reset(&b);
+	ksm_capture_cgroup(&b, 17, NULL);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	assert_int_equal(id, 17);
+	assert_false(in);
+
+	/* forged: a runtime the parser never gives */
+	ksm_buf_reset(&b);
+	struct ksm_container bad = { .runtime = "rkt" };
+	snprintf(bad.id, sizeof(bad.id), "x");
+	ksm_capture_cgroup(&b, 5, &bad);
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	/* an id longer than any cgroup name, or holding a NUL */
+	ksm_buf_reset(&b);
+	ksm_capture_cgroup(&b, 5, &c);
+	struct ksm_cap_cgroup *r = (struct ksm_cap_cgroup *)b.data;
+	uint8_t *idp = (uint8_t *)b.data + r->id.offset;
+	idp[3] = '\0';
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	idp[3] = 'n';
+	r->id.length = KSM_CONTAINER_NAME_MAX + 1;
+	r->hdr.size += 1;
+	ksm_buf_putc(&b, 'n');
+	r = (struct ksm_cap_cgroup *)b.data;
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	/* cut short */
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, 30, &id, &in, &got));
 	ksm_buf_free(&b);
 }
 
@@ -285,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_damaged_records),
 		cmocka_unit_test(test_annotation_bounds),
+		cmocka_unit_test(test_cgroup_annotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include "core/container.h"
+#include "pipeline/select.h"
 
 #define CORPUS "tests/unit/data/cgroup_paths.txt"
 
@@ -112,6 +113,50 @@ static void test_edges(void **state)
 	expect(path, "podman", ID);
 }
 
+/* Names as long as a cgroup's may be, kept whole; containers however deep. */
+static void test_long_and_deep(void **state)
+{
+	(void)state;
+	static char path[16384], name[256];
+	memset(name, 'n', 243);
+	name[243] = '\0';
+	/* lxc.payload. + 243 = 255 bytes, the longest cgroup name */
+	snprintf(path, sizeof(path), "/lxc.payload.%s", name);
+	expect(path, "lxc", name);
+	snprintf(path, sizeof(path), "/lxc/%s%s", name, "123456789012");
+	char whole[300];
+	snprintf(whole, sizeof(whole), "%.243s%s", name, "123456789012");
+	expect(path, "lxc", whole);
+	/* an nspawn unit of 248 bytes, most of them escapes: unescaped, whole */
+	size_t o = (size_t)snprintf(path, sizeof(path), "/machine.slice/machine-");
+	for (int i = 0; i < 40; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "ab\\x2d");
+	snprintf(path + o, sizeof(path) - o, ".scope/payload");
+	char unescaped[256] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(unescaped, "ab-");
+	expect(path, "systemd-nspawn", unescaped);
+	/* 200 levels, then the container */
+	o = 0;
+	for (int i = 0; i < 200; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "/d");
+	snprintf(path + o, sizeof(path) - o, "/libpod-%s/sub", ID);
+	expect(path, "podman", ID);
+	/* and a container nested under it 100 levels further */
+	o = strlen(path);
+	for (int i = 0; i < 100; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "/e");
+	snprintf(path + o, sizeof(path) - o, "/docker/%.63s0", ID);
+	char inner[65];
+	snprintf(inner, sizeof(inner), "%.63s0", ID);
+	expect(path, "docker", inner);
+	/* longer than any cgroup name (a forged record): no container */
+	memset(name, 'n', 244);
+	name[244] = '\0';
+	snprintf(path, sizeof(path), "/lxc.payload.%s", name);
+	expect(path, NULL, NULL);
+}
+
 static void test_prefix(void **state)
 {
 	(void)state;
@@ -127,12 +172,38 @@ static void test_prefix(void **state)
 	assert_false(ksm_container_id_begins(&c, longer, 65));
 }
 
+/* Live, --container holds the whole id of the container found at start:
+ * a container whose name merely begins so (lxc "abc" for "ab") is not it;
+ * a replay's prefix selects every id beginning so. */
+static void test_selection_whole_id(void **state)
+{
+	(void)state;
+	struct ksm_container ab, abc;
+	assert_true(parse("/lxc.payload.ab", &ab));
+	assert_true(parse("/lxc.payload.abc", &abc));
+	struct ksm_container_sel live = { .on = true, .n = 1 };
+	snprintf(live.ids[0].id, sizeof(live.ids[0].id), "ab");
+	live.ids[0].len = 2;
+	live.ids[0].whole = true;
+	assert_true(ksm_container_selected(&live, &ab));
+	assert_false(ksm_container_selected(&live, &abc));
+	assert_false(ksm_container_selected(&live, NULL));
+	struct ksm_container_sel replay;
+	const char *vals[] = { "ab" };
+	char err[256];
+	assert_int_equal(ksm_container_sel_init(&replay, vals, 1, NULL, err, sizeof(err)), 0);
+	assert_true(ksm_container_selected(&replay, &ab));
+	assert_true(ksm_container_selected(&replay, &abc));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_long_and_deep),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_selection_whole_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

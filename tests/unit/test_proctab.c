@@ -203,6 +203,11 @@ static const char *named_if_even(void *ctx, const struct ksm_user_query *q, char
 	lookups++;
 	if (uid % 2)
 		return NULL;
+	if (uid >= 2000) { /* a name of uid - 2000 bytes */
+		memset(buf, 'n', uid - 2000);
+		buf[uid - 2000] = '\0';
+		return buf;
+	}
 	snprintf(buf, len, "user%u", uid);
 	return buf;
 }
@@ -234,6 +239,23 @@ static void test_user_names_looked_up_once(void **state)
 	ksm_enrich_free(&e);
 }
 
+/* A name longer than any login name (a hostile passwd file's) is not
+ * given, rather than given cut; the longest one is given whole. */
+static void test_user_name_too_long(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	e.lookup_user = named_if_even;
+	const char *n = user_of_exec(&e, 10, 2000 + KSM_USER_NAME_MAX - 1);
+	assert_non_null(n);
+	assert_int_equal(strlen(n), KSM_USER_NAME_MAX - 1);
+	assert_null(user_of_exec(&e, 11, 2000 + 4000));
+	assert_null(user_of_exec(&e, 12, 2000 + KSM_USER_NAME_MAX + 1));
+	ksm_enrich_free(&e);
+}
+
 /* passwd(5) text as getpwuid(3) reads it: the first line of a uid, no
  * NSS compat entries, no malformed lines. */
 static void test_passwd_parse(void **state)
@@ -257,6 +279,42 @@ static void test_passwd_parse(void **state)
 	assert_string_equal(ksm_passwd_name(&pw, 65534), "nobody");
 	assert_null(ksm_passwd_name(&pw, 5));
 	ksm_passwd_free(&pw);
+	/* no entry at all: empty, or nothing but a comment */
+	assert_int_equal(ksm_passwd_parse("", 0, &pw), 0);
+	assert_int_equal(pw.n, 0);
+	assert_null(ksm_passwd_name(&pw, 0));
+	assert_int_equal(ksm_passwd_parse("# x\n", 4, &pw), 0);
+	assert_int_equal(pw.n, 0);
+	ksm_passwd_free(&pw);
+}
+
+/* A hostile file of the largest size accepted: every line its own uid
+ * but for a second line of each tenth uid (which loses to the first), in
+ * reverse order; parsed whole, in bounded time, every uid answered. */
+static void test_passwd_largest(void **state)
+{
+	(void)state;
+	char *text = malloc(KSM_PASSWD_MAX);
+	assert_non_null(text);
+	size_t len = 0;
+	uint32_t lines = 0;
+	for (uint32_t uid = 400000; len + 64 < KSM_PASSWD_MAX; uid--, lines++) {
+		len += (size_t)sprintf(text + len, "u%u:x:%u:0::/:\n", uid, uid);
+		if (uid % 10 == 0)
+			len += (size_t)sprintf(text + len, "dup%u:x:%u:0::/:\n", uid, uid);
+	}
+	struct ksm_passwd pw;
+	assert_int_equal(ksm_passwd_parse(text, len, &pw), 0);
+	assert_int_equal(pw.n, lines);
+	for (uint32_t uid = 400000; uid > 400000 - lines; uid--) {
+		char want[32];
+		snprintf(want, sizeof(want), "u%u", uid);
+		assert_string_equal(ksm_passwd_name(&pw, uid), want);
+	}
+	assert_null(ksm_passwd_name(&pw, 400001));
+	assert_null(ksm_passwd_name(&pw, 400000 - lines));
+	ksm_passwd_free(&pw);
+	free(text);
 }
 
 /* The root of a process: ours is the host's; a start time that is not the
@@ -275,16 +333,17 @@ static void test_passwd_of_root(void **state)
 				&ticks), 1);
 	struct ksm_passwd pw;
 	struct ksm_passwd_of of = { (uint32_t)getpid(), ticks * KSM_TICK_NS + 5, 0 };
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), KSM_ROOT_HOST);
+	struct ksm_stamp id;
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), KSM_ROOT_HOST);
 	assert_int_equal(pw.n, 0);
 	of.start_ns += KSM_TICK_NS;
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), -ESRCH);
 	of.start_ns -= KSM_TICK_NS;
 	of.mnt_ns = 1; /* not its mount namespace */
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), -ESRCH);
 	of.pid = 0x7ffffff0; /* beyond any pid */
 	of.mnt_ns = 0;
-	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw), -ESRCH);
+	assert_int_equal(ksm_passwd_of_root("/proc", &of, &pw, &id), -ESRCH);
 }
 
 int main(void)
@@ -299,7 +358,9 @@ int main(void)
 		cmocka_unit_test(test_seed_from_fake_proc),
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
+		cmocka_unit_test(test_user_name_too_long),
 		cmocka_unit_test(test_passwd_parse),
+		cmocka_unit_test(test_passwd_largest),
 		cmocka_unit_test(test_passwd_of_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -919,6 +919,81 @@ static void test_kernel_filter(void **state)
 	ksm_rules_free(r);
 }
 
+static const struct ksm_num_excl *find_num(const struct ksm_num_excl *list, size_t n, long long v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].value == v)
+			return &list[i];
+	fail_msg("%lld not in the kernel filter", v);
+	return NULL;
+}
+
+#define NS_TYPES (T(PROCESS_CREATE) | T(PROCESS_EXEC) | T(PROCESS_EXIT) | T(IMAGE_LOAD))
+
+static void test_kernel_filter_pid_ns(void **state)
+{
+	(void)state;
+	struct ksm_kernel_filter kf;
+	/* exclusions: `is` on pid_ns, for the types whose records carry it */
+	struct ksm_rules *r = ok("events:\n"
+				 "  all:\n"
+				 "    exclude:\n"
+				 "      - pid_ns: 4026531836\n"
+				 "      - pid_ns: {is_not: 7}\n"           /* not `is` */
+				 "      - all: [{pid_ns: 8}, {pid: 1}]\n"  /* both at once */
+				 "  process_exec:\n"
+				 "    exclude:\n"
+				 "      - any: [{pid_ns: 9}, {cmdline: {contains: x}}]\n");
+	ksm_rules_kernel_filter(r, &kf);
+	assert_int_equal(kf.n_pidns_excl, 2);
+	assert_int_equal(find_num(kf.pidns_excl, kf.n_pidns_excl, 4026531836)->types, NS_TYPES);
+	assert_int_equal(find_num(kf.pidns_excl, kf.n_pidns_excl, 9)->types, T(PROCESS_EXEC));
+	assert_int_equal(kf.pidns_incl_types, 0);
+	ksm_rules_free(r);
+
+	/* includes: a type whose include rules (its own and all's) are all
+	 * pid_ns values gets the set; another condition keeps it in user space */
+	r = ok("events:\n"
+	       "  all:\n"
+	       "    include:\n"
+	       "      - pid_ns: 11\n"
+	       "  process_exec:\n"
+	       "    include:\n"
+	       "      - any: [{pid_ns: 12}, {all: [{pid_ns: 13}]}]\n"
+	       "  process_exit:\n"
+	       "    include:\n"
+	       "      - comm: sh\n"
+	       "  image_load: off\n");
+	ksm_rules_kernel_filter(r, &kf);
+	assert_int_equal(kf.pidns_incl_types, T(PROCESS_CREATE) | T(PROCESS_EXEC));
+	assert_int_equal(find_num(kf.pidns_incl, kf.n_pidns_incl, 11)->types & kf.pidns_incl_types,
+			 T(PROCESS_CREATE) | T(PROCESS_EXEC));
+	assert_int_equal(find_num(kf.pidns_incl, kf.n_pidns_incl, 12)->types, T(PROCESS_EXEC));
+	assert_int_equal(find_num(kf.pidns_incl, kf.n_pidns_incl, 13)->types, T(PROCESS_EXEC));
+	assert_int_equal(kf.n_pidns_excl, 0);
+	/* user space agrees: 12 passes exec, not create */
+	struct ksm_rule_input in = ev(KSM_EV_PROCESS_EXEC);
+	setn(&in, KSM_F_PID_NS, 12);
+	assert_true(ksm_rules_pass(r, &in));
+	in = ev(KSM_EV_PROCESS_CREATE);
+	setn(&in, KSM_F_PID_NS, 12);
+	assert_false(ksm_rules_pass(r, &in));
+	ksm_rules_free(r);
+
+	/* more values than the set holds: that type stays in user space */
+	char text[8192] = "events:\n  process_exec:\n    include:\n";
+	for (int k = 0; k < KSM_MAX_EXCL + 1; k++) {
+		char line[64];
+		snprintf(line, sizeof(line), "      - pid_ns: %d\n", 100 + k);
+		strcat(text, line);
+	}
+	strcat(text, "  process_create:\n    include:\n      - pid_ns: 5\n");
+	r = ok(text);
+	ksm_rules_kernel_filter(r, &kf);
+	assert_int_equal(kf.pidns_incl_types, T(PROCESS_CREATE));
+	ksm_rules_free(r);
+}
+
 /* ---- the shipped example and the documentation's examples ------------------ */
 
 static void test_example_and_docs(void **state)
@@ -990,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_kernel_filter),
+		cmocka_unit_test(test_kernel_filter_pid_ns),
 		cmocka_unit_test(test_example_and_docs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -293,6 +293,30 @@ case_namespaces() {
 	mon_stop "$d"
 }
 
+# --container decided in the kernel: a cgroup named as podman names a
+# container's, a process in it, one in a cgroup made below it after start,
+# one outside (dropped before the queue)
+case_scope() {
+	cg=
+	while read -r _ point type _; do
+		[ "$type" = cgroup2 ] && { cg=$point; break; }
+	done </proc/mounts
+	if [ -z "$cg" ]; then
+		cg=/sys/fs/cgroup
+		mount -t cgroup2 none "$cg" || return 0
+	fi
+	id=5ca1ab1e0123456789abcdef0123456789abcdef0123456789abcdef01234567
+	c="$cg/ksm_scope/libpod-$id"
+	mkdir -p "$c"
+	mon_start "$d" --container 5ca1ab1e || { rmdir "$c" "$cg/ksm_scope"; return 0; }
+	mkdir "$c/sub"
+	truth inside sh -c 'echo $$ >"$1/cgroup.procs"; exec "$2" vfork "$2" exit 3' sh "$c" "$WL"
+	truth below sh -c 'echo $$ >"$1/cgroup.procs"; exec "$2" vfork "$2" exit 4' sh "$c/sub" "$WL"
+	truth outside "$WL" vfork "$WL" exit 5
+	mon_stop "$d"
+	rmdir "$c/sub" "$c" "$cg/ksm_scope"
+}
+
 # what the kernel offers, independently of ksysmon
 case_features() {
 	{
