@@ -8,10 +8,17 @@ storm's wall time and of its own CPU time (user + system of its processes,
 where the BPF programs run), then the BPF programs' run time per call under
 each build (kernel.bpf_stats_enabled=1).  Nothing may be lost by either.
 
+With --in-container the storm runs inside a podman container (the test
+image, tests/integration/containers.py): entered with nsenter (every
+namespace, its root and working directory) and put in the container's
+cgroup, so that its wall and CPU time are measured as on the host while
+every exec is a container's.
+
   python3 bench/bench_versions.py --old OLD/build/ksysmon --new build/ksysmon \\
-      --workload build/tests/workload [--pairs 9] [--exec-n N]
+      --workload build/tests/workload [--pairs 9] [--exec-n N] [--in-container]
 """
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -26,12 +33,46 @@ def monitored(args, binary, n):
     return wall, cpu
 
 
+@contextlib.contextmanager
+def in_container():
+    """A running test container; while it runs, bench's storms run in it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "tests", "integration"))
+    import containers as C
+    C.build_image()
+    with C.Containers() as s:
+        c = s.run_detached(["sleep", "100000"], tag="bench")
+        pid = C.wait_for(lambda: c.pid(), what="container pid")
+        procs = os.path.join(C.unified_mount(), C.cgroup_path(pid).lstrip("/"), "cgroup.procs")
+        host_cmds = bench.storm_cmds
+
+        def storm_cmds(args, kind, n):
+            return [["sh", "-c", 'echo 0 > "$0" && exec "$@"', procs,
+                     "nsenter", "-t", str(pid), "-a", "-r", "-w", "--",
+                     C.WORKLOAD_IN_IMAGE] + cmd[1:] for cmd in host_cmds(args, kind, n)]
+        bench.storm_cmds = storm_cmds
+        try:
+            yield
+        finally:
+            bench.storm_cmds = host_cmds
+            c.stop(timeout=0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", required=True, help="ksysmon binary A (the reference)")
     bench.versus_args(ap, pairs=9)
+    ap.add_argument("--in-container", action="store_true",
+                    help="run the storm in a podman container")
     args = ap.parse_args()
     args.fast_exec = None
+    if args.in_container:
+        with in_container():
+            return compare(args)
+    return compare(args)
+
+
+def compare(args):
 
     n = args.exec_n or bench.calibrate(args, "exec")
     print("exec storm: %d execs per run, %d pairs, kernel %s" % (n, args.pairs, os.uname().release),

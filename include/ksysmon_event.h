@@ -133,6 +133,14 @@ enum ksm_task_ns_flags {
 	KSM_NS_CGROUP_TRUNCATED = 1u << 5, /* the cgroup path was cut (too long or deep) */
 	KSM_NS_ROOT_TRUNCATED = 1u << 6,   /* the root path was cut */
 	KSM_NS_ROOT_DELETED = 1u << 7,     /* the root directory was removed */
+	/* the process's mount namespace is not the monitor's: root is the
+	 * root directory's path inside its filesystem (root_dev), from that
+	 * filesystem's top, as mountinfo's root field names a directory; the
+	 * client finds which of its own mounts shows it */
+	KSM_NS_ROOT_FS = 1u << 8,
+	/* with KSM_NS_ROOT_FS: the root is not the top of its mount tree (a
+	 * chroot inside that namespace, not its pivot_root) */
+	KSM_NS_ROOT_CHROOT = 1u << 9,
 };
 
 /* The id a user namespace shows for a host id it does not map. */
@@ -149,7 +157,10 @@ struct ksm_task_ns {
 	ksm_u64 cgroup_id;       /* cgroup v2 id (the unified hierarchy's directory inode); 0: none */
 	ksm_u64 container_start; /* start of the pid namespace's init, same clock as hdr.time; with KSM_NS_PID */
 	struct ksm_str cgroup;   /* path in the unified hierarchy, from its root */
-	struct ksm_str root;     /* the process's root directory, when not its mount tree's top */
+	/* the process's root directory: without KSM_NS_ROOT_FS its path from
+	 * the top of its mount tree, when it is not that top (a chroot);
+	 * with it, its path inside the filesystem root_dev */
+	struct ksm_str root;
 	ksm_u32 pid_ns;
 	ksm_u32 mnt_ns;
 	ksm_u32 net_ns;
@@ -164,7 +175,7 @@ struct ksm_task_ns {
 	ksm_u32 ns_gid;
 	ksm_u16 pid_ns_level; /* 0: the initial pid namespace */
 	ksm_u16 flags;        /* enum ksm_task_ns_flags */
-	ksm_u32 reserved;
+	ksm_u32 root_dev;     /* with KSM_NS_ROOT_FS: the root's filesystem, as st_dev (0 before) */
 };
 
 /* A new process (fork/vfork/clone without CLONE_THREAD). */

@@ -20,6 +20,11 @@
 #define KSM_NS_POS_MASK (KSM_NS_PATH_MAX - 1)
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
+/* the inode of the monitor's own mount namespace (/proc/self/ns/mnt):
+ * the root of a process in another one is told by its filesystem; 0: all
+ * roots are walked as paths */
+const volatile __u32 host_mnt_ns = 0;
+
 _Static_assert((KSM_NS_PATH_MAX & (KSM_NS_PATH_MAX - 1)) == 0, "mask");
 
 /* kernfs_node's parent: __parent since 6.15, parent before (the types
@@ -254,7 +259,7 @@ static __always_inline void ns_fill(struct ksm_task_ns *ns, struct task_struct *
 	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
 
 	ns->flags = 0;
-	ns->reserved = 0;
+	ns->root_dev = 0;
 	ns->cgroup.offset = ns->cgroup.length = 0;
 	ns->root.offset = ns->root.length = 0;
 	ns->cgroup_id = kn ? BPF_CORE_READ(kn, id) : 0;
@@ -272,13 +277,17 @@ static __always_inline void ns_fill(struct ksm_task_ns *ns, struct task_struct *
 /*
  * The cgroup and root strings of a process_exec at data[off] (the string
  * offsets count from the record's start, rec_size before data); returns
- * the offset after them.  The root only when it is not its mount tree's
- * top: a chroot, not the host's / nor a container's pivot_root.
+ * the offset after them.  In the monitor's mount namespace the root is its
+ * path, only when it is not the mount tree's top (a chroot); in another
+ * (a container's pivot_root, whose top means nothing to the host) it is
+ * told by its filesystem and its path there, for the client to find.
  */
 static __always_inline __u32 ns_paths(struct ksm_task_ns *ns, char *data, __u32 off,
 				      __u32 rec_size, struct task_struct *task)
 {
 	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	bool foreign = host_mnt_ns && ns->mnt_ns != host_mnt_ns;
 	__u32 len;
 
 	if (kn) {
@@ -289,10 +298,19 @@ static __always_inline __u32 ns_paths(struct ksm_task_ns *ns, char *data, __u32 
 		ns->cgroup.length = len;
 		off += len;
 	}
-	__u64 r = path_walk((__u64)BPF_CORE_READ(task, fs, root.mnt),
-			    (__u64)BPF_CORE_READ(task, fs, root.dentry), 1);
-	if ((__u32)r == KSM_PATH_MAX - 1 && !(r >> 32))
+	struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
+	__u64 r = path_walk((__u64)root_mnt, (__u64)root, WALK_TO_TOP);
+	bool top = (__u32)r == KSM_PATH_MAX - 1 && !(r >> 32);
+	if (foreign) {
+		/* whether it is the top as the walk says it (a pivot_root's new
+		 * root lies on the namespace's hidden first mount), then its
+		 * path in its filesystem */
+		r = path_walk((__u64)root_mnt, (__u64)root, WALK_TO_FS);
+		ns->flags |= KSM_NS_ROOT_FS | (top ? 0 : KSM_NS_ROOT_CHROOT);
+		ns->root_dev = ksm_encode_dev(BPF_CORE_READ(root_mnt, mnt_sb, s_dev));
+	} else if (top) {
 		return off; /* "/" */
+	}
 	off &= (KSM_NS_STRINGS_AT << 1) - 1;
 	len = ns_path_copy(r, &data[off], &ns->flags, KSM_NS_ROOT_TRUNCATED, KSM_NS_ROOT_DELETED);
 	ns->root.offset = rec_size + off;

@@ -71,16 +71,22 @@ static __always_inline __u64 walk_result(struct path_scratch *s, bool too_deep, 
 	return flags << 32 | pos;
 }
 
+/* Where path_walk() stops */
+enum ksm_walk_to {
+	WALK_TO_ROOT = 0, /* the current task's root */
+	WALK_TO_TOP = 1,  /* the top of the mount tree (as /proc/PID/root shows it to the host) */
+	WALK_TO_FS = 2,   /* the top of the dentry's filesystem: no mount is crossed */
+};
+
 /*
- * Walks the path of (mnt, dentry) as seen from the current task's root into
- * the per-CPU buffer, ending at buf[KSM_PATH_MAX]; returns the start
- * position, and enum ksm_path_flags in the upper 32 bits.  With to_top, the
- * walk does not stop at that root but at the top of the mount tree (the
- * root itself, as /proc/PID/root shows it to the host).  A global function:
- * the verifier checks it once, apart from its callers' states.
+ * Walks the path of (mnt, dentry) into the per-CPU buffer, ending at
+ * buf[KSM_PATH_MAX], up to where `to` (enum ksm_walk_to) says; returns the
+ * start position, and enum ksm_path_flags in the upper 32 bits.  A global
+ * function: the verifier checks it once, apart from its callers' states.
  */
-__noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to_top)
+__noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to)
 {
+	bool to_top = to != WALK_TO_ROOT, in_fs = to == WALK_TO_FS;
 	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_addr;
 	struct dentry *dentry = (struct dentry *)dentry_addr;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -103,7 +109,9 @@ __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to_top)
 
 		if (dentry == root_dentry && vfsmnt == root_mnt)
 			break;
-		if (dentry == mnt_root) {
+		if (in_fs && dentry == parent)
+			break; /* the filesystem's root */
+		if (dentry == mnt_root && !in_fs) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 			if (mnt_parent == mnt)
 				break; /* global root, or an internal mount */
@@ -144,7 +152,7 @@ static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry
 					  char *dst, __u32 *flags)
 {
 	__u32 zero = 0;
-	__u64 r = path_walk((__u64)vfsmnt, (__u64)dentry, 0);
+	__u64 r = path_walk((__u64)vfsmnt, (__u64)dentry, WALK_TO_ROOT);
 	struct path_scratch *s = bpf_map_lookup_elem(&path_scratch, &zero);
 
 	*flags = r >> 32;

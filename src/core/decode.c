@@ -115,6 +115,7 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 	v->ns_gid = n.ns_gid;
 	v->pid_ns_level = n.pid_ns_level;
 	v->flags = n.flags;
+	v->root_dev = (n.flags & KSM_NS_ROOT_FS) ? n.root_dev : 0;
 	return true;
 }
 

@@ -30,6 +30,14 @@ enum ksm_path_state {
 	KSM_PATH_TRUNCATED = 1u << 1,
 };
 
+/* Where ksysmon's own mount namespace shows a root the kernel named by
+ * its filesystem (KSM_NS_ROOT_FS); 0: not asked. */
+enum ksm_root_at {
+	KSM_ROOT_AT_PATH = 1,    /* at ctx.root_host */
+	KSM_ROOT_AT_UNREACHABLE, /* nowhere: no mount of ksysmon's namespace shows it */
+	KSM_ROOT_AT_UNRESOLVED,  /* not known (the process ended and the mounts changed first) */
+};
+
 struct ksm_event {
 	enum ksm_event_type type;
 	uint16_t hdr_flags;
@@ -55,6 +63,7 @@ struct ksm_event {
 		uint32_t ns_uid, ns_euid, ns_gid;
 		uint16_t pid_ns_level;
 		uint16_t flags; /* enum ksm_task_ns_flags */
+		uint32_t root_dev; /* with KSM_NS_ROOT_FS */
 	} ns;
 	union {
 		struct {
@@ -119,6 +128,8 @@ struct ksm_event {
 		bool has_sha256;                /* --hash: exec and image events */
 		uint8_t sha256[32];
 		const char *sha256_error;       /* why there is no digest */
+		uint8_t root_at;                /* process_exec: enum ksm_root_at */
+		struct ksm_text root_host;      /* with KSM_ROOT_AT_PATH */
 	} ctx;
 };
 

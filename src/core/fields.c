@@ -137,6 +137,22 @@ static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 	exec_file_fields(w, ev);
 }
 
+/* A root in another mount namespace: its filesystem, and where ksysmon's
+ * namespace (the host's) shows it — root only when that is not "/". */
+static void root_fs_fields(const struct walk *w, const struct ksm_event *ev)
+{
+	const struct ksm_context *c = &ev->ctx;
+
+	if (c->root_at == KSM_ROOT_AT_PATH &&
+	    !(c->root_host.len == 1 && c->root_host.data[0] == '/'))
+		w->s->text(w->ctx, "root", &c->root_host, NULL);
+	w->s->num(w->ctx, "root_dev", ev->ns.root_dev);
+	if (c->root_at == KSM_ROOT_AT_UNREACHABLE)
+		w->s->boolean(w->ctx, "root_unreachable", true);
+	else if (c->root_at != KSM_ROOT_AT_PATH)
+		w->s->boolean(w->ctx, "root_unresolved", true);
+}
+
 /* The namespaces and cgroup the kernel recorded for the process; facts of
  * a non-initial namespace only when the process is in one. */
 static void ns_fields(const struct walk *w, const struct ksm_event *ev)
@@ -174,13 +190,14 @@ static void ns_fields(const struct walk *w, const struct ksm_event *ev)
 	} else if (n->flags & KSM_NS_USER) {
 		w->s->boolean(w->ctx, "ns_ids_unknown", true);
 	}
-	if (n->root.present) {
+	if (n->flags & KSM_NS_ROOT_FS)
+		root_fs_fields(w, ev);
+	else if (n->root.present)
 		path(w, "root", &n->root, n->flags & KSM_NS_ROOT_DELETED);
-		if (n->flags & KSM_NS_ROOT_DELETED)
-			w->s->boolean(w->ctx, "root_deleted", true);
-		if (n->flags & KSM_NS_ROOT_TRUNCATED)
-			w->s->boolean(w->ctx, "root_truncated", true);
-	}
+	if (n->flags & KSM_NS_ROOT_DELETED)
+		w->s->boolean(w->ctx, "root_deleted", true);
+	if (n->flags & KSM_NS_ROOT_TRUNCATED)
+		w->s->boolean(w->ctx, "root_truncated", true);
 }
 
 static void exit_fields(const struct walk *w, const struct ksm_event *ev)

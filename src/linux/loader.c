@@ -355,6 +355,14 @@ static int capture_print(enum libbpf_print_level level, const char *fmt, va_list
 	return load_log.next ? load_log.next(level, fmt, args) : 0;
 }
 
+/* The inode of ksysmon's mount namespace; 0 when unknown (then every
+ * root is walked as a path, as in the monitor's own namespace). */
+static uint32_t own_mnt_ns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/mnt", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
 static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int ncpus,
 		     const struct kernel_features *kf, const struct feature *feats)
 {
@@ -372,6 +380,7 @@ static int configure(struct ksysmon_bpf *skel, const struct ksm_options *o, int 
 	ro->deny_glob_count = kernel_deny ? (uint32_t)o->n_deny_globs : 0;
 	ro->deny_audit = o->deny_audit;
 	ro->deny_fail_closed = o->deny_fail_closed;
+	ro->host_mnt_ns = own_mnt_ns();
 	if (bpf_map__set_max_entries(skel->maps.deny_globs, kernel_deny ? (uint32_t)o->n_deny_globs : 1))
 		return -1;
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pipeline/mounts.h"
+
 #define FILEID_KERNFS 0xfe /* the file handle type of cgroup2 directories: the 64-bit id */
 
 /* mountinfo's fields: id parent major:minor root mountpoint options... - fstype ... */
@@ -39,18 +41,7 @@ int ksm_cgroups_open(struct ksm_cgroups *g, const char *mountinfo)
 	fclose(f);
 	if (!point)
 		return -ENOENT;
-	/* mountinfo escapes space, tab, newline and backslash as \ooo */
-	size_t o = 0;
-	for (size_t i = 0; point[i] && o + 1 < sizeof(g->mnt); i++) {
-		unsigned v;
-		if (point[i] == '\\' && sscanf(point + i + 1, "%3o", &v) == 1) {
-			g->mnt[o++] = (char)v;
-			i += 3;
-		} else {
-			g->mnt[o++] = point[i];
-		}
-	}
-	g->mnt[o] = '\0';
+	ksm_mountinfo_unescape(point, g->mnt, sizeof(g->mnt));
 	g->mnt_fd = open(g->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return g->mnt_fd < 0 ? -errno : 0;
 }

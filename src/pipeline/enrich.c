@@ -347,8 +347,9 @@ static struct ksm_user_query user_query(const struct ksm_event *ev)
 	q.mnt_ns = n->mnt_ns;
 	if (n->flags & KSM_NS_USER)
 		q.ns_uid = n->flags & KSM_NS_IDS_UNKNOWN ? KSM_NS_ID_UNMAPPED : n->ns_uid;
-	/* a chroot inside the namespace: its root is not the namespace's */
-	q.own_root = n->root.present;
+	/* a root below its namespace's top: its own passwd, not the namespace's */
+	q.own_root = n->root.present &&
+		     (!(n->flags & KSM_NS_ROOT_FS) || (n->flags & KSM_NS_ROOT_CHROOT));
 	return q;
 }
 

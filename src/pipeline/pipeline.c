@@ -255,6 +255,9 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 		for (size_t i = 0; i < o->n_pids; i++)
 			p->followed[o->pids[i] / 8] |= (uint8_t)(1u << (o->pids[i] % 8));
 	}
+	p->mounts.fd = -1;
+	if (!p->replay && seed)
+		ksm_mounts_open(&p->mounts, "/proc"); /* without it: roots unresolved */
 	if (o->hash) {
 		if (!p->replay && ksm_filehash_init(&p->hash))
 			return ksm_fail(err, errlen, "cannot allocate the hash cache: %s", strerror(errno));
@@ -272,6 +275,7 @@ void ksm_pipeline_free(struct ksm_pipeline *p)
 	ksm_enrich_free(&p->enrich);
 	ksm_buf_free(&p->scratch);
 	ksm_filehash_free(&p->hash);
+	ksm_mounts_close(&p->mounts);
 	for (size_t i = 0; i < p->n_users; i++)
 		free(p->users[i].name);
 	free(p->users);
@@ -335,6 +339,48 @@ static void digest(struct ksm_pipeline *p, struct ksm_event *ev)
 	ev->ctx.sha256_error = p->recorded.sha256_error;
 }
 
+/* An exec whose root the kernel named by its filesystem (another mount
+ * namespace's root): where the host shows it. */
+static bool root_by_fs(const struct ksm_event *ev)
+{
+	return ev->type == KSM_EV_PROCESS_EXEC && ev->has_ns && (ev->ns.flags & KSM_NS_ROOT_FS);
+}
+
+/* Live: asks the mount table (a cut or removed root's path names nothing
+ * exactly, and a path too long for a capture is not kept); a replay shows
+ * what the capture recorded, never the replaying machine's mounts. */
+static void locate_root(struct ksm_pipeline *p, struct ksm_event *ev)
+{
+	struct ksm_context *c = &ev->ctx;
+	char fs_path[KSM_PATH_MAX + 1];
+	const char *path;
+
+	c->root_at = KSM_ROOT_AT_UNRESOLVED;
+	if (p->replay) {
+		if (p->pending_root) {
+			c->root_at = p->recorded.root_at;
+			c->root_host = p->recorded.root_host;
+		}
+		return;
+	}
+	const struct ksm_text *r = &ev->ns.root;
+	if ((ev->ns.flags & (KSM_NS_ROOT_DELETED | KSM_NS_ROOT_TRUNCATED)) || r->utf16 ||
+	    r->len > KSM_PATH_MAX || (ev->hdr_flags & KSM_HF_TIME_REALTIME))
+		return;
+	memcpy(fs_path, r->data, r->len);
+	fs_path[r->len] = '\0';
+	struct ksm_root_query q = { .dev = ev->ns.root_dev, .fs_path = fs_path,
+				    .exec_ns = ev->time_ns - p->boot_ns, .pid = ev->pid,
+				    .start_ns = ev->start_time };
+	enum ksm_root_at at = ksm_root_locate(&p->mounts, &q, &path);
+	if (at == KSM_ROOT_AT_PATH && strlen(path) > KSM_CAP_ROOT_MAX)
+		return;
+	c->root_at = (uint8_t)at;
+	if (path)
+		c->root_host = (struct ksm_text){ .data = (const uint8_t *)path,
+						  .len = (uint32_t)strlen(path), .present = true };
+}
+
 static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
 {
 	if (p->print) {
@@ -363,10 +409,14 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 			ksm_select_event(p->rules, ev, &p->scratch);
 		if (shown && p->hashing)
 			digest(p, ev);
+		if (root_by_fs(ev) && (shown || recording(p)))
+			locate_root(p, ev);
 	}
 	if (recording(p)) {
 		if (ev->ctx.has_sha256 || ev->ctx.sha256_error)
 			ksm_capture_hash(&p->capture.buf, &ev->ctx);
+		if (ev->ctx.root_at)
+			ksm_capture_root(&p->capture.buf, &ev->ctx);
 		/* the record as its header sizes it: the reader's framing */
 		ksm_buf_put(&p->capture.buf, raw, ev->size);
 		ksm_output_unit(&p->capture, ev->type);
@@ -400,6 +450,21 @@ void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
 			put_clock(p, &p->capture.buf);
 	}
 	handle(p, &ev, data);
+}
+
+static bool replay_root(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	struct ksm_text path;
+	struct ksm_context *c = &p->recorded;
+
+	if (!ksm_capture_read_root(rec, size, &c->root_at, &path))
+		return false;
+	size_t n = path.len < KSM_CAP_ROOT_MAX ? path.len : KSM_CAP_ROOT_MAX;
+	memcpy(p->recorded_root, path.data, n);
+	c->root_host = (struct ksm_text){ .data = (const uint8_t *)p->recorded_root,
+					  .len = (uint32_t)n, .present = path.present };
+	p->pending_root = true;
+	return true;
 }
 
 static bool replay_hash(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
@@ -449,15 +514,17 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		return replay_hash(p, rec, size);
 	case KSM_CAP_CGROUP:
 		return replay_cgroup(p, rec, size);
+	case KSM_CAP_ROOT:
+		return replay_root(p, rec, size);
 	default:
 		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
 			p->malformed++;
-			p->pending_hash = false;
+			p->pending_hash = p->pending_root = false;
 			p->once_user.set = false;
 			return false;
 		}
 		handle(p, &ev, rec);
-		p->pending_hash = false;
+		p->pending_hash = p->pending_root = false;
 		p->once_user.set = false;
 		return true;
 	}

@@ -17,6 +17,7 @@
 #include "sinks/capture.h"
 #include "pipeline/enrich.h"
 #include "policy/filehash.h"
+#include "pipeline/mounts.h"
 #include "pipeline/options.h"
 #include "sinks/output.h"
 #include "pipeline/rules.h"
@@ -37,6 +38,7 @@ struct ksm_pipeline {
 	struct ksm_buf scratch;  /* fields the rules look at */
 	bool hashing;            /* --hash sha256 */
 	struct ksm_filehash hash;
+	struct ksm_mounts mounts; /* live: where the host shows other namespaces' roots */
 
 	/* replay only: what the kernel selected live is selected here */
 	bool replay;
@@ -46,6 +48,8 @@ struct ksm_pipeline {
 	bool pending_hash; /* a KSM_CAP_HASH came before the next record */
 	struct ksm_context recorded; /* its digest */
 	char recorded_error[257];
+	bool pending_root; /* a KSM_CAP_ROOT came before the next record (recorded.root_at) */
+	char recorded_root[KSM_CAP_ROOT_MAX + 1];
 	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
 	/* the name a chrooted process's root gave, for the next record only */
 	struct { bool set, known; uint32_t uid; char *name; } once_user;

@@ -340,3 +340,21 @@ int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_o
 	closedir(d);
 	return rc;
 }
+
+int ksm_proc_root_dev(const char *proc_dir, uint32_t pid, uint64_t start_ns, uint64_t *dev)
+{
+	char path[256];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%u", proc_dir, pid);
+	int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -ESRCH;
+	/* the start is read after the root: a pid reused in between fails it */
+	int r = fstatat(dirfd, "root", &st, 0) ? -ESRCH : 0;
+	if (!r && !same_start(dirfd, start_ns))
+		r = -ESRCH;
+	close(dirfd);
+	if (!r)
+		*dev = (uint64_t)st.st_dev;
+	return r;
+}

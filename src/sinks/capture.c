@@ -137,6 +137,18 @@ void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_
 	}
 }
 
+void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx)
+{
+	struct ksm_cap_root r = { .at = ctx->root_at };
+	uint32_t end = sizeof(r);
+	size_t len = ctx->root_at == KSM_ROOT_AT_PATH ? cap_len(ctx->root_host.len, KSM_CAP_ROOT_MAX) : 0;
+
+	r.path = place(&end, len);
+	r.hdr = annotation(KSM_CAP_ROOT, end);
+	ksm_buf_put(b, &r, sizeof(r));
+	ksm_buf_put(b, ctx->root_host.data, len);
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 static size_t read_fully(FILE *f, void *p, size_t n)
@@ -362,4 +374,15 @@ bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,
 	*has_digest = r.flags & KSM_CAP_HASH_DIGEST;
 	memcpy(sha256, r.sha256, 32);
 	return str_in(rec, size, sizeof(r), r.error, error);
+}
+
+bool ksm_capture_read_root(const uint8_t *rec, uint32_t size, uint8_t *at, struct ksm_text *path)
+{
+	FIXED(struct ksm_cap_root, r);
+	if (r.at < KSM_ROOT_AT_PATH || r.at > KSM_ROOT_AT_UNRESOLVED)
+		return false;
+	*at = (uint8_t)r.at;
+	if (!str_in(rec, size, sizeof(r), r.path, path))
+		return false;
+	return r.at != KSM_ROOT_AT_PATH || (path->present && path->len);
 }

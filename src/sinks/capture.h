@@ -28,8 +28,10 @@
 #define KSM_CAPTURE_MAGIC "KSMCAP\r\n" /* the CR LF shows text-mode damage */
 /* Version 3: process records may end with a namespace block
  * (KSM_HF_TASK_NS).  Version 2 files, whose records never have one, read
- * the same way: their namespace facts are absent. */
-#define KSM_CAPTURE_VERSION 3
+ * the same way: their namespace facts are absent.  Version 4: a root may
+ * be named by its filesystem (KSM_NS_ROOT_FS), with a KSM_CAP_ROOT saying
+ * where the host showed it. */
+#define KSM_CAPTURE_VERSION 4
 #define KSM_CAPTURE_VERSION_MIN 2 /* the oldest version read */
 #define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
 
@@ -53,6 +55,7 @@ enum ksm_capture_type {
 	KSM_CAP_HASH = 0x104,  /* the digest of the next record's file */
 	KSM_CAP_USER_NS = 0x105, /* the name of a user id in a mount namespace's root */
 	KSM_CAP_CGROUP = 0x106,  /* the container of a cgroup id, as found live */
+	KSM_CAP_ROOT = 0x107,    /* where the host showed the next record's root */
 };
 
 struct ksm_cap_clock {
@@ -124,6 +127,16 @@ struct ksm_cap_hash {
 	struct ksm_str error;
 };
 
+/* KSM_CAP_ROOT: what ksysmon found, live, for a root the kernel named by
+ * its filesystem: a replay shows that, not what the replaying machine
+ * mounts */
+struct ksm_cap_root {
+	struct ksm_header hdr;
+	ksm_u32 at; /* enum ksm_root_at */
+	ksm_u32 reserved;
+	struct ksm_str path; /* with KSM_ROOT_AT_PATH */
+};
+
 /* What a capture file says of itself. */
 struct ksm_capture_info {
 	uint32_t version;
@@ -148,8 +161,11 @@ void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const ch
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
 /* c NULL: the cgroup is in no container */
 void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c);
+/* ctx's root_at and root_host (at most KSM_CAP_ROOT_MAX bytes) */
+void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx);
+#define KSM_CAP_ROOT_MAX 4095
 /* Room the annotations written with one event may need. */
-#define KSM_CAPTURE_ANNOTATION_MAX 1024
+#define KSM_CAPTURE_ANNOTATION_MAX (1024 + KSM_CAP_ROOT_MAX + 64)
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -187,6 +203,8 @@ bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, 
 /* *in_container false: the cgroup is in none (*c untouched) */
 bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
 			     bool *in_container, struct ksm_container *c);
+/* *at (enum ksm_root_at, checked) and *path (with KSM_ROOT_AT_PATH) */
+bool ksm_capture_read_root(const uint8_t *rec, uint32_t size, uint8_t *at, struct ksm_text *path);
 bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,
 			   uint8_t sha256[32], struct ksm_text *error);
 

@@ -79,7 +79,7 @@ class Capture(unittest.TestCase):
         h, _, _ = records(self.cap)
         magic, version, size, boot, started, _, hlen, klen, _ = h
         self.assertEqual(magic, b"KSMCAP\r\n")
-        self.assertEqual(version, 3)
+        self.assertEqual(version, 4)
         with open(self.cap, "rb") as f:
             names = f.read(size)[HEADER.size:]
         self.assertEqual(names[:hlen].decode(), socket.gethostname())
@@ -126,7 +126,8 @@ class Capture(unittest.TestCase):
         out, _, _ = replay("-r", v2, "-f", "json")
         ns_fields = {"cgroup_id", "cgroup", "pid_ns_level", "vpid", "vppid", "in_init_tree",
                      "container_start", "pid_ns", "mnt_ns", "net_ns", "user_ns", "uts_ns",
-                     "ipc_ns", "cgroup_ns", "ns_uid", "ns_gid", "ns_euid", "root"}
+                     "ipc_ns", "cgroup_ns", "ns_uid", "ns_gid", "ns_euid", "root",
+                     "root_dev", "root_unreachable", "root_unresolved"}
         want = []
         for line in lines(live):
             e = json.loads(line)

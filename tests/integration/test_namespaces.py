@@ -2,9 +2,12 @@
 compared with the truth read from /proc and /sys while the process lives:
 a plain host process, a new pid and mount namespace with a chroot, a user
 namespace made by an unprivileged user, a cgroup made by hand, programs on
-an overlay's upper and lower layers, and podman (runc) containers."""
+an overlay's upper and lower layers, podman (runc) containers (their root
+against podman's MergedDir), a root the host does not mount, and a
+container gone before ksysmon looked at its root."""
 import json
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -12,6 +15,7 @@ import time
 import unittest
 
 import containers as C
+import harness
 from harness import MONITOR, Monitor, by_pid
 
 SLEEP = shutil.which("sleep")
@@ -32,6 +36,29 @@ def truth(pid):
                        "ns_euid": C.to_ns_id(pid, ids["euid"]),
                        "ns_gid": C.to_ns_id(pid, ids["gid"], "gid")}
     t["start_ns"] = C.start_ns(pid)
+    # in another mount namespace the root is told by its filesystem; its
+    # host path is the caller's truth (podman's MergedDir, the chroot's
+    # directory), not /proc/PID/root's "/" of that namespace
+    t["own_mnt"] = t["ns"]["mnt"] == C.ns_inodes(os.getpid())["mnt"]
+    t["root_dev"] = os.stat("/proc/%d/root" % pid).st_dev
+    # the program as the process names it: /proc/PID/exe and /proc/PID/root
+    # read from the top of the process's mount tree, the root a prefix
+    exe, top_root = os.readlink("/proc/%d/exe" % pid), os.readlink("/proc/%d/root" % pid)
+    t["exe"] = exe if top_root == "/" else exe[len(top_root):]
+    if not t["own_mnt"]:
+        t["root"] = None
+    elif t["root"] != "/":
+        with_root(t, t["root"])
+    return t
+
+
+def with_root(t, root):
+    """t with the host path of the process's root, and what that path
+    joined with the process's own view of its program names (stat, read
+    while the root is mounted)."""
+    t["root"] = root
+    st = os.stat(root.rstrip("/") + t["exe"])
+    t["exe_in_root"] = (st.st_dev, st.st_ino)
     return t
 
 
@@ -61,10 +88,20 @@ class Namespaces(unittest.TestCase):
             self.assertNotIn("root", ev)
             return
         self.assertEqual(ev["cgroup"], t["cgroup"])
+        if t["own_mnt"]:
+            self.assertNotIn("root_dev", ev)
+        else:
+            self.assertEqual(ev["root_dev"], t["root_dev"])
+        for f in ("root_unreachable", "root_unresolved", "root_deleted", "root_truncated"):
+            self.assertNotIn(f, ev)
+        self.assertIsNotNone(t["root"], "the test gives the root's host path")
         if t["root"] == "/":
             self.assertNotIn("root", ev)
         else:
             self.assertEqual(ev["root"], t["root"])
+            # the root's host path and the image's path in it name the file
+            self.assertEqual(ev["image"], t["exe"])
+            self.assertEqual(t["exe_in_root"], (ev["image_dev"], ev["image_inode"]))
         self.assertEqual((ev["image_dev"], ev["image_inode"]), (t["dev"], t["ino"]))
 
     def events_of(self, mon, pid):
@@ -73,13 +110,16 @@ class Namespaces(unittest.TestCase):
         self.assertTrue(ex, "no process_exec of %d" % pid)
         return ex[-1], [e for e in evs if e["type"] == "process_exit"]
 
-    def watch(self, start, settle=0.3):
+    def watch(self, start, settle=0.3, root=None):
         """start() -> (pid, finish); the process's exec and exit records
-        checked against its truth."""
+        checked against its truth (root: the host path of its root, when
+        it is in another mount namespace)."""
         with Monitor() as mon:
             pid, finish = start()
             time.sleep(settle)
             t = truth(pid)
+            if root is not None:
+                with_root(t, root)
             finish()
             time.sleep(0.2)
             mon.stop()
@@ -108,7 +148,8 @@ class Namespaces(unittest.TestCase):
         rootfs = tempfile.mkdtemp(prefix="ksysmon-rootfs.")
         try:
             C.unpack_rootfs(rootfs)
-            ex, t = self.watch(self.spawned(lambda: C.chroot_pidns(rootfs, ["/bin/sleep", "5"])))
+            ex, t = self.watch(self.spawned(lambda: C.chroot_pidns(rootfs, ["/bin/sleep", "5"])),
+                               root=os.path.realpath(rootfs))
             self.assertEqual((ex["vpid"], ex["vppid"], ex["in_init_tree"]), (1, 0, True))
             self.assertEqual(ex["root"], os.path.realpath(rootfs))
             self.assertNotEqual(ex["pid_ns"], C.ns_inodes(os.getpid())["pid"])
@@ -116,6 +157,49 @@ class Namespaces(unittest.TestCase):
             subprocess.run(["umount", "-l", os.path.join(rootfs, "proc")],
                            stderr=subprocess.DEVNULL)
             shutil.rmtree(rootfs, ignore_errors=True)
+
+    def test_chroot_in_the_host_mount_namespace(self):
+        """A chroot without a new mount namespace: the kernel's path, as
+        /proc/PID/root shows it."""
+        rootfs = tempfile.mkdtemp(prefix="ksysmon-rootfs.")
+        try:
+            C.unpack_rootfs(rootfs)
+            ex, t = self.watch(self.spawned(
+                lambda: C.Spawned(["chroot", rootfs, "/bin/sleep", "5"], "busybox", 0)))
+            self.assertEqual(ex["root"], os.path.realpath(rootfs))
+            self.assertNotIn("root_dev", ex)
+        finally:
+            shutil.rmtree(rootfs, ignore_errors=True)
+
+    def test_root_the_host_does_not_mount(self):
+        """A tmpfs mounted in a private mount namespace only, chrooted
+        into: no path of the host shows it, and the record says so."""
+        top = tempfile.mkdtemp(prefix="ksysmon-hidden.")
+        busybox = shutil.which("busybox")
+        script = ('mount -t tmpfs ksysmon-hidden "$1" && cp "$2" "$1/busybox" && '
+                  'exec chroot "$1" /busybox sleep 5')
+        try:
+            def start():
+                sp = C.Spawned(["unshare", "--mount", "--propagation", "private",
+                                "sh", "-c", script, "sh", top, busybox], "busybox", 0)
+                return sp.pid(), sp.kill
+            with Monitor() as mon:
+                pid, finish = start()
+                time.sleep(0.3)
+                t = truth(pid)
+                finish()
+                time.sleep(0.2)
+                mon.stop()
+            ex, _ = self.events_of(mon, pid)
+            self.assertFalse(t["own_mnt"])
+            self.assertEqual(ex["image"], "/busybox")
+            self.assertEqual(ex["root_dev"], t["root_dev"])
+            self.assertNotEqual(t["root_dev"], os.stat(top).st_dev)
+            self.assertIs(ex["root_unreachable"], True)
+            for f in ("root", "root_unresolved"):
+                self.assertNotIn(f, ex)
+        finally:
+            os.rmdir(top)
 
     def test_pid_namespaces_nested_to_the_kernel_limit(self):
         """32 nested pid namespaces (MAX_PID_NS_LEVEL) and 31: the
@@ -245,11 +329,13 @@ class Containers(unittest.TestCase):
             c = s.run_detached(["sleep", "30"], **kw)
             init = C.wait_for(lambda: c.pid(), what="container pid")
             t_init = truth(init)
+            with_root(t_init, c.inspect()["merged_dir"])
             c.exec(["sh", "-c", "exec sleep 3"], detach=True, user=kw.get("user"))
             entered = C.wait_for(lambda: [p for p in C.pids_in_pidns(t_init["ns"]["pid"])
                                           if p != init], what="podman exec")[0]
             time.sleep(0.3)
             t_ent = truth(entered)
+            with_root(t_ent, t_init["root"])
             c.stop(timeout=0)
             mon.stop()
         ex, _ = self.events_of(mon, init)
@@ -267,7 +353,61 @@ class Containers(unittest.TestCase):
         return ex, ent
 
     def test_root(self):
-        self.container()
+        ex, ent = self.container()
+        self.assertTrue(ex["root"].startswith("/var/lib/containers/storage/overlay/"), ex["root"])
+
+    def test_replay_shows_the_root_found_live(self):
+        """A capture keeps where the host showed a container's root: its
+        replay, once the container and its overlay are gone, shows the
+        same, without looking at the mounts again."""
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cap."), "c.ksm")
+        try:
+            with C.Containers() as s, Monitor("-w", cap, "--print") as mon:
+                c = s.run_detached(["sleep", "30"])
+                merged = c.inspect()["merged_dir"]
+                c.exec(["sh", "-c", "exec sleep 0"])
+                c.stop(timeout=0)
+                mon.stop()
+            live = [e for e in mon.events() if e["type"] == "process_exec" and "root_dev" in e]
+            self.assertTrue([e for e in live if e.get("root") == merged], live)
+            self.assertFalse(os.path.exists(os.path.join(merged, "bin")))
+            out = subprocess.run([harness.MONITOR, "-r", cap, "-f", "json"], check=True,
+                                 capture_output=True, timeout=60).stdout.decode()
+            again = [e for e in map(json.loads, out.splitlines())
+                     if e["type"] == "process_exec" and "root_dev" in e]
+            self.assertEqual(again, live)
+        finally:
+            shutil.rmtree(os.path.dirname(cap), ignore_errors=True)
+
+    def test_container_gone_before_ksysmon_looked(self):
+        """The monitor held (SIGSTOP: it enforces nothing, so no exec waits
+        for it) while a container runs, ends and is removed, and another
+        one starts (which may take the first overlay's device number): the
+        first one's root cannot be told any more, and is said to be so,
+        never the second one's."""
+        with C.Containers() as s, Monitor() as mon:
+            mon.proc.send_signal(signal.SIGSTOP)
+            try:
+                name = C.unique_name("gone")
+                C.podman("run", "--rm", "--name", name, *C.RUN_FLAGS, C.IMAGE,
+                         "sh", "-c", "exec true")
+                c2 = s.run_detached(["sleep", "30"])
+                merged2 = c2.inspect()["merged_dir"]
+            finally:
+                mon.proc.send_signal(signal.SIGCONT)
+            time.sleep(0.5)
+            c2.stop(timeout=0)
+            mon.stop()
+        evs = [e for e in mon.events() if e["type"] == "process_exec" and
+               e["argv"] == ["sh", "-c", "exec true"]]
+        self.assertEqual(len(evs), 1, evs)
+        self.assertIs(evs[0]["root_unresolved"], True)
+        for f in ("root", "root_unreachable"):
+            self.assertNotIn(f, evs[0])
+        second = [e for e in mon.events() if e["type"] == "process_exec" and
+                  e.get("comm") == "sleep" and "root_dev" in e]
+        self.assertTrue(second)
+        self.assertEqual(second[-1]["root"], merged2)
 
     def test_user_1000(self):
         ex, ent = self.container(user="1000")

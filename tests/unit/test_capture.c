@@ -50,6 +50,11 @@ static void test_round_trip(void **state)
 	ksm_capture_user(&b, 4026532123ull, 1000, "chrooted", true);
 	ksm_capture_hash(&b, &hashed);
 	ksm_capture_hash(&b, &failed);
+	struct ksm_context found = { .root_at = KSM_ROOT_AT_PATH,
+				     .root_host = { (const uint8_t *)"/var/m", 6, false, true } };
+	struct ksm_context gone = { .root_at = KSM_ROOT_AT_UNRESOLVED };
+	ksm_capture_root(&b, &found);
+	ksm_capture_root(&b, &gone);
 	put_thread(&b, 10, 12);
 
 	FILE *f = open_buf(&b);
@@ -122,6 +127,22 @@ static void test_round_trip(void **state)
 	assert_true(ksm_capture_read_hash(rec, size, &has, d, &why));
 	assert_true(!has && why.present && why.len == 7 && !memcmp(why.data, "timeout", 7));
 
+	uint8_t at;
+	struct ksm_text where;
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_root(rec, size, &at, &where));
+	assert_true(at == KSM_ROOT_AT_PATH && where.len == 6 && !memcmp(where.data, "/var/m", 6));
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_root(rec, size, &at, &where));
+	assert_true(at == KSM_ROOT_AT_UNRESOLVED && !where.present);
+	/* an answer it does not know, or a path answer without its path */
+	struct ksm_cap_root bad;
+	memcpy(&bad, rec, sizeof(bad));
+	bad.at = 9;
+	assert_false(ksm_capture_read_root((const uint8_t *)&bad, sizeof(bad), &at, &where));
+	bad.at = KSM_ROOT_AT_PATH;
+	assert_false(ksm_capture_read_root((const uint8_t *)&bad, sizeof(bad), &at, &where));
+
 	struct ksm_event ev;
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
 	assert_int_equal(ksm_decode(rec, size, 0, &ev), KSM_DECODE_OK);
@@ -163,7 +184,7 @@ static void test_bad_headers(void **state)
 	ksm_buf_reset(&b);
 	ksm_capture_header(&b, &info);
 	b.data[8] = 9;
-	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads versions 2 to 3)");
+	expect_open_error(&b, "unsupported capture version 9 at byte 8 (this ksysmon reads versions 2 to 4)");
 
 	ksm_buf_reset(&b);
 	ksm_capture_header(&b, &info);

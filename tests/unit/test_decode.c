@@ -160,6 +160,62 @@ static void test_task_ns(void **state)
 	recb_free(&r);
 }
 
+/* A root named by its filesystem (another mount namespace): the device
+ * decoded with KSM_NS_ROOT_FS only, and the fields the client's answer
+ * gives (struct ksm_context's root_at). */
+static void test_task_ns_root_fs(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	struct ksm_buf out = { 0 };
+	struct ksm_process_exec *e = recb_start(&r, sizeof(*e), KSM_EV_PROCESS_EXEC, KSM_HF_TASK_NS, 5000);
+	e->pid = 4242;
+	e->image = recb_cstr(&r, "/bin/sleep");
+	e->ns.root = recb_cstr(&r, "/");
+	e->ns.root_dev = 76;
+	e->ns.flags = KSM_NS_ROOT_FS;
+	recb_end(&r);
+	struct ksm_event ev = *decode_ok(&x, &r);
+	assert_int_equal(ev.ns.root_dev, 76);
+	assert_memory_equal(ev.ns.root.data, "/", 1);
+
+	static const char merged[] = "/var/lib/containers/storage/overlay/ab/merged";
+	ev.ctx.root_at = KSM_ROOT_AT_PATH;
+	ev.ctx.root_host = (struct ksm_text){ (const uint8_t *)merged, sizeof(merged) - 1, false, true };
+	ksm_format_json(&out, &ev);
+	out.data[out.len - 1] = '\0';
+	assert_non_null(strstr((char *)out.data, ",\"root\":\"/var/lib/containers/storage/overlay/ab/merged\",\"root_dev\":76"));
+	assert_null(strstr((char *)out.data, "root_un"));
+	struct { uint8_t at; const char *host, *has, *lacks; } cases[] = {
+		{ KSM_ROOT_AT_PATH, "/", ",\"root_dev\":76", "\"root\"" }, /* the host's / */
+		{ KSM_ROOT_AT_UNREACHABLE, NULL, ",\"root_dev\":76,\"root_unreachable\":true", "\"root\"" },
+		{ KSM_ROOT_AT_UNRESOLVED, NULL, ",\"root_dev\":76,\"root_unresolved\":true", "\"root\"" },
+		{ 0, NULL, ",\"root_dev\":76,\"root_unresolved\":true", "\"root\"" }, /* not asked */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ev.ctx.root_at = cases[i].at;
+		ev.ctx.root_host = (struct ksm_text){ 0 };
+		if (cases[i].host)
+			ev.ctx.root_host = (struct ksm_text){ (const uint8_t *)cases[i].host, 1, false, true };
+		ksm_buf_reset(&out);
+		ksm_format_json(&out, &ev);
+		out.data[out.len - 1] = '\0';
+		assert_non_null(strstr((char *)out.data, cases[i].has));
+		assert_null(strstr((char *)out.data, cases[i].lacks));
+	}
+	exact_free(&x);
+
+	/* without the flag the device is not read: a path walked in the kernel */
+	e = (struct ksm_process_exec *)r.buf;
+	e->ns.flags = 0;
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_OK);
+	assert_int_equal(x.ev.ns.root_dev, 0);
+	exact_free(&x);
+	ksm_buf_free(&out);
+	recb_free(&r);
+}
+
 static void test_process_create_linux(void **state)
 {
 	(void)state;
@@ -934,6 +990,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_task_ns),
+		cmocka_unit_test(test_task_ns_root_fs),
 		cmocka_unit_test(test_process_create_linux),
 		cmocka_unit_test(test_process_create_windows),
 		cmocka_unit_test(test_process_exec),
