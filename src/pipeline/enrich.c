@@ -114,14 +114,18 @@ static void forget_users(struct ksm_enricher *e, bool all, uint64_t mnt_ns)
 	}
 }
 
-void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid)
+void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid,
+			    uint32_t ns_uid, bool has_ns_uid)
 {
-	for (unsigned i = 0; i < e->n_users; i++)
-		if (e->users[i].mnt_ns == mnt_ns && e->users[i].uid == uid) {
-			free(e->users[i].name);
-			e->users[i] = e->users[--e->n_users];
-			return;
+	for (unsigned i = 0; i < e->n_users;) {
+		struct ksm_user_name *u = &e->users[i];
+		if (u->mnt_ns != mnt_ns || u->uid != uid || (has_ns_uid && u->ns_uid != ns_uid)) {
+			i++;
+			continue;
 		}
+		free(u->name);
+		*u = e->users[--e->n_users];
+	}
 }
 
 /* The host's user database: every name kept is dropped when /etc/passwd
@@ -206,14 +210,18 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
 	return ksm_passwd_name(&r->pw, q->ns_uid);
 }
 
-/* User names change rarely: looked up once per mount namespace and uid (a
- * bounded cache), a uid without a name too (NULL). */
+/* User names change rarely: looked up once per mount namespace, uid and
+ * uid in the process's user namespace (a bounded cache), a uid without a
+ * name too (NULL).  Both ids are the key: a root's passwd file names the
+ * latter, which two processes of one host uid in one mount namespace but
+ * different user namespaces do not share. */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
 	if (e->live && !q->own_root && !names_current(e, q))
 		return NULL;
 	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
-		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
+		if (e->users[i].uid == q->uid && e->users[i].ns_uid == q->ns_uid &&
+		    e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
 	bool keep = true;
@@ -237,6 +245,7 @@ static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query
 	}
 	e->users[slot].mnt_ns = q->mnt_ns;
 	e->users[slot].uid = q->uid;
+	e->users[slot].ns_uid = q->ns_uid;
 	e->users[slot].name = name;
 	return name;
 }
