@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "pipeline/proctab.h"
@@ -341,20 +342,22 @@ int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_o
 	return rc;
 }
 
-int ksm_proc_root_dev(const char *proc_dir, uint32_t pid, uint64_t start_ns, uint64_t *dev)
+int ksm_proc_root_id(const char *proc_dir, uint32_t pid, uint64_t start_ns, struct ksm_dir_id *id)
 {
 	char path[256];
-	struct stat st;
+	struct statx stx;
 	snprintf(path, sizeof(path), "%s/%u", proc_dir, pid);
 	int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -ESRCH;
-	/* the start is read after the root: a pid reused in between fails it */
-	int r = fstatat(dirfd, "root", &st, 0) ? -ESRCH : 0;
+	/* the start is read after the root: a pid reused in between fails
+	 * it; no request to the root's filesystem server (FUSE): the device
+	 * and inode are the kernel's */
+	int r = statx(dirfd, "root", AT_STATX_DONT_SYNC, STATX_INO, &stx) ? -ESRCH : 0;
 	if (!r && !same_start(dirfd, start_ns))
 		r = -ESRCH;
 	close(dirfd);
 	if (!r)
-		*dev = (uint64_t)st.st_dev;
+		*id = (struct ksm_dir_id){ makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino };
 	return r;
 }

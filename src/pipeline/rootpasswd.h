@@ -83,9 +83,14 @@ int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
  * namespace's when the event's process is gone): 0 and *of, or -ESRCH. */
 int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_of *of);
 
-/* The device (st_dev) of the root directory of process pid, while
+/* A directory as stat(2) gives it. */
+struct ksm_dir_id {
+	uint64_t dev, ino;
+};
+
+/* The device and inode of the root directory of process pid, while
  * proc_dir/PID is still the process that started at start_ns (ns since
- * boot): 0 and *dev, or -ESRCH. */
-int ksm_proc_root_dev(const char *proc_dir, uint32_t pid, uint64_t start_ns, uint64_t *dev);
+ * boot): 0 and *id, or -ESRCH. */
+int ksm_proc_root_id(const char *proc_dir, uint32_t pid, uint64_t start_ns, struct ksm_dir_id *id);
 
 #endif

@@ -3,8 +3,10 @@ compared with the truth read from /proc and /sys while the process lives:
 a plain host process, a new pid and mount namespace with a chroot, a user
 namespace made by an unprivileged user, a cgroup made by hand, programs on
 an overlay's upper and lower layers, podman (runc) containers (their root
-against podman's MergedDir), a root the host does not mount, and a
-container gone before ksysmon looked at its root."""
+against podman's MergedDir), a root the host does not mount, a container
+gone before ksysmon looked at its root, and roots whose host path
+mountinfo's order does not tell (a mount moved under a later one, a path
+covered by another view of the same filesystem, btrfs subvolumes)."""
 import json
 import os
 import signal
@@ -457,6 +459,148 @@ class Containers(unittest.TestCase):
     def test_uid_map(self):
         ex, ent = self.container(uidmap="0:100000:65536")
         self.assertEqual((ex["uid"], ex["ns_uid"]), (100000, 0))
+
+
+def mountinfo_dev(point):
+    """major:minor of the mount at point, as /proc/self/mountinfo lists it
+    (the superblock's device), in st_dev form."""
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            fields = line.split(b" ")
+            p = fields[4].decode()
+            for esc, ch in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+                p = p.replace(esc, ch)
+            if p == point:
+                major, minor = map(int, fields[2].split(b":"))
+                found = os.makedev(major, minor)
+    return found
+
+
+class RootPaths(unittest.TestCase):
+    """Roots in another mount namespace found where the host's mount table
+    does not say it in its order: each answer against the truth of stat(2)
+    (the path reported shows the very directory /proc/PID/root is), on a
+    base directory whose name mountinfo escapes."""
+
+    def setUp(self):
+        self.top = tempfile.mkdtemp(prefix="ksysmon-roots.")
+        self.base = os.path.join(self.top, "a b\tc\nd\\e\\040f")
+        self.mounts = harness.Mounts()
+        # moves need a parent that is not shared; mounts below stay here
+        self.mounts.mount("-t", "tmpfs", "ksysmon-base", self.base)
+        subprocess.check_call(["mount", "--make-private", self.base])
+
+    def tearDown(self):
+        self.mounts.undo()
+        shutil.rmtree(self.top, ignore_errors=True)
+
+    def mount(self, *args):
+        return self.mounts.mount(*args)
+
+    def rootfs(self, at):
+        os.makedirs(os.path.join(at, "bin"))
+        shutil.copy("/bin/busybox", os.path.join(at, "bin", "sleep"))
+        return at
+
+    def later_chroot(self, root):
+        """A process in a mount namespace of its own made now (it keeps
+        the mounts there are now), that chroots into root and runs
+        /bin/sleep there once go() is called; returns go, which returns
+        the process's pid (the same through unshare, chroot and the exec)."""
+        p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                              'read go && exec chroot "$1" /bin/sleep 5', "sh", root],
+                             stdin=subprocess.PIPE)
+        own = os.readlink("/proc/self/ns/mnt")
+        C.wait_for(lambda: os.readlink("/proc/%d/ns/mnt" % p.pid) != own and
+                   C.cmdline(p.pid)[:1] == ["sh"], what="the namespace")
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+
+        def go():
+            p.stdin.write(b"go\n")
+            p.stdin.flush()
+            C.wait_for(lambda: C.cmdline(p.pid) == ["/bin/sleep", "5"], what="the exec")
+            return p.pid
+        return go
+
+    def root_of(self, go):
+        """The process_exec of go()'s process and the stat(2) truth of its
+        root, read while it lives."""
+        with Monitor("--events", "process_exec") as mon:
+            pid = go()
+            time.sleep(0.3)
+            st = os.stat("/proc/%d/root" % pid)
+            mon.stop()
+        ex = [e for e in by_pid(mon.events(), pid) if e["type"] == "process_exec" and
+              e["argv"] == ["/bin/sleep", "5"]]
+        self.assertEqual(len(ex), 1)
+        return ex[0], (st.st_dev, st.st_ino)
+
+    def check_root(self, ev, truth, path, dev):
+        for f in ("root_unreachable", "root_unresolved"):
+            self.assertNotIn(f, ev)
+        self.assertEqual(ev["root"], path)
+        st = os.stat(path)
+        self.assertEqual((st.st_dev, st.st_ino), truth, "the path shows the root itself")
+        self.assertEqual(ev["root_dev"], dev)
+
+    def test_mount_moved_under_a_later_one(self):
+        """A filesystem mounted, another mounted after it, then the first
+        moved below the second: mountinfo lists the first before the
+        second that holds it, and the root is still shown there."""
+        a, b = os.path.join(self.base, "a"), os.path.join(self.base, "b")
+        self.mount("-t", "tmpfs", "ksysmon-moved", a)
+        self.rootfs(os.path.join(a, "root"))
+        self.mount("-t", "tmpfs", "ksysmon-holder", b)
+        moved = os.path.join(b, "a")
+        os.mkdir(moved)
+        subprocess.check_call(["mount", "--move", a, moved])
+        self.mounts.targets.append(moved)
+        go = self.later_chroot(os.path.join(moved, "root"))
+        ev, truth = self.root_of(go)
+        self.check_root(ev, truth, os.path.join(moved, "root"), mountinfo_dev(moved))
+
+    def test_shortest_path_covered_by_another_view_of_the_filesystem(self):
+        """The root's filesystem bound at a short path and at a long one;
+        then a bind of another directory of the same filesystem, made
+        before them, moved over the short one: the short path now shows
+        that other directory (same device), the long one the root."""
+        first = os.path.join(self.base, "first")
+        self.mount("-t", "tmpfs", "ksysmon-fs", first)
+        self.rootfs(os.path.join(first, "root"))
+        self.rootfs(os.path.join(first, "decoy", "root"))
+        decoy = self.mount("--bind", os.path.join(first, "decoy"), os.path.join(self.base, "d"))
+        short = self.mount("--bind", first, os.path.join(self.base, "s"))
+        long_ = self.mount("--bind", first, os.path.join(self.base, "a", "longer", "path"))
+        go = self.later_chroot(os.path.join(first, "root"))
+        subprocess.check_call(["mount", "--move", decoy, short])
+        self.mounts.targets.remove(decoy)
+        self.mounts.targets.append(short)
+        subprocess.check_call(["umount", first])
+        self.mounts.targets.remove(first)
+        ev, truth = self.root_of(go)
+        st = os.stat(os.path.join(short, "root"))
+        self.assertNotEqual((st.st_dev, st.st_ino), truth, "the short path shows another directory")
+        self.assertEqual(st.st_dev, truth[0])
+        self.check_root(ev, truth, os.path.join(long_, "root"), mountinfo_dev(long_))
+
+    def test_btrfs_subvolume_and_top(self):
+        """Roots on btrfs, whose stat(2) gives each subvolume a device
+        number of its own (not the filesystem's, that mountinfo lists):
+        a subvolume and a directory of the top one, each found, root_dev
+        the filesystem's."""
+        img = os.path.join(self.top, "btrfs.img")
+        with open(img, "wb") as f:
+            f.truncate(256 << 20)
+        subprocess.run(["mkfs.btrfs", "-q", img], check=True, capture_output=True)
+        m = self.mount("-o", "loop", img, os.path.join(self.base, "btrfs"))
+        subprocess.run(["btrfs", "subvolume", "create", os.path.join(m, "sub")], check=True,
+                       capture_output=True)
+        dev = mountinfo_dev(m)
+        for d in ("sub", "plain"):
+            root = self.rootfs(os.path.join(m, d))
+            ev, truth = self.root_of(self.later_chroot(root))
+            self.assertNotEqual(truth[0], dev, "btrfs: stat's number is not mountinfo's")
+            self.check_root(ev, truth, root, dev)
 
 
 if __name__ == "__main__":
