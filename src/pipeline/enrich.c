@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bounded.h"
+
 /* the inode of a namespace file (/proc/self/ns/mnt); 0 when unknown */
 static uint64_t ns_inode(const char *path)
 {
@@ -72,7 +74,8 @@ static struct ksm_root_names *find_root(struct ksm_enricher *e, uint64_t mnt_ns)
 
 /* The names of the root of q's process, read once per mount namespace
  * (checked against their file before each use: names_current); NULL
- * when the process was gone before its root could be read. */
+ * when the process was gone before its root could be read, or the read
+ * did not end within its bound (KSM_ROOT_WAIT_MS). */
 static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 					       const struct ksm_user_query *q)
 {
@@ -87,7 +90,8 @@ static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 	 * (not for a chroot, whose root is its own) */
 	if (kind == -ESRCH && !q->own_root && !ksm_mnt_ns_member("/proc", q->mnt_ns, &of))
 		kind = ksm_passwd_of_root("/proc", &of, &pw, &id);
-	if (kind == -ESRCH)
+	/* gone, or its file system did not answer in time: not known now */
+	if (kind == -ESRCH || ksm_bounded_gave_up(kind))
 		return NULL;
 	if (q->own_root) { /* this process's only: read for it, not kept */
 		ksm_passwd_free(&e->chroot.pw);
@@ -160,7 +164,8 @@ static int root_id(const struct ksm_user_query *q, struct ksm_root_names *r,
 /* Live: whether the names kept for q (its mount namespace's, or the
  * host's) may be used: those of a passwd file that changed since it was
  * read are dropped (read again when asked).  false: no process of the
- * namespace is left to tell, so no name. */
+ * namespace is left to tell, or its root did not tell in time, so no
+ * name. */
 static bool names_current(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
 	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns) {
@@ -171,7 +176,7 @@ static bool names_current(struct ksm_enricher *e, const struct ksm_user_query *q
 	struct ksm_stamp id;
 	struct ksm_passwd_of of;
 	int kind = root_id(q, r, &id, &of);
-	if (kind == -ESRCH)
+	if (kind == -ESRCH || ksm_bounded_gave_up(kind))
 		return false;
 	if (r && (kind == KSM_ROOT_HOST) == (r->kind == KSM_ROOT_HOST) &&
 	    ksm_stamp_equal(&id, &r->id)) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bounded.h"
 #include "pipeline/rootpasswd.h"
 
 
@@ -313,38 +314,88 @@ void ksm_mounts_close(struct ksm_mounts *m)
 struct check {
 	char *path;
 	uint64_t dev, ino; /* of the directory it shows, as stat(2) gives them */
+	bool unknown;      /* a path could not be walked in time */
 };
 
-/* Whether path shows the directory of mount mnt it names: walked without
+/* A walk of a path, on a worker (core/bounded.h): it may cross a file
+ * system whose server never answers. */
+struct walk {
+	char *path;
+	uint32_t mnt_id; /* the mount it must end on */
+	bool ok;
+	struct statx stx;
+};
+
+/* Whether path shows the directory of the mount it names: walked without
  * following a symbolic link, it ends on that very mount (statx's mount
  * id), so at that mount's top joined with the rest of the path.  What the
  * table cannot tell (a mount moved over it, or one of another filesystem
  * lying on it) is refused. */
+static void walk_path(void *p)
+{
+	struct walk *w = p;
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS };
+	long fd = syscall(SYS_openat2, AT_FDCWD, w->path, &how, sizeof(how));
+	if (fd < 0)
+		return;
+	/* no request to a file system's server: the mount id and identity
+	 * are the kernel's */
+	w->ok = !statx((int)fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID | STATX_INO,
+		       &w->stx) &&
+		(w->stx.stx_mask & STATX_MNT_ID) && w->stx.stx_mnt_id == w->mnt_id;
+	close((int)fd);
+}
+
+static void drop_walk(void *p)
+{
+	struct walk *w = p;
+	free(w->path);
+	free(w);
+}
+
+/* What a held walk is about: its path. */
+static uint64_t path_key(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (; *path; path++)
+		h = (h ^ (uint8_t)*path) * 0x100000001b3ull;
+	return h | 1;
+}
+
+/* ksm_mounts_find's proof: path shows its mount's directory (walked within
+ * KSM_ROOT_WAIT_MS; else c->unknown). */
 static bool shows(void *ctx, const char *path, const struct ksm_mount *mnt)
 {
 	struct check *c = ctx;
-	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_NO_SYMLINKS };
-	struct statx stx;
-	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd < 0)
+	struct walk *w = calloc(1, sizeof(*w));
+	if (!w || !(w->path = strdup(path))) {
+		free(w);
+		c->unknown = true;
 		return false;
-	/* no request to a filesystem's server: the mount id and identity
-	 * are the kernel's */
-	bool ok = !statx((int)fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
-			 STATX_MNT_ID | STATX_INO, &stx) &&
-		  (stx.stx_mask & STATX_MNT_ID) && stx.stx_mnt_id == mnt->id;
-	close((int)fd);
-	if (!ok)
+	}
+	w->mnt_id = mnt->id;
+	int rc = ksm_bounded_call(path_key(path), walk_path, w, drop_walk,
+				  KSM_ROOT_WAIT_MS * 1000000ull);
+	if (rc) {
+		if (rc != -ETIMEDOUT)
+			drop_walk(w);
+		c->unknown = true;
 		return false;
-	c->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-	c->ino = stx.stx_ino;
-	c->path = strdup(path);
-	return c->path != NULL;
+	}
+	bool ok = w->ok;
+	if (ok) {
+		c->dev = makedev(w->stx.stx_dev_major, w->stx.stx_dev_minor);
+		c->ino = w->stx.stx_ino;
+		ok = (c->path = strdup(path)) != NULL;
+	}
+	drop_walk(w);
+	return ok;
 }
 
 /* The table's answer for dev and fs_path: the index of the mount (and
- * m->last.path), or -1; the last answer when the table is the same. */
+ * m->last.path), -1 for none, -2 when it could not be told in time (not
+ * kept); the last answer when the table is the same. */
 static long find(struct ksm_mounts *m, uint32_t dev, const char *fs_path)
 {
 	if (m->last.fs_path && m->last.generation == m->generation && m->last.dev == dev &&
@@ -353,17 +404,17 @@ static long find(struct ksm_mounts *m, uint32_t dev, const char *fs_path)
 	forget_last(m);
 	struct check c = { 0 };
 	long i = ksm_mounts_find(&m->t, dev, fs_path, shows, &c);
-	m->last.fs_path = strdup(fs_path);
-	if (!m->last.fs_path) {
-		free(c.path);
-		return -1;
-	}
-	m->last.generation = m->generation;
-	m->last.dev = dev;
-	m->last.index = i;
+	if (i < 0 && c.unknown)
+		return -2;
 	m->last.path = c.path;
 	m->last.shown_dev = c.dev;
 	m->last.shown_ino = c.ino;
+	m->last.index = i;
+	if (c.unknown) /* a shorter path may show it: asked again next time */
+		return i;
+	m->last.fs_path = strdup(fs_path);
+	m->last.generation = m->generation;
+	m->last.dev = dev;
 	return i;
 }
 
@@ -394,6 +445,8 @@ enum ksm_root_at ksm_root_locate(struct ksm_mounts *m, const struct ksm_root_que
 	if (m->fd < 0 || refresh(m))
 		return KSM_ROOT_AT_UNRESOLVED;
 	long i = find(m, q->dev, q->fs_path);
+	if (i == -2)
+		return KSM_ROOT_AT_UNRESOLVED;
 	if (i >= 0) {
 		if (m->t.v[i].since > q->exec_ns && !still_at(m, q))
 			return KSM_ROOT_AT_UNRESOLVED;

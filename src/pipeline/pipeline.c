@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bounded.h"
 #include "core/errmsg.h"
 #include "core/format.h"
 #include "pipeline/select.h"
@@ -667,6 +668,11 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu\n",
 			(unsigned long long)st.sent, (unsigned long long)st.dropped);
 	}
+	uint64_t given_up = ksm_bounded_given_up();
+	if (given_up && !p->replay)
+		fprintf(stderr,
+			"ksysmon: file system calls given up after %u ms (a process's root or files): %llu; held now: %u\n",
+			KSM_ROOT_WAIT_MS, (unsigned long long)given_up, ksm_bounded_held());
 	view_loss_summary(&p->out);
 	view_loss_summary(&p->capture);
 	if (p->out.reopens || p->capture.reopens)

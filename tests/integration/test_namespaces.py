@@ -7,6 +7,7 @@ against podman's MergedDir), a root the host does not mount, a container
 gone before ksysmon looked at its root, and roots whose host path
 mountinfo's order does not tell (a mount moved under a later one, a path
 covered by another view of the same filesystem, btrfs subvolumes)."""
+import hashlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import unittest
 
 import containers as C
 import harness
+import stallfs
 from harness import MONITOR, Monitor, by_pid
 
 SLEEP = shutil.which("sleep")
@@ -464,6 +466,7 @@ class Containers(unittest.TestCase):
 def mountinfo_dev(point):
     """major:minor of the mount at point, as /proc/self/mountinfo lists it
     (the superblock's device), in st_dev form."""
+    found = None
     with open("/proc/self/mountinfo", "rb") as f:
         for line in f:
             fields = line.split(b" ")
@@ -602,6 +605,112 @@ class RootPaths(unittest.TestCase):
             self.assertNotEqual(truth[0], dev, "btrfs: stat's number is not mountinfo's")
             self.check_root(ev, truth, root, dev)
 
+
+class HeldFileSystems(unittest.TestCase):
+    """A program on a file system whose server answers everyone but
+    ksysmon, and holds ksysmon's requests forever (what any user can do
+    with FUSE in a user namespace of their own): its root chrooted into on
+    the host, in a mount namespace of its own, and run from the host with
+    --hash sha256.  The monitor never waits on it longer than its bound:
+    the host's execs meanwhile are shown while the server holds (with
+    their digests), the held process's exec is shown without a user name
+    (not known, never another), with its root, and with the digest said
+    to be timed out; the monitor stops while still held (its summary at
+    once, naming what is held; its end once answered)."""
+
+    HELD = (stallfs.LOOKUP, stallfs.GETATTR, stallfs.OPEN, stallfs.READ, stallfs.OPENDIR,
+            stallfs.READDIR, stallfs.ACCESS, stallfs.STATFS, stallfs.GETXATTR)
+
+    def held(self, how, *args):
+        """how: "chroot" (on the host), "mntns" (chroot in a mount
+        namespace of its own), "path" (run by its path from the host)."""
+        mnt = tempfile.mkdtemp(prefix="ksysmon-heldfs.")
+        with open(shutil.which("busybox"), "rb") as f:
+            busybox = f.read()
+        mon = Monitor("--events", "process_exec", *args)
+        mon.start()
+        fs = stallfs.StallFS(mnt, busybox, self.HELD, victim=mon.proc.pid).start()
+        dev = mountinfo_dev(mnt)
+        try:
+            pid = os.fork()
+            if pid == 0:  # busybox as sleep from the FUSE mount, nothing else
+                try:
+                    if how == "mntns" and stallfs._libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+                        os._exit(126)
+                    if how != "path":
+                        os.chroot(mnt)
+                    os.execv("/prog" if how != "path" else os.path.join(mnt, "prog"),
+                             ["sleep", "4"])
+                finally:
+                    os._exit(127)
+            time.sleep(0.3)
+            # the host's execs go on being shown while the server holds
+            markers = []
+            for i in range(5):
+                argv = ["/bin/echo", "after-held-%d-%d" % (os.getpid(), i)]
+                subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+                markers.append(argv)
+
+            def shown():
+                with open(mon.out_path, "rb") as f:
+                    seen = [json.loads(l) for l in f.read().splitlines()]
+                return [e for e in seen if e["argv"] in markers]
+            C.wait_for(lambda: len(shown()) == len(markers), timeout=5,
+                       what="the host's execs shown while the file system holds")
+            if "--hash" in args:
+                with open("/bin/echo", "rb") as f:
+                    echo = hashlib.sha256(f.read()).hexdigest()
+                self.assertEqual({e.get("sha256") for e in shown()}, {echo})
+            self.assertIsNotNone(fs.pid, "the server still holds")
+            # stopped while held: the summary at once, saying what is held;
+            # the process itself ends once the server answers (its thread
+            # returns from the file system only then)
+            mon.proc.send_signal(signal.SIGINT)
+            C.wait_for(lambda: b"ksysmon: lost:" in open(mon.err_path, "rb").read(), timeout=5,
+                       what="the summary while held")
+            with open(mon.err_path, "rb") as f:
+                err = f.read().decode()
+            self.assertRegex(err, r"(?m)^ksysmon: file system calls given up after 200 ms "
+                             r"\(a process's root or files\): [1-9]\d*; held now: [1-9]\d*$")
+            fs.stop()
+            self.assertEqual(mon.stop(timeout=30), 0, mon.stderr)
+            # the held process too may wait behind ksysmon's held lookup
+            # (the directory's lock): it ends once the server is gone
+            os.waitpid(pid, 0)
+        finally:
+            fs.stop()
+            if mon.proc.poll() is None:
+                mon.proc.kill()
+                mon.proc.wait()
+            os.rmdir(mnt)
+        ex = [e for e in by_pid(mon.events(), pid) if e["type"] == "process_exec"]
+        self.assertEqual(len(ex), 1)
+        self.assertEqual(ex[0]["argv"], ["sleep", "4"])
+        self.assertEqual(mon.summary()["lost"]["total"], 0)
+        return ex[0], mnt, dev
+
+    def test_chroot_on_the_host(self):
+        ev, mnt, _ = self.held("chroot")
+        self.assertNotIn("user", ev)
+        self.assertEqual(ev["root"], mnt)
+        self.assertNotIn("root_dev", ev)
+
+    def test_own_mount_namespace(self):
+        """The root's host path is proven without asking the server (the
+        walk ends on its mount by crossing it, and statx asks no server)."""
+        ev, mnt, dev = self.held("mntns")
+        self.assertNotIn("user", ev)
+        for f in ("root_unreachable", "root_unresolved"):
+            self.assertNotIn(f, ev)
+        self.assertEqual(ev["root"], mnt)
+        self.assertEqual(ev["root_dev"], dev)
+
+    def test_digest(self):
+        ev, mnt, _ = self.held("path", "--hash", "sha256")
+        self.assertEqual(ev["image"], os.path.join(mnt, "prog"))
+        self.assertNotIn("sha256", ev)
+        self.assertEqual(ev["sha256_error"], "timeout")
+        self.assertEqual(ev["user"], "root")  # the host's: its root is the host's
 
 if __name__ == "__main__":
     unittest.main()
