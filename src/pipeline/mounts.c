@@ -17,7 +17,6 @@
 #include "core/bounded.h"
 #include "pipeline/rootpasswd.h"
 
-
 void ksm_mountinfo_unescape(const char *s, char *out, size_t len)
 {
 	size_t o = 0;

@@ -671,8 +671,9 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 	uint64_t given_up = ksm_bounded_given_up();
 	if (given_up && !p->replay)
 		fprintf(stderr,
-			"ksysmon: file system calls given up after %u ms (a process's root or files): %llu; held now: %u\n",
-			KSM_ROOT_WAIT_MS, (unsigned long long)given_up, ksm_bounded_held());
+			"ksysmon: file system calls given up (a root's after %u ms, a digest's after %u ms): %llu; held now: %u\n",
+			KSM_ROOT_WAIT_MS, KSM_HASH_BUDGET_MS, (unsigned long long)given_up,
+			ksm_bounded_held());
 	view_loss_summary(&p->out);
 	view_loss_summary(&p->capture);
 	if (p->out.reopens || p->capture.reopens)

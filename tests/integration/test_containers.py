@@ -316,9 +316,9 @@ class Containers(unittest.TestCase):
                 m.stop()
             live = m.events()
         self.assertEqual(said, ["root", C.CTR_USER, "root", C.CTR_USER])
-        out = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
-                             timeout=60, check=True).stdout
-        replayed = [json.loads(l) for l in out.decode().splitlines()]
+        r = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        replayed = [json.loads(l) for l in r.stdout.decode().splitlines()]
         for evs in (live, replayed):
             ids = execs_of(evs, cid, "/bin/id")
             self.assertEqual(len(ids), len(steps))

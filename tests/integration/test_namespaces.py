@@ -670,8 +670,8 @@ class HeldFileSystems(unittest.TestCase):
                        what="the summary while held")
             with open(mon.err_path, "rb") as f:
                 err = f.read().decode()
-            self.assertRegex(err, r"(?m)^ksysmon: file system calls given up after 200 ms "
-                             r"\(a process's root or files\): [1-9]\d*; held now: [1-9]\d*$")
+            self.assertRegex(err, r"(?m)^ksysmon: file system calls given up \(a root's after "
+                             r"200 ms, a digest's after 50 ms\): [1-9]\d*; held now: [1-9]\d*$")
             fs.stop()
             self.assertEqual(mon.stop(timeout=30), 0, mon.stderr)
             # the held process too may wait behind ksysmon's held lookup
