@@ -89,7 +89,7 @@ static void copy_comm(char dst[KSM_COMM_LEN + 1], const char src[KSM_COMM_LEN])
 
 /* The namespace block, which ends the fixed part of length fixed. */
 static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
-		      uint64_t clock_ns, struct ksm_event *ev)
+		      const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
 	struct ksm_task_ns n;
 	struct ksm_ns_view *v = &ev->ns;
@@ -100,7 +100,7 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 		return false;
 	ev->has_ns = true;
 	v->cgroup_id = n.cgroup_id;
-	v->container_start_ns = (n.flags & KSM_NS_PID) ? n.container_start + clock_ns : 0;
+	v->container_start_ns = (n.flags & KSM_NS_PID) ? ksm_boot_clock_wall(clock, n.container_start) : 0;
 	v->pid_ns = n.pid_ns;
 	v->mnt_ns = n.mnt_ns;
 	v->net_ns = n.net_ns;
@@ -129,8 +129,8 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 	if (!get_text(p, hdr.size, fixed, utf16, &r.field, out)) \
 		return KSM_DECODE_BAD_STRING
 
-enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
-				  struct ksm_event *ev)
+enum ksm_decode_status ksm_decode(const void *data, size_t avail,
+				  const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
 	const uint8_t *p = data;
 	struct ksm_header hdr;
@@ -154,9 +154,13 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	ev->type = (enum ksm_event_type)hdr.type;
 	ev->hdr_flags = hdr.flags;
 	ev->size = hdr.size;
-	uint64_t clock_ns = (hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns;
-	ev->time_ns = hdr.time + clock_ns;
-	if (ns && !decode_ns(p, hdr.size, fixed, utf16, clock_ns, ev))
+	/* a realtime record's instants are the wall clock's already */
+	if (hdr.flags & KSM_HF_TIME_REALTIME)
+		clock = NULL;
+	else
+		ev->since_boot_ns = hdr.time;
+	ev->time_ns = ksm_boot_clock_wall(clock, hdr.time);
+	if (ns && !decode_ns(p, hdr.size, fixed, utf16, clock, ev))
 		return KSM_DECODE_BAD_STRING;
 
 	switch (hdr.type) {

@@ -363,7 +363,7 @@ static void on_deny_record(void *ctx, const void *rec, size_t size)
  * failing output does not stop it (its events are counted as lost). */
 static int drain(struct monitor *m)
 {
-	m->pipe.boot_ns = ksm_boot_time_ns();
+	ksm_pipeline_read_clock(&m->pipe);
 	int n = ring_buffer__consume(m->rb);
 	if (n < 0)
 		return n;

@@ -380,14 +380,18 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	ksm_proc_set_cmdline(p, ev->u.exec.argv.data, ev->u.exec.argv.len);
 }
 
-static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev,
+			    const struct ksm_boot_clock *clock)
 {
 	struct ksm_context *c = &ev->ctx;
 	struct ksm_proc *p = ksm_proctab_find(&e->procs, ev->pid, ev->start_time);
 
 	c->has_start = true;
-	c->start_ns = ev->start_time + boot_ns;
-	c->duration_ms = ev->time_ns > c->start_ns ? (ev->time_ns - c->start_ns) / 1000000u : 0;
+	c->start_ns = ksm_boot_clock_wall(clock, ev->start_time);
+	/* on the boot clock, which the wall clock's steps do not move */
+	uint64_t end = ev->since_boot_ns ? ev->since_boot_ns : ev->time_ns;
+	uint64_t start = ev->since_boot_ns ? ev->start_time : c->start_ns;
+	c->duration_ms = end > start ? (end - start) / 1000000u : 0;
 	if (!p) {
 		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
 		c->has_guid = true;
@@ -454,7 +458,7 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	return keep_cgroup(e, n->cgroup_id, in ? &c : NULL);
 }
 
-void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock)
 {
 	ev->ctx.container = container_of(e, ev);
 	if (!ev->start_time)
@@ -467,7 +471,7 @@ void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 		on_process_exec(e, ev);
 		break;
 	case KSM_EV_PROCESS_EXIT:
-		on_process_exit(e, ev, boot_ns);
+		on_process_exit(e, ev, clock);
 		break;
 	case KSM_EV_THREAD_CREATE:
 	case KSM_EV_THREAD_EXIT:

@@ -85,9 +85,10 @@ void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t ui
  * may be NULL (a replay restores both from its capture). */
 int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_dir,
 		    const char *boot_id_path);
-/* Fills ev->ctx and updates the table.  The strings ev->ctx points to stay
- * valid until the next call. */
-void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns);
+/* Fills ev->ctx and updates the table (clock: the wall-clock time of the
+ * boot-relative start of an exiting process).  The strings ev->ctx points
+ * to stay valid until the next call. */
+void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock);
 void ksm_enrich_free(struct ksm_enricher *e);
 /* The live answer (the default ksm_user_lookup; ctx: the enricher): the
  * host's user database for a process whose root is ksysmon's own, the

@@ -22,10 +22,13 @@ static bool recording(const struct ksm_pipeline *p)
 
 /* ---- the capture file's own records -------------------------------------- */
 
+/* Every epoch of the boot time: replaying from here gives every instant
+ * the wall-clock time it was given live. */
 static void put_clock(struct ksm_pipeline *p, struct ksm_buf *b)
 {
-	ksm_capture_clock(b, p->boot_ns);
-	p->capture_boot_ns = p->boot_ns;
+	for (unsigned i = 0; i < p->clock.n; i++)
+		ksm_capture_clock(b, p->clock.epochs[i].from, p->clock.epochs[i].boot_ns);
+	p->capture_clock = p->clock.changes;
 }
 
 /* What replaying from here on needs: the boot time, the processes known
@@ -58,7 +61,7 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 {
 	struct ksm_pipeline *p = ctx;
 
-	p->info.boot_time_ns = p->boot_ns;
+	p->info.boot_time_ns = p->clock.n ? p->clock.epochs[p->clock.n - 1].boot_ns : 0;
 	p->info.start_time_ns = ksm_clock_ns(CLOCK_REALTIME);
 	ksm_capture_header(b, &p->info);
 	capture_state(p, b);
@@ -237,7 +240,8 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 	p->print = p->replay || !o->write || o->print || o->output;
 	p->event_mask = o->event_mask;
 	p->exit_on_output_error = o->exit_on_output_error;
-	p->boot_ns = ksm_boot_time_ns();
+	if (!p->replay)
+		ksm_pipeline_read_clock(p);
 	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
 			    seed ? "/proc/sys/kernel/random/boot_id" : NULL))
 		return ksm_fail(err, errlen, "cannot allocate the process table: %s", strerror(errno));
@@ -370,7 +374,7 @@ static void locate_root(struct ksm_pipeline *p, struct ksm_event *ev)
 	memcpy(fs_path, r->data, r->len);
 	fs_path[r->len] = '\0';
 	struct ksm_root_query q = { .dev = ev->ns.root_dev, .fs_path = fs_path,
-				    .exec_ns = ev->time_ns - p->boot_ns, .pid = ev->pid,
+				    .exec_ns = ev->since_boot_ns, .pid = ev->pid,
 				    .start_ns = ev->start_time };
 	enum ksm_root_at at = ksm_root_locate(&p->mounts, &q, &path);
 	if (at == KSM_ROOT_AT_PATH && strlen(path) > KSM_CAP_ROOT_MAX)
@@ -403,7 +407,7 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 
 	if (!own) {
 		/* the process table learns from every event, shown or not */
-		ksm_enrich(&p->enrich, ev, p->boot_ns);
+		ksm_enrich(&p->enrich, ev, &p->clock);
 		shown = (!p->replay || kernel_selects(p, ev)) &&
 			ksm_container_selected(&p->containers, ev->ctx.container) &&
 			ksm_select_event(p->rules, ev, &p->scratch);
@@ -434,11 +438,18 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 	emit(p, ev);
 }
 
+void ksm_pipeline_read_clock(struct ksm_pipeline *p)
+{
+	struct ksm_boot_reading r;
+	ksm_boot_time_read(&r);
+	ksm_boot_clock_update(&p->clock, &r);
+}
+
 void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
 {
 	struct ksm_event ev;
 
-	if (ksm_decode(data, size, p->boot_ns, &ev) != KSM_DECODE_OK) {
+	if (ksm_decode(data, size, &p->clock, &ev) != KSM_DECODE_OK) {
 		p->malformed++;
 		return;
 	}
@@ -446,10 +457,26 @@ void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
 		/* a new file starts before the event changes the process table,
 		 * so that its snapshot is the state the event applies to */
 		ksm_output_reserve(&p->capture, size + KSM_CAPTURE_ANNOTATION_MAX);
-		if (p->capture_boot_ns != p->boot_ns && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
+		if (p->capture_clock != p->clock.changes && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
 			put_clock(p, &p->capture.buf);
 	}
 	handle(p, &ev, data);
+}
+
+/* An epoch of the boot time; an older capture's record holds one value
+ * for every instant. */
+static bool replay_clock(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	uint64_t boot_ns, from;
+	bool has_from;
+
+	if (!ksm_capture_read_clock(rec, size, &boot_ns, &has_from, &from))
+		return false;
+	if (has_from)
+		ksm_boot_clock_add(&p->clock, from, boot_ns);
+	else
+		ksm_boot_clock_init(&p->clock, boot_ns, 0);
+	return true;
 }
 
 static bool replay_root(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
@@ -498,7 +525,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
 	case KSM_CAP_CLOCK:
-		return ksm_capture_read_clock(rec, size, &p->boot_ns);
+		return replay_clock(p, rec, size);
 	case KSM_CAP_PROC:
 		if (!ksm_capture_read_proc(rec, size, &proc))
 			return false;
@@ -517,7 +544,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	case KSM_CAP_ROOT:
 		return replay_root(p, rec, size);
 	default:
-		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
+		if (ksm_decode(rec, size, &p->clock, &ev) != KSM_DECODE_OK || ev.size != size) {
 			p->malformed++;
 			p->pending_hash = p->pending_root = false;
 			p->once_user.set = false;

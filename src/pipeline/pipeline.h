@@ -30,7 +30,7 @@ struct ksm_pipeline {
 	struct ksm_output out;     /* the formatted view */
 	struct ksm_syslog *syslog; /* --syslog, or NULL */
 	struct ksm_output capture; /* -w; fd -1 when not recording */
-	uint64_t capture_boot_ns;  /* the boot time the capture last said */
+	uint64_t capture_clock;    /* the clock's changes the capture last said */
 	struct ksm_capture_info info;
 
 	struct ksm_enricher enrich;
@@ -58,7 +58,7 @@ struct ksm_pipeline {
 	bool exit_on_output_error; /* --on-output-error exit */
 	const volatile sig_atomic_t *stop; /* set by a signal: a replay stops */
 
-	uint64_t boot_ns; /* wall clock of boot, for CLOCK_BOOTTIME stamps */
+	struct ksm_boot_clock clock; /* wall clock of boot, for CLOCK_BOOTTIME stamps */
 	uint64_t seen[KSM_EV_MAX];
 	uint64_t lost[KSM_EV_MAX]; /* reported by events_lost records */
 	uint64_t filtered[KSM_EV_MAX]; /* dropped by the rules in user space, per type */
@@ -72,6 +72,9 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *opts,
 		      const struct ksm_rules *rules, bool seed, char *err, size_t errlen);
 void ksm_pipeline_free(struct ksm_pipeline *p);
 
+/* Live, before each batch: the boot time read again, so that a step of
+ * the wall clock (it was set) moves the times of the events after it. */
+void ksm_pipeline_read_clock(struct ksm_pipeline *p);
 /* One record of the sensor or of the exec policy. */
 void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size);
 /* One record of a capture (annotations included); false: malformed. */

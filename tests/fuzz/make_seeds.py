@@ -44,6 +44,8 @@ def seeds():
     argv = b"tool\0--a=\"b\"\0\x01\0"
     out = {
         "clock": record(0x101, [struct.pack("<Q", BOOT)]),
+        # an epoch: the boot time from 3 s after boot on
+        "clock-epoch": record(0x101, [struct.pack("<QQ", BOOT + 5, 3 * 10**9)]),
         "proc": record(0x102, [struct.pack("<IIQQ16sII", 10, 1, 7 * 10**7, 10**7, bytes(16), 7, 0),
                                None, None], [b"/bin/sh", b"sh -c x"]),
         "user": record(0x103, [struct.pack("<II", 1000, 1), None], [b"alice"]),

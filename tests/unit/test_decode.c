@@ -441,6 +441,38 @@ static void test_comm_16_bytes(void **state)
 	recb_free(&r);
 }
 
+/* Each instant of a record takes the boot time in force when it
+ * happened: after the wall clock was set, an event's time moves, the
+ * start of a container made before does not. */
+static void test_instants_by_epoch(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct ksm_boot_clock clock;
+	struct ksm_event ev;
+	ksm_boot_clock_init(&clock, BOOT_NS, 0);
+	ksm_boot_clock_add(&clock, 3000, BOOT_NS + 3600000000000ull);
+	struct ksm_process_exit *e = recb_start(&r, sizeof(*e), KSM_EV_PROCESS_EXIT, KSM_HF_TASK_NS, 5000);
+	e->pid = 4242;
+	e->start_time = 2000;
+	e->ns.container_start = 1000;
+	e->ns.flags = KSM_NS_PID;
+	recb_end(&r);
+	assert_int_equal(ksm_decode(r.buf, r.len, &clock, &ev), KSM_DECODE_OK);
+	assert_true(ev.time_ns == BOOT_NS + 3600000000000ull + 5000);
+	assert_true(ev.since_boot_ns == 5000);
+	assert_true(ev.ns.container_start_ns == BOOT_NS + 1000);
+	/* a realtime record's instants are the wall clock's already */
+	e = (struct ksm_process_exit *)r.buf;
+	e->hdr.flags |= KSM_HF_TIME_REALTIME;
+	e->hdr.time = T_REAL;
+	e->ns.container_start = T_REAL - 7;
+	assert_int_equal(ksm_decode(r.buf, r.len, &clock, &ev), KSM_DECODE_OK);
+	assert_true(ev.time_ns == T_REAL && ev.since_boot_ns == 0);
+	assert_true(ev.ns.container_start_ns == T_REAL - 7);
+	recb_free(&r);
+}
+
 static void test_time_conversion(void **state)
 {
 	(void)state;
@@ -990,6 +1022,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_task_ns),
+		cmocka_unit_test(test_instants_by_epoch),
 		cmocka_unit_test(test_task_ns_root_fs),
 		cmocka_unit_test(test_process_create_linux),
 		cmocka_unit_test(test_process_create_windows),

@@ -256,6 +256,28 @@ static void test_user_name_too_long(void **state)
 	ksm_enrich_free(&e);
 }
 
+/* An exit after the wall clock was set: the start keeps the wall-clock
+ * time it had (the clock in force then), and the duration is the time
+ * the process lived, not moved by the step. */
+static void test_exit_across_a_clock_step(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	struct ksm_boot_clock clock;
+	const uint64_t boot = 1700000000000000000ull, hour = 3600000000000ull;
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	ksm_boot_clock_init(&clock, boot, 0);
+	ksm_boot_clock_add(&clock, 5000000000ull, boot + hour);
+	struct ksm_event x = { .type = KSM_EV_PROCESS_EXIT, .pid = 77, .start_time = 2000000000ull,
+			       .since_boot_ns = 9500000000ull };
+	x.time_ns = ksm_boot_clock_wall(&clock, x.since_boot_ns);
+	ksm_enrich(&e, &x, &clock);
+	assert_true(x.ctx.has_start);
+	assert_true(x.ctx.start_ns == boot + 2000000000ull);
+	assert_int_equal(x.ctx.duration_ms, 7500);
+	ksm_enrich_free(&e);
+}
+
 /* passwd(5) text as getpwuid(3) reads it: the first line of a uid, no
  * NSS compat entries, no malformed lines. */
 static void test_passwd_parse(void **state)
@@ -359,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
 		cmocka_unit_test(test_user_name_too_long),
+		cmocka_unit_test(test_exit_across_a_clock_step),
 		cmocka_unit_test(test_passwd_parse),
 		cmocka_unit_test(test_passwd_largest),
 		cmocka_unit_test(test_passwd_of_root),
