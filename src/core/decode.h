@@ -72,6 +72,7 @@ struct ksm_event {
 			uint32_t ppid;
 			uint32_t parent_tid;
 			uint32_t creator_pid;
+			uint64_t creator_start; /* of creator_pid's process, ns since boot; 0: unknown */
 			struct ksm_text image;
 			struct ksm_text cmdline;
 		} create;
@@ -114,8 +115,10 @@ struct ksm_event {
 	struct ksm_context {
 		bool has_guid;
 		bool has_parent_guid;
+		bool has_creator_guid;        /* process_create by a process not its parent */
 		uint8_t guid[16];
 		uint8_t parent_guid[16];
+		uint8_t creator_guid[16];
 		const char *user;             /* process_exec: name of uid */
 		/* the container of the process's cgroup (NULL: the host's, or not known) */
 		const struct ksm_container *container;
@@ -153,6 +156,10 @@ const char *ksm_decode_strerror(enum ksm_decode_status st);
  */
 enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 				  const struct ksm_boot_clock *clock, struct ksm_event *ev);
+
+/* process_create: whether the process that created it is not its parent
+ * (CLONE_PARENT: the parent is the creator's parent), creator_pid then. */
+bool ksm_created_by_other(const struct ksm_event *ev);
 
 /* The JSON/CLI name of an event type ("process_exec"), or NULL. */
 const char *ksm_event_name(unsigned type);

@@ -295,6 +295,13 @@ static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
 	ksm_proc_set(&p->image, &p->image_len, buf, n);
 }
 
+/* The live or just ended process (pid, start), or NULL. */
+static struct ksm_proc *find_any(struct ksm_enricher *e, uint32_t pid, uint64_t start)
+{
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, pid, start);
+	return p ? p : ksm_proctab_find_ended(&e->procs, pid, start);
+}
+
 /*
  * The entry of the event's process, made or found, with its identity and
  * parent's set in ev->ctx; NULL (identity computed all the same) when the
@@ -304,9 +311,8 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 			      struct ksm_proc **parent)
 {
 	struct ksm_context *c = &ev->ctx;
-	*parent = ksm_proctab_find(&e->procs, ppid, ev->parent_start_time);
-	if (!*parent) /* ended just before: its exit came first */
-		*parent = ksm_proctab_find_ended(&e->procs, ppid, ev->parent_start_time);
+	/* ended just before: its exit came first */
+	*parent = find_any(e, ppid, ev->parent_start_time);
 	identity(e, ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
 	c->has_guid = true;
@@ -320,18 +326,34 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 	return p;
 }
 
+/* Whose program a new process runs until it execs: its creator's, which
+ * is its parent unless CLONE_PARENT made the creator's parent the parent.
+ * Found by identity; NULL when not known (a record without the creator's
+ * start): rather no program than the parent's. */
+static struct ksm_proc *creator_of(struct ksm_enricher *e, struct ksm_event *ev,
+				   struct ksm_proc *parent)
+{
+	if (!ksm_created_by_other(ev))
+		return parent;
+	if (!ev->u.create.creator_start)
+		return NULL;
+	identity(e, ev->u.create.creator_pid, ev->u.create.creator_start,
+		 &ev->ctx.has_creator_guid, ev->ctx.creator_guid);
+	return find_any(e, ev->u.create.creator_pid, ev->u.create.creator_start);
+}
+
 static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 {
 	struct ksm_proc *parent;
 	struct ksm_proc *p = track(e, ev, ev->u.create.ppid, &parent);
+	struct ksm_proc *creator = creator_of(e, ev, parent);
 
-	/* until it execs, a child runs its parent's program */
-	if (p && parent && parent->image) {
-		ksm_proc_set(&p->image, &p->image_len, parent->image, parent->image_len);
-		p->image_flags = parent->image_flags;
+	if (p && creator && creator->image) {
+		ksm_proc_set(&p->image, &p->image_len, creator->image, creator->image_len);
+		p->image_flags = creator->image_flags;
 	}
-	if (p && parent && parent->cmdline)
-		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
+	if (p && creator && creator->cmdline)
+		ksm_proc_set(&p->cmdline, &p->cmdline_len, creator->cmdline, creator->cmdline_len);
 }
 
 /* The user of an exec, where its process sees it: its mount namespace
