@@ -610,6 +610,12 @@ static int view_end(const struct ksm_output *o, bool exit_on_error)
 	return exit_on_error ? -o->error : 0;
 }
 
+void ksm_pipeline_finish(struct ksm_pipeline *p)
+{
+	ksm_pipeline_flush(p);
+	ksm_syslog_finish(p->syslog);
+}
+
 int ksm_pipeline_write_end(const struct ksm_pipeline *p)
 {
 	int end = p->print ? view_end(&p->out, p->exit_on_output_error) : 0;
@@ -689,8 +695,9 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 	if (p->syslog) {
 		struct ksm_syslog_stats st;
 		ksm_syslog_stats(p->syslog, &st);
-		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu\n",
-			(unsigned long long)st.sent, (unsigned long long)st.dropped);
+		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu waiting=%llu failures=%llu\n",
+			(unsigned long long)st.sent, (unsigned long long)st.dropped,
+			(unsigned long long)st.waiting, (unsigned long long)st.failures);
 	}
 	view_loss_summary(&p->out);
 	view_loss_summary(&p->capture);

@@ -84,6 +84,9 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
  * counts what it could not write; ksm_pipeline_write_end says whether
  * that ends the run. */
 void ksm_pipeline_flush(struct ksm_pipeline *p);
+/* At the end, before the last summary: everything flushed, and the syslog
+ * messages on their way delivered or counted as dropped. */
+void ksm_pipeline_finish(struct ksm_pipeline *p);
 /* Whether failing views end the run: 0 (they do not: their events are
  * counted as lost), -EPIPE (a stream's reader went away and no exec
  * policy is enforced: a quiet end) or the -errno of --on-output-error exit. */
