@@ -241,8 +241,8 @@ static void describe(const struct ksm_syslog *s, int error, char *buf, size_t le
 		snprintf(buf, len, "%s", strerror(error));
 }
 
-/* The target fails (error: an errno, ANSWERED or STALLED): said once, when
- * it starts failing. */
+/* The target fails (error: an errno, or one of the codes above): said
+ * once, when it starts failing. */
 static void failing(struct ksm_syslog *s, int error)
 {
 	char why[256];
@@ -291,33 +291,36 @@ static void delivered(struct ksm_syslog *s, uint64_t n)
 		s->delivered_since = true;
 }
 
-/* ---- TCP batches on their way -------------------------------------------- */
+/* ---- TCP messages on their way -------------------------------------------- */
 
-static void in_flight_add(struct ksm_syslog *s, size_t bytes, uint64_t msgs)
+/* A message of bytes written to the connection. */
+static void in_flight_add(struct ksm_syslog *s, size_t bytes)
 {
 	struct in_flight *f = &s->fly;
 	f->written += bytes;
-	s->st.waiting += msgs;
-	if (f->n == IN_FLIGHT) { /* cannot be: the newest absorbs this one, acknowledged with it */
+	s->st.waiting++;
+	if (f->n == IN_FLIGHT) { /* more than SNDBUF holds: the newest, acknowledged with it */
 		unsigned last = (f->head + f->n - 1) % IN_FLIGHT;
 		f->b[last].end = f->written;
-		f->b[last].msgs += msgs;
+		f->b[last].msgs++;
 		return;
 	}
 	unsigned i = (f->head + f->n++) % IN_FLIGHT;
 	f->b[i].end = f->written;
-	f->b[i].msgs = msgs;
+	f->b[i].msgs = 1;
 	f->b[i].at_ms = now_ms();
 }
 
-/* The batches the server's TCP acknowledged: delivered once a later look
- * finds no answer from the server (confirm). */
+/* The messages the server's TCP acknowledged (SIOCOUTQ: the bytes written
+ * not yet acknowledged): delivered once a later look finds no answer from
+ * the server (confirm). */
 static void settle_acknowledged(struct ksm_syslog *s)
 {
 	struct in_flight *f = &s->fly;
 	int outq;
 
-	if (!f->n || s->fd < 0 || ioctl(s->fd, SIOCOUTQ, &outq) < 0 || outq < 0)
+	if (!f->n || s->fd < 0 || ioctl(s->fd, SIOCOUTQ, &outq) < 0 || outq < 0 ||
+	    (uint64_t)outq > f->written)
 		return;
 	uint64_t acked = f->written - (uint64_t)outq;
 	while (f->n && f->b[f->head].end <= acked) {
@@ -496,17 +499,20 @@ static int peer_state(const struct ksm_syslog *s)
 	return n < 0 ? errno : CLOSED;
 }
 
-/* Sends every byte of iov (a TCP frame); -1 on error or timeout. */
-static int send_all(int fd, struct iovec *iov, int n)
+/* Sends every byte of iov (TCP frames); -1 on error or timeout.  *done:
+ * the bytes the connection took, also of a failed send. */
+static int send_all(int fd, struct iovec *iov, int n, size_t *done)
 {
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 
+	*done = 0;
 	while (mh.msg_iovlen) {
 		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return -1;
+		*done += (size_t)w;
 		while (mh.msg_iovlen && (size_t)w >= mh.msg_iov->iov_len) {
 			w -= (ssize_t)mh.msg_iov->iov_len;
 			mh.msg_iov++;
@@ -578,9 +584,11 @@ static void send_batch(struct ksm_syslog *s)
 	bool ok = !s->frames.failed && !s->sizes.failed && connection_ready(s, &error);
 	if (ok) {
 		struct iovec iov = { s->frames.data, s->frames.len };
-		ok = send_all(s->fd, &iov, 1) == 0;
-		if (!ok) {
+		size_t done;
+		ok = send_all(s->fd, &iov, 1, &done) == 0;
+		if (!ok) { /* the part written counts in what the server may acknowledge */
 			error = errno;
+			s->fly.written += done;
 			give_up_connection(s, error);
 		}
 	}
@@ -588,7 +596,7 @@ static void send_batch(struct ksm_syslog *s)
 		for (uint64_t i = 0; i < s->pending; i++) {
 			uint32_t size;
 			memcpy(&size, s->sizes.data + i * sizeof(size), sizeof(size));
-			in_flight_add(s, size, 1);
+			in_flight_add(s, size);
 		}
 	} else {
 		dropped(s, s->pending, error);
