@@ -210,9 +210,11 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
  * bounded cache), a uid without a name too (NULL). */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
+	/* a chroot's answer, or one a replay has for this exec alone, is asked */
+	bool ask = q->own_root || e->answer_once;
 	if (e->live && !q->own_root && !names_current(e, q))
 		return NULL;
-	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
+	for (unsigned i = 0; i < e->n_users && !ask; i++)
 		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];

@@ -57,6 +57,9 @@ struct ksm_enricher {
 	unsigned n_roots, next_root;
 	struct ksm_root_names chroot; /* the last chrooted process's */
 	char *user_once; /* a name not kept, until the next event */
+	/* replay: the next exec's user was recorded for it alone (asked of
+	 * lookup_user, not taken from the names kept) */
+	bool answer_once;
 	/* live: names are checked against the files they came from before
 	 * each use (a replay has the capture's names, in their order) */
 	bool live;

@@ -74,9 +74,12 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 {
 	struct ksm_pipeline *p = ctx;
 	const char *name = ksm_enrich_lookup(&p->enrich, q, buf, len, keep);
-	/* a chroot's answer is its process's: written for its record alone */
-	if (*keep || (q->own_root && q->mnt_ns))
-		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, q->own_root);
+	/* an answer not kept (a chroot's is its process's; a namespace
+	 * already gone has none): written for its record alone */
+	if (*keep || q->mnt_ns) {
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, !*keep);
+		p->user_recorded = true;
+	}
 	return name;
 }
 
@@ -94,7 +97,7 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 	struct ksm_pipeline *p = ctx;
 	(void)buf;
 	(void)len;
-	if (q->own_root) { /* its chroot's name, recorded with it */
+	if (q->own_root || p->once_user.set) { /* recorded with its record */
 		*keep = false;
 		return p->once_user.set && p->once_user.known && p->once_user.uid == q->uid
 			       ? p->once_user.name : NULL;
@@ -399,6 +402,17 @@ static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
 		ksm_syslog_send(p->syslog, ev);
 }
 
+/* An exec of another mount namespace whose user live had no name for,
+ * unasked (every process of the namespace gone): said for this record
+ * alone, so that a replay does not name it from an earlier answer. */
+static void record_no_user(struct ksm_pipeline *p, const struct ksm_event *ev)
+{
+	if (ev->type != KSM_EV_PROCESS_EXEC || ev->ctx.user || p->user_recorded || !ev->has_ns ||
+	    !ev->ns.mnt_ns || ev->ns.mnt_ns == p->enrich.own_mnt_ns)
+		return;
+	ksm_capture_user(&p->capture.buf, ev->ns.mnt_ns, ev->u.exec.uid, NULL, true);
+}
+
 static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw)
 {
 	/* the policy's and the queue's own reports are always shown */
@@ -407,7 +421,11 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 
 	if (!own) {
 		/* the process table learns from every event, shown or not */
+		p->user_recorded = false;
+		p->enrich.answer_once = p->replay && p->once_user.set;
 		ksm_enrich(&p->enrich, ev, &p->clock);
+		if (!p->replay && recording(p))
+			record_no_user(p, ev);
 		shown = (!p->replay || kernel_selects(p, ev)) &&
 			ksm_container_selected(&p->containers, ev->ctx.container) &&
 			ksm_select_event(p->rules, ev, &p->scratch);
@@ -487,7 +505,8 @@ static bool replay_root(struct ksm_pipeline *p, const uint8_t *rec, uint32_t siz
 	if (!ksm_capture_read_root(rec, size, &c->root_at, &path))
 		return false;
 	size_t n = path.len < KSM_CAP_ROOT_MAX ? path.len : KSM_CAP_ROOT_MAX;
-	memcpy(p->recorded_root, path.data, n);
+	if (n) /* a root not found has no path */
+		memcpy(p->recorded_root, path.data, n);
 	c->root_host = (struct ksm_text){ .data = (const uint8_t *)p->recorded_root,
 					  .len = (uint32_t)n, .present = path.present };
 	p->pending_root = true;

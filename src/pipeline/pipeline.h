@@ -51,8 +51,10 @@ struct ksm_pipeline {
 	bool pending_root; /* a KSM_CAP_ROOT came before the next record (recorded.root_at) */
 	char recorded_root[KSM_CAP_ROOT_MAX + 1];
 	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
-	/* the name a chrooted process's root gave, for the next record only */
+	/* the name live gave for the next record only (a chrooted process's
+	 * root's, or none: its namespace was gone) */
 	struct { bool set, known; uint32_t uid; char *name; } once_user;
+	bool user_recorded; /* live: a user name was written for this record */
 	size_t n_users;
 
 	bool exit_on_output_error; /* --on-output-error exit */

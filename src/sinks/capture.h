@@ -90,8 +90,10 @@ struct ksm_cap_proc {
 };
 
 #define KSM_CAP_USER_KNOWN 1u /* else the id had no name */
-#define KSM_CAP_USER_OWN_ROOT 2u /* KSM_CAP_USER_NS: the name a chrooted process's own
-				   * root gave, for the next record only */
+/* KSM_CAP_USER_NS: the answer for the next record only: a chrooted
+ * process's own root's name, or the answer live did not keep (none: every
+ * process of the mount namespace was gone) */
+#define KSM_CAP_USER_OWN_ROOT 2u
 
 struct ksm_cap_user {
 	struct ksm_header hdr;
@@ -162,7 +164,7 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
 		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
 /* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER);
- * own_root (with a mnt_ns): the next record's only, its chroot's */
+ * own_root (with a mnt_ns): the next record's only (see KSM_CAP_USER_OWN_ROOT) */
 void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
 		      bool own_root);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
