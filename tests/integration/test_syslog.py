@@ -302,7 +302,26 @@ def wait_said(mon, text, timeout=15):
         if text in said:
             return said
         time.sleep(0.05)
-    raise AssertionError("not said within %d s: %r; said: %s" % (timeout, text, said))
+    raise AssertionError("not said within %d s: %r; said: %s; the monitor: %s" % (
+        timeout, text, said, where(mon.proc.pid)))
+
+
+def where(pid):
+    """What a process is doing now: its state and, per thread, the kernel
+    function it waits in and its system call (for a failure's message)."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                wchan = f.read()
+            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                call = f.read().split()[0]
+        except OSError as e:
+            state, wchan, call = "?", str(e), "?"
+        out.append("%s %s %s syscall %s" % (tid, state, wchan, call))
+    return "; ".join(out)
 
 
 def prom(path, name):
