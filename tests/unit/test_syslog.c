@@ -628,19 +628,38 @@ static size_t count_of(const char *hay, const char *needle)
 	return n;
 }
 
-/* A client of a TCP server made here: the target named in target, the
- * server's port, listening socket and accepted connection. */
-static struct ksm_syslog *tcp_pair(char target[64], int *port, int *lfd, int *cfd)
+/* A client of a TCP server made here (its port, listening socket and
+ * accepted connection), an exec event to send, and stderr looked at. */
+struct tcp_case {
+	char target[64];
+	int port, lfd, cfd;
+	struct ksm_syslog *s;
+	struct exact x;
+	const struct ksm_event *ev;
+	struct said w;
+};
+
+static void tcp_case_begin(struct tcp_case *c)
 {
 	char err[256];
-	struct ksm_syslog *s = NULL;
-	*port = 0;
-	*lfd = tcp_server(port);
-	snprintf(target, 64, "tcp:127.0.0.1:%d", *port);
-	assert_int_equal(ksm_syslog_open(&s, target, err, sizeof(err)), 0);
-	*cfd = accept(*lfd, NULL, NULL);
-	assert_true(*cfd >= 0);
-	return s;
+	memset(c, 0, sizeof(*c));
+	c->lfd = tcp_server(&c->port);
+	snprintf(c->target, sizeof(c->target), "tcp:127.0.0.1:%d", c->port);
+	assert_int_equal(ksm_syslog_open(&c->s, c->target, err, sizeof(err)), 0);
+	c->cfd = accept(c->lfd, NULL, NULL);
+	assert_true(c->cfd >= 0);
+	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/bin/x", "x", "x\0", 2);
+	c->ev = decode_ok(&c->x, &r);
+	said_begin(&c->w);
+}
+
+static void tcp_case_end(struct tcp_case *c)
+{
+	said_end(&c->w);
+	ksm_syslog_close(c->s);
+	close(c->cfd);
+	close(c->lfd);
+	exact_free(&c->x);
 }
 
 /* A target that fails is said once when it starts failing, with why, and
@@ -649,64 +668,55 @@ static struct ksm_syslog *tcp_pair(char target[64], int *port, int *lfd, int *cf
 static void test_failing_and_working_again(void **state)
 {
 	(void)state;
-	char target[64], want[256];
+	char want[256];
 	struct ksm_syslog_stats st;
-	struct exact x = { 0 };
-	struct said w;
-	int port, lfd, cfd;
-	struct ksm_syslog *s = tcp_pair(target, &port, &lfd, &cfd);
-	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/bin/x", "x", "x\0", 2);
-	const struct ksm_event *ev = decode_ok(&x, &r);
-	said_begin(&w);
-	ksm_syslog_send(s, ev);
-	ksm_syslog_flush(s);
-	read_frame(cfd, &out);
-	assert_string_equal(said_take(&w), "");
+	struct tcp_case c;
+	tcp_case_begin(&c);
+	ksm_syslog_send(c.s, c.ev);
+	ksm_syslog_flush(c.s);
+	read_frame(c.cfd, &out);
+	assert_string_equal(said_take(&c.w), "");
 
 	/* refused: said once, however many messages are dropped */
-	close(cfd);
-	close(lfd);
+	close(c.cfd);
+	close(c.lfd);
 	usleep(50000);
 	for (int i = 0; i < 5; i++) {
-		ksm_syslog_send(s, ev);
-		ksm_syslog_flush(s);
+		ksm_syslog_send(c.s, c.ev);
+		ksm_syslog_flush(c.s);
 	}
-	const char *t = said_take(&w);
+	const char *t = said_take(&c.w);
 	snprintf(want, sizeof(want), "ksysmon: syslog %s is failing: Connection refused; its messages "
 		 "are counted as dropped until it works again (a connection is tried at most once a second)\n",
-		 target);
+		 c.target);
 	assert_string_equal(t, want);
-	ksm_syslog_stats(s, &st);
+	ksm_syslog_stats(c.s, &st);
 	assert_true(st.failing);
 	assert_int_equal(st.failures, 1);
 	assert_int_equal(st.dropped, 5);
 
 	/* accepted again: said once delivery has worked for a while */
-	lfd = tcp_server(&port);
+	c.lfd = tcp_server(&c.port);
 	usleep(1100000);
-	ksm_syslog_send(s, ev);
-	ksm_syslog_flush(s);
-	cfd = accept(lfd, NULL, NULL);
-	assert_true(cfd >= 0);
-	ksm_syslog_flush(s);
-	ksm_syslog_stats(s, &st);
+	ksm_syslog_send(c.s, c.ev);
+	ksm_syslog_flush(c.s);
+	c.cfd = accept(c.lfd, NULL, NULL);
+	assert_true(c.cfd >= 0);
+	ksm_syslog_flush(c.s);
+	ksm_syslog_stats(c.s, &st);
 	assert_int_equal(st.sent, 2);
 	assert_true(st.failing); /* not for long enough yet */
 	usleep(2100000);
-	ksm_syslog_flush(s);
-	t = said_take(&w);
-	ksm_syslog_stats(s, &st);
+	ksm_syslog_flush(c.s);
+	t = said_take(&c.w);
+	ksm_syslog_stats(c.s, &st);
 	assert_false(st.failing);
 	assert_int_equal(count_of(t, "\n"), 1);
-	snprintf(want, sizeof(want), "ksysmon: syslog %s works again after ", target);
+	snprintf(want, sizeof(want), "ksysmon: syslog %s works again after ", c.target);
 	assert_int_equal(strncmp(t, want, strlen(want)), 0);
 	assert_non_null(strstr(t, " s: 5 messages dropped meanwhile (sent=2 dropped=5 in all)\n"));
 	assert_int_equal(st.failures, 1);
-	said_end(&w);
-	ksm_syslog_close(s);
-	close(cfd);
-	close(lfd);
-	exact_free(&x);
+	tcp_case_end(&c);
 }
 
 /* A server that answers (a RELP server answers plain frames with
@@ -715,38 +725,27 @@ static void test_failing_and_working_again(void **state)
 static void test_server_that_answers(void **state)
 {
 	(void)state;
-	char target[64];
 	struct ksm_syslog_stats st;
-	struct exact x = { 0 };
-	struct said w;
-	int port, lfd, cfd;
-	struct ksm_syslog *s = tcp_pair(target, &port, &lfd, &cfd);
-	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/bin/x", "x", "x\0", 2);
-	const struct ksm_event *ev = decode_ok(&x, &r);
-	said_begin(&w);
+	struct tcp_case c;
+	tcp_case_begin(&c);
 	/* acknowledged by its TCP, but not yet known to be taken */
 	for (int i = 0; i < 3; i++)
-		ksm_syslog_send(s, ev);
-	ksm_syslog_flush(s);
-	ksm_syslog_stats(s, &st);
+		ksm_syslog_send(c.s, c.ev);
+	ksm_syslog_flush(c.s);
+	ksm_syslog_stats(c.s, &st);
 	assert_int_equal(st.waiting, 3);
 	/* the next batch's look finds the answer */
-	read_frame(cfd, &out);
-	assert_int_equal(send(cfd, "0 serverclose 0\n", 16, 0), 16);
+	read_frame(c.cfd, &out);
+	assert_int_equal(send(c.cfd, "0 serverclose 0\n", 16, 0), 16);
 	usleep(50000);
-	ksm_syslog_flush(s);
-	ksm_syslog_stats(s, &st);
+	ksm_syslog_flush(c.s);
+	ksm_syslog_stats(c.s, &st);
 	assert_int_equal(st.sent, 0);
 	assert_int_equal(st.dropped, 3);
 	assert_true(st.failing);
-	assert_non_null(strstr(said_take(&w), "is failing: the server answered (a syslog server never does: "
+	assert_non_null(strstr(said_take(&c.w), "is failing: the server answered (a syslog server never does: "
 						"it takes no plain syslog messages, a RELP server?)"));
-	said_end(&w);
-	ksm_syslog_close(s);
-	ksm_syslog_stats(NULL, &st);
-	close(cfd);
-	close(lfd);
-	exact_free(&x);
+	tcp_case_end(&c);
 }
 
 static void test_open_errors(void **state)
