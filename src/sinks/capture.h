@@ -68,6 +68,7 @@ struct ksm_cap_clock {
 #define KSM_CAP_PROC_CMDLINE 4u   /* command line known (it may be empty) */
 #define KSM_CAP_PROC_IMAGE_DELETED 8u    /* image: KSM_PATH_DELETED */
 #define KSM_CAP_PROC_IMAGE_TRUNCATED 16u /* image: KSM_PATH_TRUNCATED */
+#define KSM_CAP_PROC_IMAGE_UNREACHABLE 32u /* image: KSM_PATH_UNREACHABLE */
 
 struct ksm_cap_proc {
 	struct ksm_header hdr;
