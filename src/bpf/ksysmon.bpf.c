@@ -125,7 +125,7 @@ static __always_inline __u32 read_argv(struct exec_buf *b, __u32 off, struct tas
 }
 
 /* The record's flags that say a path field's state (enum ksm_exec_flags) */
-struct path_flags {
+struct ksm_field_flags {
 	__u32 cut, deleted, unreachable;
 };
 
@@ -133,7 +133,7 @@ struct path_flags {
  * its state in the record's flags; returns the offset after it. */
 static __always_inline __u32 put_path(struct exec_buf *b, __u32 off, struct vfsmount *mnt,
 				      struct dentry *dentry, struct ksm_str *str,
-				      struct path_flags f)
+				      struct ksm_field_flags f)
 {
 	__u32 pflags;
 	__u32 len = path_resolve(mnt, dentry, &b->data[off], &pflags);
@@ -181,7 +181,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	struct file *file = BPF_CORE_READ(bprm, file);
 	off = put_path(b, 0, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
 		       &b->rec.image,
-		       (struct path_flags){ KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_DELETED,
+		       (struct ksm_field_flags){ KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_DELETED,
 					    KSM_EXEC_IMAGE_UNREACHABLE });
 	/* a prefix names paths from a root: an unreachable one is none of them */
 	if (!(b->rec.flags & KSM_EXEC_IMAGE_UNREACHABLE) &&
@@ -202,7 +202,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	/* cwd */
 	off = put_path(b, off & (2 * KSM_PATH_MAX - 1), BPF_CORE_READ(task, fs, pwd.mnt),
 		       BPF_CORE_READ(task, fs, pwd.dentry), &b->rec.cwd,
-		       (struct path_flags){ KSM_EXEC_CWD_TRUNCATED, KSM_EXEC_CWD_DELETED,
+		       (struct ksm_field_flags){ KSM_EXEC_CWD_TRUNCATED, KSM_EXEC_CWD_DELETED,
 					    KSM_EXEC_CWD_UNREACHABLE });
 
 	/* the parent's program now, walked here: by the time the client
@@ -213,7 +213,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	if (pexe)
 		off = put_path(b, off & (KSM_STRINGS_MAX - 1), BPF_CORE_READ(pexe, f_path.mnt),
 			       BPF_CORE_READ(pexe, f_path.dentry), &b->rec.parent_image,
-			       (struct path_flags){ KSM_EXEC_PARENT_IMAGE_TRUNCATED,
+			       (struct ksm_field_flags){ KSM_EXEC_PARENT_IMAGE_TRUNCATED,
 						    KSM_EXEC_PARENT_IMAGE_DELETED,
 						    KSM_EXEC_PARENT_IMAGE_UNREACHABLE });
 
