@@ -8,8 +8,9 @@
  * waits for a user-space process; the refusal is the caller's EPERM, as
  * with the fanotify engine.  A file reached only through a tree in no
  * mount namespace (PATH_UNREACHABLE: a lazily unmounted bind mount, an
- * open_tree() clone) has no path from any root: no glob matches it.  Loaded only where the kernel runs BPF LSM
- * programs (bpf in /sys/kernel/security/lsm).
+ * open_tree() clone) has no path from any root: no glob matches it.
+ * Loaded only where the kernel runs BPF LSM programs (bpf in
+ * /sys/kernel/security/lsm).
  */
 #ifndef KSM_DENY_BPF_H
 #define KSM_DENY_BPF_H
