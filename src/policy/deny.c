@@ -45,11 +45,12 @@
 #define RULE_ERROR "file unreadable"
 #define RULE_UNVERIFIABLE "unverifiable filesystem"
 
-/* A mount of our namespace (mountinfo's first field), and whether it is
- * an overlay's. */
+/* A mount of our namespace (mountinfo's first field), whether it is an
+ * overlay's, and its mount point (owned; NULL when it could not be kept). */
 struct mount_id {
 	int id;
 	bool stacked;
+	char *point;
 };
 
 /* An exec of a file on a stacked filesystem (overlayfs) that was allowed:
@@ -257,7 +258,14 @@ struct fs_seen {
 	size_t n_mnt_ids, cap;
 };
 
-static void note_mount(struct fs_seen *f, int id, bool stacked)
+static void free_mounts(struct mount_id *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].point);
+	free(m);
+}
+
+static void note_mount(struct fs_seen *f, int id, bool stacked, const char *point)
 {
 	if (f->n_mnt_ids == f->cap) {
 		size_t cap = f->cap ? 2 * f->cap : 256;
@@ -267,7 +275,8 @@ static void note_mount(struct fs_seen *f, int id, bool stacked)
 		f->mnt_ids = p;
 		f->cap = cap;
 	}
-	f->mnt_ids[f->n_mnt_ids++] = (struct mount_id){ .id = id, .stacked = stacked };
+	f->mnt_ids[f->n_mnt_ids++] = (struct mount_id){ .id = id, .stacked = stacked,
+						       .point = strdup(point) };
 }
 
 static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
@@ -276,10 +285,11 @@ static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 	memcpy(d->fuse_devs, f->fuse, f->n_fuse * sizeof(*f->fuse));
 	d->n_fuse_devs = f->n_fuse;
 	struct mount_id *old = d->mnt_ids;
+	size_t n_old = d->n_mnt_ids;
 	d->mnt_ids = f->mnt_ids;
 	d->n_mnt_ids = f->n_mnt_ids;
 	pthread_mutex_unlock(&d->fs_lock);
-	free(old);
+	free_mounts(old, n_old);
 }
 
 static bool on_fuse(struct ksm_deny *d, dev_t dev)
@@ -365,10 +375,10 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			continue;
 		char *sep = rest ? strstr(rest, " - ") : NULL;
 		char *fstype = sep ? sep + 3 : "";
-		note_mount(&seen, id, !strncmp(fstype, "overlay ", 8));
+		unescape(mnt);
+		note_mount(&seen, id, !strncmp(fstype, "overlay ", 8), mnt);
 		if (!strncmp(fstype, "autofs ", 7))
 			continue;
-		unescape(mnt);
 		bool is_root = !strcmp(mnt, "/");
 		if (!is_root && seen_dev(devs, n, dev))
 			continue;
@@ -834,6 +844,40 @@ static bool unreachable(struct notice *n)
 	return n->unreachable;
 }
 
+/*
+ * Whether path lies below the mount point our table gives mount id, as a
+ * path on a mount of our namespace does.  One not below it was on a mount
+ * detached (MNT_DETACH) since the table was read: the mount keeps its id,
+ * and its path is from its own top (a bound file's is "/").
+ */
+static bool under_point(struct ksm_deny *d, int id, const char *path)
+{
+	bool under = true;
+	pthread_mutex_lock(&d->fs_lock);
+	for (size_t i = 0; i < d->n_mnt_ids; i++) {
+		if (d->mnt_ids[i].id != id)
+			continue;
+		under = !d->mnt_ids[i].point || ksm_path_under_mount(path, d->mnt_ids[i].point);
+		break;
+	}
+	pthread_mutex_unlock(&d->fs_lock);
+	return under;
+}
+
+/* Our mount table as it is now (the table above is the mount thread's last
+ * reading): a mount no longer in it is taken as MNT_PRIVATE. */
+static void recheck_ours(struct notice *n)
+{
+	struct ksm_mount_ids now;
+	if (ksm_mount_ids_read("/proc/self/mountinfo", &now))
+		return;
+	if (!ksm_mount_ids_has(&now, (uint64_t)n->mnt_id)) {
+		n->where = MNT_PRIVATE;
+		n->unreachable = -1;
+	}
+	ksm_mount_ids_free(&now);
+}
+
 /* The notice of the event md: where its file was opened; under --audit
  * (where the process runs on and may be gone when its notice is
  * decided) what mount namespaces hold it, at once. */
@@ -895,6 +939,8 @@ static void decide(struct ksm_deny *d, struct notice *n)
 		answer(d, s, &(struct finding){ .undecided = RULE_ERROR });
 		return;
 	}
+	if (n->where != MNT_PRIVATE && !under_point(d, n->mnt_id, path))
+		recheck_ours(n);
 	bool lost = unreachable(n);
 	s->rec_flags = (deleted ? KSM_BLOCKED_PATH_DELETED : 0) |
 		       (lost ? KSM_BLOCKED_PATH_UNREACHABLE : 0);
@@ -1311,6 +1357,6 @@ void ksm_deny_free(struct ksm_deny *d)
 	pthread_mutex_destroy(&d->fs_lock);
 	free(d->jobs);
 	free(d->mountinfo);
-	free(d->mnt_ids);
+	free_mounts(d->mnt_ids, d->n_mnt_ids);
 	free(d);
 }

@@ -115,3 +115,11 @@ int ksm_mount_in_ns_of(const char *proc, uint32_t pid, uint64_t id)
 	ksm_mount_ids_free(&m);
 	return in;
 }
+
+bool ksm_path_under_mount(const char *path, const char *point)
+{
+	size_t n = strlen(point);
+	if (!strcmp(point, "/"))
+		return path[0] == '/';
+	return !strncmp(path, point, n) && (!path[n] || path[n] == '/');
+}

@@ -26,6 +26,12 @@ int ksm_mount_ids_read(const char *path, struct ksm_mount_ids *out);
 bool ksm_mount_ids_has(const struct ksm_mount_ids *m, uint64_t id);
 void ksm_mount_ids_free(struct ksm_mount_ids *m);
 
+/* Whether path lies at or below mount point (both as a mountinfo file and
+ * d_path() show them, from the same root): where any file on a mount
+ * still attached there is.  A mount detached since (MNT_DETACH) keeps its
+ * id, but its files' paths are from its own top. */
+bool ksm_path_under_mount(const char *path, const char *point);
+
 /* Whether mount id is in the mount namespace of process pid, as
  * <proc>/<pid>/mountinfo lists it: 1 yes, 0 no, -errno when that cannot
  * be read (the process is gone). */

@@ -333,10 +333,18 @@ class DetachedDeny(Trees):
         with open(self.prog, "rb") as f:
             self.digest = hashlib.sha256(f.read()).hexdigest()
 
-    def attempt(self, *rules):
+    def attempt(self, *rules, bound=False):
+        """The program run from the cloned tree (bound: from a bind mount
+        of it that the workload makes, unmounts lazily and executes at once,
+        as runc does, before ksysmon's mount thread has read the mount
+        table again) under a monitor with rules."""
+        argv = [WORKLOAD, "execveat-dir", "/proc/self/fd/%d" % self.tfd, "sub/w", "exit", "0"]
+        if bound:
+            argv = [WORKLOAD, "detached-exec", "bind", self.prog, "w", "exit", "0"]
+        # the bind mount lives long enough to be in ksysmon's mount table
+        env = dict(os.environ, WORKLOAD_BOUND_MS="300")
         with Monitor("--events", "process_exec", *rules) as m:
-            p = subprocess.run([WORKLOAD, "execveat-dir", "/proc/self/fd/%d" % self.tfd, "sub/w",
-                                "exit", "0"], pass_fds=(self.tfd,), capture_output=True, timeout=30)
+            p = subprocess.run(argv, pass_fds=(self.tfd,), capture_output=True, timeout=30, env=env)
             time.sleep(0.2)
         pid = int(dict(l.split("=", 1) for l in p.stdout.decode().split())["pid"])
         return p, pid, [e for e in m.events() if e["type"] == "exec_blocked" and e["pid"] == pid], m
@@ -360,6 +368,16 @@ class DetachedDeny(Trees):
                 self.assertEqual([(e["path"], e.get("path_unreachable"), e["rule"], e["audit"])
                                   for e in blocked],
                                  [(PREFIX + "/sub/w", True, "sha256:" + self.digest, audit)])
+
+    def test_content_rule_on_a_mount_just_detached(self):
+        # the mount was in ksysmon's table a moment ago: its path ("/", the
+        # bound file) is not below its mount point any more.  Each attempt
+        # is two: execveat, then the workload's /proc/self/fd fallback
+        for _ in range(5):
+            p, pid, blocked, m = self.attempt("--deny-sha256", self.digest, bound=True)
+            self.assertEqual(p.returncode, 127, p.stderr)
+            self.assertEqual([(e["path"], e.get("path_unreachable"), e["rule"]) for e in blocked],
+                             [(PREFIX + "/", True, "sha256:" + self.digest)] * 2)
 
 
 class RuncCopyOfItself(unittest.TestCase):

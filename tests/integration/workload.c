@@ -32,7 +32,8 @@
  *                                      executed) first, and execute it as
  *                                      glibc's fexecve does: execveat, else
  *                                      through /proc/self/fd (5.10's guest
- *                                      refuses execveat)
+ *                                      refuses execveat); WORKLOAD_BOUND_MS=N:
+ *                                      the bind mount stays N ms first
  *   workload stopped-exec PID MS PATH ARG...
  *                                      stop process PID (SIGSTOP), fork a child
  *                                      that execs PATH, and resume PID after MS
@@ -404,7 +405,10 @@ static int detached_file(const char *how, char ***argv)
 			return -1;
 		close(t);
 		int fd = -1;
+		const char *ms = getenv("WORKLOAD_BOUND_MS");
 		if (!mount(a[0], target, NULL, MS_BIND, NULL)) {
+			if (ms)
+				usleep((useconds_t)atoi(ms) * 1000);
 			fd = open(target, O_PATH);
 			umount2(target, MNT_DETACH);
 		}

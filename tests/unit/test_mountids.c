@@ -125,6 +125,22 @@ static void test_in_ns_of(void **state)
 	assert_int_equal(ksm_mount_in_ns_of("/proc", (uint32_t)getpid(), x.stx_mnt_id), 1);
 }
 
+/* A file of a mount still attached lies below its mount point; a bound
+ * file detached since is "/", its own top. */
+static void test_path_under_mount(void **state)
+{
+	(void)state;
+	assert_true(ksm_path_under_mount("/tmp/b/target", "/tmp/b/target"));
+	assert_true(ksm_path_under_mount("/tmp/b/x/y", "/tmp/b"));
+	assert_false(ksm_path_under_mount("/", "/tmp/b/target"));
+	assert_false(ksm_path_under_mount("/sub/w", "/tmp/b"));
+	assert_false(ksm_path_under_mount("/tmp/bb/x", "/tmp/b")); /* a component, not a prefix */
+	assert_false(ksm_path_under_mount("/tmp", "/tmp/b"));
+	assert_true(ksm_path_under_mount("/usr/bin/true", "/"));
+	assert_true(ksm_path_under_mount("/", "/"));
+	assert_false(ksm_path_under_mount("(unknown)", "/"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_long_table),
 		cmocka_unit_test(test_refuses_other_text),
 		cmocka_unit_test(test_in_ns_of),
+		cmocka_unit_test(test_path_under_mount),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
