@@ -87,20 +87,20 @@ static void copy_comm(char dst[KSM_COMM_LEN + 1], const char src[KSM_COMM_LEN])
 	dst[KSM_COMM_LEN] = '\0'; /* comm is not terminated when 16 bytes long */
 }
 
-/* The namespace block, which ends the fixed part of length fixed. */
-static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
-		      uint64_t clock_ns, struct ksm_event *ev)
+/* The namespace block, at byte at of a fixed part of length fixed. */
+static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t at, uint32_t fixed, bool utf16,
+		      const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
 	struct ksm_task_ns n;
 	struct ksm_ns_view *v = &ev->ns;
 
-	memcpy(&n, rec + fixed - sizeof(n), sizeof(n));
+	memcpy(&n, rec + at, sizeof(n));
 	if (!get_text(rec, size, fixed, utf16, &n.cgroup, &v->cgroup) ||
 	    !get_text(rec, size, fixed, utf16, &n.root, &v->root))
 		return false;
 	ev->has_ns = true;
 	v->cgroup_id = n.cgroup_id;
-	v->container_start_ns = (n.flags & KSM_NS_PID) ? n.container_start + clock_ns : 0;
+	v->container_start_ns = (n.flags & KSM_NS_PID) ? ksm_boot_clock_wall(clock, n.container_start) : 0;
 	v->pid_ns = n.pid_ns;
 	v->mnt_ns = n.mnt_ns;
 	v->net_ns = n.net_ns;
@@ -129,8 +129,16 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 	if (!get_text(p, hdr.size, fixed, utf16, &r.field, out)) \
 		return KSM_DECODE_BAD_STRING
 
-enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
-				  struct ksm_event *ev)
+/* A path's enum ksm_path_state from its flags in the record's flags. */
+static uint8_t path_state(uint32_t flags, uint32_t deleted, uint32_t cut, uint32_t unreachable)
+{
+	return (uint8_t)(((flags & deleted) ? KSM_PATH_DELETED : 0) |
+			 ((flags & cut) ? KSM_PATH_TRUNCATED : 0) |
+			 ((flags & unreachable) ? KSM_PATH_UNREACHABLE : 0));
+}
+
+enum ksm_decode_status ksm_decode(const void *data, size_t avail,
+				  const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
 	const uint8_t *p = data;
 	struct ksm_header hdr;
@@ -141,10 +149,15 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	memcpy(&hdr, p, sizeof(hdr));
 	if (hdr.type == KSM_EV_NONE || hdr.type >= KSM_EV_MAX)
 		return KSM_DECODE_BAD_TYPE;
-	uint32_t fixed = fixed_size[hdr.type];
+	/* the fixed part: the type's, then the namespace block, then the
+	 * creator's start (each when its flag says so) */
+	uint32_t ns_at = fixed_size[hdr.type], fixed = ns_at;
 	bool ns = (hdr.flags & KSM_HF_TASK_NS) && has_ns_block(hdr.type);
 	if (ns)
 		fixed += sizeof(struct ksm_task_ns);
+	bool creator = (hdr.flags & KSM_HF_CREATOR_START) && hdr.type == KSM_EV_PROCESS_CREATE;
+	if (creator)
+		fixed += sizeof(ksm_u64);
 	if (avail < fixed)
 		return KSM_DECODE_SHORT;
 	if (hdr.size < fixed || hdr.size > avail)
@@ -154,9 +167,13 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	ev->type = (enum ksm_event_type)hdr.type;
 	ev->hdr_flags = hdr.flags;
 	ev->size = hdr.size;
-	uint64_t clock_ns = (hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns;
-	ev->time_ns = hdr.time + clock_ns;
-	if (ns && !decode_ns(p, hdr.size, fixed, utf16, clock_ns, ev))
+	/* a realtime record's instants are the wall clock's already */
+	if (hdr.flags & KSM_HF_TIME_REALTIME)
+		clock = NULL;
+	else
+		ev->since_boot_ns = hdr.time;
+	ev->time_ns = ksm_boot_clock_wall(clock, hdr.time);
+	if (ns && !decode_ns(p, hdr.size, ns_at, fixed, utf16, clock, ev))
 		return KSM_DECODE_BAD_STRING;
 
 	switch (hdr.type) {
@@ -166,6 +183,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.create.ppid = r.ppid;
 		ev->u.create.parent_tid = r.parent_tid;
 		ev->u.create.creator_pid = r.creator_pid;
+		if (creator)
+			memcpy(&ev->u.create.creator_start, p + fixed - sizeof(ksm_u64), sizeof(ksm_u64));
 		copy_comm(ev->comm, r.comm);
 		ev->start_time = r.start_time;
 		ev->parent_start_time = r.parent_start_time;
@@ -189,6 +208,13 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.exec.euid = r.euid;
 		ev->u.exec.ppid = r.ppid;
 		ev->u.exec.image_id = r.image_id;
+		ev->u.exec.image_state = path_state(r.flags, KSM_EXEC_IMAGE_DELETED,
+						    KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_UNREACHABLE);
+		ev->u.exec.cwd_state = path_state(r.flags, KSM_EXEC_CWD_DELETED, KSM_EXEC_CWD_TRUNCATED,
+						  KSM_EXEC_CWD_UNREACHABLE);
+		ev->u.exec.parent_image_state =
+			path_state(r.flags, KSM_EXEC_PARENT_IMAGE_DELETED, KSM_EXEC_PARENT_IMAGE_TRUNCATED,
+				   KSM_EXEC_PARENT_IMAGE_UNREACHABLE);
 		ev->start_time = r.start_time;
 		ev->parent_start_time = r.parent_start_time;
 		break;
@@ -220,6 +246,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.image.inode = r.inode;
 		ev->u.image.dev = r.dev;
 		ev->u.image.file = r.file;
+		ev->u.image.path_state = path_state(r.flags, KSM_IMAGE_DELETED, KSM_IMAGE_TRUNCATED,
+						    KSM_IMAGE_UNREACHABLE);
 		ev->start_time = r.start_time;
 		TEXT(path, &ev->u.image.path);
 		break;
@@ -242,12 +270,21 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->flags = r.flags;
 		if (r.flags & KSM_BLOCKED_HAS_SHA256)
 			ev->u.blocked.sha256 = p + offsetof(struct ksm_exec_blocked, sha256);
+		ev->u.blocked.path_state = path_state(r.flags, KSM_BLOCKED_PATH_DELETED,
+						      KSM_BLOCKED_PATH_TRUNCATED,
+						      KSM_BLOCKED_PATH_UNREACHABLE);
 		TEXT(path, &ev->u.blocked.path);
 		TEXT(rule, &ev->u.blocked.rule);
 		break;
 	}
 	}
 	return KSM_DECODE_OK;
+}
+
+bool ksm_created_by_other(const struct ksm_event *ev)
+{
+	return ev->type == KSM_EV_PROCESS_CREATE && ev->u.create.creator_pid &&
+	       ev->u.create.creator_pid != ev->u.create.ppid;
 }
 
 void ksm_argv_begin(struct ksm_argv_iter *it, const struct ksm_text *argv)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bootclock.h"
 #include "core/container.h"
 #include "ksysmon_event.h"
 
@@ -23,12 +24,33 @@ struct ksm_text {
 	bool present;
 };
 
-/* The state of a path the client keeps (the process table's images), as
- * process_exec said it; a deleted one's text ends in " (deleted)". */
+/* The state of a path: of the record's paths (from the record's flags),
+ * and of those the client keeps (the process table's images, as
+ * process_exec said them, their text already shown as below). */
 enum ksm_path_state {
 	KSM_PATH_DELETED = 1u << 0,
 	KSM_PATH_TRUNCATED = 1u << 1,
+	/* on a tree in no mount namespace: no root leads to the file, and
+	 * the path is from that tree's top (KSM_EXEC_IMAGE_UNREACHABLE) */
+	KSM_PATH_UNREACHABLE = 1u << 2,
 };
+
+/* How every view shows a path in its state: after a deleted file's,
+ * " (deleted)" (as /proc/PID/maps); before one no root leads to,
+ * "(unreachable)" (as getcwd(2) marks such a working directory), so that
+ * it never reads as an absolute path. */
+#define KSM_PATH_DELETED_SUFFIX " (deleted)"
+#define KSM_PATH_UNREACHABLE_PREFIX "(unreachable)"
+
+static inline const char *ksm_path_prefix(unsigned state)
+{
+	return (state & KSM_PATH_UNREACHABLE) ? KSM_PATH_UNREACHABLE_PREFIX : NULL;
+}
+
+static inline const char *ksm_path_suffix(unsigned state)
+{
+	return (state & KSM_PATH_DELETED) ? KSM_PATH_DELETED_SUFFIX : NULL;
+}
 
 /* Where ksysmon's own mount namespace shows a root the kernel named by
  * its filesystem (KSM_NS_ROOT_FS); 0: not asked. */
@@ -43,6 +65,7 @@ struct ksm_event {
 	uint16_t hdr_flags;
 	uint32_t size;     /* bytes the record occupies */
 	uint64_t time_ns;  /* nanoseconds since the Unix epoch, UTC */
+	uint64_t since_boot_ns; /* the record's own CLOCK_BOOTTIME time; 0 for a realtime one */
 	uint32_t pid;
 	uint32_t tid;
 	uint32_t flags;    /* the record's own flags field, if it has one */
@@ -70,6 +93,7 @@ struct ksm_event {
 			uint32_t ppid;
 			uint32_t parent_tid;
 			uint32_t creator_pid;
+			uint64_t creator_start; /* of creator_pid's process, ns since boot; 0: unknown */
 			struct ksm_text image;
 			struct ksm_text cmdline;
 		} create;
@@ -84,6 +108,8 @@ struct ksm_event {
 			uint32_t ppid;
 			struct ksm_file_id image_id;
 			struct ksm_text parent_image;
+			/* enum ksm_path_state of image, cwd, parent_image */
+			uint8_t image_state, cwd_state, parent_image_state;
 		} exec;
 		struct {
 			uint32_t status; /* wait(2) status */
@@ -95,6 +121,7 @@ struct ksm_event {
 			uint32_t dev;
 			struct ksm_text path;
 			struct ksm_file_id file;
+			uint8_t path_state; /* enum ksm_path_state */
 		} image;
 		struct {
 			uint64_t lost[KSM_EV_MAX];
@@ -105,6 +132,7 @@ struct ksm_event {
 			const uint8_t *sha256; /* 32 bytes, or NULL */
 			struct ksm_text path;
 			struct ksm_text rule;
+			uint8_t path_state; /* enum ksm_path_state */
 		} blocked;
 	} u;
 	/* What the client knows beyond the record (its process table, user
@@ -112,8 +140,10 @@ struct ksm_event {
 	struct ksm_context {
 		bool has_guid;
 		bool has_parent_guid;
+		bool has_creator_guid;        /* process_create by a process not its parent */
 		uint8_t guid[16];
 		uint8_t parent_guid[16];
+		uint8_t creator_guid[16];
 		const char *user;             /* process_exec: name of uid */
 		/* the container of the process's cgroup (NULL: the host's, or not known) */
 		const struct ksm_container *container;
@@ -144,12 +174,17 @@ enum ksm_decode_status {
 const char *ksm_decode_strerror(enum ksm_decode_status st);
 
 /*
- * Decodes the record at data (avail bytes available).  boot_ns is the wall
- * clock time of boot in ns, added to CLOCK_BOOTTIME timestamps.  On success
- * ev->size says how many bytes the record takes.
+ * Decodes the record at data (avail bytes available).  clock gives the
+ * wall-clock time of the CLOCK_BOOTTIME instants a record holds (its time,
+ * a container's start); NULL for realtime-stamped records only.  On
+ * success ev->size says how many bytes the record takes.
  */
-enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
-				  struct ksm_event *ev);
+enum ksm_decode_status ksm_decode(const void *data, size_t avail,
+				  const struct ksm_boot_clock *clock, struct ksm_event *ev);
+
+/* process_create: whether the process that created it is not its parent
+ * (CLONE_PARENT: the parent is the creator's parent), creator_pid then. */
+bool ksm_created_by_other(const struct ksm_event *ev);
 
 /* The JSON/CLI name of an event type ("process_exec"), or NULL. */
 const char *ksm_event_name(unsigned type);

@@ -222,9 +222,11 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
  * different user namespaces do not share. */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
+	/* a chroot's answer, or one a replay has for this exec alone, is asked */
+	bool ask = q->own_root || e->answer_once;
 	if (e->live && !q->own_root && !names_current(e, q))
 		return NULL;
-	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
+	for (unsigned i = 0; i < e->n_users && !ask; i++)
 		if (e->users[i].uid == q->uid && e->users[i].ns_uid == q->ns_uid &&
 		    e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
@@ -280,23 +282,30 @@ static void identity(struct ksm_enricher *e, uint32_t pid, uint64_t start, bool 
 }
 
 
-/* A program's path as process_exec shows it (a deleted file's ends in
- * " (deleted)") into buf; returns its length, *state its enum ksm_path_state. */
-static size_t shown_path(const struct ksm_text *t, bool deleted, bool truncated,
-			 char buf[KSM_PROC_STR_MAX], uint8_t *state)
+/* A program's path as process_exec shows it in its state (state: enum
+ * ksm_path_state; "(unreachable)" before it, " (deleted)" after) into buf;
+ * returns its length, *shown its state.  A path too long to be kept with
+ * them keeps its end, as the kernel cuts paths, and is marked cut. */
+static size_t shown_path(const struct ksm_text *t, unsigned state, char buf[KSM_PROC_STR_MAX],
+			 uint8_t *shown)
 {
-	static const char suffix[] = " (deleted)";
-	size_t n = t->len < KSM_PROC_STR_MAX ? t->len : KSM_PROC_STR_MAX;
+	const char *prefix = ksm_path_prefix(state), *suffix = ksm_path_suffix(state);
+	size_t plen = prefix ? strlen(prefix) : 0, slen = suffix ? strlen(suffix) : 0;
+	size_t room = KSM_PROC_STR_MAX - plen - slen, n = t->len, skip = 0;
 
-	if (n)
-		memcpy(buf, t->data, n);
-	*state = truncated ? KSM_PATH_TRUNCATED : 0;
-	if (deleted && n + sizeof(suffix) - 1 <= KSM_PROC_STR_MAX) {
-		memcpy(buf + n, suffix, sizeof(suffix) - 1);
-		n += sizeof(suffix) - 1;
-		*state |= KSM_PATH_DELETED;
+	*shown = (uint8_t)state;
+	if (n > room) {
+		skip = n - room;
+		n = room;
+		*shown |= KSM_PATH_TRUNCATED;
 	}
-	return n;
+	if (plen)
+		memcpy(buf, prefix, plen);
+	if (n)
+		memcpy(buf + plen, t->data + skip, n);
+	if (slen)
+		memcpy(buf + plen + n, suffix, slen);
+	return plen + n + slen;
 }
 
 /* The program as process_exec shows it, so that its exit and its
@@ -304,9 +313,15 @@ static size_t shown_path(const struct ksm_text *t, bool deleted, bool truncated,
 static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
 {
 	char buf[KSM_PROC_STR_MAX];
-	size_t n = shown_path(&ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED,
-			      ev->flags & KSM_EXEC_IMAGE_TRUNCATED, buf, &p->image_flags);
+	size_t n = shown_path(&ev->u.exec.image, ev->u.exec.image_state, buf, &p->image_flags);
 	ksm_proc_set(&p->image, &p->image_len, buf, n);
+}
+
+/* The live or just ended process (pid, start), or NULL. */
+static struct ksm_proc *find_any(struct ksm_enricher *e, uint32_t pid, uint64_t start)
+{
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, pid, start);
+	return p ? p : ksm_proctab_find_ended(&e->procs, pid, start);
 }
 
 /*
@@ -318,9 +333,8 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 			      struct ksm_proc **parent)
 {
 	struct ksm_context *c = &ev->ctx;
-	*parent = ksm_proctab_find(&e->procs, ppid, ev->parent_start_time);
-	if (!*parent) /* ended just before: its exit came first */
-		*parent = ksm_proctab_find_ended(&e->procs, ppid, ev->parent_start_time);
+	/* ended just before: its exit came first */
+	*parent = find_any(e, ppid, ev->parent_start_time);
 	identity(e, ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
 	c->has_guid = true;
@@ -334,18 +348,34 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 	return p;
 }
 
+/* Whose program a new process runs until it execs: its creator's, which
+ * is its parent unless CLONE_PARENT made the creator's parent the parent.
+ * Found by identity; NULL when not known (a record without the creator's
+ * start): rather no program than the parent's. */
+static struct ksm_proc *creator_of(struct ksm_enricher *e, struct ksm_event *ev,
+				   struct ksm_proc *parent)
+{
+	if (!ksm_created_by_other(ev))
+		return parent;
+	if (!ev->u.create.creator_start)
+		return NULL;
+	identity(e, ev->u.create.creator_pid, ev->u.create.creator_start,
+		 &ev->ctx.has_creator_guid, ev->ctx.creator_guid);
+	return find_any(e, ev->u.create.creator_pid, ev->u.create.creator_start);
+}
+
 static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 {
 	struct ksm_proc *parent;
 	struct ksm_proc *p = track(e, ev, ev->u.create.ppid, &parent);
+	struct ksm_proc *creator = creator_of(e, ev, parent);
 
-	/* until it execs, a child runs its parent's program */
-	if (p && parent && parent->image) {
-		ksm_proc_set(&p->image, &p->image_len, parent->image, parent->image_len);
-		p->image_flags = parent->image_flags;
+	if (p && creator && creator->image) {
+		ksm_proc_set(&p->image, &p->image_len, creator->image, creator->image_len);
+		p->image_flags = creator->image_flags;
 	}
-	if (p && parent && parent->cmdline)
-		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
+	if (p && creator && creator->cmdline)
+		ksm_proc_set(&p->cmdline, &p->cmdline_len, creator->cmdline, creator->cmdline_len);
 }
 
 /* The user of an exec, where its process sees it: its mount namespace
@@ -375,10 +405,8 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 
 	if (ev->u.exec.parent_image.present) {
 		/* the kernel's, at the exec: exact whatever happened since */
-		size_t n = shown_path(&ev->u.exec.parent_image,
-				      ev->flags & KSM_EXEC_PARENT_IMAGE_DELETED,
-				      ev->flags & KSM_EXEC_PARENT_IMAGE_TRUNCATED, e->parent_image,
-				      &c->parent_image_flags);
+		size_t n = shown_path(&ev->u.exec.parent_image, ev->u.exec.parent_image_state,
+				      e->parent_image, &c->parent_image_flags);
 		c->parent_image = text_of(e->parent_image, n);
 	} else if (parent) {
 		c->parent_image = text_of(parent->image, parent->image_len);
@@ -394,14 +422,18 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	ksm_proc_set_cmdline(p, ev->u.exec.argv.data, ev->u.exec.argv.len);
 }
 
-static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev,
+			    const struct ksm_boot_clock *clock)
 {
 	struct ksm_context *c = &ev->ctx;
 	struct ksm_proc *p = ksm_proctab_find(&e->procs, ev->pid, ev->start_time);
 
 	c->has_start = true;
-	c->start_ns = ev->start_time + boot_ns;
-	c->duration_ms = ev->time_ns > c->start_ns ? (ev->time_ns - c->start_ns) / 1000000u : 0;
+	c->start_ns = ksm_boot_clock_wall(clock, ev->start_time);
+	/* on the boot clock, which the wall clock's steps do not move */
+	uint64_t end = ev->since_boot_ns ? ev->since_boot_ns : ev->time_ns;
+	uint64_t start = ev->since_boot_ns ? ev->start_time : c->start_ns;
+	c->duration_ms = end > start ? (end - start) / 1000000u : 0;
 	if (!p) {
 		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
 		c->has_guid = true;
@@ -468,7 +500,7 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	return keep_cgroup(e, n->cgroup_id, in ? &c : NULL);
 }
 
-void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock)
 {
 	ev->ctx.container = container_of(e, ev);
 	if (!ev->start_time)
@@ -481,7 +513,7 @@ void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 		on_process_exec(e, ev);
 		break;
 	case KSM_EV_PROCESS_EXIT:
-		on_process_exit(e, ev, boot_ns);
+		on_process_exit(e, ev, clock);
 		break;
 	case KSM_EV_THREAD_CREATE:
 	case KSM_EV_THREAD_EXIT:

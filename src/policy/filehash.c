@@ -93,10 +93,12 @@ static void try_open(struct search *s, bool own, const char *fmt, ...)
 }
 
 /* A path of the record usable under /proc/PID/root: absolute, whole,
- * not deleted (a deleted file has no name to open). */
-static bool usable_path(const struct ksm_text *t, bool deleted, bool cut, char out[PATH_MAX])
+ * not deleted (a deleted file has no name to open), from a root (one on a
+ * tree in no namespace names, under a root, another file or none);
+ * state: enum ksm_path_state. */
+static bool usable_path(const struct ksm_text *t, unsigned state, char out[PATH_MAX])
 {
-	if (!t->present || t->utf16 || deleted || cut || !t->len || t->len >= PATH_MAX ||
+	if (!t->present || t->utf16 || state || !t->len || t->len >= PATH_MAX ||
 	    t->data[0] != '/' || memchr(t->data, 0, t->len))
 		return false;
 	memcpy(out, t->data, t->len);
@@ -198,12 +200,10 @@ static struct hash_job *job_of(const struct ksm_event *ev, const struct stat *wa
 	j->cache = cache;
 	if (j->exec) {
 		j->ppid = ev->u.exec.ppid;
-		j->has_path = usable_path(&ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED,
-					  ev->flags & KSM_EXEC_IMAGE_TRUNCATED, j->path);
+		j->has_path = usable_path(&ev->u.exec.image, ev->u.exec.image_state, j->path);
 	} else {
 		j->base = ev->u.image.base;
-		j->has_path = usable_path(&ev->u.image.path, ev->flags & KSM_IMAGE_DELETED,
-					  ev->flags & KSM_IMAGE_TRUNCATED, j->path);
+		j->has_path = usable_path(&ev->u.image.path, ev->u.image.path_state, j->path);
 	}
 	return j;
 }

@@ -51,9 +51,10 @@ static struct ksm_str place(uint32_t *end, size_t len)
 	return s;
 }
 
-void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns)
+void ksm_capture_clock(struct ksm_buf *b, uint64_t from, uint64_t boot_ns)
 {
-	struct ksm_cap_clock r = { .hdr = annotation(KSM_CAP_CLOCK, sizeof(r)), .boot_ns = boot_ns };
+	struct ksm_cap_clock r = { .hdr = annotation(KSM_CAP_CLOCK, sizeof(r)), .boot_ns = boot_ns,
+				   .from = from };
 	ksm_buf_put(b, &r, sizeof(r));
 }
 
@@ -72,7 +73,8 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 	r.flags = (seeded ? KSM_CAP_PROC_SEEDED : 0) | (image ? KSM_CAP_PROC_IMAGE : 0) |
 		  (cmdline ? KSM_CAP_PROC_CMDLINE : 0) |
 		  (image_flags & KSM_PATH_DELETED ? KSM_CAP_PROC_IMAGE_DELETED : 0) |
-		  (image_flags & KSM_PATH_TRUNCATED ? KSM_CAP_PROC_IMAGE_TRUNCATED : 0);
+		  (image_flags & KSM_PATH_TRUNCATED ? KSM_CAP_PROC_IMAGE_TRUNCATED : 0) |
+		  (image_flags & KSM_PATH_UNREACHABLE ? KSM_CAP_PROC_IMAGE_UNREACHABLE : 0);
 	r.image = place(&end, image ? image_len : 0);
 	r.cmdline = place(&end, cmdline ? cmdline_len : 0);
 	r.hdr = annotation(KSM_CAP_PROC, end);
@@ -291,10 +293,16 @@ static bool str_in(const uint8_t *rec, uint32_t size, uint32_t fixed, struct ksm
 		return false;         \
 	memcpy(&var, rec, sizeof(var))
 
-bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns)
+bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns, bool *has_from,
+			    uint64_t *from)
 {
-	FIXED(struct ksm_cap_clock, r);
+	struct ksm_cap_clock r = { 0 };
+	if (size < KSM_CAP_CLOCK_OLD_SIZE)
+		return false;
+	*has_from = size >= sizeof(r);
+	memcpy(&r, rec, *has_from ? sizeof(r) : KSM_CAP_CLOCK_OLD_SIZE);
 	*boot_ns = r.boot_ns;
+	*from = r.from;
 	return true;
 }
 
@@ -308,7 +316,8 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 	memcpy(out->guid, r.guid, sizeof(out->guid));
 	out->seeded = r.flags & KSM_CAP_PROC_SEEDED;
 	out->image_flags = (r.flags & KSM_CAP_PROC_IMAGE_DELETED ? KSM_PATH_DELETED : 0) |
-			   (r.flags & KSM_CAP_PROC_IMAGE_TRUNCATED ? KSM_PATH_TRUNCATED : 0);
+			   (r.flags & KSM_CAP_PROC_IMAGE_TRUNCATED ? KSM_PATH_TRUNCATED : 0) |
+			   (r.flags & KSM_CAP_PROC_IMAGE_UNREACHABLE ? KSM_PATH_UNREACHABLE : 0);
 	if (!r.pid || !str_in(rec, size, sizeof(r), r.image, &out->image) ||
 	    !str_in(rec, size, sizeof(r), r.cmdline, &out->cmdline))
 		return false;

@@ -44,12 +44,18 @@ def seeds():
     argv = b"tool\0--a=\"b\"\0\x01\0"
     out = {
         "clock": record(0x101, [struct.pack("<Q", BOOT)]),
+        # an epoch: the boot time from 3 s after boot on
+        "clock-epoch": record(0x101, [struct.pack("<QQ", BOOT + 5, 3 * 10**9)]),
         "proc": record(0x102, [struct.pack("<IIQQ16sII", 10, 1, 7 * 10**7, 10**7, bytes(16), 7, 0),
                                None, None], [b"/bin/sh", b"sh -c x"]),
         "user": record(0x103, [struct.pack("<II", 1000, 1), None], [b"alice"]),
         "hash": record(0x104, [struct.pack("<II32s", 1, 0, bytes(range(32))), None], [b""]),
         "create": record(1, [struct.pack("<IIII16s", 11, 10, 10, 9, comm(b"sh")), None, None,
                              struct.pack("<QQ", 9 * 10**7, 7 * 10**7)], [b"", b""]),
+        # with the creator's start (KSM_HF_CREATOR_START), created by 9 for 10
+        "create-creator": record(1, [struct.pack("<IIII16s", 12, 10, 9, 9, comm(b"sh")), None, None,
+                                     struct.pack("<QQQ", 9 * 10**7, 7 * 10**7, 8 * 10**7)],
+                                 [b"", b""], flags=8),
         "exec": record(2, [struct.pack("<IIIIII16s", 11, 11, 1000, 1000, 1, 0, comm(b"tool")),
                            None, None, None, None,
                            struct.pack("<IIQQ", 1000, 10, 9 * 10**7, 7 * 10**7), FILE_ID],

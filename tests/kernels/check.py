@@ -7,6 +7,7 @@ standard error), or is not available on that kernel (ksysmon said so and
 the kernel indeed lacks it).  Facts about the kernel itself (attach kinds,
 LSMs) come back as Result with status "info".
 """
+import calendar
 import json
 import os
 import re
@@ -21,7 +22,8 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
          "deny", "deny_lsm", "deny_stop_lsm", "deny_stop_fanotify", "deny_stop_audit",
-         "deny_unverifiable", "events_all", "namespaces", "scope"]
+         "deny_unverifiable", "events_all", "namespaces", "scope", "clock_step",
+         "detached", "detached_deny_lsm"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -444,17 +446,77 @@ def check_stop_lsm(case, features):
     return guest_only(case) or check_deny_stop(case, "lsm")
 
 
-def check_deny_lsm(case, features):
-    """As check_deny; where the kernel runs no BPF-LSM program (the probe
-    could not attach one, or bpf is not an active LSM), ksysmon must refuse
-    to start, in one line."""
+def lsm_refused(case, features):
+    """(n/a, its line) where the kernel runs no BPF-LSM program (the probe
+    could not attach one, or bpf is not an active LSM) and ksysmon refused
+    to start with --deny-engine lsm, as it must, in one line; None where it
+    ran."""
     if features.get("bpf_lsm") != "1" and not case.has("mon.ready"):
         lines = case.stderr.strip().splitlines()
         if case.text("mon.rc").strip() in ("", "0") or len(lines) != 1:
             raise AssertionError("without BPF-LSM ksysmon must exit non-zero with one line; "
                                  "exit %s, stderr: %r" % (case.text("mon.rc").strip(), lines))
         return NA, lines[0]
-    return check_deny(case)
+    return None
+
+
+def check_deny_lsm(case, features):
+    """As check_deny, decided in the kernel (or its refusal, lsm_refused)."""
+    return lsm_refused(case, features) or check_deny(case)
+
+
+# ---------------------------------------------------------------- detached trees
+
+def check_detached(case):
+    """Programs executed from a tree in no mount namespace: image, the
+    program's image_load and the exit's image are the path inside the tree,
+    as the process's own /proc/self/exe shows it, after "(unreachable)",
+    flagged; the file is the one executed (fstat); the workload's first
+    exec, by its own path, is not flagged."""
+    evs = started_events(case)
+    how, note = feature_note(case, "image loads")
+    for name, in_tree in (("bind", "/"), ("tree", "/sub/prog")):
+        pid = case.one_int(name, "pid")
+        eq(case.truth(name).get("exe"), [in_tree], "/proc/self/exe of the %s exec" % name)
+        want = "(unreachable)" + in_tree
+        dev, ino = case.one_int(name, "dev"), case.one_int(name, "ino")
+        execs = by_pid(evs, pid, "process_exec")
+        eq([(e["image"], e.get("image_unreachable")) for e in execs],
+           [(case.workload, None), (want, True)], "images of the %s process" % name)
+        eq((execs[1]["image_dev"], execs[1]["image_inode"]), (dev, ino), "%s image dev, inode" % name)
+        ex = one(evs, pid, "process_exit")
+        eq((ex.get("image"), ex.get("image_unreachable")), (want, True), "%s exit image" % name)
+        if how == "off":
+            continue
+        loads = sorted((e["path"], e.get("path_unreachable", False))
+                       for e in by_pid(evs, pid, "image_load")
+                       if (e["dev"], e["inode"]) == (dev, ino) or e.get("path_unreachable"))
+        # the bind's file is the workload itself: its first exec maps it too
+        eq(loads, sorted([(want, True)] + ([(case.workload, False)] if name == "bind" else [])),
+           "%s image loads of the executed file" % name)
+    return (FALLBACK, note) if how == "fallback" else None
+
+
+def check_detached_deny_lsm(case, features):
+    """--deny-engine lsm with a rule on the path inside a detached tree
+    and one on the file's own path: the exec from the tree runs, the exec by
+    its path is denied."""
+    refused = lsm_refused(case, features)
+    if refused:
+        return refused
+    evs = started_events(case)
+    pid = case.one_int("detached", "pid")
+    eq(case.text("t.detached.rc").strip(), "0", "status of the exec from the detached tree")
+    eq(by_pid(evs, pid, "exec_blocked"), [], "exec_blocked of the exec from the detached tree")
+    flags = [e.get("image_unreachable") for e in by_pid(evs, pid, "process_exec")]
+    eq((flags[-1:], set(flags[:-1])), ([True], {None}), "its images' flags (timeout, the workload, "
+       "the program from the tree)")
+    path = case.text("denied.path").strip()
+    denied = case.one_int("denied", "pid")
+    eq(case.truth("denied").get("errno"), ["1"], "errno of the exec by the file's path (EPERM)")
+    ev = one(evs, denied, "exec_blocked")
+    eq((ev["path"], ev["rule"], ev.get("path_unreachable")),
+       (path, os.path.dirname(path) + "/*", None), "exec_blocked of the exec by its path")
 
 
 def check_namespaces(case):
@@ -484,6 +546,44 @@ def check_namespaces(case):
         raise AssertionError("no process_exec in the host's pid namespace %d" % host_ns)
     eq((host[0].get("pid_ns_level"), host[0].get("vpid")), (0, None),
        "host process: pid_ns_level, vpid")
+
+
+def rfc3339_ns(text):
+    """2026-11-25T09:13:44.701637127Z as ns since the epoch."""
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{9})Z$", text)
+    if not m:
+        raise AssertionError("not an RFC 3339 time with ns: %r" % text)
+    secs = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
+    return secs * 10**9 + int(m.group(7))
+
+
+def check_clock_step(case):
+    """The wall clock set an hour forward and back while a pid namespace's
+    processes run: their events' times jump an hour and back; every event
+    names one container_start, the init's process_exit the same as its
+    start_time, and a lifetime on the boot clock (seconds, not an hour); the
+    replay prints what was printed live."""
+    evs = started_events(case)
+    eq(case.text("t.loop.rc").strip(), "0", "the namespace's loop status")
+    mine = [e for e in evs if "container_start" in e]
+    if len(mine) < 100:
+        raise AssertionError("only %d events in the pid namespace" % len(mine))
+    eq(len({e["container_start"] for e in mine}), 1, "distinct container_start values")
+    times = [rfc3339_ns(e["time"]) for e in mine]
+    hour = 3600 * 10**9
+    ahead = [t for t in times if t > times[0] + hour - 60 * 10**9]
+    if not ahead:
+        raise AssertionError("no event an hour ahead: the step was not followed")
+    if times[-1] > times[0] + 60 * 10**9:
+        raise AssertionError("the last event is still ahead: the step back was not followed")
+    init = [e for e in mine if e["type"] == "process_exit" and e.get("vpid") == 1]
+    eq(len(init), 1, "the init's process_exit")
+    eq(init[0]["start_time"], mine[0]["container_start"], "the init's start_time")
+    if init[0]["duration_ms"] > 60000:
+        raise AssertionError("the init lived %d ms: the steps moved its lifetime" % init[0]["duration_ms"])
+    eq(case.text("replay.rc").strip(), "0", "the replay's status")
+    if case.text("replay") != case.text("out"):
+        raise AssertionError("the replay differs from the live output")
 
 
 def check_events_all(case):
@@ -535,6 +635,9 @@ CHECKS = [
     ("--events all", "events_all", check_events_all),
     ("pid namespace facts", "namespaces", check_namespaces),
     ("--container in the kernel", "scope", check_scope),
+    ("wall clock set while running", "clock_step", lambda c: guest_only(c) or check_clock_step(c)),
+    ("paths on a detached mount", "detached", check_detached),
+    ("--deny-engine lsm, a detached mount", "detached_deny_lsm", None),
 ]
 LOST_CHECK = "events lost: 0"
 
@@ -561,7 +664,8 @@ def check_kernel(results_dir, cases=None):
             continue
         case = loaded[c]
         if fn is None:  # checks that need the kernel's facts
-            fn = {"module": check_module, "deny_lsm": check_deny_lsm, "deny_stop_lsm": check_stop_lsm}[c]
+            fn = {"module": check_module, "deny_lsm": check_deny_lsm, "deny_stop_lsm": check_stop_lsm,
+                  "detached_deny_lsm": check_detached_deny_lsm}[c]
             run_check(results, name, case, lambda k, fn=fn: fn(k, feats))
         else:
             run_check(results, name, case, fn)

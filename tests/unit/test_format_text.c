@@ -54,6 +54,20 @@ static void test_process_create(void **state)
 	assert_safe_line(&out);
 }
 
+/* CLONE_PARENT: the thread that created it is the creator's, and the
+ * parent another process; both said, neither passed off as the other. */
+static void test_process_create_clone_parent(void **state)
+{
+	(void)state;
+	mk_create(&r, T_REAL, KSM_HF_TIME_REALTIME);
+	((struct ksm_process_create *)r.buf)->creator_pid = 4300;
+	((struct ksm_process_create *)r.buf)->parent_tid = 4301;
+	assert_string_equal(LINE(), CLK "Process 4242 Created by 4300 (thread 4301) with parent 4200 [bash]\n");
+	/* the creator is the parent: said once */
+	((struct ksm_process_create *)r.buf)->creator_pid = 4200;
+	assert_string_equal(LINE(), CLK "Process 4242 Created by 4200 (thread 4301) [bash]\n");
+}
+
 static void test_process_create_boottime(void **state)
 {
 	(void)state;
@@ -90,6 +104,10 @@ static void test_process_exec(void **state)
 	/* a deleted file, as /proc/PID/maps shows it */
 	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, KSM_EXEC_IMAGE_DELETED, "/tmp/x", "./x", "./x\0", 4);
 	assert_string_equal(LINE(), CLK "Process 4242 Exec /tmp/x (deleted): ./x\n");
+	/* a file no root leads to: the path inside its tree, marked before */
+	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, KSM_EXEC_IMAGE_UNREACHABLE | KSM_EXEC_IMAGE_DELETED,
+		"/sub/w", "w", "w\0", 2);
+	assert_string_equal(LINE(), CLK "Process 4242 Exec (unreachable)/sub/w (deleted): w\n");
 	/* the image is escaped too */
 	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/tmp/a\nb\\c", "x", "x\0", 2);
 	assert_string_equal(LINE(), CLK "Process 4242 Exec /tmp/a\\nb\\\\c: x\n");
@@ -200,6 +218,9 @@ static void test_image_load(void **state)
 	mk_image(&r, T_REAL, KSM_IMAGE_DELETED, "/tmp/lib\x1b.so");
 	assert_string_equal(LINE(), CLK "Image loaded into process 4242 at 0x7f12a0000000 "
 				    "(size 0x1e000): /tmp/lib\\x1b.so (deleted)\n");
+	mk_image(&r, T_REAL, KSM_IMAGE_UNREACHABLE, "/");
+	assert_string_equal(LINE(), CLK "Image loaded into process 4242 at 0x7f12a0000000 "
+				    "(size 0x1e000): (unreachable)/\n");
 	/* a kernel image (Windows driver, UTF-16 path) */
 	mk_image(&r, T_REAL, KSM_IMAGE_KERNEL, "");
 	struct ksm_image_load *i = (struct ksm_image_load *)r.buf;
@@ -257,6 +278,8 @@ static void test_exec_blocked(void **state)
 	assert_string_equal(LINE(), CLK "Process 4242 denied exec of /tmp/evil (rule: /tmp/*)\n");
 	b->flags = KSM_BLOCKED_AUDIT;
 	assert_string_equal(LINE(), CLK "Process 4242 would be denied exec of /tmp/evil (rule: /tmp/*)\n");
+	b->flags = KSM_BLOCKED_PATH_UNREACHABLE;
+	assert_string_equal(LINE(), CLK "Process 4242 denied exec of (unreachable)/tmp/evil (rule: /tmp/*)\n");
 	assert_safe_line(&out);
 }
 
@@ -308,6 +331,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_process_create),
+		cmocka_unit_test(test_process_create_clone_parent),
 		cmocka_unit_test(test_process_create_boottime),
 		cmocka_unit_test(test_process_create_windows),
 		cmocka_unit_test(test_process_exec),

@@ -174,6 +174,127 @@ static void test_seed_from_fake_proc(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A fake /proc with its own mountinfo files: the program of a process
+ * found running is on a mount neither ksysmon's namespace nor its own
+ * lists (a tree in no namespace), or on one of them. */
+static void test_seed_unreachable_program(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ksm-proc.XXXXXX", path[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f);
+	struct statx x; /* the mount the exe link leads to */
+	assert_int_equal(statx(AT_FDCWD, path, 0, STATX_MNT_ID, &x), 0);
+	assert_true(x.stx_mask & STATX_MNT_ID);
+	const char *stat_line = "S 1 1 1 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 250 1000 1\n";
+	for (int pid = 121; pid <= 123; pid++) {
+		snprintf(path, sizeof(path), "%s/%d", dir, pid);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/%d/stat", dir, pid);
+		f = fopen(path, "w");
+		fprintf(f, "%d (p) %s", pid, stat_line);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/%d/exe", dir, pid);
+		char target[256];
+		snprintf(target, sizeof(target), "%s/prog", dir);
+		assert_int_equal(symlink(target, path), 0);
+		/* 121's namespace lists the mount, 122's does not, 123's cannot be read */
+		if (pid == 123)
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/mountinfo", dir, pid);
+		f = fopen(path, "w");
+		fprintf(f, "1 0 0:1 / / rw - rootfs rootfs rw\n");
+		if (pid == 121)
+			fprintf(f, "%llu 1 0:2 / /x rw - t t rw\n", (unsigned long long)x.stx_mnt_id);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/self", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/self/mountinfo", dir);
+	f = fopen(path, "w");
+	fprintf(f, "2 0 0:1 / / rw - rootfs rootfs rw\n");
+	fclose(f);
+
+	struct ksm_proctab t;
+	char want[300];
+	snprintf(want, sizeof(want), "(unreachable)%s/prog", dir);
+	assert_int_equal(ksm_proctab_init(&t, 10, boot), 0);
+	assert_int_equal(ksm_proctab_seed(&t, dir), 3);
+	struct ksm_proc *p = ksm_proctab_find(&t, 122, 250ull * KSM_TICK_NS);
+	assert_non_null(p);
+	assert_string_equal(p->image, want);
+	assert_int_equal(p->image_flags, KSM_PATH_UNREACHABLE);
+	for (uint32_t pid = 121; pid <= 123; pid += 2) {
+		p = ksm_proctab_find(&t, pid, 250ull * KSM_TICK_NS);
+		assert_string_equal(p->image, want + strlen("(unreachable)"));
+		assert_int_equal(p->image_flags, 0);
+	}
+	ksm_proctab_free(&t);
+	/* listed in ksysmon's own namespace: reachable, whatever the process's says */
+	snprintf(path, sizeof(path), "%s/self/mountinfo", dir);
+	f = fopen(path, "w");
+	fprintf(f, "%llu 0 0:1 / / rw - t t rw\n", (unsigned long long)x.stx_mnt_id);
+	fclose(f);
+	assert_int_equal(ksm_proctab_init(&t, 10, boot), 0);
+	assert_int_equal(ksm_proctab_seed(&t, dir), 3);
+	assert_int_equal(ksm_proctab_find(&t, 122, 250ull * KSM_TICK_NS)->image_flags, 0);
+	ksm_proctab_free(&t);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+/* An exec's program kept in its state: its exit and its children (until
+ * they exec) show it as the exec did, "(unreachable)" and flag included. */
+static void test_unreachable_image_kept(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	struct ksm_event ex = { .type = KSM_EV_PROCESS_EXEC, .pid = 10, .tid = 10, .start_time = 1010,
+				.parent_start_time = 1 };
+	ex.u.exec.image = (struct ksm_text){ (const uint8_t *)"/", 1, false, true };
+	ex.u.exec.image_state = KSM_PATH_UNREACHABLE | KSM_PATH_DELETED;
+	ex.u.exec.parent_image = (struct ksm_text){ (const uint8_t *)"/sub/p", 6, false, true };
+	ex.u.exec.parent_image_state = KSM_PATH_UNREACHABLE;
+	ksm_enrich(&e, &ex, 0);
+	assert_true(ex.ctx.parent_image.present);
+	assert_int_equal(ex.ctx.parent_image.len, 19);
+	assert_memory_equal(ex.ctx.parent_image.data, "(unreachable)/sub/p", 19);
+	assert_int_equal(ex.ctx.parent_image_flags, KSM_PATH_UNREACHABLE);
+
+	struct ksm_event fork = { .type = KSM_EV_PROCESS_CREATE, .pid = 11, .start_time = 1011,
+				  .parent_start_time = 1010 };
+	fork.u.create.ppid = 10;
+	ksm_enrich(&e, &fork, 0);
+	for (uint32_t pid = 10; pid <= 11; pid++) {
+		struct ksm_event exit_ = { .type = KSM_EV_PROCESS_EXIT, .pid = pid,
+					   .start_time = 1000 + pid };
+		ksm_enrich(&e, &exit_, 0);
+		assert_int_equal(exit_.ctx.image.len, 24);
+		assert_memory_equal(exit_.ctx.image.data, "(unreachable)/ (deleted)", 24);
+		assert_int_equal(exit_.ctx.image_flags, KSM_PATH_UNREACHABLE | KSM_PATH_DELETED);
+	}
+	/* a path as long as a record's, with its decorations: cut at the
+	 * root's end, and said so, the decorations kept */
+	static char longest[4095];
+	memset(longest, 'a', sizeof(longest));
+	longest[0] = '/';
+	struct ksm_event big = { .type = KSM_EV_PROCESS_EXEC, .pid = 12, .tid = 12, .start_time = 1012 };
+	big.u.exec.image = (struct ksm_text){ (const uint8_t *)longest, sizeof(longest), false, true };
+	big.u.exec.image_state = KSM_PATH_UNREACHABLE | KSM_PATH_DELETED;
+	ksm_enrich(&e, &big, 0);
+	struct ksm_event end = { .type = KSM_EV_PROCESS_EXIT, .pid = 12, .start_time = 1012 };
+	ksm_enrich(&e, &end, 0);
+	assert_int_equal(end.ctx.image.len, KSM_PROC_STR_MAX);
+	assert_memory_equal(end.ctx.image.data, "(unreachable)aaa", 16);
+	assert_memory_equal(end.ctx.image.data + KSM_PROC_STR_MAX - 11, "a (deleted)", 11);
+	assert_int_equal(end.ctx.image_flags,
+			 KSM_PATH_UNREACHABLE | KSM_PATH_DELETED | KSM_PATH_TRUNCATED);
+	ksm_enrich_free(&e);
+}
+
 static void test_boot_id(void **state)
 {
 	(void)state;
@@ -253,6 +374,114 @@ static void test_user_name_too_long(void **state)
 	assert_int_equal(strlen(n), KSM_USER_NAME_MAX - 1);
 	assert_null(user_of_exec(&e, 11, 2000 + 4000));
 	assert_null(user_of_exec(&e, 12, 2000 + KSM_USER_NAME_MAX + 1));
+	ksm_enrich_free(&e);
+}
+
+/* An exec of pid (started at start, parent ppid) running image with argv. */
+static void exec_of(struct ksm_enricher *e, uint32_t pid, uint64_t start, uint32_t ppid,
+		    const char *image, const char *argv, size_t argv_len)
+{
+	struct ksm_event ev = { .type = KSM_EV_PROCESS_EXEC, .pid = pid, .tid = pid,
+				.start_time = start, .parent_start_time = 1 };
+	ev.u.exec.ppid = ppid;
+	ev.u.exec.image = (struct ksm_text){ (const uint8_t *)image, (uint32_t)strlen(image), false, true };
+	ev.u.exec.argv = (struct ksm_text){ (const uint8_t *)argv, (uint32_t)argv_len, false, true };
+	ksm_enrich(e, &ev, NULL);
+}
+
+/* process_create of pid by creator (its process started at creator_start;
+ * 0: not recorded), whose parent is ppid. */
+static struct ksm_event create_of(struct ksm_enricher *e, uint32_t pid, uint32_t ppid,
+				  uint64_t parent_start, uint32_t creator, uint64_t creator_start)
+{
+	struct ksm_event ev = { .type = KSM_EV_PROCESS_CREATE, .pid = pid, .start_time = 9000 + pid,
+				.parent_start_time = parent_start };
+	ev.u.create.ppid = ppid;
+	ev.u.create.parent_tid = creator;
+	ev.u.create.creator_pid = creator;
+	ev.u.create.creator_start = creator_start;
+	ksm_enrich(e, &ev, NULL);
+	return ev;
+}
+
+static void assert_proc_strings(struct ksm_enricher *e, uint32_t pid, uint64_t start,
+				const char *image, const char *cmdline)
+{
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, pid, start);
+	assert_non_null(p);
+	if (!image) {
+		assert_null(p->image);
+		assert_null(p->cmdline);
+		return;
+	}
+	assert_string_equal(p->image, image);
+	assert_string_equal(p->cmdline, cmdline);
+}
+
+/* Until it execs a new process runs its creator's program: its parent's,
+ * but with CLONE_PARENT (the creator's parent is the parent) the
+ * creator's, found by its identity; the parent's identity stays the
+ * parent's.  A record without the creator's start (older captures) leaves
+ * the program unknown rather than the parent's. */
+static void test_clone_parent_runs_the_creators_program(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	uint8_t want[16];
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	exec_of(&e, 100, 1100, 1, "/usr/bin/conmon", "conmon\0-c\0", 10);
+	exec_of(&e, 200, 1200, 100, "/usr/sbin/runc", "runc\0init\0", 10);
+
+	/* an ordinary fork: the parent's */
+	struct ksm_event ev = create_of(&e, 300, 200, 1200, 200, 1200);
+	assert_false(ev.ctx.has_creator_guid);
+	assert_proc_strings(&e, 300, 9300, "/usr/sbin/runc", "runc init");
+
+	/* runc's CLONE_PARENT: parent conmon, creator runc */
+	ev = create_of(&e, 301, 100, 1100, 200, 1200);
+	assert_proc_strings(&e, 301, 9301, "/usr/sbin/runc", "runc init");
+	ksm_guid(e.procs.boot_id, 100, 1100, want);
+	assert_true(ev.ctx.has_parent_guid);
+	assert_memory_equal(ev.ctx.parent_guid, want, 16);
+	ksm_guid(e.procs.boot_id, 200, 1200, want);
+	assert_true(ev.ctx.has_creator_guid);
+	assert_memory_equal(ev.ctx.creator_guid, want, 16);
+
+	/* a creator that ended before its record was handled is still found */
+	struct ksm_event x = { .type = KSM_EV_PROCESS_EXIT, .pid = 200, .start_time = 1200 };
+	ksm_enrich(&e, &x, NULL);
+	create_of(&e, 302, 100, 1100, 200, 1200);
+	assert_proc_strings(&e, 302, 9302, "/usr/sbin/runc", "runc init");
+
+	/* the creator's start not recorded, or another process's: unknown */
+	ev = create_of(&e, 303, 100, 1100, 200, 0);
+	assert_false(ev.ctx.has_creator_guid);
+	assert_proc_strings(&e, 303, 9303, NULL, NULL);
+	ev = create_of(&e, 304, 100, 1100, 200, 7777);
+	assert_true(ev.ctx.has_creator_guid);
+	assert_proc_strings(&e, 304, 9304, NULL, NULL);
+	ksm_enrich_free(&e);
+}
+
+/* An exit after the wall clock was set: the start keeps the wall-clock
+ * time it had (the clock in force then), and the duration is the time
+ * the process lived, not moved by the step. */
+static void test_exit_across_a_clock_step(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	struct ksm_boot_clock clock;
+	const uint64_t boot = 1700000000000000000ull, hour = 3600000000000ull;
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	ksm_boot_clock_init(&clock, boot, 0);
+	ksm_boot_clock_add(&clock, 5000000000ull, boot + hour);
+	struct ksm_event x = { .type = KSM_EV_PROCESS_EXIT, .pid = 77, .start_time = 2000000000ull,
+			       .since_boot_ns = 9500000000ull };
+	x.time_ns = ksm_boot_clock_wall(&clock, x.since_boot_ns);
+	ksm_enrich(&e, &x, &clock);
+	assert_true(x.ctx.has_start);
+	assert_true(x.ctx.start_ns == boot + 2000000000ull);
+	assert_int_equal(x.ctx.duration_ms, 7500);
 	ksm_enrich_free(&e);
 }
 
@@ -356,9 +585,13 @@ int main(void)
 		cmocka_unit_test(test_ended_processes_are_kept),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_seed_from_fake_proc),
+		cmocka_unit_test(test_seed_unreachable_program),
+		cmocka_unit_test(test_unreachable_image_kept),
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
 		cmocka_unit_test(test_user_name_too_long),
+		cmocka_unit_test(test_clone_parent_runs_the_creators_program),
+		cmocka_unit_test(test_exit_across_a_clock_step),
 		cmocka_unit_test(test_passwd_parse),
 		cmocka_unit_test(test_passwd_largest),
 		cmocka_unit_test(test_passwd_of_root),

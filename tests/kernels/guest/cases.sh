@@ -317,6 +317,60 @@ case_scope() {
 	rmdir "$c/sub" "$c" "$cg/ksm_scope"
 }
 
+# the wall clock set an hour forward, then back, while ksysmon runs and a
+# pid namespace's processes come and go (in a guest only: natively it would
+# move every other user's clock): event times follow the steps, the
+# namespace's start keeps one time, a replay says what was said live
+case_clock_step() {
+	in_guest || {
+		touch "$d/guest-only"
+		return 0
+	}
+	mon_start "$d" -w "$d/cap" --print || return 0
+	unshare --pid --fork sh -c 'i=0; while [ $i -lt 70 ]; do "$1" exit 0; sleep 0.05;
+		i=$((i + 1)); done' sh "$WL" &
+	ns=$!
+	sleep 1
+	date -s "@$(($(date +%s) + 3600))" >/dev/null
+	sleep 1
+	date -s "@$(($(date +%s) - 3600))" >/dev/null
+	wait "$ns"
+	echo $? >"$d/t.loop.rc"
+	mon_stop "$d"
+	"$KSM" -r "$d/cap" -f json >"$d/replay" 2>"$d/replay.err"
+	echo $? >"$d/replay.rc"
+}
+
+# programs executed from a tree in no mount namespace, as runc runs its copy
+# of itself: a file bound and lazily unmounted, and an open_tree() clone
+# never attached; the truth is each process's own /proc/self/exe and the
+# executed file's fstat
+case_detached() {
+	rm -rf "$TMPD/ksm-tree"
+	mkdir -p "$TMPD/ksm-tree/sub"
+	cp "$WL" "$TMPD/ksm-tree/sub/prog"
+	mon_start "$d" --events process_exec,process_exit,image_load || return 0
+	truth bind "$WL" detached-exec bind "$WL" ksm-bind paths
+	truth tree "$WL" detached-exec tree "$TMPD/ksm-tree" sub/prog ksm-tree paths
+	mon_stop "$d"
+	rm -rf "$TMPD/ksm-tree"
+}
+
+# --deny-engine lsm: a rule naming the path inside such a tree denies
+# nothing there (no root leads to it); the same file by its own path is
+# denied
+case_detached_deny_lsm() {
+	rm -rf "$TMPD/ksm-tree"
+	mkdir -p "$TMPD/ksm-tree/sub"
+	cp "$WL" "$TMPD/ksm-tree/sub/prog"
+	realpath "$TMPD/ksm-tree/sub/prog" >"$d/denied.path"
+	mon_start "$d" --deny-engine lsm --deny "/sub/*" --deny "$TMPD/ksm-tree/sub/*" || return 0
+	truth detached timeout 30 "$WL" detached-exec tree "$TMPD/ksm-tree" sub/prog ksm-tree exit 0
+	truth denied timeout 30 "$WL" failexec "$TMPD/ksm-tree/sub/prog"
+	mon_stop "$d"
+	rm -rf "$TMPD/ksm-tree"
+}
+
 # what the kernel offers, independently of ksysmon
 case_features() {
 	{
