@@ -12,7 +12,7 @@
 
 struct worker {
 	pthread_cond_t cv; /* a call given, or done (both sides check state) */
-	enum { IDLE, RUNNING, DONE } state;
+	enum { IDLE, RUNNING, DONE, QUIT } state;
 	bool held;         /* given up for: it finishes alone */
 	uint64_t key;
 	void (*fn)(void *);
@@ -22,9 +22,10 @@ struct worker {
 
 /* One set for the process: a held worker may outlive any caller's state. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct worker *ready; /* the worker calls go to; NULL: none started */
+static struct worker *ready; /* an idle worker for the next call; NULL: none */
 static struct worker *held[KSM_BOUNDED_HELD];
 static unsigned n_held;
+static unsigned n_waited; /* calls being waited for: each may become held */
 static uint64_t n_given_up;
 
 static void unhold(struct worker *w)
@@ -41,8 +42,10 @@ static void *work(void *p)
 	struct worker *w = p;
 	pthread_mutex_lock(&lock);
 	for (;;) {
-		while (w->state != RUNNING)
+		while (w->state != RUNNING && w->state != QUIT)
 			pthread_cond_wait(&w->cv, &lock);
+		if (w->state == QUIT)
+			break;
 		pthread_mutex_unlock(&lock);
 		w->fn(w->arg);
 		pthread_mutex_lock(&lock);
@@ -51,10 +54,11 @@ static void *work(void *p)
 		w->state = DONE;
 		pthread_cond_broadcast(&w->cv);
 	}
-	/* given up for: nobody waits for it any more */
+	/* given up for (nobody waits for it any more), or not needed */
+	bool drop = w->held && w->drop;
 	unhold(w);
 	pthread_mutex_unlock(&lock);
-	if (w->drop)
+	if (drop)
 		w->drop(w->arg);
 	pthread_cond_destroy(&w->cv);
 	free(w);
@@ -104,17 +108,21 @@ int ksm_bounded_call(uint64_t key, void (*fn)(void *arg), void *arg, void (*drop
 {
 	int err = 0;
 	pthread_mutex_lock(&lock);
-	if (is_held(key) || n_held == KSM_BOUNDED_HELD) {
+	if (is_held(key) || n_held + n_waited >= KSM_BOUNDED_HELD) {
 		err = is_held(key) ? -EBUSY : -EAGAIN;
 		n_given_up++;
 		pthread_mutex_unlock(&lock);
 		return err;
 	}
-	if (!ready && !(ready = start_worker(&err))) {
+	/* the idle worker, taken for this call (another caller meanwhile
+	 * starts one of its own) */
+	struct worker *w = ready ? ready : start_worker(&err);
+	if (!w) {
 		pthread_mutex_unlock(&lock);
 		return err;
 	}
-	struct worker *w = ready;
+	ready = NULL;
+	n_waited++;
 	w->key = key;
 	w->fn = fn;
 	w->drop = drop;
@@ -124,15 +132,20 @@ int ksm_bounded_call(uint64_t key, void (*fn)(void *arg), void *arg, void (*drop
 	struct timespec until = ksm_timespec_of(ksm_monotonic_ns() + timeout_ns);
 	while (w->state == RUNNING && pthread_cond_timedwait(&w->cv, &lock, &until) != ETIMEDOUT)
 		;
+	n_waited--;
 	if (w->state == DONE) {
-		w->state = IDLE;
+		/* kept for the next call, unless another caller's is kept */
+		w->state = ready ? QUIT : IDLE;
+		if (ready)
+			pthread_cond_broadcast(&w->cv);
+		else
+			ready = w;
 		pthread_mutex_unlock(&lock);
 		return 0;
 	}
 	w->held = true; /* it frees itself and arg once fn returns */
 	held[n_held++] = w;
 	n_given_up++;
-	ready = NULL;
 	pthread_mutex_unlock(&lock);
 	return -ETIMEDOUT;
 }

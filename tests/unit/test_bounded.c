@@ -26,12 +26,15 @@ struct call {
 };
 
 static int dropped; /* calls freed by their worker, under gate.lock */
+static int entered; /* held calls that reached the gate, under gate.lock */
 
 static void run(void *p)
 {
 	struct call *c = p;
 	if (c->wait_gate) {
 		pthread_mutex_lock(&gate.lock);
+		entered++;
+		pthread_cond_broadcast(&gate.cv);
 		while (!gate.open)
 			pthread_cond_wait(&gate.cv, &gate.lock);
 		pthread_mutex_unlock(&gate.lock);
@@ -131,12 +134,53 @@ static void test_at_most_held(void **state)
 	free(c);
 }
 
+struct caller {
+	struct call *c;
+	int rc;
+};
+
+static void *call_held(void *p)
+{
+	struct caller *k = p;
+	k->rc = ksm_bounded_call(200, run, k->c, drop, 60 * 1000000000ull);
+	return NULL;
+}
+
+/* Two callers at once: each call runs on a worker of its own and gives
+ * its own answer, the one waited for long too. */
+static void test_two_callers(void **state)
+{
+	(void)state;
+	set_gate(false);
+	entered = 0;
+	struct caller a = { new_call(true), -1 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_held, &a), 0);
+	/* a's call is running on its worker, held at the gate */
+	pthread_mutex_lock(&gate.lock);
+	while (!entered)
+		pthread_cond_wait(&gate.cv, &gate.lock);
+	pthread_mutex_unlock(&gate.lock);
+	struct call *c = new_call(false);
+	assert_int_equal(ksm_bounded_call(201, run, c, drop, 60 * 1000000000ull), 0);
+	assert_int_equal(c->answer, 42);
+	free(c);
+	assert_int_equal(a.c->answer, 0);
+	set_gate(true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.c->answer, 42);
+	free(a.c);
+	assert_int_equal(ksm_bounded_held(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_time),
 		cmocka_unit_test(test_held_then_freed),
 		cmocka_unit_test(test_at_most_held),
+		cmocka_unit_test(test_two_callers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
