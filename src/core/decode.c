@@ -35,6 +35,13 @@ static bool has_ns_block(unsigned type)
 	       type == KSM_EV_EXEC_BLOCKED;
 }
 
+/* Types whose records may end with a struct ksm_task_cgroup instead. */
+static bool has_cgroup_block(unsigned type)
+{
+	return type == KSM_EV_THREAD_CREATE || type == KSM_EV_THREAD_EXIT ||
+	       type == KSM_EV_EXEC_BLOCKED;
+}
+
 const char *ksm_event_name(unsigned type)
 {
 	return type < KSM_EV_MAX ? event_names[type] : NULL;
@@ -98,7 +105,7 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 	if (!get_text(rec, size, fixed, utf16, &n.cgroup, &v->cgroup) ||
 	    !get_text(rec, size, fixed, utf16, &n.root, &v->root))
 		return false;
-	ev->has_ns = true;
+	ev->has_ns = ev->has_cgroup = true;
 	v->cgroup_id = n.cgroup_id;
 	v->container_start_ns = (n.flags & KSM_NS_PID) ? n.container_start + clock_ns : 0;
 	v->pid_ns = n.pid_ns;
@@ -116,6 +123,21 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 	v->pid_ns_level = n.pid_ns_level;
 	v->flags = n.flags;
 	v->root_dev = (n.flags & KSM_NS_ROOT_FS) ? n.root_dev : 0;
+	return true;
+}
+
+/* The cgroup block (KSM_HF_CGROUP), which ends the fixed part of length
+ * fixed: the task's cgroup, the other namespace facts unknown. */
+static bool decode_cgroup(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
+			  struct ksm_event *ev)
+{
+	struct ksm_task_cgroup c;
+
+	memcpy(&c, rec + fixed - sizeof(c), sizeof(c));
+	if (!get_text(rec, size, fixed, utf16, &c.path, &ev->ns.cgroup))
+		return false;
+	ev->has_cgroup = true;
+	ev->ns.cgroup_id = c.id;
 	return true;
 }
 
@@ -143,8 +165,11 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		return KSM_DECODE_BAD_TYPE;
 	uint32_t fixed = fixed_size[hdr.type];
 	bool ns = (hdr.flags & KSM_HF_TASK_NS) && has_ns_block(hdr.type);
+	bool cg = !ns && (hdr.flags & KSM_HF_CGROUP) && has_cgroup_block(hdr.type);
 	if (ns)
 		fixed += sizeof(struct ksm_task_ns);
+	else if (cg)
+		fixed += sizeof(struct ksm_task_cgroup);
 	if (avail < fixed)
 		return KSM_DECODE_SHORT;
 	if (hdr.size < fixed || hdr.size > avail)
@@ -157,6 +182,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	uint64_t clock_ns = (hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns;
 	ev->time_ns = hdr.time + clock_ns;
 	if (ns && !decode_ns(p, hdr.size, fixed, utf16, clock_ns, ev))
+		return KSM_DECODE_BAD_STRING;
+	if (cg && !decode_cgroup(p, hdr.size, fixed, utf16, ev))
 		return KSM_DECODE_BAD_STRING;
 
 	switch (hdr.type) {

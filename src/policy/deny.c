@@ -23,6 +23,7 @@
 
 #include "policy/hashcache.h"
 #include "ksysmon_event.h"
+#include "ksysmon_limits.h"
 #include "policy/policy.h"
 
 #define QUEUE_MAX 4096     /* exec_blocked records waiting for the main loop */
@@ -109,6 +110,7 @@ struct ksm_deny {
 	int fan_fd;
 	int mnt_fd;  /* /proc/self/mountinfo, polled for POLLPRI */
 	int stop_fd; /* eventfd: readable once stopping */
+	int cgroup_fd; /* the unified cgroup hierarchy's root; -1: none */
 	atomic_bool stopping;
 	bool started;
 	bool stopped;
@@ -427,11 +429,66 @@ static void *mounter_main(void *arg)
 
 /* ---- records ---- */
 
+/* The path of process pid's cgroup in the unified hierarchy: the "0::"
+ * line of /proc/PID/cgroup (procfs and the cgroup file system: nothing a
+ * user's file system can hold up), into buf (NUL-terminated); false when
+ * it cannot be read or does not fit. */
+static bool proc_cgroup(uint32_t pid, char *buf, size_t size)
+{
+	char name[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	snprintf(name, sizeof(name), "/proc/%u/cgroup", pid);
+	FILE *f = fopen(name, "re");
+	if (!f)
+		return false;
+	ssize_t n;
+	while (!found && (n = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		n -= line[n - 1] == '\n';
+		found = (size_t)n - 3 < size;
+		if (found) {
+			memcpy(buf, line + 3, (size_t)n - 3);
+			buf[n - 3] = '\0';
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * The cgroup of process pid (its first thread's, as /proc/PID/cgroup
+ * shows it) while its exec waits for the answer (with --audit, just
+ * after: a process gone by then has none): its id, the inode of its
+ * directory in the hierarchy, and its path when shorter than
+ * KSM_NS_PATH_MAX (written to buf).  false: not known.
+ */
+static bool exec_cgroup(const struct ksm_deny *d, uint32_t pid, struct ksm_task_cgroup *cg,
+			char *buf, size_t size)
+{
+	struct stat st;
+	memset(cg, 0, sizeof(*cg));
+	if (d->cgroup_fd < 0 || !proc_cgroup(pid, buf, size))
+		return false;
+	if (fstatat(d->cgroup_fd, buf[1] ? buf + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISDIR(st.st_mode))
+		return false;
+	cg->id = (uint64_t)st.st_ino;
+	cg->path.length = (uint32_t)strlen(buf);
+	return true;
+}
+
 static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t *sha256,
 		 const char *path, const char *rule)
 {
-	size_t plen = strlen(path), rlen = strlen(rule);
-	size_t size = (sizeof(struct ksm_exec_blocked) + plen + rlen + 7) & ~(size_t)7;
+	char cpath[KSM_NS_PATH_MAX];
+	struct ksm_task_cgroup cg;
+	bool has_cg = exec_cgroup(d, pid, &cg, cpath, sizeof(cpath));
+	size_t plen = strlen(path), rlen = strlen(rule), clen = has_cg ? cg.path.length : 0;
+	size_t size = (sizeof(struct ksm_exec_blocked) + plen + rlen + clen + 7) & ~(size_t)7;
 	struct pending *p = calloc(1, sizeof(*p) + size);
 	if (!p) {
 		pthread_mutex_lock(&d->lock);
@@ -457,6 +514,12 @@ static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t
 	r->rule.offset = (uint32_t)(sizeof(*r) + plen);
 	r->rule.length = (uint32_t)rlen;
 	memcpy(s + plen, rule, rlen);
+	if (has_cg) { /* in the namespace block's place */
+		r->hdr.flags |= KSM_HF_CGROUP;
+		cg.path.offset = (uint32_t)(sizeof(*r) + plen + rlen);
+		memcpy(s + plen + rlen, cpath, clen);
+		memcpy(&r->ns, &cg, sizeof(cg));
+	}
 	p->size = size;
 
 	pthread_mutex_lock(&d->lock);
@@ -1068,6 +1131,7 @@ int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, cha
 	if (!d)
 		return ksm_fail(err, errlen, "out of memory for the deny policy");
 	d->fan_fd = d->mnt_fd = d->stop_fd = -1;
+	d->cgroup_fd = cfg->cgroup_root_fd >= 0 ? fcntl(cfg->cgroup_root_fd, F_DUPFD_CLOEXEC, 0) : -1;
 	d->tail = &d->head;
 	d->self = getpid();
 	d->audit = cfg->audit;
@@ -1244,6 +1308,8 @@ void ksm_deny_free(struct ksm_deny *d)
 		close(d->mnt_fd);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	if (d->cgroup_fd >= 0)
+		close(d->cgroup_fd);
 	ksm_hashcache_free(d->cache);
 	ksm_policy_free(&d->policy);
 	if (d->started) {
