@@ -374,10 +374,13 @@ def check_scope(case):
     t = case.truth("threads_inside")
     pid, tids = int(t["pid"][0]), [int(x) for x in t["tid"]]
     eq(len(tids), 2, "threads started inside")
-    got = sorted((e["type"], e["tid"]) for e in by_pid(evs, pid))
+    mine = by_pid(evs, pid)
+    got = sorted((e["type"], e["tid"]) for e in mine if e["type"].startswith("thread_"))
     eq(got, sorted((k, tid) for tid in tids for k in ("thread_create", "thread_exit")),
-       "events of the threads inside")
-    for e in by_pid(evs, pid):
+       "thread events inside")
+    eq(sorted(e["type"] for e in mine if not e["type"].startswith("thread_")),
+       ["process_exec", "process_exit"], "process events of the threads' process")
+    for e in mine:
         eq((e.get("cgroup_id"), e.get("cgroup"), e.get("container_runtime")),
            (cgroup_of(case, "sub"), sub, "podman"), "cgroup of %s %d" % (e["type"], e["tid"]))
     eq(by_pid(evs, int(case.truth("threads_outside")["pid"][0])), [], "events of the threads outside")
