@@ -13,7 +13,7 @@
 
 #define KSM_PIDNS_LEVEL_MAX 32  /* MAX_PID_NS_LEVEL: levels 0 (the host's) to 32 */
 #define KSM_PIDNS_LEVEL_MASK 63 /* covers them all: the bound the verifier sees */
-#define KSM_INIT_TREE_DEPTH 16  /* parents walked towards a namespace's init */
+#define KSM_INIT_TREE_DEPTH 64  /* processes walked towards a namespace's init: the process and 63 parents */
 #define KSM_ID_EXTENTS_MAX 340  /* UID_GID_MAP_MAX_EXTENTS */
 #define KSM_ID_BASE_EXTENTS 5   /* UID_GID_MAP_MAX_BASE_EXTENTS: inline extents */
 #define KSM_CGROUP_DEPTH 64     /* cgroup levels walked */

@@ -544,6 +544,20 @@ class ThreadChain:
         return self.proc.wait(timeout)
 
 
+def init_tree(pid):
+    """(parents walked, whether they lead to the namespace's init) for a
+    process in a non-initial pid namespace, from /proc: its parents are
+    followed (PPid) while they are in its namespace (equal NSpid depth, see
+    nsppid), until one whose pid there is 1."""
+    depth, level = 0, len(nspid(pid))
+    while nspid(pid)[-1] != 1:
+        ppid = int(status_field(pid, "PPid")[0])
+        if ppid == 0 or len(nspid(ppid)) != level:
+            return depth, False
+        pid, depth = ppid, depth + 1
+    return depth, True
+
+
 def children(pid):
     """The pids of the process's children (all its threads' children)."""
     kids = []

@@ -7,6 +7,8 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
+import time
 import unittest
 
 from harness import Monitor
@@ -27,26 +29,41 @@ def raw_set_members(data):
 
 
 class SyslogSocket:
-    """A unix datagram socket standing in for /dev/log."""
+    """A unix datagram socket standing in for /dev/log, drained by a
+    thread while the monitor runs: the machine's other execs must not fill
+    its queue (a full queue makes the monitor drop messages)."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="ksysmon-esc.")
         self.path = os.path.join(self.dir, "log")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
-        self.sock.settimeout(2)
+        self.sock.settimeout(0.2)
+        self.got = []
+        self.done = threading.Event()
+        self.reader = threading.Thread(target=self.drain, daemon=True)
+        self.reader.start()
+
+    def drain(self):
+        while not self.done.is_set():
+            try:
+                self.got.append(self.sock.recv(1 << 20))
+            except socket.timeout:
+                pass
 
     def messages(self):
-        out = []
-        try:
-            while True:
-                out.append(self.sock.recv(1 << 20))
-                self.sock.settimeout(0.5)
-        except socket.timeout:
-            pass
-        return out
+        """What arrived, once nothing more has for a while."""
+        n = -1
+        while n != len(self.got):
+            n = len(self.got)
+            time.sleep(0.5)
+        self.done.set()
+        self.reader.join()
+        return self.got
 
     def close(self):
+        self.done.set()
+        self.reader.join()
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

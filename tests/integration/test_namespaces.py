@@ -218,6 +218,47 @@ class Namespaces(unittest.TestCase):
             self.assertEqual((ex["pid_ns_level"], ex["vpid"], ex["vppid"], ex["in_init_tree"]),
                              (depth, 1, 0, True))
 
+    def test_init_tree_to_the_walk_limit(self):
+        """A program 62 parents below its namespace's init (the kernel
+        walks the process and up to 63 parents), and one 70 below: true,
+        then absent (not known); the same chains below a process nsenter
+        put in the namespace: false, then absent.  The truth is /proc's
+        parent chain."""
+        chain = ("import os, sys\n"
+                 "for _ in range(int(sys.argv[1])):\n"
+                 "    if os.fork():\n"
+                 "        os.wait(); os._exit(0)\n"
+                 "os.execv(sys.argv[2], sys.argv[2:])\n")
+        py = shutil.which("python3")
+        init = subprocess.Popen(["unshare", "--pid", "--fork", "--", SLEEP, "30"])
+        try:
+            top = C.wait_for(lambda: next(iter(C.children(init.pid)), None), what="the init")
+            for entered in (False, True):
+                for depth, known in ((62, True), (70, False)):
+                    def start(depth=depth, entered=entered):
+                        # the chain's first python is the init itself, or
+                        # a process nsenter put in the namespace
+                        argv = ([py, "-c", chain, str(depth), SLEEP, "5"]
+                                if not entered else
+                                ["nsenter", "-t", str(top), "-p", "--", py, "-c", chain,
+                                 str(depth), SLEEP, "5"])
+                        if not entered:
+                            argv = ["unshare", "--pid", "--fork", "--"] + argv
+                        p = subprocess.Popen(argv)
+                        pid = C.wait_for(lambda: next((k for k in self.descendants(p.pid)
+                                                       if C.cmdline(k) == [SLEEP, "5"]), None),
+                                         what="the chain's sleep")
+                        self.assertEqual(C.init_tree(pid), (depth, not entered))
+                        return pid, lambda: (os.kill(pid, 9), p.wait())
+                    ex, _ = self.watch(start, settle=0.5)
+                    if known:
+                        self.assertIs(ex.get("in_init_tree"), not entered, (depth, entered))
+                    else:
+                        self.assertNotIn("in_init_tree", ex)
+        finally:
+            init.kill()
+            init.wait()
+
     def descendants(self, pid):
         out, todo = [], [pid]
         while todo:

@@ -39,5 +39,11 @@ NTSTATUS ksm_device_sd_init(struct ksm_device_sd *s)
 		status = RtlCreateSecurityDescriptor(&s->sd, SECURITY_DESCRIPTOR_REVISION);
 	if (NT_SUCCESS(status))
 		status = RtlSetDaclSecurityDescriptor(&s->sd, TRUE, acl, FALSE);
+	/* "D:P": no access inherited from the \Device directory can widen
+	 * it.  The descriptor is absolute and ours, so its control word is
+	 * set directly (RtlSetControlSecurityDescriptor is not a kernel
+	 * export on every Windows version). */
+	if (NT_SUCCESS(status))
+		s->sd.Control |= SE_DACL_PROTECTED;
 	return status;
 }

@@ -13,7 +13,8 @@
  * the device can be opened.  GENERIC_ALL on a device object means
  * FILE_ALL_ACCESS (the file object type's generic mapping, which the I/O
  * manager checks opens against), so the DACL holds FILE_ALL_ACCESS
- * directly: D:(A;;FA;;;SY)(A;;FA;;;BA).
+ * directly: D:P(A;;FA;;;SY)(A;;FA;;;BA), protected as the SDDL's "P" asks:
+ * set with KSM_DEVICE_SD_INFORMATION, which carries the protection too.
  */
 #ifndef KSM_DEVSEC_H
 #define KSM_DEVSEC_H
@@ -25,6 +26,9 @@
 	(sizeof(ACCESS_ALLOWED_ACE) - sizeof(ULONG) + 8u + 4u * (subauthorities))
 /* S-1-5-18 has one subauthority, S-1-5-32-544 two. */
 #define KSM_DEVICE_ACL_BYTES (sizeof(ACL) + KSM_ACE_BYTES(1) + KSM_ACE_BYTES(2))
+
+/* What ZwSetSecurityObject replaces: the DACL, marked protected. */
+#define KSM_DEVICE_SD_INFORMATION (DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION)
 
 /* An absolute security descriptor and the DACL it points to. */
 struct ksm_device_sd {

@@ -418,7 +418,7 @@ static NTSTATUS restrict_device(_In_ PDEVICE_OBJECT device)
 				       KernelMode, &h);
 	if (!NT_SUCCESS(status))
 		return status;
-	status = ZwSetSecurityObject(h, DACL_SECURITY_INFORMATION, &sd.sd);
+	status = ZwSetSecurityObject(h, KSM_DEVICE_SD_INFORMATION, &sd.sd);
 	ZwClose(h);
 	return status;
 }

@@ -722,10 +722,10 @@ static void test_ioctl_codes(void)
 }
 
 /* The device's security descriptor, read back byte by byte: a present,
- * not defaulted DACL of exactly two ACCESS_ALLOWED ACEs granting
- * FILE_ALL_ACCESS (0x001F01FF) to S-1-5-18 and S-1-5-32-544, in that
- * order - D:(A;;FA;;;SY)(A;;FA;;;BA) - and no owner, group or SACL (so
- * ZwSetSecurityObject with DACL_SECURITY_INFORMATION changes nothing
+ * not defaulted, protected DACL of exactly two ACCESS_ALLOWED ACEs
+ * granting FILE_ALL_ACCESS (0x001F01FF) to S-1-5-18 and S-1-5-32-544, in
+ * that order - D:P(A;;FA;;;SY)(A;;FA;;;BA) - and no owner, group or SACL
+ * (so ZwSetSecurityObject with the DACL's information changes nothing
  * else). */
 static void test_device_sd(void)
 {
@@ -746,7 +746,8 @@ static void test_device_sd(void)
 	memset(&s, 0xA5, sizeof(s));
 	CHECK_EQ(ksm_device_sd_init(&s), STATUS_SUCCESS);
 	CHECK_EQ(s.sd.Revision, 1);
-	CHECK_EQ(s.sd.Control, 0x0004); /* SE_DACL_PRESENT only */
+	CHECK_EQ(s.sd.Control, 0x1004); /* SE_DACL_PRESENT | SE_DACL_PROTECTED */
+	CHECK_EQ((unsigned long)KSM_DEVICE_SD_INFORMATION, 0x80000004ul); /* DACL, protected */
 	CHECK(s.sd.Owner == NULL && s.sd.Group == NULL && s.sd.Sacl == NULL);
 	CHECK(s.sd.Dacl == (PACL)s.acl);
 	CHECK_EQ(acl[0], 2);                             /* ACL_REVISION */
