@@ -143,6 +143,8 @@ struct ksm_deny {
 	pthread_mutex_t fs_lock;
 	dev_t fuse_devs[FUSE_DEVS_MAX];
 	size_t n_fuse_devs;
+	dev_t overlay_devs[FUSE_DEVS_MAX];
+	size_t n_overlay_devs;
 	struct mount_id *mnt_ids;
 	size_t n_mnt_ids;
 	char *mountinfo; /* the mount thread's */
@@ -250,10 +252,13 @@ static bool is_fuse(const char *fstype)
 	return !strncmp(fstype, "fuse", 4) && (fstype[4] == ' ' || fstype[4] == '.' || !strncmp(fstype + 4, "blk ", 4));
 }
 
-/* What the marking met: FUSE superblocks (as many as fit), our mounts. */
+/* What the marking met: FUSE and overlay superblocks (as many as fit),
+ * our mounts. */
 struct fs_seen {
 	dev_t fuse[FUSE_DEVS_MAX];
 	size_t n_fuse;
+	dev_t overlay[FUSE_DEVS_MAX];
+	size_t n_overlay;
 	struct mount_id *mnt_ids;
 	size_t n_mnt_ids, cap;
 };
@@ -276,6 +281,8 @@ static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 	pthread_mutex_lock(&d->fs_lock);
 	memcpy(d->fuse_devs, f->fuse, f->n_fuse * sizeof(*f->fuse));
 	d->n_fuse_devs = f->n_fuse;
+	memcpy(d->overlay_devs, f->overlay, f->n_overlay * sizeof(*f->overlay));
+	d->n_overlay_devs = f->n_overlay;
 	struct mount_id *old = d->mnt_ids;
 	d->mnt_ids = f->mnt_ids;
 	d->n_mnt_ids = f->n_mnt_ids;
@@ -283,14 +290,26 @@ static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 	free(old);
 }
 
-static bool on_fuse(struct ksm_deny *d, dev_t dev)
+static bool dev_in(struct ksm_deny *d, const dev_t *devs, const size_t *n, dev_t dev)
 {
 	bool found = false;
 	pthread_mutex_lock(&d->fs_lock);
-	for (size_t i = 0; i < d->n_fuse_devs && !found; i++)
-		found = d->fuse_devs[i] == dev;
+	for (size_t i = 0; i < *n && !found; i++)
+		found = devs[i] == dev;
 	pthread_mutex_unlock(&d->fs_lock);
 	return found;
+}
+
+static bool on_fuse(struct ksm_deny *d, dev_t dev)
+{
+	return dev_in(d, d->fuse_devs, &d->n_fuse_devs, dev);
+}
+
+/* An overlay our namespace mounts: another namespace's mount of it (a
+ * container's root) is an exec's own open, its layer's file opened next. */
+static bool on_overlay(struct ksm_deny *d, dev_t dev)
+{
+	return dev_in(d, d->overlay_devs, &d->n_overlay_devs, dev);
 }
 
 /* Where fd was opened (fdinfo's mnt_id; procfs, no filesystem asked). */
@@ -385,6 +404,8 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			continue; /* no exec waits for ksysmon's open of a FUSE file */
 		if (is_fuse(fstype))
 			seen.fuse[seen.n_fuse++] = makedev(maj, min);
+		if (!strncmp(fstype, "overlay ", 8) && seen.n_overlay < FUSE_DEVS_MAX)
+			seen.overlay[seen.n_overlay++] = makedev(maj, min);
 		int r = fanotify_mark(d->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM | FAN_MARK_DONT_FOLLOW, mask,
 				      AT_FDCWD, mnt);
 		int e = r ? errno : 0;
@@ -446,13 +467,12 @@ static bool proc_cgroup(uint32_t pid, char *buf, size_t size)
 	while (!found && (n = getline(&line, &cap, f)) > 0) {
 		if (strncmp(line, "0::/", 4))
 			continue;
-		n -= line[n - 1] == '\n';
-		found = (size_t)n - 3 < size;
-		if (found) {
-			memcpy(buf, line + 3, (size_t)n - 3);
-			buf[n - 3] = '\0';
-		}
-		break;
+		size_t len = (size_t)n - 3 - (line[n - 1] == '\n');
+		if (len >= size)
+			break;
+		memcpy(buf, line + 3, len);
+		buf[len] = '\0';
+		found = true;
 	}
 	free(line);
 	fclose(f);
@@ -463,8 +483,10 @@ static bool proc_cgroup(uint32_t pid, char *buf, size_t size)
  * The cgroup of process pid (its first thread's, as /proc/PID/cgroup
  * shows it) while its exec waits for the answer (with --audit, just
  * after: a process gone by then has none): its id, the inode of its
- * directory in the hierarchy, and its path when shorter than
- * KSM_NS_PATH_MAX (written to buf).  false: not known.
+ * directory in the hierarchy, and its path (in buf) when shorter than
+ * KSM_NS_PATH_MAX, as records carry one (a longer one is found from the
+ * id, as for other records).  false: not known (nor is a path longer than
+ * buf).
  */
 static bool exec_cgroup(const struct ksm_deny *d, uint32_t pid, struct ksm_task_cgroup *cg,
 			char *buf, size_t size)
@@ -476,15 +498,16 @@ static bool exec_cgroup(const struct ksm_deny *d, uint32_t pid, struct ksm_task_
 	if (fstatat(d->cgroup_fd, buf[1] ? buf + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) ||
 	    !S_ISDIR(st.st_mode))
 		return false;
+	size_t len = strlen(buf);
 	cg->id = (uint64_t)st.st_ino;
-	cg->path.length = (uint32_t)strlen(buf);
+	cg->path.length = len < KSM_NS_PATH_MAX ? (uint32_t)len : 0;
 	return true;
 }
 
 static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t *sha256,
 		 const char *path, const char *rule)
 {
-	char cpath[KSM_NS_PATH_MAX];
+	char cpath[PATH_MAX];
 	struct ksm_task_cgroup cg;
 	bool has_cg = exec_cgroup(d, pid, &cg, cpath, sizeof(cpath));
 	size_t plen = strlen(path), rlen = strlen(rule), clen = has_cg ? cg.path.length : 0;
@@ -516,7 +539,7 @@ static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t
 	memcpy(s + plen, rule, rlen);
 	if (has_cg) { /* in the namespace block's place */
 		r->hdr.flags |= KSM_HF_CGROUP;
-		cg.path.offset = (uint32_t)(sizeof(*r) + plen + rlen);
+		cg.path.offset = clen ? (uint32_t)(sizeof(*r) + plen + rlen) : 0;
 		memcpy(s + plen + rlen, cpath, clen);
 		memcpy(&r->ns, &cg, sizeof(cg));
 	}
@@ -912,7 +935,9 @@ static void decide(struct ksm_deny *d, const struct fanotify_event_metadata *md)
 		return;
 	}
 	s->rec_flags = deleted ? KSM_BLOCKED_PATH_DELETED : 0;
-	s->stacked = have_st && where == MNT_OURS_STACKED;
+	/* an overlay's own open, through our mount or another namespace's */
+	s->stacked = have_st && (where == MNT_OURS_STACKED ||
+				 (where == MNT_PRIVATE && on_overlay(d, s->st.st_dev)));
 	struct finding f = { .rule = ksm_policy_match_path(&d->policy, path) };
 	/* a FUSE server may show ksysmon other bytes than the exec gets */
 	bool fuse = have_st && on_fuse(d, s->st.st_dev);
@@ -1001,6 +1026,9 @@ static bool backing_notice(const struct fanotify_event_metadata *held, const str
  * Such notices are held until one through a mount of our namespace comes:
  * those of the same process for a file with the same attributes were its
  * backing opens, the same attempt; the others are decided as they are.
+ * An overlay's own open through another namespace's mount (a container's
+ * root) looks private too: when none of ours comes, the last held one, if
+ * it is on an overlay our namespace mounts, is the attempt they backed.
  */
 static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fanotify_event_metadata *first)
 {
@@ -1015,9 +1043,13 @@ static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fa
 		held[n++] = md;
 	}
 	struct stat st;
-	bool stacked = t == TAKE_EVENT && fd_mount(d, md.fd) == MNT_OURS_STACKED && cached_attrs(md.fd, &st);
+	const struct fanotify_event_metadata *top = NULL; /* the attempt the others may back */
+	if (t == TAKE_EVENT && fd_mount(d, md.fd) == MNT_OURS_STACKED && cached_attrs(md.fd, &st))
+		top = &md;
+	else if (n > 1 && cached_attrs(held[n - 1].fd, &st) && on_overlay(d, st.st_dev))
+		top = &held[--n];
 	for (size_t i = 0; i < n; i++) {
-		if (stacked && backing_notice(&held[i], &md, &st)) {
+		if (top && backing_notice(&held[i], top, &st)) {
 			pthread_mutex_lock(&d->pend_lock);
 			d->backing++;
 			pthread_mutex_unlock(&d->pend_lock);
@@ -1026,6 +1058,8 @@ static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fa
 			decide(d, &held[i]);
 		}
 	}
+	if (top && top != &md)
+		decide(d, top);
 	if (t == TAKE_EVENT)
 		decide(d, &md);
 }

@@ -274,16 +274,28 @@ class Containers(unittest.TestCase):
     def test_exec_blocked_names_its_container(self):
         """Execs refused by --deny (the fanotify engine): one in a running
         container, the first program of a container (which is gone, cgroup
-        and all, a moment later) and one on the host.  Each exec_blocked
-        names the cgroup (path and id as /proc and the hierarchy show them,
-        or as the refused process's own exit says) and the container
-        podman says; the host's none.  The replay of the capture says the
-        same."""
+        and all, a moment later), one on the host, and one in a cgroup made
+        by hand, named as podman names a container's, whose path is longer
+        than a record carries (1023 bytes).  Each exec_blocked names the
+        cgroup (path and id as /proc and the hierarchy show them, or as the
+        refused process's own exit says; the long one's end, marked cut)
+        and the container podman says; the host's none.  The replay of the
+        capture says the same."""
         tag = "ksm-denied-%d-%d" % (os.getpid(), time.monotonic_ns())
         work = tempfile.mkdtemp(prefix="ksysmon-ctrdeny.", dir="/var/tmp")
         cap = os.path.join(work, "cap")
         host_copy = os.path.join(work, tag)
         shutil.copy("/bin/true", host_copy)
+        long_cid = hashlib.sha256(tag.encode()).hexdigest()
+        long_path = "/%s/%s/libpod-%s" % (tag, "/".join(["l" * 200] * 5), long_cid)
+        long_dir = os.path.join(C.unified_mount(), long_path[1:])
+        os.makedirs(long_dir)
+        self.addCleanup(lambda: [os.rmdir(os.path.join(C.unified_mount(), p)) for p in
+                                 ["/".join(long_path[1:].split("/")[:i]) for i in range(7, 0, -1)]])
+
+        def enter_long():
+            with open(os.path.join(long_dir, "cgroup.procs"), "w") as f:
+                f.write("0")
         with C.Containers() as s:
             c = s.run_detached(SLEEPER)
             truth = c.inspect()
@@ -303,12 +315,14 @@ class Containers(unittest.TestCase):
                 self.assertNotEqual(started.returncode, 0)
                 with self.assertRaises(PermissionError):
                     subprocess.run([host_copy])
+                with self.assertRaises(PermissionError):
+                    subprocess.run([host_copy], preexec_fn=enter_long)
                 time.sleep(0.5)
                 m.stop()
             evs = m.events()
         blocked = [e for e in evs if e["type"] == "exec_blocked"]
-        self.assertEqual(len(blocked), 3, blocked)
-        in_c, at_start, on_host = blocked
+        self.assertEqual(len(blocked), 4, blocked)
+        in_c, at_start, on_host, deep = blocked
         self.assertEqual(in_c["path"], "/tmp/" + tag)
         self.assertEqual((in_c["cgroup"], in_c["cgroup_id"]), (path, path_id))
         self.assertEqual((in_c["container_id"], in_c["container_runtime"]),
@@ -327,8 +341,48 @@ class Containers(unittest.TestCase):
         self.assertEqual((on_host["cgroup"], on_host["cgroup_id"]),
                          (C.cgroup_path(os.getpid()), C.cgroup_id(C.cgroup_path(os.getpid()))))
         self.assertNotIn("container_id", on_host)
+        self.assertGreater(len(long_path), 1023)
+        self.assertEqual((deep["cgroup"], deep["cgroup_id"], deep["cgroup_truncated"]),
+                         (long_path[-1023:], os.stat(long_dir).st_ino, True))
+        self.assertEqual((deep["container_id"], deep["container_runtime"]), (long_cid, "podman"))
         self.assertEqual(replay(cap), evs)
         shutil.rmtree(work, ignore_errors=True)
+
+    def test_exec_blocked_audit_names_its_container(self):
+        """--audit: nothing waits, and the cgroup is read just after the
+        exec; a program that lives on (a copy of busybox's sleep, in a
+        running container and on the host) is named with its cgroup and
+        container all the same.  The container's exec is one event: the
+        overlay's own open, through the container's mount, and its layer's
+        file opened behind it are one attempt."""
+        tag = "ksm-audit-%d-%d" % (os.getpid(), time.monotonic_ns())
+        with C.Containers() as s:
+            c = s.run_detached(SLEEPER)
+            truth = c.inspect()
+            path = C.cgroup_path(truth["pid"])
+            path_id = C.cgroup_id(path)
+            c.exec(["sh", "-c", "mkdir /tmp/%s && cp /bin/busybox /tmp/%s/sleep" % (tag, tag)])
+            work = tempfile.mkdtemp(prefix="ksysmon-ctraudit.", dir="/var/tmp")
+            os.mkdir(os.path.join(work, tag))
+            host_copy = os.path.join(work, tag, "sleep")
+            shutil.copy("/bin/busybox", host_copy)
+            with Monitor("--events", "process_exit", "--deny", "*/%s/sleep" % tag, "--audit") as m:
+                r = c.exec(["/tmp/%s/sleep" % tag, "1"], check=False)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                subprocess.run([host_copy, "1"], check=True)
+                time.sleep(0.3)
+                m.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        blocked = [e for e in m.events() if e["type"] == "exec_blocked"]
+        self.assertEqual(len(blocked), 2, blocked)
+        in_c, on_host = blocked
+        self.assertTrue(in_c["audit"] and on_host["audit"])
+        self.assertEqual((in_c["cgroup"], in_c["cgroup_id"], in_c["container_id"],
+                          in_c["container_runtime"]),
+                         (path, path_id, truth["id"], "podman"))
+        host = C.cgroup_path(os.getpid())
+        self.assertEqual((on_host["cgroup"], on_host["cgroup_id"]), (host, C.cgroup_id(host)))
+        self.assertNotIn("container_id", on_host)
 
     def test_text_view_short_id(self):
         with C.Containers() as s:
