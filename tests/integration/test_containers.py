@@ -136,9 +136,10 @@ class Containers(unittest.TestCase):
         checked against its own /proc/PID/task/TID/cgroup and podman
         inspect: an unfiltered monitor writing a capture, --container with
         one container's id prefix in capitals (the other's and the host's
-        threads filtered, counted), --container all, --container host; the
-        replay of the capture says what the live monitor said, in JSON and
-        in the text view, and selects as the live monitors did."""
+        threads filtered, counted), --container all, --container host, and
+        configuration rules on container_id, cgroup and container_runtime;
+        the replay of the capture says what the live monitor said, in JSON
+        and in the text view, and selects as the live monitors did."""
         cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-thr."), "cap")
         with C.Containers() as s:
             a = C.ThreadChain(s, 3, "thr-a")
@@ -149,10 +150,19 @@ class Containers(unittest.TestCase):
             while aid[:n] == bid[:n]:
                 n += 1
             prefix = aid[:max(n, 12)].upper()
+            # rules on the container's fields: a's creations, b's ends
+            config = os.path.join(os.path.dirname(cap), "rules.yaml")
+            with open(config, "w") as f:
+                f.write("events:\n"
+                        "  thread_create:\n    include:\n      - container_id: {is: %s}\n"
+                        "  thread_exit:\n    include:\n      - all:\n"
+                        "          - cgroup: {ends_with: libpod-%s}\n"
+                        "          - container_runtime: {is: podman}\n" % (aid, bid))
             with contextlib.ExitStack() as stack:
                 mons = {k: stack.enter_context(Monitor(*THREAD_EVENTS, *args)) for k, args in (
                     ("all_events", ("-w", cap, "--print")), ("a", ("--container", prefix)),
-                    ("any", ("--container", "all")), ("host", ("--container", "host")))}
+                    ("any", ("--container", "all")), ("host", ("--container", "host")),
+                    ("rules", ("-c", config)))}
                 for chain in (a, b, host):
                     chain.start()
                 for chain in (a, b):
@@ -195,8 +205,16 @@ class Containers(unittest.TestCase):
             self.assertNotIn("container_id", e)
         self.assertGreaterEqual(filtered_total(mons["host"].stderr), 2 * (3 + 2))
 
+        # the configuration's rules on container_id, cgroup, container_runtime
+        got = {(e["type"], e["tid"]) for e in live["rules"]}
+        self.assertEqual(got, {("thread_create", t) for t in a.threads} |
+                         {("thread_exit", t) for t in b.threads})
+
         # the replay: the same events, and the same selections
         self.assertEqual(replay(cap), every)
+        got = {(e["type"], e["tid"]) for e in replay(cap, "-c", config)}
+        self.assertEqual(got, {("thread_create", t) for t in a.threads} |
+                         {("thread_exit", t) for t in b.threads})
         for args, chains in ((("--container", prefix), ("a",)), (("--container", "all"), ("a", "b")),
                              (("--container", "host"), ("host",))):
             evs = replay(cap, *args)
