@@ -35,7 +35,7 @@
 #define FUSE_DEVS_MAX 256  /* and overlay superblocks */
 #define STACKED_MAX 64 /* allowed opens on a stacked filesystem awaiting their backing open */
 #define STACKED_WAIT_NS 1000000000ull
-#define HELD_MAX 8       /* --audit: notices held for the overlay notice they belong to */
+#define HELD_MAX 16      /* --audit: notices held for the overlay notice they belong to */
 #define HELD_WAIT_MS 100
 #define TICK_NS 20000000ull  /* the timer looks at the threads this often */
 #define STUCK_NS 50000000ull /* in one call for longer: waiting on a filesystem */
@@ -1007,61 +1007,75 @@ static enum take take_event(struct ksm_deny *d, struct worker *w, struct fanotif
 	}
 }
 
-/* Whether held is the backing open of the (later) notice md of an
- * overlay's file: the same process, a file of another filesystem with
- * md's attributes. */
-static bool backing_notice(const struct fanotify_event_metadata *held, const struct fanotify_event_metadata *md,
-			   const struct stat *st)
+/* One notice held for the overlay notice it may belong to. */
+struct held_notice {
+	struct fanotify_event_metadata md;
+	struct stat st;
+	bool have_st;
+	bool stacked; /* an overlay's own open: through our mount, or another namespace's */
+};
+
+static void hold(struct ksm_deny *d, struct held_notice *h, const struct fanotify_event_metadata *md)
 {
-	struct stat hst;
-	if (held->pid != md->pid || !cached_attrs(held->fd, &hst) || hst.st_dev == st->st_dev)
+	enum mount_kind kind = fd_mount(d, md->fd);
+	h->md = *md;
+	h->have_st = cached_attrs(md->fd, &h->st);
+	h->stacked = h->have_st && (kind == MNT_OURS_STACKED ||
+				    (kind == MNT_PRIVATE && on_overlay(d, h->st.st_dev)));
+}
+
+/* Whether a is the backing open of the later notice b of an overlay's
+ * file: the same process, a file of another filesystem with b's
+ * attributes. */
+static bool backs(const struct held_notice *a, const struct held_notice *b)
+{
+	if (!b->stacked || !a->have_st || a->md.pid != b->md.pid || a->st.st_dev == b->st.st_dev)
 		return false;
-	struct stacked_open o = stacked_of((uint32_t)md->pid, st, 0);
-	return same_attrs(&o, &hst);
+	struct stacked_open o = stacked_of((uint32_t)b->md.pid, &b->st, 0);
+	return same_attrs(&o, &a->st);
 }
 
 /*
  * --audit: a notice comes when an open ends, so an overlay's backing open
  * (through a mount of no namespace) is noticed before the overlay's own.
- * Such notices are held until one through a mount of our namespace comes:
- * those of the same process for a file with the same attributes were its
- * backing opens, the same attempt; the others are decided as they are.
- * An overlay's own open through another namespace's mount (a container's
- * root) looks private too: when none of ours comes, the last held one, if
- * it is on an overlay our namespace mounts, is the attempt they backed.
+ * Such notices are held until one through a mount of our namespace comes
+ * (or none for a while): a notice that a later one of an overlay's own
+ * open (through our mount, or, for an overlay our namespace also mounts
+ * such as a container's root, through another namespace's) shows to be its
+ * backing open (the same process, a file with the same attributes) is the
+ * same attempt; the others are decided as they are, in their order.  So
+ * the execs of several containers at once, and nested overlays, each make
+ * one decision.
  */
 static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fanotify_event_metadata *first)
 {
-	struct fanotify_event_metadata held[HELD_MAX], md;
+	struct held_notice held[HELD_MAX + 1];
+	struct fanotify_event_metadata md;
 	size_t n = 0;
 	enum take t;
-	held[n++] = *first;
+	hold(d, &held[n++], first);
 	for (;;) {
 		t = take_event(d, w, &md, HELD_WAIT_MS);
-		if (t != TAKE_EVENT || n == HELD_MAX || fd_mount(d, md.fd) != MNT_PRIVATE)
+		if (t != TAKE_EVENT)
 			break;
-		held[n++] = md;
+		bool private = fd_mount(d, md.fd) == MNT_PRIVATE;
+		hold(d, &held[n++], &md); /* the last one too: it may be an overlay's open */
+		if (!private || n == HELD_MAX + 1)
+			break;
 	}
-	struct stat st;
-	const struct fanotify_event_metadata *top = NULL; /* the attempt the others may back */
-	if (t == TAKE_EVENT && fd_mount(d, md.fd) == MNT_OURS_STACKED && cached_attrs(md.fd, &st))
-		top = &md;
-	else if (n > 1 && cached_attrs(held[n - 1].fd, &st) && on_overlay(d, st.st_dev))
-		top = &held[--n];
 	for (size_t i = 0; i < n; i++) {
-		if (top && backing_notice(&held[i], top, &st)) {
+		bool backing = false;
+		for (size_t j = i + 1; j < n && !backing; j++)
+			backing = backs(&held[i], &held[j]);
+		if (backing) {
 			pthread_mutex_lock(&d->pend_lock);
 			d->backing++;
 			pthread_mutex_unlock(&d->pend_lock);
-			close(held[i].fd);
+			close(held[i].md.fd);
 		} else {
-			decide(d, &held[i]);
+			decide(d, &held[i].md);
 		}
 	}
-	if (top && top != &md)
-		decide(d, top);
-	if (t == TAKE_EVENT)
-		decide(d, &md);
 }
 
 /* Reads and decides one event; false when there was none. */

@@ -368,38 +368,48 @@ class Containers(unittest.TestCase):
 
     def test_exec_blocked_audit_names_its_container(self):
         """--audit: nothing waits, and the cgroup is read just after the
-        exec; a program that lives on (a copy of busybox's sleep, in a
-        running container and on the host) is named with its cgroup and
-        container all the same.  The container's exec is one event: the
+        exec; a program that lives on (a copy of busybox's sleep, in two
+        running containers and on the host) is named with its cgroup and
+        container all the same.  Each container exec is one event: the
         overlay's own open, through the container's mount, and its layer's
-        file opened behind it are one attempt."""
+        file opened behind it are one attempt, also while the other
+        container's execs come in between."""
         tag = "ksm-audit-%d-%d" % (os.getpid(), time.monotonic_ns())
+        runs = 3
         with C.Containers() as s:
-            c = s.run_detached(SLEEPER)
-            truth = c.inspect()
-            path = C.cgroup_path(truth["pid"])
-            path_id = C.cgroup_id(path)
-            c.exec(["sh", "-c", "mkdir /tmp/%s && cp /bin/busybox /tmp/%s/sleep" % (tag, tag)])
+            ctrs = [s.run_detached(SLEEPER, tag="aud%d" % i) for i in range(2)]
+            truth = {}
+            for c in ctrs:
+                t = c.inspect()
+                path = C.cgroup_path(t["pid"])
+                truth[t["id"]] = (path, C.cgroup_id(path), t["id"], "podman")
+                c.exec(["sh", "-c", "mkdir /tmp/%s && cp /bin/busybox /tmp/%s/sleep" % (tag, tag)])
             work = tempfile.mkdtemp(prefix="ksysmon-ctraudit.", dir="/var/tmp")
             os.mkdir(os.path.join(work, tag))
             host_copy = os.path.join(work, tag, "sleep")
             shutil.copy("/bin/busybox", host_copy)
             with Monitor("--events", "process_exit", "--deny", "*/%s/sleep" % tag, "--audit") as m:
-                r = c.exec(["/tmp/%s/sleep" % tag, "1"], check=False)
-                self.assertEqual(r.returncode, 0, r.stderr)
+                loop = "for i in $(seq %d); do podman exec %%s /tmp/%s/sleep 0.3 || exit 1; done" % (
+                    runs, tag)
+                both = [subprocess.Popen(["sh", "-c", loop % c.id], env=C._engine_env())
+                        for c in ctrs]
+                self.assertEqual([p.wait(120) for p in both], [0, 0])
                 subprocess.run([host_copy, "1"], check=True)
                 time.sleep(0.3)
                 m.stop()
             shutil.rmtree(work, ignore_errors=True)
         blocked = [e for e in m.events() if e["type"] == "exec_blocked"]
-        self.assertEqual(len(blocked), 2, blocked)
-        in_c, on_host = blocked
-        self.assertTrue(in_c["audit"] and on_host["audit"])
-        self.assertEqual((in_c["cgroup"], in_c["cgroup_id"], in_c["container_id"],
-                          in_c["container_runtime"]),
-                         (path, path_id, truth["id"], "podman"))
+        self.assertEqual(len(blocked), 2 * runs + 1, blocked)
+        for e in blocked[:-1]:
+            self.assertTrue(e["audit"])
+            self.assertEqual((e["cgroup"], e["cgroup_id"], e["container_id"],
+                              e["container_runtime"]), truth[e.get("container_id")])
+        self.assertEqual(sorted(e["container_id"] for e in blocked[:-1]),
+                         sorted([c.id for c in ctrs] * runs))
+        on_host = blocked[-1]
         host = C.cgroup_path(os.getpid())
-        self.assertEqual((on_host["cgroup"], on_host["cgroup_id"]), (host, C.cgroup_id(host)))
+        self.assertEqual((on_host["audit"], on_host["cgroup"], on_host["cgroup_id"]),
+                         (True, host, C.cgroup_id(host)))
         self.assertNotIn("container_id", on_host)
 
     def test_text_view_short_id(self):
