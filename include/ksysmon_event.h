@@ -69,11 +69,16 @@ enum ksm_header_flags {
 	 * records since capture version 3); without it the record is the
 	 * type's fixed part up to that member, and the facts are unknown */
 	KSM_HF_TASK_NS = 1u << 2,
+	/* process_create: the fixed part ends with creator_start_time (after
+	 * the namespace block, when there is one); without it the creator's
+	 * start is unknown.  Readers that do not know the flag see the field
+	 * as bytes past the fixed part, and ignore them. */
+	KSM_HF_CREATOR_START = 1u << 3,
 	/* the fixed part ends with a struct ksm_task_cgroup (thread records,
 	 * and exec_blocked records of the fanotify engine, which have no
 	 * namespace block); without it the record is the type's fixed part up
 	 * to that member, and the cgroup is unknown */
-	KSM_HF_CGROUP = 1u << 3,
+	KSM_HF_CGROUP = 1u << 4,
 };
 
 struct ksm_header {
@@ -201,6 +206,9 @@ struct ksm_process_create {
 	ksm_u64 start_time;
 	ksm_u64 parent_start_time;
 	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS */
+	/* with KSM_HF_CREATOR_START: the start of the creator's process
+	 * (creator_pid), which with CLONE_PARENT is not the parent */
+	ksm_u64 creator_start_time;
 };
 
 /* ksm_process_exec.flags */

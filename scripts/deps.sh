@@ -5,7 +5,7 @@ set -euo pipefail
 
 linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
             libcmocka-dev libssl-dev libyaml-dev valgrind make gcc libc6-dev
-            python3 util-linux mount passwd rsyslog python3-jsonschema
+            python3 util-linux mount passwd rsyslog rsyslog-relp python3-jsonschema
             libclang-rt-14-dev libsystemd-dev debhelper lintian logrotate
             systemd procps groff-base man-db prometheus-node-exporter
             qemu-system-x86 busybox-static cpio xz-utils zstd

@@ -60,7 +60,7 @@ $(WIN_OUT)/ksysmon.sys: $(WIN_DRV_SRCS) $(WIN_DRV_HDRS) windows/windows.mk | $(W
 $(WIN_OUT)/loadme.sys: $(WIN_LOADME_SRCS) windows/windows.mk | $(WIN_OUT)
 	$(WIN_CC) $(WIN_DRV_CFLAGS) $(WIN_DRV_LDFLAGS) -o $@ $(WIN_LOADME_SRCS) $(WIN_DRV_LIBS)
 
-$(WIN_OUT)/ksysmon.exe: $(WIN_CLIENT_SRCS) $(wildcard windows/client/*.h) src/core/decode.h src/core/buf.h \
+$(WIN_OUT)/ksysmon.exe: $(WIN_CLIENT_SRCS) $(wildcard windows/client/*.h) src/core/decode.h src/core/bootclock.h src/core/buf.h \
 		src/core/format.h include/ksysmon_event.h windows/common/ksm_ioctl.h windows/windows.mk | $(WIN_OUT)
 	$(WIN_CC) $(WIN_CLIENT_CFLAGS) -o $@ $(WIN_CLIENT_SRCS) $(WIN_CLIENT_LDFLAGS)
 

@@ -102,8 +102,9 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->cmdline.offset = e->cmdline.length = 0;
 	e->start_time = process_start(child);
 	e->parent_start_time = process_start(child->real_parent);
+	e->creator_start_time = process_start(parent);
 	ns_fill(&e->ns, child);
-	e->hdr.flags |= KSM_HF_TASK_NS;
+	e->hdr.flags |= KSM_HF_TASK_NS | KSM_HF_CREATOR_START;
 	bpf_ringbuf_submit(e, wakeup_flag());
 	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/bootclock.h"
+
 #define KSM_NS_PER_SEC 1000000000u
 
 /* Now on clock id as nanoseconds: since the Unix epoch for CLOCK_REALTIME,
@@ -18,8 +20,10 @@ static inline uint64_t ksm_monotonic_ns(void)
 	return ksm_clock_ns(CLOCK_MONOTONIC);
 }
 
-/* The Unix time of boot, ns: what a CLOCK_BOOTTIME time is added to. */
-uint64_t ksm_boot_time_ns(void);
+/* Reads the Unix time of boot, ns (what a CLOCK_BOOTTIME time is added
+ * to), as CLOCK_REALTIME between two reads of CLOCK_BOOTTIME: the value
+ * of the narrowest of a few tries, with half its width as the error. */
+void ksm_boot_time_read(struct ksm_boot_reading *r);
 
 /* ns as a struct timespec (an absolute time for a timed wait, or a file
  * time). */

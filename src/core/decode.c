@@ -94,20 +94,20 @@ static void copy_comm(char dst[KSM_COMM_LEN + 1], const char src[KSM_COMM_LEN])
 	dst[KSM_COMM_LEN] = '\0'; /* comm is not terminated when 16 bytes long */
 }
 
-/* The namespace block, which ends the fixed part of length fixed. */
-static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
-		      uint64_t clock_ns, struct ksm_event *ev)
+/* The namespace block, at byte at of a fixed part of length fixed. */
+static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t at, uint32_t fixed, bool utf16,
+		      const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
 	struct ksm_task_ns n;
 	struct ksm_ns_view *v = &ev->ns;
 
-	memcpy(&n, rec + fixed - sizeof(n), sizeof(n));
+	memcpy(&n, rec + at, sizeof(n));
 	if (!get_text(rec, size, fixed, utf16, &n.cgroup, &v->cgroup) ||
 	    !get_text(rec, size, fixed, utf16, &n.root, &v->root))
 		return false;
 	ev->has_ns = ev->has_cgroup = true;
 	v->cgroup_id = n.cgroup_id;
-	v->container_start_ns = (n.flags & KSM_NS_PID) ? n.container_start + clock_ns : 0;
+	v->container_start_ns = (n.flags & KSM_NS_PID) ? ksm_boot_clock_wall(clock, n.container_start) : 0;
 	v->pid_ns = n.pid_ns;
 	v->mnt_ns = n.mnt_ns;
 	v->net_ns = n.net_ns;
@@ -126,14 +126,14 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t fixed, bool ut
 	return true;
 }
 
-/* The cgroup block (KSM_HF_CGROUP), which ends the fixed part of length
- * fixed: the task's cgroup, the other namespace facts unknown. */
-static bool decode_cgroup(const uint8_t *rec, uint32_t size, uint32_t fixed, bool utf16,
-			  struct ksm_event *ev)
+/* The cgroup block (KSM_HF_CGROUP) at offset at, in the fixed part of
+ * length fixed: the task's cgroup, the other namespace facts unknown. */
+static bool decode_cgroup(const uint8_t *rec, uint32_t size, uint32_t at, uint32_t fixed,
+			  bool utf16, struct ksm_event *ev)
 {
 	struct ksm_task_cgroup c;
 
-	memcpy(&c, rec + fixed - sizeof(c), sizeof(c));
+	memcpy(&c, rec + at, sizeof(c));
 	if (!get_text(rec, size, fixed, utf16, &c.path, &ev->ns.cgroup))
 		return false;
 	ev->has_cgroup = true;
@@ -151,8 +151,8 @@ static bool decode_cgroup(const uint8_t *rec, uint32_t size, uint32_t fixed, boo
 	if (!get_text(p, hdr.size, fixed, utf16, &r.field, out)) \
 		return KSM_DECODE_BAD_STRING
 
-enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
-				  struct ksm_event *ev)
+enum ksm_decode_status ksm_decode(const void *data, size_t avail,
+				  const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
 	const uint8_t *p = data;
 	struct ksm_header hdr;
@@ -163,13 +163,18 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	memcpy(&hdr, p, sizeof(hdr));
 	if (hdr.type == KSM_EV_NONE || hdr.type >= KSM_EV_MAX)
 		return KSM_DECODE_BAD_TYPE;
-	uint32_t fixed = fixed_size[hdr.type];
+	/* the fixed part: the type's, then the namespace block (or the
+	 * cgroup block), then the creator's start (each when its flag says so) */
+	uint32_t ns_at = fixed_size[hdr.type], fixed = ns_at;
 	bool ns = (hdr.flags & KSM_HF_TASK_NS) && has_ns_block(hdr.type);
 	bool cg = !ns && (hdr.flags & KSM_HF_CGROUP) && has_cgroup_block(hdr.type);
 	if (ns)
 		fixed += sizeof(struct ksm_task_ns);
 	else if (cg)
 		fixed += sizeof(struct ksm_task_cgroup);
+	bool creator = (hdr.flags & KSM_HF_CREATOR_START) && hdr.type == KSM_EV_PROCESS_CREATE;
+	if (creator)
+		fixed += sizeof(ksm_u64);
 	if (avail < fixed)
 		return KSM_DECODE_SHORT;
 	if (hdr.size < fixed || hdr.size > avail)
@@ -179,11 +184,15 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	ev->type = (enum ksm_event_type)hdr.type;
 	ev->hdr_flags = hdr.flags;
 	ev->size = hdr.size;
-	uint64_t clock_ns = (hdr.flags & KSM_HF_TIME_REALTIME) ? 0 : boot_ns;
-	ev->time_ns = hdr.time + clock_ns;
-	if (ns && !decode_ns(p, hdr.size, fixed, utf16, clock_ns, ev))
+	/* a realtime record's instants are the wall clock's already */
+	if (hdr.flags & KSM_HF_TIME_REALTIME)
+		clock = NULL;
+	else
+		ev->since_boot_ns = hdr.time;
+	ev->time_ns = ksm_boot_clock_wall(clock, hdr.time);
+	if (ns && !decode_ns(p, hdr.size, ns_at, fixed, utf16, clock, ev))
 		return KSM_DECODE_BAD_STRING;
-	if (cg && !decode_cgroup(p, hdr.size, fixed, utf16, ev))
+	if (cg && !decode_cgroup(p, hdr.size, ns_at, fixed, utf16, ev))
 		return KSM_DECODE_BAD_STRING;
 
 	switch (hdr.type) {
@@ -193,6 +202,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 		ev->u.create.ppid = r.ppid;
 		ev->u.create.parent_tid = r.parent_tid;
 		ev->u.create.creator_pid = r.creator_pid;
+		if (creator)
+			memcpy(&ev->u.create.creator_start, p + fixed - sizeof(ksm_u64), sizeof(ksm_u64));
 		copy_comm(ev->comm, r.comm);
 		ev->start_time = r.start_time;
 		ev->parent_start_time = r.parent_start_time;
@@ -275,6 +286,12 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_
 	}
 	}
 	return KSM_DECODE_OK;
+}
+
+bool ksm_created_by_other(const struct ksm_event *ev)
+{
+	return ev->type == KSM_EV_PROCESS_CREATE && ev->u.create.creator_pid &&
+	       ev->u.create.creator_pid != ev->u.create.ppid;
 }
 
 void ksm_argv_begin(struct ksm_argv_iter *it, const struct ksm_text *argv)

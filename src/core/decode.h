@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bootclock.h"
 #include "core/container.h"
 #include "ksysmon_event.h"
 
@@ -43,6 +44,7 @@ struct ksm_event {
 	uint16_t hdr_flags;
 	uint32_t size;     /* bytes the record occupies */
 	uint64_t time_ns;  /* nanoseconds since the Unix epoch, UTC */
+	uint64_t since_boot_ns; /* the record's own CLOCK_BOOTTIME time; 0 for a realtime one */
 	uint32_t pid;
 	uint32_t tid;
 	uint32_t flags;    /* the record's own flags field, if it has one */
@@ -74,6 +76,7 @@ struct ksm_event {
 			uint32_t ppid;
 			uint32_t parent_tid;
 			uint32_t creator_pid;
+			uint64_t creator_start; /* of creator_pid's process, ns since boot; 0: unknown */
 			struct ksm_text image;
 			struct ksm_text cmdline;
 		} create;
@@ -116,8 +119,10 @@ struct ksm_event {
 	struct ksm_context {
 		bool has_guid;
 		bool has_parent_guid;
+		bool has_creator_guid;        /* process_create by a process not its parent */
 		uint8_t guid[16];
 		uint8_t parent_guid[16];
+		uint8_t creator_guid[16];
 		const char *user;             /* process_exec: name of uid */
 		/* the container of the process's cgroup (NULL: the host's, or not known) */
 		const struct ksm_container *container;
@@ -152,12 +157,17 @@ enum ksm_decode_status {
 const char *ksm_decode_strerror(enum ksm_decode_status st);
 
 /*
- * Decodes the record at data (avail bytes available).  boot_ns is the wall
- * clock time of boot in ns, added to CLOCK_BOOTTIME timestamps.  On success
- * ev->size says how many bytes the record takes.
+ * Decodes the record at data (avail bytes available).  clock gives the
+ * wall-clock time of the CLOCK_BOOTTIME instants a record holds (its time,
+ * a container's start); NULL for realtime-stamped records only.  On
+ * success ev->size says how many bytes the record takes.
  */
-enum ksm_decode_status ksm_decode(const void *data, size_t avail, uint64_t boot_ns,
-				  struct ksm_event *ev);
+enum ksm_decode_status ksm_decode(const void *data, size_t avail,
+				  const struct ksm_boot_clock *clock, struct ksm_event *ev);
+
+/* process_create: whether the process that created it is not its parent
+ * (CLONE_PARENT: the parent is the creator's parent), creator_pid then. */
+bool ksm_created_by_other(const struct ksm_event *ev);
 
 /* The JSON/CLI name of an event type ("process_exec"), or NULL. */
 const char *ksm_event_name(unsigned type);

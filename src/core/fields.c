@@ -42,6 +42,8 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 		guid(w, "process_guid", c->guid);
 	if (c->has_parent_guid)
 		guid(w, "parent_guid", c->parent_guid);
+	if (c->has_creator_guid)
+		guid(w, "creator_guid", c->creator_guid);
 	if (c->user)
 		w->s->string(w->ctx, "user", c->user);
 	if (c->container) {
@@ -84,7 +86,7 @@ static void create_fields(const struct walk *w, const struct ksm_event *ev)
 	w->s->num(w->ctx, "ppid", ev->u.create.ppid);
 	w->s->num(w->ctx, "parent_tid", ev->u.create.parent_tid);
 	/* CLONE_PARENT: the creator is not the parent */
-	if (ev->u.create.creator_pid && ev->u.create.creator_pid != ev->u.create.ppid)
+	if (ksm_created_by_other(ev))
 		w->s->num(w->ctx, "creator_pid", ev->u.create.creator_pid);
 	comm(w, ev->comm);
 	if (ev->u.create.image.present)

@@ -169,11 +169,16 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 	case KSM_EV_PROCESS_CREATE:
 		ksm_buf_puts(b, "Process ");
 		ksm_buf_u64(b, ev->pid);
+		/* the thread is the creator's: with CLONE_PARENT not the parent's */
 		ksm_buf_puts(b, " Created by ");
-		ksm_buf_u64(b, ev->u.create.ppid);
+		ksm_buf_u64(b, ksm_created_by_other(ev) ? ev->u.create.creator_pid : ev->u.create.ppid);
 		ksm_buf_puts(b, " (thread ");
 		ksm_buf_u64(b, ev->u.create.parent_tid);
 		ksm_buf_putc(b, ')');
+		if (ksm_created_by_other(ev)) {
+			ksm_buf_puts(b, " with parent ");
+			ksm_buf_u64(b, ev->u.create.ppid);
+		}
 		if (ev->u.create.image.present) {
 			ksm_buf_putc(b, ' ');
 			ksm_text_text(b, &ev->u.create.image);

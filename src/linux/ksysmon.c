@@ -283,6 +283,9 @@ static void collect_metrics(const struct monitor *m, struct ksm_metrics *x)
 		x->syslog = true;
 		x->syslog_sent = st.sent;
 		x->syslog_dropped = st.dropped;
+		x->syslog_waiting = st.waiting;
+		x->syslog_failures = st.failures;
+		x->syslog_failing = st.failing;
 	}
 	x->hashing = p->hashing;
 	x->digests_computed = p->hash.hashed;
@@ -363,7 +366,7 @@ static void on_deny_record(void *ctx, const void *rec, size_t size)
  * failing output does not stop it (its events are counted as lost). */
 static int drain(struct monitor *m)
 {
-	m->pipe.boot_ns = ksm_boot_time_ns();
+	ksm_pipeline_read_clock(&m->pipe);
 	int n = ring_buffer__consume(m->rb);
 	if (n < 0)
 		return n;
@@ -503,6 +506,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 		fprintf(stderr, "ksysmon: %s\n", strerror(-derr));
 		err = 1;
 	}
+	ksm_pipeline_finish(&m->pipe);
 	summary(m);
 	write_metrics(m);
 	return err;
@@ -571,8 +575,10 @@ int main(int argc, char **argv)
 	} else {
 		m.pipe.stop = &stop_requested;
 		int rc = ksm_replay_file(&m.pipe, opts.read);
-		if (rc != -2)
+		if (rc != -2) {
+			ksm_pipeline_finish(&m.pipe);
 			ksm_pipeline_summary(&m.pipe, -1);
+		}
 		err = rc ? 1 : 0;
 	}
 	ksm_deny_free(m.deny);

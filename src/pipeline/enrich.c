@@ -214,9 +214,11 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
  * bounded cache), a uid without a name too (NULL). */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
+	/* a chroot's answer, or one a replay has for this exec alone, is asked */
+	bool ask = q->own_root || e->answer_once;
 	if (e->live && !q->own_root && !names_current(e, q))
 		return NULL;
-	for (unsigned i = 0; i < e->n_users && !q->own_root; i++)
+	for (unsigned i = 0; i < e->n_users && !ask; i++)
 		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
@@ -299,6 +301,13 @@ static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
 	ksm_proc_set(&p->image, &p->image_len, buf, n);
 }
 
+/* The live or just ended process (pid, start), or NULL. */
+static struct ksm_proc *find_any(struct ksm_enricher *e, uint32_t pid, uint64_t start)
+{
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, pid, start);
+	return p ? p : ksm_proctab_find_ended(&e->procs, pid, start);
+}
+
 /*
  * The entry of the event's process, made or found, with its identity and
  * parent's set in ev->ctx; NULL (identity computed all the same) when the
@@ -308,9 +317,8 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 			      struct ksm_proc **parent)
 {
 	struct ksm_context *c = &ev->ctx;
-	*parent = ksm_proctab_find(&e->procs, ppid, ev->parent_start_time);
-	if (!*parent) /* ended just before: its exit came first */
-		*parent = ksm_proctab_find_ended(&e->procs, ppid, ev->parent_start_time);
+	/* ended just before: its exit came first */
+	*parent = find_any(e, ppid, ev->parent_start_time);
 	identity(e, ppid, ev->parent_start_time, &c->has_parent_guid, c->parent_guid);
 	struct ksm_proc *p = ksm_proctab_get(&e->procs, ev->pid, ev->start_time);
 	c->has_guid = true;
@@ -324,18 +332,34 @@ static struct ksm_proc *track(struct ksm_enricher *e, struct ksm_event *ev, uint
 	return p;
 }
 
+/* Whose program a new process runs until it execs: its creator's, which
+ * is its parent unless CLONE_PARENT made the creator's parent the parent.
+ * Found by identity; NULL when not known (a record without the creator's
+ * start): rather no program than the parent's. */
+static struct ksm_proc *creator_of(struct ksm_enricher *e, struct ksm_event *ev,
+				   struct ksm_proc *parent)
+{
+	if (!ksm_created_by_other(ev))
+		return parent;
+	if (!ev->u.create.creator_start)
+		return NULL;
+	identity(e, ev->u.create.creator_pid, ev->u.create.creator_start,
+		 &ev->ctx.has_creator_guid, ev->ctx.creator_guid);
+	return find_any(e, ev->u.create.creator_pid, ev->u.create.creator_start);
+}
+
 static void on_process_create(struct ksm_enricher *e, struct ksm_event *ev)
 {
 	struct ksm_proc *parent;
 	struct ksm_proc *p = track(e, ev, ev->u.create.ppid, &parent);
+	struct ksm_proc *creator = creator_of(e, ev, parent);
 
-	/* until it execs, a child runs its parent's program */
-	if (p && parent && parent->image) {
-		ksm_proc_set(&p->image, &p->image_len, parent->image, parent->image_len);
-		p->image_flags = parent->image_flags;
+	if (p && creator && creator->image) {
+		ksm_proc_set(&p->image, &p->image_len, creator->image, creator->image_len);
+		p->image_flags = creator->image_flags;
 	}
-	if (p && parent && parent->cmdline)
-		ksm_proc_set(&p->cmdline, &p->cmdline_len, parent->cmdline, parent->cmdline_len);
+	if (p && creator && creator->cmdline)
+		ksm_proc_set(&p->cmdline, &p->cmdline_len, creator->cmdline, creator->cmdline_len);
 }
 
 /* The user of an exec, where its process sees it: its mount namespace
@@ -384,14 +408,18 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 	ksm_proc_set_cmdline(p, ev->u.exec.argv.data, ev->u.exec.argv.len);
 }
 
-static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev,
+			    const struct ksm_boot_clock *clock)
 {
 	struct ksm_context *c = &ev->ctx;
 	struct ksm_proc *p = ksm_proctab_find(&e->procs, ev->pid, ev->start_time);
 
 	c->has_start = true;
-	c->start_ns = ev->start_time + boot_ns;
-	c->duration_ms = ev->time_ns > c->start_ns ? (ev->time_ns - c->start_ns) / 1000000u : 0;
+	c->start_ns = ksm_boot_clock_wall(clock, ev->start_time);
+	/* on the boot clock, which the wall clock's steps do not move */
+	uint64_t end = ev->since_boot_ns ? ev->since_boot_ns : ev->time_ns;
+	uint64_t start = ev->since_boot_ns ? ev->start_time : c->start_ns;
+	c->duration_ms = end > start ? (end - start) / 1000000u : 0;
 	if (!p) {
 		ksm_guid(e->procs.boot_id, ev->pid, ev->start_time, c->guid);
 		c->has_guid = true;
@@ -496,7 +524,7 @@ void ksm_enrich_cgroup(struct ksm_enricher *e, struct ksm_event *ev)
 	}
 }
 
-void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
+void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock)
 {
 	ksm_enrich_cgroup(e, ev);
 	if (!ev->start_time)
@@ -509,7 +537,7 @@ void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns)
 		on_process_exec(e, ev);
 		break;
 	case KSM_EV_PROCESS_EXIT:
-		on_process_exit(e, ev, boot_ns);
+		on_process_exit(e, ev, clock);
 		break;
 	case KSM_EV_THREAD_CREATE:
 	case KSM_EV_THREAD_EXIT:

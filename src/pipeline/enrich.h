@@ -58,6 +58,9 @@ struct ksm_enricher {
 	unsigned n_roots, next_root;
 	struct ksm_root_names chroot; /* the last chrooted process's */
 	char *user_once; /* a name not kept, until the next event */
+	/* replay: the next exec's user was recorded for it alone (asked of
+	 * lookup_user, not taken from the names kept) */
+	bool answer_once;
 	/* live: names are checked against the files they came from before
 	 * each use (a replay has the capture's names, in their order) */
 	bool live;
@@ -92,9 +95,10 @@ void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t ui
  * may be NULL (a replay restores both from its capture). */
 int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_dir,
 		    const char *boot_id_path);
-/* Fills ev->ctx and updates the table.  The strings ev->ctx points to stay
- * valid until the next call. */
-void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, uint64_t boot_ns);
+/* Fills ev->ctx and updates the table (clock: the wall-clock time of the
+ * boot-relative start of an exiting process).  The strings ev->ctx points
+ * to stay valid until the next call. */
+void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock);
 /* Only the container and cgroup path of the event's cgroup id (the
  * policy's exec_blocked: no process table to learn from). */
 void ksm_enrich_cgroup(struct ksm_enricher *e, struct ksm_event *ev);

@@ -636,7 +636,13 @@ const struct ksm_opt ksm_opts[] = {
 			"or\n"
 			".BI tcp: HOST : PORT\n"
 			"(TCP, octet-counted frames),\n"
-			".BI udp: HOST : PORT\\fR.\n",
+			".BI udp: HOST : PORT\\fR.\n"
+			"A message that cannot be delivered is counted as dropped; a TCP message\n"
+			"is counted as sent once the server acknowledged it.\n"
+			"When the target starts failing (refused, unreachable, a server that\n"
+			"answers as a RELP server does, or acknowledges nothing for 3 seconds)\n"
+			"ksysmon says so once on standard error, and again when it works again,\n"
+			"with the messages dropped meanwhile.\n",
 	},
 	{
 		.name = "config",
@@ -674,7 +680,8 @@ const struct ksm_opt ksm_opts[] = {
 			".BR prometheus\\-node\\-exporter (1):\n"
 			"events seen, shown, filtered in the kernel and by ksysmon, and lost, per\n"
 			"type; the queue's fill; events not written and write failures per file;\n"
-			"syslog deliveries; digests computed and cache hits; reloads.\n"
+			"syslog messages sent, dropped and waiting, its failures and whether it\n"
+			"fails now; digests computed and cache hits; reloads.\n"
 			"The file is replaced whole each time (a new file, mode 0644, renamed over\n"
 			"the old one), so a reader never sees part of it.\n",
 	},

@@ -22,10 +22,13 @@ static bool recording(const struct ksm_pipeline *p)
 
 /* ---- the capture file's own records -------------------------------------- */
 
+/* Every epoch of the boot time: replaying from here gives every instant
+ * the wall-clock time it was given live. */
 static void put_clock(struct ksm_pipeline *p, struct ksm_buf *b)
 {
-	ksm_capture_clock(b, p->boot_ns);
-	p->capture_boot_ns = p->boot_ns;
+	for (unsigned i = 0; i < p->clock.n; i++)
+		ksm_capture_clock(b, p->clock.epochs[i].from, p->clock.epochs[i].boot_ns);
+	p->capture_clock = p->clock.changes;
 }
 
 /* What replaying from here on needs: the boot time, the processes known
@@ -59,7 +62,7 @@ static void capture_begin(void *ctx, struct ksm_buf *b)
 {
 	struct ksm_pipeline *p = ctx;
 
-	p->info.boot_time_ns = p->boot_ns;
+	p->info.boot_time_ns = p->clock.n ? p->clock.epochs[p->clock.n - 1].boot_ns : 0;
 	p->info.start_time_ns = ksm_clock_ns(CLOCK_REALTIME);
 	ksm_capture_header(b, &p->info);
 	capture_state(p, b);
@@ -72,9 +75,12 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 {
 	struct ksm_pipeline *p = ctx;
 	const char *name = ksm_enrich_lookup(&p->enrich, q, buf, len, keep);
-	/* a chroot's answer is its process's: written for its record alone */
-	if (*keep || (q->own_root && q->mnt_ns))
-		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, q->own_root);
+	/* an answer not kept (a chroot's is its process's; a namespace
+	 * already gone has none): written for its record alone */
+	if (*keep || q->mnt_ns) {
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, !*keep);
+		p->user_recorded = true;
+	}
 	return name;
 }
 
@@ -92,7 +98,7 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 	struct ksm_pipeline *p = ctx;
 	(void)buf;
 	(void)len;
-	if (q->own_root) { /* its chroot's name, recorded with it */
+	if (q->own_root || p->once_user.set) { /* recorded with its record */
 		*keep = false;
 		return p->once_user.set && p->once_user.known && p->once_user.uid == q->uid
 			       ? p->once_user.name : NULL;
@@ -238,7 +244,8 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *o,
 	p->print = p->replay || !o->write || o->print || o->output;
 	p->event_mask = o->event_mask;
 	p->exit_on_output_error = o->exit_on_output_error;
-	p->boot_ns = ksm_boot_time_ns();
+	if (!p->replay)
+		ksm_pipeline_read_clock(p);
 	if (ksm_enrich_init(&p->enrich, KSM_MAX_PROCS, seed ? "/proc" : NULL,
 			    seed ? "/proc/sys/kernel/random/boot_id" : NULL))
 		return ksm_fail(err, errlen, "cannot allocate the process table: %s", strerror(errno));
@@ -371,7 +378,7 @@ static void locate_root(struct ksm_pipeline *p, struct ksm_event *ev)
 	memcpy(fs_path, r->data, r->len);
 	fs_path[r->len] = '\0';
 	struct ksm_root_query q = { .dev = ev->ns.root_dev, .fs_path = fs_path,
-				    .exec_ns = ev->time_ns - p->boot_ns, .pid = ev->pid,
+				    .exec_ns = ev->since_boot_ns, .pid = ev->pid,
 				    .start_ns = ev->start_time };
 	enum ksm_root_at at = ksm_root_locate(&p->mounts, &q, &path);
 	if (at == KSM_ROOT_AT_PATH && strlen(path) > KSM_CAP_ROOT_MAX)
@@ -396,6 +403,17 @@ static void emit(struct ksm_pipeline *p, const struct ksm_event *ev)
 		ksm_syslog_send(p->syslog, ev);
 }
 
+/* An exec of another mount namespace whose user live had no name for,
+ * unasked (every process of the namespace gone): said for this record
+ * alone, so that a replay does not name it from an earlier answer. */
+static void record_no_user(struct ksm_pipeline *p, const struct ksm_event *ev)
+{
+	if (ev->type != KSM_EV_PROCESS_EXEC || ev->ctx.user || p->user_recorded || !ev->has_ns ||
+	    !ev->ns.mnt_ns || ev->ns.mnt_ns == p->enrich.own_mnt_ns)
+		return;
+	ksm_capture_user(&p->capture.buf, ev->ns.mnt_ns, ev->u.exec.uid, NULL, true);
+}
+
 static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw)
 {
 	/* the policy's and the queue's own reports are always shown */
@@ -406,7 +424,11 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 		ksm_enrich_cgroup(&p->enrich, ev); /* a refused exec's container */
 	} else {
 		/* the process table learns from every event, shown or not */
-		ksm_enrich(&p->enrich, ev, p->boot_ns);
+		p->user_recorded = false;
+		p->enrich.answer_once = p->replay && p->once_user.set;
+		ksm_enrich(&p->enrich, ev, &p->clock);
+		if (!p->replay && recording(p))
+			record_no_user(p, ev);
 		shown = (!p->replay || kernel_selects(p, ev)) &&
 			ksm_container_selected(&p->containers, ev->ctx.container) &&
 			ksm_select_event(p->rules, ev, &p->scratch);
@@ -437,11 +459,18 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 	emit(p, ev);
 }
 
+void ksm_pipeline_read_clock(struct ksm_pipeline *p)
+{
+	struct ksm_boot_reading r;
+	ksm_boot_time_read(&r);
+	ksm_boot_clock_update(&p->clock, &r);
+}
+
 void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
 {
 	struct ksm_event ev;
 
-	if (ksm_decode(data, size, p->boot_ns, &ev) != KSM_DECODE_OK) {
+	if (ksm_decode(data, size, &p->clock, &ev) != KSM_DECODE_OK) {
 		p->malformed++;
 		return;
 	}
@@ -449,10 +478,26 @@ void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size)
 		/* a new file starts before the event changes the process table,
 		 * so that its snapshot is the state the event applies to */
 		ksm_output_reserve(&p->capture, size + KSM_CAPTURE_ANNOTATION_MAX);
-		if (p->capture_boot_ns != p->boot_ns && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
+		if (p->capture_clock != p->clock.changes && !(ev.hdr_flags & KSM_HF_TIME_REALTIME))
 			put_clock(p, &p->capture.buf);
 	}
 	handle(p, &ev, data);
+}
+
+/* An epoch of the boot time; an older capture's record holds one value
+ * for every instant. */
+static bool replay_clock(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
+{
+	uint64_t boot_ns, from;
+	bool has_from;
+
+	if (!ksm_capture_read_clock(rec, size, &boot_ns, &has_from, &from))
+		return false;
+	if (has_from)
+		ksm_boot_clock_add(&p->clock, from, boot_ns);
+	else
+		ksm_boot_clock_init(&p->clock, boot_ns, 0);
+	return true;
 }
 
 static bool replay_root(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
@@ -463,7 +508,8 @@ static bool replay_root(struct ksm_pipeline *p, const uint8_t *rec, uint32_t siz
 	if (!ksm_capture_read_root(rec, size, &c->root_at, &path))
 		return false;
 	size_t n = path.len < KSM_CAP_ROOT_MAX ? path.len : KSM_CAP_ROOT_MAX;
-	memcpy(p->recorded_root, path.data, n);
+	if (n) /* a root not found has no path */
+		memcpy(p->recorded_root, path.data, n);
 	c->root_host = (struct ksm_text){ .data = (const uint8_t *)p->recorded_root,
 					  .len = (uint32_t)n, .present = path.present };
 	p->pending_root = true;
@@ -501,7 +547,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
 	case KSM_CAP_CLOCK:
-		return ksm_capture_read_clock(rec, size, &p->boot_ns);
+		return replay_clock(p, rec, size);
 	case KSM_CAP_PROC:
 		if (!ksm_capture_read_proc(rec, size, &proc))
 			return false;
@@ -520,7 +566,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	case KSM_CAP_ROOT:
 		return replay_root(p, rec, size);
 	default:
-		if (ksm_decode(rec, size, p->boot_ns, &ev) != KSM_DECODE_OK || ev.size != size) {
+		if (ksm_decode(rec, size, &p->clock, &ev) != KSM_DECODE_OK || ev.size != size) {
 			p->malformed++;
 			p->pending_hash = p->pending_root = false;
 			p->once_user.set = false;
@@ -584,6 +630,12 @@ static int view_end(const struct ksm_output *o, bool exit_on_error)
 	if (o->error == EPIPE && o->quiet_epipe)
 		return -EPIPE;
 	return exit_on_error ? -o->error : 0;
+}
+
+void ksm_pipeline_finish(struct ksm_pipeline *p)
+{
+	ksm_pipeline_flush(p);
+	ksm_syslog_finish(p->syslog);
 }
 
 int ksm_pipeline_write_end(const struct ksm_pipeline *p)
@@ -665,8 +717,9 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 	if (p->syslog) {
 		struct ksm_syslog_stats st;
 		ksm_syslog_stats(p->syslog, &st);
-		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu\n",
-			(unsigned long long)st.sent, (unsigned long long)st.dropped);
+		fprintf(stderr, "ksysmon: syslog: sent=%llu dropped=%llu waiting=%llu failures=%llu\n",
+			(unsigned long long)st.sent, (unsigned long long)st.dropped,
+			(unsigned long long)st.waiting, (unsigned long long)st.failures);
 	}
 	view_loss_summary(&p->out);
 	view_loss_summary(&p->capture);

@@ -30,7 +30,7 @@ struct ksm_pipeline {
 	struct ksm_output out;     /* the formatted view */
 	struct ksm_syslog *syslog; /* --syslog, or NULL */
 	struct ksm_output capture; /* -w; fd -1 when not recording */
-	uint64_t capture_boot_ns;  /* the boot time the capture last said */
+	uint64_t capture_clock;    /* the clock's changes the capture last said */
 	struct ksm_capture_info info;
 
 	struct ksm_enricher enrich;
@@ -51,14 +51,16 @@ struct ksm_pipeline {
 	bool pending_root; /* a KSM_CAP_ROOT came before the next record (recorded.root_at) */
 	char recorded_root[KSM_CAP_ROOT_MAX + 1];
 	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
-	/* the name a chrooted process's root gave, for the next record only */
+	/* the name live gave for the next record only (a chrooted process's
+	 * root's, or none: its namespace was gone) */
 	struct { bool set, known; uint32_t uid; char *name; } once_user;
+	bool user_recorded; /* live: a user name was written for this record */
 	size_t n_users;
 
 	bool exit_on_output_error; /* --on-output-error exit */
 	const volatile sig_atomic_t *stop; /* set by a signal: a replay stops */
 
-	uint64_t boot_ns; /* wall clock of boot, for CLOCK_BOOTTIME stamps */
+	struct ksm_boot_clock clock; /* wall clock of boot, for CLOCK_BOOTTIME stamps */
 	uint64_t seen[KSM_EV_MAX];
 	uint64_t lost[KSM_EV_MAX]; /* reported by events_lost records */
 	uint64_t filtered[KSM_EV_MAX]; /* dropped by the rules in user space, per type */
@@ -72,6 +74,9 @@ int ksm_pipeline_init(struct ksm_pipeline *p, const struct ksm_options *opts,
 		      const struct ksm_rules *rules, bool seed, char *err, size_t errlen);
 void ksm_pipeline_free(struct ksm_pipeline *p);
 
+/* Live, before each batch: the boot time read again, so that a step of
+ * the wall clock (it was set) moves the times of the events after it. */
+void ksm_pipeline_read_clock(struct ksm_pipeline *p);
 /* One record of the sensor or of the exec policy. */
 void ksm_pipeline_record(struct ksm_pipeline *p, const void *data, size_t size);
 /* One record of a capture (annotations included); false: malformed. */
@@ -81,6 +86,9 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
  * counts what it could not write; ksm_pipeline_write_end says whether
  * that ends the run. */
 void ksm_pipeline_flush(struct ksm_pipeline *p);
+/* At the end, before the last summary: everything flushed, and the syslog
+ * messages on their way delivered or counted as dropped. */
+void ksm_pipeline_finish(struct ksm_pipeline *p);
 /* Whether failing views end the run: 0 (they do not: their events are
  * counted as lost), -EPIPE (a stream's reader went away and no exec
  * policy is enforced: a quiet end) or the -errno of --on-output-error exit. */

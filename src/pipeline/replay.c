@@ -20,7 +20,7 @@ int ksm_replay_stream(struct ksm_pipeline *p, FILE *f, const char *name)
 		return -2;
 	}
 	memcpy(p->enrich.procs.boot_id, r.info.boot_id, sizeof(r.info.boot_id));
-	p->boot_ns = r.info.boot_time_ns;
+	ksm_boot_clock_init(&p->clock, r.info.boot_time_ns, 0);
 	for (;;) {
 		uint64_t offset = r.offset;
 		enum ksm_capture_next n = ksm_capture_next(&r, &rec, &size, err, sizeof(err));

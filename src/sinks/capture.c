@@ -53,9 +53,10 @@ static struct ksm_str place(uint32_t *end, size_t len)
 	return s;
 }
 
-void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns)
+void ksm_capture_clock(struct ksm_buf *b, uint64_t from, uint64_t boot_ns)
 {
-	struct ksm_cap_clock r = { .hdr = annotation(KSM_CAP_CLOCK, sizeof(r)), .boot_ns = boot_ns };
+	struct ksm_cap_clock r = { .hdr = annotation(KSM_CAP_CLOCK, sizeof(r)), .boot_ns = boot_ns,
+				   .from = from };
 	ksm_buf_put(b, &r, sizeof(r));
 }
 
@@ -294,10 +295,16 @@ static bool str_in(const uint8_t *rec, uint32_t size, uint32_t fixed, struct ksm
 		return false;         \
 	memcpy(&var, rec, sizeof(var))
 
-bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns)
+bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns, bool *has_from,
+			    uint64_t *from)
 {
-	FIXED(struct ksm_cap_clock, r);
+	struct ksm_cap_clock r = { 0 };
+	if (size < KSM_CAP_CLOCK_OLD_SIZE)
+		return false;
+	*has_from = size >= sizeof(r);
+	memcpy(&r, rec, *has_from ? sizeof(r) : KSM_CAP_CLOCK_OLD_SIZE);
 	*boot_ns = r.boot_ns;
+	*from = r.from;
 	return true;
 }
 

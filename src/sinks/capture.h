@@ -18,6 +18,7 @@
 #define KSM_CAPTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "core/buf.h"
@@ -49,7 +50,7 @@ struct ksm_capture_header {
 };
 
 enum ksm_capture_type {
-	KSM_CAP_CLOCK = 0x101, /* the boot time the following records use */
+	KSM_CAP_CLOCK = 0x101, /* the boot time of the instants from a point on */
 	KSM_CAP_PROC = 0x102,  /* a process known when the file began */
 	KSM_CAP_USER = 0x103,  /* the name of a user id */
 	KSM_CAP_HASH = 0x104,  /* the digest of the next record's file */
@@ -58,10 +59,16 @@ enum ksm_capture_type {
 	KSM_CAP_ROOT = 0x107,    /* where the host showed the next record's root */
 };
 
+/* The wall-clock time of boot for the CLOCK_BOOTTIME instants from `from`
+ * on (an epoch, core/bootclock.h); the epochs after it are replaced.  A
+ * record of the older size, without `from` (older writers), holds for
+ * every instant: the boot time the records after it use. */
 struct ksm_cap_clock {
 	struct ksm_header hdr;
 	ksm_u64 boot_ns;
+	ksm_u64 from;
 };
+#define KSM_CAP_CLOCK_OLD_SIZE offsetof(struct ksm_cap_clock, from)
 
 #define KSM_CAP_PROC_SEEDED 1u    /* from /proc: start known to a tick */
 #define KSM_CAP_PROC_IMAGE 2u     /* image known (it may be empty) */
@@ -83,8 +90,10 @@ struct ksm_cap_proc {
 };
 
 #define KSM_CAP_USER_KNOWN 1u /* else the id had no name */
-#define KSM_CAP_USER_OWN_ROOT 2u /* KSM_CAP_USER_NS: the name a chrooted process's own
-				   * root gave, for the next record only */
+/* KSM_CAP_USER_NS: the answer for the next record only: a chrooted
+ * process's own root's name, or the answer live did not keep (none: every
+ * process of the mount namespace was gone) */
+#define KSM_CAP_USER_OWN_ROOT 2u
 
 struct ksm_cap_user {
 	struct ksm_header hdr;
@@ -156,12 +165,12 @@ struct ksm_capture_info {
 /* ---- writing ----------------------------------------------------------- */
 
 void ksm_capture_header(struct ksm_buf *b, const struct ksm_capture_info *info);
-void ksm_capture_clock(struct ksm_buf *b, uint64_t boot_ns);
+void ksm_capture_clock(struct ksm_buf *b, uint64_t from, uint64_t boot_ns);
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
 		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
 /* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER);
- * own_root (with a mnt_ns): the next record's only, its chroot's */
+ * own_root (with a mnt_ns): the next record's only (see KSM_CAP_USER_OWN_ROOT) */
 void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
 		      bool own_root);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
@@ -208,7 +217,9 @@ struct ksm_cap_proc_view {
 	uint8_t image_flags; /* enum ksm_path_state */
 	struct ksm_text image, cmdline;
 };
-bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns);
+/* *has_from false: an older record, for every instant (*from 0) */
+bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns, bool *has_from,
+			    uint64_t *from);
 bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
 /* KSM_CAP_USER (*mnt_ns 0) or KSM_CAP_USER_NS */
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,

@@ -102,8 +102,11 @@ void ksm_metrics_format(struct ksm_buf *b, const struct ksm_metrics *m)
 	family(b, "ksysmon_output_failures_total", "counter", "Episodes of failed writes to a view's file.");
 	view_counter(b, m, "ksysmon_output_failures_total", true);
 	if (m->syslog) {
-		scalar(b, "ksysmon_syslog_sent_total", "counter", "Messages delivered to syslog.", m->syslog_sent);
+		scalar(b, "ksysmon_syslog_sent_total", "counter", "Messages delivered to syslog (TCP: acknowledged by the server).", m->syslog_sent);
 		scalar(b, "ksysmon_syslog_dropped_total", "counter", "Messages that could not be delivered to syslog.", m->syslog_dropped);
+		scalar(b, "ksysmon_syslog_waiting", "gauge", "Messages sent to syslog over TCP and not yet acknowledged by the server.", m->syslog_waiting);
+		scalar(b, "ksysmon_syslog_failures_total", "counter", "Episodes of the syslog target failing.", m->syslog_failures);
+		scalar(b, "ksysmon_syslog_failing", "gauge", "1 while the syslog target is failing, else 0.", m->syslog_failing);
 	}
 	if (m->hashing) {
 		scalar(b, "ksysmon_digests_computed_total", "counter", "SHA-256 digests computed.", m->digests_computed);

@@ -32,7 +32,8 @@ struct ksm_metrics {
 	} views[2];
 	unsigned n_views;
 	bool syslog;
-	uint64_t syslog_sent, syslog_dropped;
+	uint64_t syslog_sent, syslog_dropped, syslog_waiting, syslog_failures;
+	bool syslog_failing;
 	bool hashing;
 	uint64_t digests_computed, digests_cached, digests_failed;
 	uint64_t reloads;

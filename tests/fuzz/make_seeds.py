@@ -44,12 +44,18 @@ def seeds():
     argv = b"tool\0--a=\"b\"\0\x01\0"
     out = {
         "clock": record(0x101, [struct.pack("<Q", BOOT)]),
+        # an epoch: the boot time from 3 s after boot on
+        "clock-epoch": record(0x101, [struct.pack("<QQ", BOOT + 5, 3 * 10**9)]),
         "proc": record(0x102, [struct.pack("<IIQQ16sII", 10, 1, 7 * 10**7, 10**7, bytes(16), 7, 0),
                                None, None], [b"/bin/sh", b"sh -c x"]),
         "user": record(0x103, [struct.pack("<II", 1000, 1), None], [b"alice"]),
         "hash": record(0x104, [struct.pack("<II32s", 1, 0, bytes(range(32))), None], [b""]),
         "create": record(1, [struct.pack("<IIII16s", 11, 10, 10, 9, comm(b"sh")), None, None,
                              struct.pack("<QQ", 9 * 10**7, 7 * 10**7)], [b"", b""]),
+        # with the creator's start (KSM_HF_CREATOR_START), created by 9 for 10
+        "create-creator": record(1, [struct.pack("<IIII16s", 12, 10, 9, 9, comm(b"sh")), None, None,
+                                     struct.pack("<QQQ", 9 * 10**7, 7 * 10**7, 8 * 10**7)],
+                                 [b"", b""], flags=8),
         "exec": record(2, [struct.pack("<IIIIII16s", 11, 11, 1000, 1000, 1, 0, comm(b"tool")),
                            None, None, None, None,
                            struct.pack("<IIQQ", 1000, 10, 9 * 10**7, 7 * 10**7), FILE_ID],
@@ -57,7 +63,7 @@ def seeds():
         "thread": record(4, [struct.pack("<IIQ", 11, 12, 9 * 10**7)]),
         # with the thread's cgroup block (KSM_HF_CGROUP); a path the kernel never sets
         "thread-cgroup": record(5, [struct.pack("<IIQ", 11, 12, 9 * 10**7), struct.pack("<Q", 77),
-                                    None], [b"/libpod_parent/libpod-" + b"ab" * 32], flags=8),
+                                    None], [b"/libpod_parent/libpod-" + b"ab" * 32], flags=16),
         # what the live monitor found of a cgroup id: with its path, and in
         # the older form without one
         "cgroup": record(0x106, [struct.pack("<QII", 77, 3, 0), None, None, None],
@@ -75,7 +81,7 @@ def seeds():
         "blocked-cgroup": record(8, [struct.pack("<II32s", 11, 0, bytes(32)), None, None,
                                      struct.pack("<Q", 77), None],
                                  [b"/tmp/evil", b"/tmp/*", b"/libpod_parent/libpod-" + b"ab" * 32],
-                                 flags=1 | 8),
+                                 flags=1 | 16),
     }
     whole = header() + b"".join(out.values())
     files = {"all": whole, "empty-body": header(), "each-" + "clock": header() + out["clock"]}

@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (WORKLOAD, Monitor, Mounts, by_pid, one, run_held, run_workload,
+from harness import (MONITOR, WORKLOAD, Monitor, Mounts, by_pid, one, run_held, run_workload,
                      unique_copy)
 
 STATIC = os.path.join(os.path.dirname(WORKLOAD), "workload-static")
@@ -160,6 +160,95 @@ class ParentFacts(unittest.TestCase):
                         want = f.read().split(b"\0")[0].decode()
                 self.assertEqual(e.get("parent_image"), want, e)
         print("parent_facts: %d of %d children exec'd after their parent ended" % (reparented, n))
+
+
+def seeded_guid(pid):
+    """The identity ksysmon gives a process already running when it
+    started: boot id, start from /proc (clock ticks), pid."""
+    with open("/proc/%d/stat" % pid) as f:
+        ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    start = ticks * (10**9 // os.sysconf("SC_CLK_TCK"))
+    h = boot_prefix() + "%016x" % start + "%08x" % pid
+    return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
+
+
+class CloneParent(unittest.TestCase):
+    """clone3(CLONE_PARENT): the child's parent is its creator's parent,
+    but until it execs the child runs its creator's program.  Its image and
+    command line (its exit's image, its own children's parent_cmdline) are
+    the creator's, as /proc/CHILD shows them; the parent fields stay the
+    real parent's; creator_guid names the creator exactly.  Live and in a
+    replay, from the first thread and from a second one, for a creator
+    started while ksysmon watched and for one already running before."""
+
+    def run_case(self, variant, before):
+        cap = tempfile.mktemp(prefix="ksysmon-clone.")
+        argv = [WORKLOAD, "wait-stdin", "clone-parent", *variant, "--stay", TRUE, "grandchild"]
+        p = None
+        if before:  # running (and exec'd) before ksysmon starts: seeded from /proc
+            p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.assertTrue(p.stdout.readline().startswith(b"pid="))
+        try:
+            with Monitor("-w", cap, "--print") as m:
+                if not before:
+                    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                    self.assertTrue(p.stdout.readline().startswith(b"pid="))
+                p.stdin.write(b"go\n")  # wait-stdin: now clone
+                p.stdin.flush()
+                vals = {}
+                while "child" not in vals:
+                    k, _, v = p.stdout.readline().decode().strip().partition("=")
+                    vals[k] = v
+                creator, child, tid = p.pid, int(vals["child"]), int(vals["tid"])
+                self.assertEqual(p.wait(timeout=30), 0)  # the creator; the child lives on
+                # the child's own view, while it runs the creator's program
+                truth = {"exe": os.readlink("/proc/%d/exe" % child),
+                         "cmdline": joined_cmdline(child),
+                         "parent_guid": seeded_guid(os.getpid())}
+                p.stdin.write(b"go\n")  # the child: now fork the grandchild
+                p.stdin.close()
+                out = p.stdout.read().decode()
+                grandchild = int(out.split("grandchild=")[1].split()[0])
+                _, st = os.waitpid(child, 0)  # ours: CLONE_PARENT made it so
+                self.assertEqual(os.WEXITSTATUS(st), 3)
+            self.assertEqual(m.returncode, 0, m.stderr)
+            replayed = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True,
+                                      check=True).stdout
+        finally:
+            if p and p.poll() is None:
+                p.kill()
+            if os.path.exists(cap):
+                os.unlink(cap)
+        self.assertEqual(replayed, m.stdout)
+        evs = m.events()
+        self.assertEqual(truth["exe"], os.path.realpath(WORKLOAD))
+        cr = one(evs, child, "process_create")
+        self.assertEqual((cr["ppid"], cr["parent_tid"], cr["creator_pid"]),
+                         (os.getpid(), tid, creator))
+        self.assertEqual(cr["parent_guid"], truth["parent_guid"])
+        self.assertEqual(cr["creator_guid"], one(evs, creator, "process_exit")["process_guid"])
+        if not before:
+            self.assertEqual(cr["creator_guid"], one(evs, creator, "process_exec")["process_guid"])
+        x = one(evs, child, "process_exit")
+        self.assertEqual((x["image"], x["exit_code"]), (truth["exe"], 3))
+        self.assertNotIn("image_deleted", x)
+        g = one(evs, grandchild, "process_exec")
+        self.assertEqual((g["ppid"], g["parent_guid"]), (child, cr["process_guid"]))
+        self.assertEqual(g["parent_image"], truth["exe"])
+        self.assertEqual(g["parent_cmdline"], truth["cmdline"])
+        self.assertEqual(g["argv"], [TRUE, "grandchild"])
+
+    def test_child_runs_its_creators_program(self):
+        for variant in ([], ["--thread"]):
+            for before in (False, True):
+                with self.subTest(variant=variant, before=before):
+                    self.run_case(variant, before)
+
+
+def joined_cmdline(pid):
+    """/proc/PID/cmdline as ksysmon joins arguments: by single spaces."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
 
 
 class Hashing(unittest.TestCase):

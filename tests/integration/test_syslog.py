@@ -51,21 +51,29 @@ def udp_bound(port):
 
 
 class Rsyslogd:
-    """A private rsyslogd on loopback: TCP, UDP and a unix socket."""
+    """A private rsyslogd on loopback: TCP, UDP and a unix socket (tcp: its
+    TCP port, a free one unless given); relp: a RELP listener (imrelp)
+    instead of the TCP one, on that port."""
 
-    def __init__(self):
+    def __init__(self, tcp=None, relp=False):
         self.dir = tempfile.mkdtemp(prefix="ksysmon-syslog.")
-        self.tcp = free_port(socket.SOCK_STREAM)
+        self.tcp = tcp or free_port(socket.SOCK_STREAM)
         self.udp = free_port(socket.SOCK_DGRAM)
         self.sock = os.path.join(self.dir, "log")
         self.out = os.path.join(self.dir, "out")
+        self.relp = relp
         self.proc = None
+        self.final_lines = None
 
     def __enter__(self):
         conf = os.path.join(self.dir, "rsyslog.conf")
+        text = CONF.format(dir=self.dir, tcp=self.tcp, udp=self.udp, sock=self.sock,
+                           out=self.out, sep=SEP)
+        if self.relp:
+            text = text.replace('module(load="imtcp")', 'module(load="imrelp")').replace(
+                'input(type="imtcp"', 'input(type="imrelp"')
         with open(conf, "w") as f:
-            f.write(CONF.format(dir=self.dir, tcp=self.tcp, udp=self.udp, sock=self.sock,
-                                out=self.out, sep=SEP))
+            f.write(text)
         self.log = open(os.path.join(self.dir, "rsyslogd.log"), "wb")
         self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", conf,
                                       "-i", os.path.join(self.dir, "pid")],
@@ -100,7 +108,8 @@ class Rsyslogd:
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
-        """Stops rsyslogd by its pid (it flushes its file on SIGTERM)."""
+        """Stops rsyslogd by its pid (it flushes its file on SIGTERM); what
+        it wrote stays in final_lines."""
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
@@ -108,6 +117,8 @@ class Rsyslogd:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self.final_lines is None:
+            self.final_lines = self.lines()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -206,7 +217,8 @@ class SyslogDelivery(unittest.TestCase):
                 self.assertEqual(rc, 0)
             self.assertEqual(m.returncode, 0, m.stderr)
             evs = m.events()
-            sm = re.search(r"^ksysmon: syslog: sent=(\d+) dropped=(\d+)$", m.stderr, re.M)
+            sm = re.search(r"^ksysmon: syslog: sent=(\d+) dropped=(\d+) waiting=0 failures=0$",
+                           m.stderr, re.M)
             self.assertIsNotNone(sm, m.stderr)
             lines = srv.wait_lines(len(evs))
             time.sleep(0.3)  # nothing more may come
@@ -278,6 +290,245 @@ class SyslogDelivery(unittest.TestCase):
 
     def test_unix_socket(self):
         self.deliver(lambda s: "unix:" + s.sock, "imuxsock", 100, *self.EVENTS)
+
+
+def wait_said(mon, text, timeout=15):
+    """Waits until the running monitor has said text on stderr; returns
+    all it said so far."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(mon.err_path, "rb") as f:
+            said = f.read().decode("utf-8", "replace")
+        if text in said:
+            return said
+        time.sleep(0.05)
+    raise AssertionError("not said within %d s: %r; said: %s; the monitor: %s" % (
+        timeout, text, said, where(mon.proc.pid)))
+
+
+def where(pid):
+    """What a process is doing now: its state and, per thread, the kernel
+    function it waits in and its system call (for a failure's message)."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                wchan = f.read()
+            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                call = f.read().split()[0]
+        except OSError as e:
+            state, wchan, call = "?", str(e), "?"
+        out.append("%s %s %s syscall %s" % (tid, state, wchan, call))
+    return "; ".join(out)
+
+
+def prom(path, name):
+    """A sample's value in a metrics file."""
+    with open(path) as f:
+        m = re.search(r"^%s (\d+)$" % name, f.read(), re.M)
+    return int(m.group(1)) if m else None
+
+
+def syslog_summary(stderr):
+    """sent, dropped, waiting, failures of the last summary (SIGUSR1
+    prints others before)."""
+    found = re.findall(r"^ksysmon: syslog: sent=(\d+) dropped=(\d+) waiting=(\d+) failures=(\d+)$",
+                       stderr, re.M)
+    assert found, stderr
+    return [int(x) for x in found[-1]]
+
+
+class Storm:
+    """/bin/true run again and again (about 50 a second) until stopped:
+    events for the monitor to send while the target fails and recovers."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(["sh", "-c", "while :; do %s; sleep 0.02; done" % TRUE])
+
+    def stop(self):
+        self.p.kill()
+        self.p.wait()
+
+
+class SyslogFailures(unittest.TestCase):
+    """A target that fails while ksysmon runs is said once on stderr when
+    it starts failing and once when it works again, with counts, and in
+    the metrics file; the counters agree with the events shown and with
+    what the server received."""
+    EVENTS = ("--events", "process_create,process_exec,process_exit")
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ksysmon-syslog-fail.")
+        self.prom = os.path.join(self.dir, "k.prom")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def metrics(self, mon, name):
+        """name's value in a metrics file written now (SIGUSR1)."""
+        before = os.stat(self.prom).st_ino
+        mon.proc.send_signal(signal.SIGUSR1)
+        wait_until(lambda: os.stat(self.prom).st_ino != before)
+        return prom(self.prom, name)
+
+    def test_refused_then_accepted(self):
+        srv = Rsyslogd().__enter__()
+        target = "tcp:127.0.0.1:%d" % srv.tcp
+        storm = None
+        try:
+            with Monitor("--syslog", target, "--metrics-file", self.prom, *self.EVENTS) as m:
+                storm = Storm()
+                time.sleep(1)
+                self.assertEqual(self.metrics(m, "ksysmon_syslog_failing"), 0)
+                srv.stop()  # refuses from now on
+                t0 = time.monotonic()
+                said = wait_said(m, "is failing")
+                noticed = time.monotonic() - t0
+                self.assertIn("ksysmon: syslog %s is failing: " % target, said)
+                self.assertRegex(said, r"is failing: (the server closed the connection|Connection "
+                                       r"refused|Connection reset by peer); its messages are counted "
+                                       r"as dropped until it works again")
+                time.sleep(2)
+                self.assertEqual(self.metrics(m, "ksysmon_syslog_failing"), 1)
+                self.assertEqual(self.metrics(m, "ksysmon_syslog_failures_total"), 1)
+                dropped_then = self.metrics(m, "ksysmon_syslog_dropped_total")
+                self.assertGreater(dropped_then, 0)
+                srv2 = Rsyslogd(tcp=srv.tcp).__enter__()  # accepts again, same port
+                try:
+                    t1 = time.monotonic()
+                    said = wait_said(m, "works again after")
+                    recovered = time.monotonic() - t1
+                    time.sleep(1)
+                    self.assertEqual(self.metrics(m, "ksysmon_syslog_failing"), 0)
+                    storm.stop()
+                    time.sleep(0.3)
+                    m.stop()
+                finally:
+                    srv2.stop()
+        finally:
+            if storm:
+                storm.stop()
+            srv.stop()
+        self.assertEqual(m.returncode, 0, m.stderr)
+        self.assertEqual(m.stderr.count("is failing"), 1, m.stderr)
+        self.assertEqual(m.stderr.count("works again after"), 1, m.stderr)
+        sent, dropped, waiting, failures = syslog_summary(m.stderr)
+        shown = len(m.events())
+        self.assertEqual((sent + dropped, waiting, failures), (shown, 0, 1))
+        again = re.search(r"works again after (\d+\.\d) s: (\d+) messages dropped meanwhile "
+                          r"\(sent=(\d+) dropped=(\d+) in all\)", m.stderr)
+        self.assertEqual(int(again.group(2)), dropped)  # one episode: every drop in it
+        self.assertGreaterEqual(dropped, dropped_then)
+        # what the two servers received, one message a line, is what was sent
+        received = len(srv.final_lines) + len(srv2.final_lines)
+        self.assertEqual(received, sent, "received %d, sent %d, dropped %d" % (received, sent, dropped))
+        print("syslog: failure said %.2f s after the server stopped, recovery %.2f s after it "
+              "came back; sent=%d dropped=%d received=%d" % (noticed, recovered, sent, dropped, received))
+
+    def test_relp_server_takes_nothing(self):
+        # a RELP listener answers plain frames with "serverclose" and
+        # discards them: nothing is sent, everything is dropped, and said
+        with Rsyslogd(relp=True) as srv:
+            target = "tcp:127.0.0.1:%d" % srv.tcp
+            with Monitor("--syslog", target, *self.EVENTS) as m:
+                storm = Storm()
+                try:
+                    said = wait_said(m, "is failing")
+                    time.sleep(2)
+                finally:
+                    storm.stop()
+                time.sleep(0.3)
+                m.stop()
+            lines = srv.lines()
+        self.assertIn("ksysmon: syslog %s is failing: the server answered (a syslog server never "
+                      "does: it takes no plain syslog messages, a RELP server?)" % target, said)
+        self.assertEqual(m.stderr.count("is failing"), 1, m.stderr)
+        self.assertNotIn("works again after", m.stderr)
+        sent, dropped, waiting, failures = syslog_summary(m.stderr)
+        self.assertEqual((sent, dropped, waiting, failures), (0, len(m.events()), 0, 1))
+        self.assertGreater(dropped, 20)
+        self.assertEqual(lines, [])
+
+    def test_server_that_stops_reading(self):
+        # a server that accepts and reads nothing: its TCP acknowledges
+        # until its buffer is full, then messages wait, unacknowledged:
+        # said after 3 s; the connection is given up when a send waits 1 s,
+        # and what the server had not acknowledged is dropped (never
+        # delivered later); then it reads all it has: what was sent
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        target = "tcp:127.0.0.1:%d" % lsock.getsockname()[1]
+        conns = []
+        try:
+            with Monitor("--syslog", target, *self.EVENTS) as m:
+                conns.append(lsock.accept()[0])
+                storm = Storm()
+                try:
+                    said = wait_said(m, "is failing", timeout=30)
+                    time.sleep(1)
+                finally:
+                    storm.stop()
+                time.sleep(0.3)
+                m.stop()
+            lsock.setblocking(False)
+            while True:  # connections made again, which nobody accepted
+                try:
+                    conns.append(lsock.accept()[0])
+                except BlockingIOError:
+                    break
+            received = 0
+            for c in conns:
+                c.settimeout(2)
+                data = b""
+                while True:
+                    try:
+                        chunk = c.recv(1 << 20)
+                    except (ConnectionResetError, socket.timeout):
+                        break
+                    if not chunk:
+                        break
+                    data += chunk
+                received += frames(data)
+        finally:
+            for c in conns:
+                c.close()
+            lsock.close()
+        self.assertRegex(said, r"is failing: (the server acknowledged nothing for 3 s \(\d+ "
+                               r"messages waiting\); messages wait for it|the server took nothing "
+                               r"for 1 s; its messages are counted as dropped)")
+        sent, dropped, waiting, failures = syslog_summary(m.stderr)
+        self.assertEqual((sent + dropped, waiting), (len(m.events()), 0))
+        self.assertGreater(dropped, 0)
+        self.assertEqual(received, sent, "received %d, sent %d, dropped %d" % (received, sent, dropped))
+        print("syslog: a server that reads nothing: sent=%d dropped=%d received=%d" %
+              (sent, dropped, received))
+
+
+def frames(data):
+    """Whole octet-counted frames in data ("LEN MSG")."""
+    n, pos = 0, 0
+    while True:
+        sp = data.find(b" ", pos)
+        if sp < 0:
+            return n
+        size = int(data[pos:sp])
+        if sp + 1 + size > len(data):
+            return n
+        n += 1
+        pos = sp + 1 + size
+
+
+def wait_until(pred, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
 
 
 class SyslogErrors(unittest.TestCase):

@@ -33,10 +33,15 @@
  *   workload dlopen-storm N LIB        N x dlopen + dlclose
  *   workload fork-until-reuse          fork children that exit at once until
  *                                      a child gets an earlier one's pid
- *   workload clone-parent [--thread] PATH ARG...
+ *   workload clone-parent [--thread] [--stay] PATH ARG...
  *                                      clone3(CLONE_PARENT) (from a second
  *                                      thread with --thread): the child, our
- *                                      parent's, execs PATH; prints child=
+ *                                      parent's, execs PATH; prints child=.
+ *                                      --stay: the child runs this program
+ *                                      on until it reads a line on stdin, then
+ *                                      forks a grandchild that execs PATH,
+ *                                      waits for it, prints grandchild= and
+ *                                      exits with 3
  *   workload orphans N PATH ARG...     N x: fork a middle process that forks a
  *                                      child and exits at once; the child
  *                                      execs PATH; prints mid= for each
@@ -551,6 +556,28 @@ static int run_thread_exit_group(int code)
 	return 1;
 }
 
+static bool clone_stays; /* clone-parent --stay */
+
+/* The child of clone-parent --stay, still running this program: a line
+ * on stdin, then a grandchild that execs argv. */
+static void stay_then_fork(char **argv)
+{
+	char line[64];
+	int st;
+	if (!fgets(line, sizeof(line), stdin))
+		_exit(1);
+	pid_t g = fork();
+	if (g == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (g < 0 || waitpid(g, &st, 0) != g)
+		_exit(1);
+	printf("grandchild=%d\n", g);
+	fflush(stdout);
+	_exit(3);
+}
+
 /* clone3 with CLONE_PARENT: the child is our parent's, which must reap it */
 static void *clone_parent(void *arg)
 {
@@ -562,23 +589,37 @@ static void *clone_parent(void *arg)
 	fflush(stdout);
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0) {
+		if (clone_stays)
+			stay_then_fork(argv);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	printf("child=%ld\n", pid);
+	fflush(stdout);
 	return NULL;
 }
 
 static int run_clone_parent(int argc, char **argv)
 {
-	bool thread = argc > 0 && !strcmp(argv[0], "--thread");
+	bool thread = false;
 	pthread_t t;
+	for (; argc > 0 && !strncmp(argv[0], "--", 2); argc--, argv++) {
+		if (!strcmp(argv[0], "--thread"))
+			thread = true;
+		else if (!strcmp(argv[0], "--stay"))
+			clone_stays = true;
+		else
+			return usage();
+	}
+	if (argc < 1)
+		return usage();
 	printf("pid=%d\n", getpid());
+	fflush(stdout);
 	if (!thread) {
 		clone_parent(argv);
 		return 0;
 	}
-	if (pthread_create(&t, NULL, clone_parent, argv + 1))
+	if (pthread_create(&t, NULL, clone_parent, argv))
 		return 1;
 	pthread_join(t, NULL);
 	return 0;

@@ -7,6 +7,7 @@ standard error), or is not available on that kernel (ksysmon said so and
 the kernel indeed lacks it).  Facts about the kernel itself (attach kinds,
 LSMs) come back as Result with status "info".
 """
+import calendar
 import json
 import os
 import re
@@ -21,7 +22,7 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
          "deny", "deny_lsm", "deny_stop_lsm", "deny_stop_fanotify", "deny_stop_audit",
-         "deny_unverifiable", "events_all", "namespaces", "scope"]
+         "deny_unverifiable", "events_all", "namespaces", "scope", "clock_step"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -511,6 +512,44 @@ def check_namespaces(case):
        "host process: pid_ns_level, vpid")
 
 
+def rfc3339_ns(text):
+    """2026-11-25T09:13:44.701637127Z as ns since the epoch."""
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{9})Z$", text)
+    if not m:
+        raise AssertionError("not an RFC 3339 time with ns: %r" % text)
+    secs = calendar.timegm(tuple(int(x) for x in m.groups()[:6]))
+    return secs * 10**9 + int(m.group(7))
+
+
+def check_clock_step(case):
+    """The wall clock set an hour forward and back while a pid namespace's
+    processes run: their events' times jump an hour and back; every event
+    names one container_start, the init's process_exit the same as its
+    start_time, and a lifetime on the boot clock (seconds, not an hour); the
+    replay prints what was printed live."""
+    evs = started_events(case)
+    eq(case.text("t.loop.rc").strip(), "0", "the namespace's loop status")
+    mine = [e for e in evs if "container_start" in e]
+    if len(mine) < 100:
+        raise AssertionError("only %d events in the pid namespace" % len(mine))
+    eq(len({e["container_start"] for e in mine}), 1, "distinct container_start values")
+    times = [rfc3339_ns(e["time"]) for e in mine]
+    hour = 3600 * 10**9
+    ahead = [t for t in times if t > times[0] + hour - 60 * 10**9]
+    if not ahead:
+        raise AssertionError("no event an hour ahead: the step was not followed")
+    if times[-1] > times[0] + 60 * 10**9:
+        raise AssertionError("the last event is still ahead: the step back was not followed")
+    init = [e for e in mine if e["type"] == "process_exit" and e.get("vpid") == 1]
+    eq(len(init), 1, "the init's process_exit")
+    eq(init[0]["start_time"], mine[0]["container_start"], "the init's start_time")
+    if init[0]["duration_ms"] > 60000:
+        raise AssertionError("the init lived %d ms: the steps moved its lifetime" % init[0]["duration_ms"])
+    eq(case.text("replay.rc").strip(), "0", "the replay's status")
+    if case.text("replay") != case.text("out"):
+        raise AssertionError("the replay differs from the live output")
+
+
 def check_events_all(case):
     evs = started_events(case)
     pid = case.one_int("threads", "pid")
@@ -560,6 +599,7 @@ CHECKS = [
     ("--events all", "events_all", check_events_all),
     ("pid namespace facts", "namespaces", check_namespaces),
     ("--container in the kernel", "scope", check_scope),
+    ("wall clock set while running", "clock_step", lambda c: guest_only(c) or check_clock_step(c)),
 ]
 LOST_CHECK = "events lost: 0"
 

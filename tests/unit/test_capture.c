@@ -42,7 +42,12 @@ static void test_round_trip(void **state)
 
 	memset(hashed.sha256, 0x5a, 32);
 	ksm_capture_header(&b, &info);
-	ksm_capture_clock(&b, info.boot_time_ns + 3);
+	ksm_capture_clock(&b, 0, info.boot_time_ns + 3);
+	ksm_capture_clock(&b, 5000000000ull, info.boot_time_ns + 7);
+	/* an older writer's record: no `from` */
+	struct ksm_cap_clock old = { .hdr = { .type = KSM_CAP_CLOCK, .size = KSM_CAP_CLOCK_OLD_SIZE },
+				     .boot_ns = info.boot_time_ns + 11 };
+	ksm_buf_put(&b, &old, KSM_CAP_CLOCK_OLD_SIZE);
 	ksm_capture_proc(&b, 10, 1, 100, 50, guid, true, KSM_PATH_DELETED | KSM_PATH_TRUNCATED,
 			 "/bin/sh", 7, "", 0);
 	ksm_capture_proc(&b, 11, 10, 200, 100, guid, false, 0, NULL, 0, NULL, 0);
@@ -72,10 +77,17 @@ static void test_round_trip(void **state)
 	assert_true(r.info.start_time_ns == info.start_time_ns);
 	assert_int_equal(r.offset, sizeof(struct ksm_capture_header) + 6 + 11);
 
-	uint64_t boot;
+	uint64_t boot, from;
+	bool has_from;
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_clock(rec, size, &boot));
-	assert_true(boot == info.boot_time_ns + 3);
+	assert_true(ksm_capture_read_clock(rec, size, &boot, &has_from, &from));
+	assert_true(boot == info.boot_time_ns + 3 && has_from && from == 0);
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_clock(rec, size, &boot, &has_from, &from));
+	assert_true(boot == info.boot_time_ns + 7 && has_from && from == 5000000000ull);
+	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
+	assert_true(ksm_capture_read_clock(rec, size, &boot, &has_from, &from));
+	assert_true(boot == info.boot_time_ns + 11 && !has_from && from == 0);
 
 	struct ksm_cap_proc_view p;
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
@@ -286,7 +298,9 @@ static void test_annotation_bounds(void **state)
 	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name, &own_root));
 	/* cut short */
 	assert_false(ksm_capture_read_user((uint8_t *)b.data, 36, &mnt_ns, &uid, &name, &own_root));
-	assert_false(ksm_capture_read_clock((uint8_t *)b.data, 16, &boot));
+	bool has_from;
+	uint64_t from;
+	assert_false(ksm_capture_read_clock((uint8_t *)b.data, 16, &boot, &has_from, &from));
 	ksm_buf_free(&b);
 }
 

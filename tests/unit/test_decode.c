@@ -559,6 +559,100 @@ static void test_comm_16_bytes(void **state)
 	recb_free(&r);
 }
 
+/* The creator's start (KSM_HF_CREATOR_START): the last 8 bytes of the
+ * fixed part, after the namespace block when there is one (whose facts
+ * are unchanged by it); absent without the flag, whatever bytes follow;
+ * a record too short for it is refused. */
+static void test_creator_start(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	const uint64_t creator_start = 0x1122334455667788ull;
+
+	struct ksm_process_create *c = recb_start(&r, sizeof(*c), KSM_EV_PROCESS_CREATE,
+						  KSM_HF_TASK_NS | KSM_HF_CREATOR_START, 5000);
+	c->pid = 301;
+	c->ppid = 100;
+	c->parent_tid = 201;
+	c->creator_pid = 200;
+	c->start_time = 9301;
+	c->parent_start_time = 1100;
+	c->ns.pid_ns = 4026531836u;
+	c->ns.cgroup_ns = 4026531835u;
+	c->creator_start_time = creator_start;
+	recb_end(&r);
+	assert_int_equal(r.len, offsetof(struct ksm_process_create, creator_start_time) + 8);
+	const struct ksm_event *ev = decode_ok(&x, &r);
+	assert_true(ev->has_ns);
+	assert_int_equal(ev->ns.pid_ns, 4026531836u);
+	assert_int_equal(ev->ns.cgroup_ns, 4026531835u);
+	assert_int_equal(ev->u.create.creator_pid, 200);
+	assert_true(ev->u.create.creator_start == creator_start);
+	assert_true(ev->start_time == 9301 && ev->parent_start_time == 1100);
+	assert_true(ksm_created_by_other(ev));
+
+	/* the flag alone: right after the type's fields */
+	uint8_t *p = (uint8_t *)r.buf;
+	((struct ksm_header *)p)->flags = KSM_HF_CREATOR_START;
+	memcpy(p + offsetof(struct ksm_process_create, ns), &creator_start, 8);
+	((struct ksm_header *)p)->size = offsetof(struct ksm_process_create, ns) + 8;
+	assert_int_equal(decode_exact(&x, p, offsetof(struct ksm_process_create, ns) + 8, 0),
+			 KSM_DECODE_OK);
+	assert_false(x.ev.has_ns);
+	assert_true(x.ev.u.create.creator_start == creator_start);
+
+	/* without it: unknown, the bytes after the fixed part ignored */
+	((struct ksm_header *)p)->flags = 0;
+	assert_int_equal(decode_exact(&x, p, offsetof(struct ksm_process_create, ns) + 8, 0),
+			 KSM_DECODE_OK);
+	assert_true(x.ev.u.create.creator_start == 0);
+
+	/* too short for the flags it has */
+	((struct ksm_header *)p)->flags = KSM_HF_CREATOR_START;
+	((struct ksm_header *)p)->size = offsetof(struct ksm_process_create, ns) + 4;
+	assert_int_equal(decode_exact(&x, p, offsetof(struct ksm_process_create, ns) + 4, 0),
+			 KSM_DECODE_SHORT);
+	/* the flag means nothing on another type */
+	recb_start(&r, sizeof(struct ksm_thread), KSM_EV_THREAD_CREATE, KSM_HF_CREATOR_START, 7);
+	recb_end(&r);
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_OK);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+/* Each instant of a record takes the boot time in force when it
+ * happened: after the wall clock was set, an event's time moves, the
+ * start of a container made before does not. */
+static void test_instants_by_epoch(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct ksm_boot_clock clock;
+	struct ksm_event ev;
+	ksm_boot_clock_init(&clock, BOOT_NS, 0);
+	ksm_boot_clock_add(&clock, 3000, BOOT_NS + 3600000000000ull);
+	struct ksm_process_exit *e = recb_start(&r, sizeof(*e), KSM_EV_PROCESS_EXIT, KSM_HF_TASK_NS, 5000);
+	e->pid = 4242;
+	e->start_time = 2000;
+	e->ns.container_start = 1000;
+	e->ns.flags = KSM_NS_PID;
+	recb_end(&r);
+	assert_int_equal(ksm_decode(r.buf, r.len, &clock, &ev), KSM_DECODE_OK);
+	assert_true(ev.time_ns == BOOT_NS + 3600000000000ull + 5000);
+	assert_true(ev.since_boot_ns == 5000);
+	assert_true(ev.ns.container_start_ns == BOOT_NS + 1000);
+	/* a realtime record's instants are the wall clock's already */
+	e = (struct ksm_process_exit *)r.buf;
+	e->hdr.flags |= KSM_HF_TIME_REALTIME;
+	e->hdr.time = T_REAL;
+	e->ns.container_start = T_REAL - 7;
+	assert_int_equal(ksm_decode(r.buf, r.len, &clock, &ev), KSM_DECODE_OK);
+	assert_true(ev.time_ns == T_REAL && ev.since_boot_ns == 0);
+	assert_true(ev.ns.container_start_ns == T_REAL - 7);
+	recb_free(&r);
+}
+
 static void test_time_conversion(void **state)
 {
 	(void)state;
@@ -1108,6 +1202,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_task_ns),
+		cmocka_unit_test(test_creator_start),
+		cmocka_unit_test(test_instants_by_epoch),
 		cmocka_unit_test(test_task_ns_root_fs),
 		cmocka_unit_test(test_process_create_linux),
 		cmocka_unit_test(test_process_create_windows),

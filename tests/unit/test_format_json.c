@@ -182,6 +182,26 @@ static void test_process_create(void **state)
 	assert_json_line(&out);
 }
 
+/* CLONE_PARENT: creator_pid, and the creator's identity when known. */
+static void test_process_create_clone_parent(void **state)
+{
+	(void)state;
+	struct exact x = { 0 };
+	mk_create(&r, T_REAL, KSM_HF_TIME_REALTIME);
+	((struct ksm_process_create *)r.buf)->creator_pid = 4300;
+	struct ksm_event ev = *decode_ok(&x, &r);
+	for (int i = 0; i < 16; i++)
+		ev.ctx.creator_guid[i] = (uint8_t)(0xc0 | i);
+	ev.ctx.has_creator_guid = true;
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_buf(&out, "{\"type\":\"process_create\",\"time\":\"" TS "\",\"pid\":4242,"
+			 "\"ppid\":4200,\"parent_tid\":4201,\"creator_pid\":4300,\"comm\":\"bash\","
+			 "\"creator_guid\":\"c0c1c2c3-c4c5-c6c7-c8c9-cacbcccdcecf\"}\n");
+	assert_json_line(&out);
+	exact_free(&x);
+}
+
 static void test_process_create_boottime(void **state)
 {
 	(void)state;
@@ -614,6 +634,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checker_self),
 		cmocka_unit_test(test_process_create),
+		cmocka_unit_test(test_process_create_clone_parent),
 		cmocka_unit_test(test_process_create_boottime),
 		cmocka_unit_test(test_process_create_windows),
 		cmocka_unit_test(test_comm_escaped),

@@ -54,6 +54,20 @@ static void test_process_create(void **state)
 	assert_safe_line(&out);
 }
 
+/* CLONE_PARENT: the thread that created it is the creator's, and the
+ * parent another process; both said, neither passed off as the other. */
+static void test_process_create_clone_parent(void **state)
+{
+	(void)state;
+	mk_create(&r, T_REAL, KSM_HF_TIME_REALTIME);
+	((struct ksm_process_create *)r.buf)->creator_pid = 4300;
+	((struct ksm_process_create *)r.buf)->parent_tid = 4301;
+	assert_string_equal(LINE(), CLK "Process 4242 Created by 4300 (thread 4301) with parent 4200 [bash]\n");
+	/* the creator is the parent: said once */
+	((struct ksm_process_create *)r.buf)->creator_pid = 4200;
+	assert_string_equal(LINE(), CLK "Process 4242 Created by 4200 (thread 4301) [bash]\n");
+}
+
 static void test_process_create_boottime(void **state)
 {
 	(void)state;
@@ -308,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_process_create),
+		cmocka_unit_test(test_process_create_clone_parent),
 		cmocka_unit_test(test_process_create_boottime),
 		cmocka_unit_test(test_process_create_windows),
 		cmocka_unit_test(test_process_exec),

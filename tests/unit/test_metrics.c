@@ -42,6 +42,21 @@ static void test_format(void **state)
 	assert_non_null(strstr(t, "# TYPE ksysmon_events_shown_total counter\n"));
 	assert_non_null(strstr(t, "# TYPE ksysmon_queue_used_bytes gauge\n"));
 	free(t);
+
+	/* with --syslog: its counters, what waits, and whether it fails */
+	m.syslog = true;
+	m.syslog_sent = 10;
+	m.syslog_dropped = 4;
+	m.syslog_waiting = 2;
+	m.syslog_failures = 3;
+	m.syslog_failing = true;
+	t = text_of(&m);
+	assert_non_null(strstr(t, "\nksysmon_syslog_sent_total 10\n"));
+	assert_non_null(strstr(t, "\nksysmon_syslog_dropped_total 4\n"));
+	assert_non_null(strstr(t, "# TYPE ksysmon_syslog_waiting gauge\nksysmon_syslog_waiting 2\n"));
+	assert_non_null(strstr(t, "# TYPE ksysmon_syslog_failures_total counter\nksysmon_syslog_failures_total 3\n"));
+	assert_non_null(strstr(t, "# TYPE ksysmon_syslog_failing gauge\nksysmon_syslog_failing 1\n"));
+	free(t);
 }
 
 static void test_write_replaces_whole(void **state)

@@ -256,6 +256,114 @@ static void test_user_name_too_long(void **state)
 	ksm_enrich_free(&e);
 }
 
+/* An exec of pid (started at start, parent ppid) running image with argv. */
+static void exec_of(struct ksm_enricher *e, uint32_t pid, uint64_t start, uint32_t ppid,
+		    const char *image, const char *argv, size_t argv_len)
+{
+	struct ksm_event ev = { .type = KSM_EV_PROCESS_EXEC, .pid = pid, .tid = pid,
+				.start_time = start, .parent_start_time = 1 };
+	ev.u.exec.ppid = ppid;
+	ev.u.exec.image = (struct ksm_text){ (const uint8_t *)image, (uint32_t)strlen(image), false, true };
+	ev.u.exec.argv = (struct ksm_text){ (const uint8_t *)argv, (uint32_t)argv_len, false, true };
+	ksm_enrich(e, &ev, NULL);
+}
+
+/* process_create of pid by creator (its process started at creator_start;
+ * 0: not recorded), whose parent is ppid. */
+static struct ksm_event create_of(struct ksm_enricher *e, uint32_t pid, uint32_t ppid,
+				  uint64_t parent_start, uint32_t creator, uint64_t creator_start)
+{
+	struct ksm_event ev = { .type = KSM_EV_PROCESS_CREATE, .pid = pid, .start_time = 9000 + pid,
+				.parent_start_time = parent_start };
+	ev.u.create.ppid = ppid;
+	ev.u.create.parent_tid = creator;
+	ev.u.create.creator_pid = creator;
+	ev.u.create.creator_start = creator_start;
+	ksm_enrich(e, &ev, NULL);
+	return ev;
+}
+
+static void assert_proc_strings(struct ksm_enricher *e, uint32_t pid, uint64_t start,
+				const char *image, const char *cmdline)
+{
+	struct ksm_proc *p = ksm_proctab_find(&e->procs, pid, start);
+	assert_non_null(p);
+	if (!image) {
+		assert_null(p->image);
+		assert_null(p->cmdline);
+		return;
+	}
+	assert_string_equal(p->image, image);
+	assert_string_equal(p->cmdline, cmdline);
+}
+
+/* Until it execs a new process runs its creator's program: its parent's,
+ * but with CLONE_PARENT (the creator's parent is the parent) the
+ * creator's, found by its identity; the parent's identity stays the
+ * parent's.  A record without the creator's start (older captures) leaves
+ * the program unknown rather than the parent's. */
+static void test_clone_parent_runs_the_creators_program(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	uint8_t want[16];
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	exec_of(&e, 100, 1100, 1, "/usr/bin/conmon", "conmon\0-c\0", 10);
+	exec_of(&e, 200, 1200, 100, "/usr/sbin/runc", "runc\0init\0", 10);
+
+	/* an ordinary fork: the parent's */
+	struct ksm_event ev = create_of(&e, 300, 200, 1200, 200, 1200);
+	assert_false(ev.ctx.has_creator_guid);
+	assert_proc_strings(&e, 300, 9300, "/usr/sbin/runc", "runc init");
+
+	/* runc's CLONE_PARENT: parent conmon, creator runc */
+	ev = create_of(&e, 301, 100, 1100, 200, 1200);
+	assert_proc_strings(&e, 301, 9301, "/usr/sbin/runc", "runc init");
+	ksm_guid(e.procs.boot_id, 100, 1100, want);
+	assert_true(ev.ctx.has_parent_guid);
+	assert_memory_equal(ev.ctx.parent_guid, want, 16);
+	ksm_guid(e.procs.boot_id, 200, 1200, want);
+	assert_true(ev.ctx.has_creator_guid);
+	assert_memory_equal(ev.ctx.creator_guid, want, 16);
+
+	/* a creator that ended before its record was handled is still found */
+	struct ksm_event x = { .type = KSM_EV_PROCESS_EXIT, .pid = 200, .start_time = 1200 };
+	ksm_enrich(&e, &x, NULL);
+	create_of(&e, 302, 100, 1100, 200, 1200);
+	assert_proc_strings(&e, 302, 9302, "/usr/sbin/runc", "runc init");
+
+	/* the creator's start not recorded, or another process's: unknown */
+	ev = create_of(&e, 303, 100, 1100, 200, 0);
+	assert_false(ev.ctx.has_creator_guid);
+	assert_proc_strings(&e, 303, 9303, NULL, NULL);
+	ev = create_of(&e, 304, 100, 1100, 200, 7777);
+	assert_true(ev.ctx.has_creator_guid);
+	assert_proc_strings(&e, 304, 9304, NULL, NULL);
+	ksm_enrich_free(&e);
+}
+
+/* An exit after the wall clock was set: the start keeps the wall-clock
+ * time it had (the clock in force then), and the duration is the time
+ * the process lived, not moved by the step. */
+static void test_exit_across_a_clock_step(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	struct ksm_boot_clock clock;
+	const uint64_t boot = 1700000000000000000ull, hour = 3600000000000ull;
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	ksm_boot_clock_init(&clock, boot, 0);
+	ksm_boot_clock_add(&clock, 5000000000ull, boot + hour);
+	struct ksm_event x = { .type = KSM_EV_PROCESS_EXIT, .pid = 77, .start_time = 2000000000ull,
+			       .since_boot_ns = 9500000000ull };
+	x.time_ns = ksm_boot_clock_wall(&clock, x.since_boot_ns);
+	ksm_enrich(&e, &x, &clock);
+	assert_true(x.ctx.has_start);
+	assert_true(x.ctx.start_ns == boot + 2000000000ull);
+	assert_int_equal(x.ctx.duration_ms, 7500);
+	ksm_enrich_free(&e);
+}
+
 /* passwd(5) text as getpwuid(3) reads it: the first line of a uid, no
  * NSS compat entries, no malformed lines. */
 static void test_passwd_parse(void **state)
@@ -359,6 +467,8 @@ int main(void)
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
 		cmocka_unit_test(test_user_name_too_long),
+		cmocka_unit_test(test_clone_parent_runs_the_creators_program),
+		cmocka_unit_test(test_exit_across_a_clock_step),
 		cmocka_unit_test(test_passwd_parse),
 		cmocka_unit_test(test_passwd_largest),
 		cmocka_unit_test(test_passwd_of_root),

@@ -542,7 +542,11 @@ static void test_tcp_frames_and_reconnect(void **state)
 	read_frame(cfd, &out);
 	assert_memory_equal(out.data, want.data, want.len);
 	ksm_syslog_stats(s, &st);
+	assert_int_equal(st.sent + st.waiting, 4); /* the last acknowledged, not yet confirmed */
+	ksm_syslog_flush(s); /* the next batch's look: no answer came */
+	ksm_syslog_stats(s, &st);
 	assert_int_equal(st.sent, 4);
+	assert_int_equal(st.waiting, 0);
 	assert_int_equal(st.dropped, 0);
 
 	/* the server is gone: dropped, and no reconnection within a second */
@@ -566,6 +570,7 @@ static void test_tcp_frames_and_reconnect(void **state)
 	cfd = accept(lfd, NULL, NULL);
 	read_frame(cfd, &out);
 	assert_memory_equal(out.data, want.data, want.len);
+	ksm_syslog_flush(s);
 	ksm_syslog_stats(s, &st);
 	assert_int_equal(st.sent, 5);
 	assert_int_equal(st.dropped, 3);
@@ -575,6 +580,172 @@ static void test_tcp_frames_and_reconnect(void **state)
 	close(lfd);
 	ksm_buf_free(&want);
 	exact_free(&x);
+}
+
+/* stderr to a file while a test looks at what is said there */
+struct said {
+	int saved;
+	FILE *f;
+};
+
+static void said_begin(struct said *w)
+{
+	fflush(stderr);
+	w->f = tmpfile();
+	assert_non_null(w->f);
+	w->saved = dup(2);
+	assert_true(w->saved >= 0);
+	assert_true(dup2(fileno(w->f), 2) == 2);
+}
+
+/* What was said since said_begin (or the last said_take), as a string
+ * (static; valid until the next call). */
+static const char *said_take(struct said *w)
+{
+	static char buf[4096];
+	fflush(stderr);
+	ssize_t n = pread(fileno(w->f), buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	/* fd 2 shares the file's offset: both start again at 0 */
+	assert_int_equal(ftruncate(fileno(w->f), 0), 0);
+	lseek(fileno(w->f), 0, SEEK_SET);
+	return buf;
+}
+
+static void said_end(struct said *w)
+{
+	fflush(stderr);
+	dup2(w->saved, 2);
+	close(w->saved);
+	fclose(w->f);
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* A client of a TCP server made here (its port, listening socket and
+ * accepted connection), an exec event to send, and stderr looked at. */
+struct tcp_case {
+	char target[64];
+	int port, lfd, cfd;
+	struct ksm_syslog *s;
+	struct exact x;
+	const struct ksm_event *ev;
+	struct said w;
+};
+
+static void tcp_case_begin(struct tcp_case *c)
+{
+	char err[256];
+	memset(c, 0, sizeof(*c));
+	c->lfd = tcp_server(&c->port);
+	snprintf(c->target, sizeof(c->target), "tcp:127.0.0.1:%d", c->port);
+	assert_int_equal(ksm_syslog_open(&c->s, c->target, err, sizeof(err)), 0);
+	c->cfd = accept(c->lfd, NULL, NULL);
+	assert_true(c->cfd >= 0);
+	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/bin/x", "x", "x\0", 2);
+	c->ev = decode_ok(&c->x, &r);
+	said_begin(&c->w);
+}
+
+static void tcp_case_end(struct tcp_case *c)
+{
+	said_end(&c->w);
+	ksm_syslog_close(c->s);
+	close(c->cfd);
+	close(c->lfd);
+	exact_free(&c->x);
+}
+
+/* A target that fails is said once when it starts failing, with why, and
+ * once when it works again, with what was dropped meanwhile; the
+ * counters agree. */
+static void test_failing_and_working_again(void **state)
+{
+	(void)state;
+	char want[256];
+	struct ksm_syslog_stats st;
+	struct tcp_case c;
+	tcp_case_begin(&c);
+	ksm_syslog_send(c.s, c.ev);
+	ksm_syslog_flush(c.s);
+	read_frame(c.cfd, &out);
+	assert_string_equal(said_take(&c.w), "");
+
+	/* refused: said once, however many messages are dropped */
+	close(c.cfd);
+	close(c.lfd);
+	usleep(50000);
+	for (int i = 0; i < 5; i++) {
+		ksm_syslog_send(c.s, c.ev);
+		ksm_syslog_flush(c.s);
+	}
+	const char *t = said_take(&c.w);
+	snprintf(want, sizeof(want), "ksysmon: syslog %s is failing: Connection refused; its messages "
+		 "are counted as dropped until it works again (a connection is tried at most once a second)\n",
+		 c.target);
+	assert_string_equal(t, want);
+	ksm_syslog_stats(c.s, &st);
+	assert_true(st.failing);
+	assert_int_equal(st.failures, 1);
+	assert_int_equal(st.dropped, 5);
+
+	/* accepted again: said once delivery has worked for a while */
+	c.lfd = tcp_server(&c.port);
+	usleep(1100000);
+	ksm_syslog_send(c.s, c.ev);
+	ksm_syslog_flush(c.s);
+	c.cfd = accept(c.lfd, NULL, NULL);
+	assert_true(c.cfd >= 0);
+	ksm_syslog_flush(c.s);
+	ksm_syslog_stats(c.s, &st);
+	assert_int_equal(st.sent, 2);
+	assert_true(st.failing); /* not for long enough yet */
+	usleep(2100000);
+	ksm_syslog_flush(c.s);
+	t = said_take(&c.w);
+	ksm_syslog_stats(c.s, &st);
+	assert_false(st.failing);
+	assert_int_equal(count_of(t, "\n"), 1);
+	snprintf(want, sizeof(want), "ksysmon: syslog %s works again after ", c.target);
+	assert_int_equal(strncmp(t, want, strlen(want)), 0);
+	assert_non_null(strstr(t, " s: 5 messages dropped meanwhile (sent=2 dropped=5 in all)\n"));
+	assert_int_equal(st.failures, 1);
+	tcp_case_end(&c);
+}
+
+/* A server that answers (a RELP server answers plain frames with
+ * "serverclose" and closes) took nothing: what was written to it is
+ * dropped, not sent, and the target is said to fail. */
+static void test_server_that_answers(void **state)
+{
+	(void)state;
+	struct ksm_syslog_stats st;
+	struct tcp_case c;
+	tcp_case_begin(&c);
+	/* acknowledged by its TCP, but not yet known to be taken */
+	for (int i = 0; i < 3; i++)
+		ksm_syslog_send(c.s, c.ev);
+	ksm_syslog_flush(c.s);
+	ksm_syslog_stats(c.s, &st);
+	assert_int_equal(st.waiting, 3);
+	/* the next batch's look finds the answer */
+	read_frame(c.cfd, &out);
+	assert_int_equal(send(c.cfd, "0 serverclose 0\n", 16, 0), 16);
+	usleep(50000);
+	ksm_syslog_flush(c.s);
+	ksm_syslog_stats(c.s, &st);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.dropped, 3);
+	assert_true(st.failing);
+	assert_non_null(strstr(said_take(&c.w), "is failing: the server answered (a syslog server never does: "
+						"it takes no plain syslog messages, a RELP server?)"));
+	tcp_case_end(&c);
 }
 
 static void test_open_errors(void **state)
@@ -602,7 +773,7 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(err, "syslog tcp:no-such-host.invalid:514: cannot resolve no-such-host.invalid: "));
 
 	/* NULL everywhere is harmless */
-	struct ksm_syslog_stats st = { 1, 1 };
+	struct ksm_syslog_stats st = { 1, 1, 1, 1, true };
 	ksm_syslog_stats(NULL, &st);
 	assert_int_equal(st.sent + st.dropped, 0);
 	ksm_syslog_send(NULL, NULL);
@@ -628,6 +799,8 @@ int main(void)
 		cmocka_unit_test(test_check_bad),
 		cmocka_unit_test(test_unix_datagram),
 		cmocka_unit_test(test_tcp_frames_and_reconnect),
+		cmocka_unit_test(test_failing_and_working_again),
+		cmocka_unit_test(test_server_that_answers),
 		cmocka_unit_test(test_open_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);

@@ -176,7 +176,9 @@ static inline enum ksm_decode_status decode_exact(struct exact *x, const void *d
 	assert_non_null(x->p);
 	if (n)
 		memcpy(x->p, data, n);
-	return ksm_decode(x->p, n, boot_ns, &x->ev);
+	struct ksm_boot_clock clock;
+	ksm_boot_clock_init(&clock, boot_ns, 0);
+	return ksm_decode(x->p, n, &clock, &x->ev);
 }
 
 /* Decodes the builder's record (recb_end() already called) and requires

@@ -236,8 +236,11 @@ static VOID on_process_create(_In_ HANDLE pid, _Inout_ PPS_CREATE_NOTIFY_INFO in
 	/* A denied process never runs: report the refusal, not a creation. */
 	if (deny_if_listed(pid, info, &image, now))
 		return;
+	/* the creating thread's process is not the parent when the parent was
+	 * chosen (PROC_THREAD_ATTRIBUTE_PARENT_PROCESS), as with CLONE_PARENT */
 	enqueue(ksm_rec_process_create(now, handle_u32(pid), handle_u32(info->ParentProcessId),
-				       handle_u32(info->CreatingThreadId.UniqueThread), &image,
+				       handle_u32(info->CreatingThreadId.UniqueThread),
+				       handle_u32(info->CreatingThreadId.UniqueProcess), &image,
 				       &cmdline),
 		KSM_EV_PROCESS_CREATE, now);
 }

@@ -87,8 +87,8 @@ void ksm_comm_from_path(char comm[KSM_COMM_LEN], const struct ksm_wstr *path)
 
 _Use_decl_annotations_
 struct ksm_entry *ksm_rec_process_create(ksm_u64 now, ksm_u32 pid, ksm_u32 ppid,
-					 ksm_u32 parent_tid, const struct ksm_wstr *image,
-					 const struct ksm_wstr *cmdline)
+					 ksm_u32 parent_tid, ksm_u32 creator_pid,
+					 const struct ksm_wstr *image, const struct ksm_wstr *cmdline)
 {
 	ksm_u32 ib = wbytes(image), cb = wbytes(cmdline), pos = sizeof(struct ksm_process_create);
 	struct ksm_process_create *r;
@@ -104,6 +104,7 @@ struct ksm_entry *ksm_rec_process_create(ksm_u64 now, ksm_u32 pid, ksm_u32 ppid,
 	r->pid = pid;
 	r->ppid = ppid;
 	r->parent_tid = parent_tid;
+	r->creator_pid = creator_pid;
 	ksm_comm_from_path(r->comm, image);
 	put_str(e, &pos, &r->image, wbuf(image), ib);
 	put_str(e, &pos, &r->cmdline, wbuf(cmdline), cb);

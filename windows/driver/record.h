@@ -47,7 +47,7 @@ struct ksm_wstr ksm_wstr_from_us(_In_opt_ PCUNICODE_STRING us);
 _IRQL_requires_max_(APC_LEVEL)
 _Must_inspect_result_ _Ret_maybenull_
 struct ksm_entry *ksm_rec_process_create(_In_ ksm_u64 now, _In_ ksm_u32 pid, _In_ ksm_u32 ppid,
-					 _In_ ksm_u32 parent_tid,
+					 _In_ ksm_u32 parent_tid, _In_ ksm_u32 creator_pid,
 					 _In_opt_ const struct ksm_wstr *image,
 					 _In_opt_ const struct ksm_wstr *cmdline);
 _IRQL_requires_max_(APC_LEVEL)

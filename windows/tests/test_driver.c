@@ -74,7 +74,7 @@ static void test_process_create_layout(void)
 {
 	struct ksm_wstr img = w("\\Device\\HarddiskVolume2\\Windows\\System32\\notepad.exe");
 	struct ksm_wstr cmd = w("notepad.exe C:\\a.txt");
-	struct ksm_entry *e = ksm_rec_process_create(T0, 100, 4, 8, &img, &cmd);
+	struct ksm_entry *e = ksm_rec_process_create(T0, 100, 4, 8, 12, &img, &cmd);
 	struct ksm_process_create *r;
 
 	CHECK(e != NULL);
@@ -90,7 +90,12 @@ static void test_process_create_layout(void)
 	CHECK_EQ(r->pid, 100);
 	CHECK_EQ(r->ppid, 4);
 	CHECK_EQ(r->parent_tid, 8);
-	CHECK_EQ(r->creator_pid, 0); /* not told apart from ppid: left unknown */
+	CHECK_EQ(r->creator_pid, 12); /* the creating thread's process: the parent was chosen */
+	{
+		struct ksm_event ev;
+		CHECK_EQ(ksm_decode(r, r->hdr.size, 0, &ev), KSM_DECODE_OK);
+		CHECK(ksm_created_by_other(&ev)); /* shown: creator_pid, "with parent" */
+	}
 	CHECK(strcmp(r->comm, "notepad.exe") == 0);
 	CHECK_EQ(r->image.offset, sizeof(*r));
 	CHECK_EQ(r->image.length, img.bytes);
@@ -103,7 +108,7 @@ static void test_process_create_layout(void)
 	wfree(&cmd);
 
 	/* No name available (FileOpenNameAvailable clear): strings absent. */
-	e = ksm_rec_process_create(T0, 1, 2, 3, NULL, NULL);
+	e = ksm_rec_process_create(T0, 1, 2, 3, 2, NULL, NULL);
 	CHECK(e != NULL);
 	if (e) {
 		r = rec(e);
@@ -304,7 +309,7 @@ static void test_long_cmdline(void)
 	s[n] = 0;
 	cmd = w(s);
 	CHECK(cmd.bytes > 65536);
-	e = ksm_rec_process_create(T0, 1, 2, 3, &img, &cmd);
+	e = ksm_rec_process_create(T0, 1, 2, 3, 2, &img, &cmd);
 	CHECK(e != NULL);
 	if (e) {
 		ksm_queue_init(&q, 10, 1 << 20);
@@ -321,7 +326,7 @@ static void test_long_cmdline(void)
 	}
 	/* Beyond the sanity limit the record is refused, not cut. */
 	cmd.bytes = KSM_REC_STR_MAX + 2;
-	CHECK(ksm_rec_process_create(T0, 1, 2, 3, &img, &cmd) == NULL);
+	CHECK(ksm_rec_process_create(T0, 1, 2, 3, 2, &img, &cmd) == NULL);
 	wfree(&cmd);
 	wfree(&img);
 	free(s);
@@ -341,7 +346,7 @@ static void test_alloc_failure(void)
 	shim_fail_alloc_in(1);
 	CHECK(ksm_rec_thread(T0, KSM_EV_THREAD_CREATE, 1, 1) == NULL);
 	shim_fail_alloc_in(1);
-	CHECK(ksm_rec_process_create(T0, 1, 1, 1, &p, &p) == NULL);
+	CHECK(ksm_rec_process_create(T0, 1, 1, 1, 1, &p, &p) == NULL);
 	shim_fail_alloc_in(1);
 	CHECK(ksm_rec_process_exit(T0, 1, 1, 0, NULL) == NULL);
 	shim_fail_alloc_in(1);
@@ -492,7 +497,7 @@ static void test_decoder_roundtrip(void)
 	int n;
 
 	ksm_queue_init(&q, 100, 1 << 20);
-	CHECK(ksm_queue_push(&q, ksm_rec_process_create(T0, 10, 4, 44, &img, &cmd)));
+	CHECK(ksm_queue_push(&q, ksm_rec_process_create(T0, 10, 4, 44, 4, &img, &cmd)));
 	CHECK(ksm_queue_push(&q, ksm_rec_thread(T0 + 1, KSM_EV_THREAD_CREATE, 10, 11)));
 	CHECK(ksm_queue_push(&q, ksm_rec_image_load(T0 + 2, 10, 11, 0x400000, 0x3000, FALSE, &dll,
 						    KSM_IMAGE_PATH_MAX_BYTES)));
@@ -514,6 +519,8 @@ static void test_decoder_roundtrip(void)
 	CHECK_EQ(ev[0].pid, 10);
 	CHECK_EQ(ev[0].u.create.ppid, 4);
 	CHECK_EQ(ev[0].u.create.parent_tid, 44);
+	CHECK_EQ(ev[0].u.create.creator_pid, 4);
+	CHECK(!ksm_created_by_other(&ev[0])); /* created by its parent: said once */
 	CHECK(strcmp(ev[0].comm, "tool.exe") == 0);
 	CHECK(text_is(&ev[0].u.create.image, "\\Device\\HarddiskVolume3\\bin\\tool.exe"));
 	CHECK(text_is(&ev[0].u.create.cmdline, "tool.exe --flag \"quoted arg\""));

@@ -334,6 +334,30 @@ case_scope() {
 	rmdir "$c/sub" "$c" "$cg/ksm_scope"
 }
 
+# the wall clock set an hour forward, then back, while ksysmon runs and a
+# pid namespace's processes come and go (in a guest only: natively it would
+# move every other user's clock): event times follow the steps, the
+# namespace's start keeps one time, a replay says what was said live
+case_clock_step() {
+	in_guest || {
+		touch "$d/guest-only"
+		return 0
+	}
+	mon_start "$d" -w "$d/cap" --print || return 0
+	unshare --pid --fork sh -c 'i=0; while [ $i -lt 70 ]; do "$1" exit 0; sleep 0.05;
+		i=$((i + 1)); done' sh "$WL" &
+	ns=$!
+	sleep 1
+	date -s "@$(($(date +%s) + 3600))" >/dev/null
+	sleep 1
+	date -s "@$(($(date +%s) - 3600))" >/dev/null
+	wait "$ns"
+	echo $? >"$d/t.loop.rc"
+	mon_stop "$d"
+	"$KSM" -r "$d/cap" -f json >"$d/replay" 2>"$d/replay.err"
+	echo $? >"$d/replay.rc"
+}
+
 # what the kernel offers, independently of ksysmon
 case_features() {
 	{
