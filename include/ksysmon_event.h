@@ -143,10 +143,11 @@ enum ksm_task_ns_flags {
 	KSM_NS_CGROUP_TRUNCATED = 1u << 5, /* the cgroup path was cut (too long or deep) */
 	KSM_NS_ROOT_TRUNCATED = 1u << 6,   /* the root path was cut */
 	KSM_NS_ROOT_DELETED = 1u << 7,     /* the root directory was removed */
-	/* the process's mount namespace is not the monitor's: root is the
-	 * root directory's path inside its filesystem (root_dev), from that
-	 * filesystem's top, as mountinfo's root field names a directory; the
-	 * client finds which of its own mounts shows it */
+	/* the process's mount namespace is not the monitor's, or its root
+	 * lies on a tree in no namespace (see KSM_EXEC_IMAGE_UNREACHABLE):
+	 * root is the root directory's path inside its filesystem (root_dev),
+	 * from that filesystem's top, as mountinfo's root field names a
+	 * directory; the client finds which of its own mounts shows it */
 	KSM_NS_ROOT_FS = 1u << 8,
 	/* with KSM_NS_ROOT_FS: the root is not the top of its mount tree (a
 	 * chroot inside that namespace, not its pivot_root) */
@@ -224,6 +225,13 @@ enum ksm_exec_flags {
 	KSM_EXEC_IMAGE_OVERLAY = 1u << 8,     /* the executed file is on an overlay filesystem */
 	KSM_EXEC_IMAGE_UPPER = 1u << 9,       /* ... in its writable upper layer */
 	KSM_EXEC_IMAGE_LAYER_UNKNOWN = 1u << 10, /* ... in a layer this kernel does not say */
+	/* The file lies on a tree in no mount namespace (unmounted with
+	 * MNT_DETACH while in use, an open_tree() clone or fsmount() never
+	 * attached, a filesystem's private mount): no root leads to it, and
+	 * the path is from that tree's top, as /proc/PID/exe shows it */
+	KSM_EXEC_IMAGE_UNREACHABLE = 1u << 11,
+	KSM_EXEC_CWD_UNREACHABLE = 1u << 12,          /* the same of the working directory */
+	KSM_EXEC_PARENT_IMAGE_UNREACHABLE = 1u << 13, /* ... of the parent's program */
 };
 
 /* A program replaced the process image (execve/execveat). */
@@ -295,6 +303,7 @@ enum ksm_image_flags {
 	KSM_IMAGE_MEMFD = 1u << 1,     /* memfd_create() file */
 	KSM_IMAGE_KERNEL = 1u << 2,    /* kernel module / driver */
 	KSM_IMAGE_TRUNCATED = 1u << 3, /* path longer than the buffer */
+	KSM_IMAGE_UNREACHABLE = 1u << 4, /* on a tree in no mount namespace (KSM_EXEC_IMAGE_UNREACHABLE) */
 };
 
 /* An executable image was mapped. */
@@ -334,6 +343,10 @@ enum ksm_blocked_flags {
 	KSM_BLOCKED_AUDIT = 1u << 1, /* would have been denied (audit mode) */
 	KSM_BLOCKED_PATH_DELETED = 1u << 2, /* the file had been removed (an exec by fd) */
 	KSM_BLOCKED_PATH_TRUNCATED = 1u << 3, /* the path was cut (too long or deep) */
+	/* the file lies on a tree in no mount namespace (KSM_EXEC_IMAGE_UNREACHABLE;
+	 * the fanotify engine: on a mount neither ksysmon's namespace nor the
+	 * process's holds) */
+	KSM_BLOCKED_PATH_UNREACHABLE = 1u << 4,
 };
 
 /* An execution refused (or, in audit mode, that would be) by policy. */

@@ -6,8 +6,11 @@
  * before the old image is given up.  It matches the --deny globs against
  * the file's path as process_exec.image shows it, so that no exec ever
  * waits for a user-space process; the refusal is the caller's EPERM, as
- * with the fanotify engine.  Loaded only where the kernel runs BPF LSM
- * programs (bpf in /sys/kernel/security/lsm).
+ * with the fanotify engine.  A file reached only through a tree in no
+ * mount namespace (PATH_UNREACHABLE: a lazily unmounted bind mount, an
+ * open_tree() clone) has no path from any root: no glob matches it.
+ * Loaded only where the kernel runs BPF LSM programs (bpf in
+ * /sys/kernel/security/lsm).
  */
 #ifndef KSM_DENY_BPF_H
 #define KSM_DENY_BPF_H
@@ -121,6 +124,8 @@ static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __
 		s->rec.flags |= KSM_BLOCKED_PATH_DELETED;
 	if (path_flags & PATH_TRUNCATED)
 		s->rec.flags |= KSM_BLOCKED_PATH_TRUNCATED;
+	if (path_flags & PATH_UNREACHABLE)
+		s->rec.flags |= KSM_BLOCKED_PATH_UNREACHABLE;
 	__builtin_memset(s->rec.sha256, 0, sizeof(s->rec.sha256));
 	s->rec.path.offset = sizeof(s->rec);
 	s->rec.path.length = len;
@@ -153,7 +158,7 @@ int BPF_PROG(deny_exec, struct linux_binprm *bprm, int ret)
 	struct rules_run r = { .s = s, .len = len, .matched = -1 };
 	if (flags & PATH_TRUNCATED)
 		r.undecided = true; /* no rule sees a cut path */
-	else
+	else if (!(flags & PATH_UNREACHABLE)) /* a file no root leads to has no path to match */
 		bpf_loop(deny_glob_count, rule_cb, &r, 0);
 	if (r.matched < 0 && !(r.undecided && deny_fail_closed))
 		return 0;

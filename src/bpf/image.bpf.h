@@ -224,11 +224,13 @@ static __always_inline int emit_image(const struct image_walk *w, struct file *f
 		s->rec.flags |= KSM_IMAGE_TRUNCATED;
 	if (flags & PATH_UNLINKED)
 		s->rec.flags |= KSM_IMAGE_DELETED;
+	if (flags & PATH_UNREACHABLE)
+		s->rec.flags |= KSM_IMAGE_UNREACHABLE;
 	if (len > 7 && s->path[1] == 'm' && s->path[2] == 'e' && s->path[3] == 'm' &&
 	    s->path[4] == 'f' && s->path[5] == 'd' && s->path[6] == ':')
 		s->rec.flags |= KSM_IMAGE_MEMFD;
 	if (excluded_pid(KSM_EV_IMAGE_LOAD, s->rec.pid) ||
-	    excluded_prefix(KSM_EV_IMAGE_LOAD, s->path, len) ||
+	    (!(flags & PATH_UNREACHABLE) && excluded_prefix(KSM_EV_IMAGE_LOAD, s->path, len)) ||
 	    excluded_scope(KSM_EV_IMAGE_LOAD, task))
 		return 0;
 	s->rec.path.offset = sizeof(s->rec);

@@ -129,19 +129,26 @@ static __always_inline __u32 read_argv(struct exec_buf *b, __u32 off, struct tas
 	return len;
 }
 
+/* The record's flags that say a path field's state (enum ksm_exec_flags) */
+struct ksm_field_flags {
+	__u32 cut, deleted, unreachable;
+};
+
 /* Walks the path of (mnt, dentry) to data[off] as the string *str, with
  * its state in the record's flags; returns the offset after it. */
 static __always_inline __u32 put_path(struct exec_buf *b, __u32 off, struct vfsmount *mnt,
-				      struct dentry *dentry, struct ksm_str *str, __u32 cut_flag,
-				      __u32 deleted_flag)
+				      struct dentry *dentry, struct ksm_str *str,
+				      struct ksm_field_flags f)
 {
 	__u32 pflags;
 	__u32 len = path_resolve(mnt, dentry, &b->data[off], &pflags);
 
 	if (pflags & PATH_TRUNCATED)
-		b->rec.flags |= cut_flag;
+		b->rec.flags |= f.cut;
 	if (pflags & PATH_UNLINKED)
-		b->rec.flags |= deleted_flag;
+		b->rec.flags |= f.deleted;
+	if (pflags & PATH_UNREACHABLE)
+		b->rec.flags |= f.unreachable;
 	str->offset = sizeof(b->rec) + off;
 	str->length = len;
 	return off + (len & KSM_POS_MASK);
@@ -178,8 +185,12 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	 * as /proc/PID/exe shows) */
 	struct file *file = BPF_CORE_READ(bprm, file);
 	off = put_path(b, 0, BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry),
-		       &b->rec.image, KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_DELETED);
-	if (excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, off))
+		       &b->rec.image,
+		       (struct ksm_field_flags){ KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_DELETED,
+					    KSM_EXEC_IMAGE_UNREACHABLE });
+	/* a prefix names paths from a root: an unreachable one is none of them */
+	if (!(b->rec.flags & KSM_EXEC_IMAGE_UNREACHABLE) &&
+	    excluded_prefix(KSM_EV_PROCESS_EXEC, b->data, off))
 		return 0;
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	file_id_fill(&b->rec.image_id, inode, inode);
@@ -195,8 +206,9 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 
 	/* cwd */
 	off = put_path(b, off & (2 * KSM_PATH_MAX - 1), BPF_CORE_READ(task, fs, pwd.mnt),
-		       BPF_CORE_READ(task, fs, pwd.dentry), &b->rec.cwd, KSM_EXEC_CWD_TRUNCATED,
-		       KSM_EXEC_CWD_DELETED);
+		       BPF_CORE_READ(task, fs, pwd.dentry), &b->rec.cwd,
+		       (struct ksm_field_flags){ KSM_EXEC_CWD_TRUNCATED, KSM_EXEC_CWD_DELETED,
+					    KSM_EXEC_CWD_UNREACHABLE });
 
 	/* the parent's program now, walked here: by the time the client
 	 * handles the event the parent may have ended or executed again */
@@ -206,7 +218,9 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	if (pexe)
 		off = put_path(b, off & (KSM_STRINGS_MAX - 1), BPF_CORE_READ(pexe, f_path.mnt),
 			       BPF_CORE_READ(pexe, f_path.dentry), &b->rec.parent_image,
-			       KSM_EXEC_PARENT_IMAGE_TRUNCATED, KSM_EXEC_PARENT_IMAGE_DELETED);
+			       (struct ksm_field_flags){ KSM_EXEC_PARENT_IMAGE_TRUNCATED,
+						    KSM_EXEC_PARENT_IMAGE_DELETED,
+						    KSM_EXEC_PARENT_IMAGE_UNREACHABLE });
 
 	ns_fill(&b->rec.ns, task);
 	off = ns_paths(&b->rec.ns, b->data, off, sizeof(b->rec), task);

@@ -308,8 +308,10 @@ static __always_inline __u32 ns_cgroup(struct ksm_task_ns *ns, char *dst, __u32 
  * offsets count from the record's start, rec_size before data); returns
  * the offset after them.  In the monitor's mount namespace the root is its
  * path, only when it is not the mount tree's top (a chroot); in another
- * (a container's pivot_root, whose top means nothing to the host) it is
- * told by its filesystem and its path there, for the client to find.
+ * (a container's pivot_root, whose top means nothing to the host), or on
+ * a tree in no namespace (a chroot into a lazily unmounted directory,
+ * whose walk ends at that tree's top), it is told by its filesystem and
+ * its path there, for the client to find.
  */
 static __always_inline __u32 ns_paths(struct ksm_task_ns *ns, char *data, __u32 off,
 				      __u32 rec_size, struct task_struct *task)
@@ -323,7 +325,7 @@ static __always_inline __u32 ns_paths(struct ksm_task_ns *ns, char *data, __u32 
 	struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
 	__u64 r = path_walk((__u64)root_mnt, (__u64)root, WALK_TO_TOP);
 	bool top = (__u32)r == KSM_PATH_MAX - 1 && !(r >> 32);
-	if (foreign) {
+	if (foreign || ((r >> 32) & PATH_UNREACHABLE)) {
 		/* whether it is the top as the walk says it (a pivot_root's new
 		 * root lies on the namespace's hidden first mount), then its
 		 * path in its filesystem */

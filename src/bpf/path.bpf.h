@@ -37,7 +37,53 @@ struct {
 enum ksm_path_flags {
 	PATH_TRUNCATED = 1u << 0,
 	PATH_UNLINKED = 1u << 1,
+	/* the walk ended at the top of a mount tree that is in no mount
+	 * namespace: the path is from that top, and no root leads to it */
+	PATH_UNREACHABLE = 1u << 2,
 };
+
+/* struct mnt_namespace's sequence number before 6.18 (0: anonymous),
+ * ns.ns_id since: CO-RE picks the one the running kernel has */
+struct mnt_namespace___seq {
+	__u64 seq;
+} __attribute__((preserve_access_index));
+
+struct ns_common___id {
+	__u64 ns_id;
+} __attribute__((preserve_access_index));
+
+struct mnt_namespace___id {
+	struct ns_common___id ns;
+} __attribute__((preserve_access_index));
+
+#define KSM_MAX_ERRNO 4095
+
+/*
+ * Whether a mount without a parent is in no namespace, so that no root
+ * leads to what lies on it: not mounted any more (unmounted with
+ * MNT_DETACH while a file or directory on it is still in use: mnt_ns is
+ * NULL), a kernel-internal mount (MNT_NS_INTERNAL, an error pointer:
+ * shm_mnt, a stacked filesystem's private mount of its layer), or the root
+ * of an anonymous namespace (an open_tree(OPEN_TREE_CLONE) or fsmount()
+ * tree not attached: the kernel's is_anon_ns()).  Otherwise it is the
+ * root of a mount namespace.  d_path() tells these apart the same way
+ * (prepend_path()'s "detached or not attached yet"), but shows both alike.
+ */
+static __always_inline bool mount_detached(struct mount *mnt)
+{
+	struct mnt_namespace *ns = BPF_CORE_READ(mnt, mnt_ns);
+	__u64 at = (__u64)ns;
+
+	if (!at || at >= (__u64)-KSM_MAX_ERRNO)
+		return true;
+	struct mnt_namespace___seq *old = (void *)ns;
+	if (bpf_core_field_exists(old->seq))
+		return BPF_CORE_READ(old, seq) == 0;
+	struct mnt_namespace___id *cur = (void *)ns;
+	if (bpf_core_field_exists(cur->ns.ns_id))
+		return BPF_CORE_READ(cur, ns.ns_id) == 0;
+	return false;
+}
 
 static __always_inline bool dentry_unlinked(struct dentry *d)
 {
@@ -81,8 +127,11 @@ enum ksm_walk_to {
 /*
  * Walks the path of (mnt, dentry) into the per-CPU buffer, ending at
  * buf[KSM_PATH_MAX], up to where `to` (enum ksm_walk_to) says; returns the
- * start position, and enum ksm_path_flags in the upper 32 bits.  A global
- * function: the verifier checks it once, apart from its callers' states.
+ * start position, and enum ksm_path_flags in the upper 32 bits.  A walk
+ * that crosses mounts and ends at a tree in no namespace (mount_detached)
+ * says so with PATH_UNREACHABLE: what it wrote is the path from that tree's
+ * top, not from a root.  A global function: the verifier checks it once,
+ * apart from its callers' states.
  */
 __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to)
 {
@@ -113,8 +162,12 @@ __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to)
 			break; /* the filesystem's root */
 		if (dentry == mnt_root && !in_fs) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			if (mnt_parent == mnt)
-				break; /* global root, or an internal mount */
+			if (mnt_parent == mnt) {
+				/* a namespace's root, or the top of a tree in none */
+				if (mount_detached(mnt))
+					flags |= PATH_UNREACHABLE;
+				break;
+			}
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
 			vfsmnt = &mnt->mnt;
@@ -146,7 +199,8 @@ __noinline __u64 path_walk(__u64 vfsmnt_addr, __u64 dentry_addr, __u64 to)
 /*
  * Writes the path of (mnt, dentry) to dst (no NUL); returns its length
  * (< KSM_PATH_MAX).  *flags gets PATH_TRUNCATED when the path did not fit
- * or was too deep, PATH_UNLINKED when the file was deleted.
+ * or was too deep, PATH_UNLINKED when the file was deleted,
+ * PATH_UNREACHABLE when it lies on a tree in no namespace.
  */
 static __always_inline __u32 path_resolve(struct vfsmount *vfsmnt, struct dentry *dentry,
 					  char *dst, __u32 *flags)

@@ -151,6 +151,14 @@ static bool decode_cgroup(const uint8_t *rec, uint32_t size, uint32_t at, uint32
 	if (!get_text(p, hdr.size, fixed, utf16, &r.field, out)) \
 		return KSM_DECODE_BAD_STRING
 
+/* A path's enum ksm_path_state from its flags in the record's flags. */
+static uint8_t path_state(uint32_t flags, uint32_t deleted, uint32_t cut, uint32_t unreachable)
+{
+	return (uint8_t)(((flags & deleted) ? KSM_PATH_DELETED : 0) |
+			 ((flags & cut) ? KSM_PATH_TRUNCATED : 0) |
+			 ((flags & unreachable) ? KSM_PATH_UNREACHABLE : 0));
+}
+
 enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 				  const struct ksm_boot_clock *clock, struct ksm_event *ev)
 {
@@ -227,6 +235,13 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 		ev->u.exec.euid = r.euid;
 		ev->u.exec.ppid = r.ppid;
 		ev->u.exec.image_id = r.image_id;
+		ev->u.exec.image_state = path_state(r.flags, KSM_EXEC_IMAGE_DELETED,
+						    KSM_EXEC_IMAGE_TRUNCATED, KSM_EXEC_IMAGE_UNREACHABLE);
+		ev->u.exec.cwd_state = path_state(r.flags, KSM_EXEC_CWD_DELETED, KSM_EXEC_CWD_TRUNCATED,
+						  KSM_EXEC_CWD_UNREACHABLE);
+		ev->u.exec.parent_image_state =
+			path_state(r.flags, KSM_EXEC_PARENT_IMAGE_DELETED, KSM_EXEC_PARENT_IMAGE_TRUNCATED,
+				   KSM_EXEC_PARENT_IMAGE_UNREACHABLE);
 		ev->start_time = r.start_time;
 		ev->parent_start_time = r.parent_start_time;
 		break;
@@ -258,6 +273,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 		ev->u.image.inode = r.inode;
 		ev->u.image.dev = r.dev;
 		ev->u.image.file = r.file;
+		ev->u.image.path_state = path_state(r.flags, KSM_IMAGE_DELETED, KSM_IMAGE_TRUNCATED,
+						    KSM_IMAGE_UNREACHABLE);
 		ev->start_time = r.start_time;
 		TEXT(path, &ev->u.image.path);
 		break;
@@ -280,6 +297,9 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 		ev->flags = r.flags;
 		if (r.flags & KSM_BLOCKED_HAS_SHA256)
 			ev->u.blocked.sha256 = p + offsetof(struct ksm_exec_blocked, sha256);
+		ev->u.blocked.path_state = path_state(r.flags, KSM_BLOCKED_PATH_DELETED,
+						      KSM_BLOCKED_PATH_TRUNCATED,
+						      KSM_BLOCKED_PATH_UNREACHABLE);
 		TEXT(path, &ev->u.blocked.path);
 		TEXT(rule, &ev->u.blocked.rule);
 		break;

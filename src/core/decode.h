@@ -24,12 +24,33 @@ struct ksm_text {
 	bool present;
 };
 
-/* The state of a path the client keeps (the process table's images), as
- * process_exec said it; a deleted one's text ends in " (deleted)". */
+/* The state of a path: of the record's paths (from the record's flags),
+ * and of those the client keeps (the process table's images, as
+ * process_exec said them, their text already shown as below). */
 enum ksm_path_state {
 	KSM_PATH_DELETED = 1u << 0,
 	KSM_PATH_TRUNCATED = 1u << 1,
+	/* on a tree in no mount namespace: no root leads to the file, and
+	 * the path is from that tree's top (KSM_EXEC_IMAGE_UNREACHABLE) */
+	KSM_PATH_UNREACHABLE = 1u << 2,
 };
+
+/* How every view shows a path in its state: after a deleted file's,
+ * " (deleted)" (as /proc/PID/maps); before one no root leads to,
+ * "(unreachable)" (as getcwd(2) marks such a working directory), so that
+ * it never reads as an absolute path. */
+#define KSM_PATH_DELETED_SUFFIX " (deleted)"
+#define KSM_PATH_UNREACHABLE_PREFIX "(unreachable)"
+
+static inline const char *ksm_path_prefix(unsigned state)
+{
+	return (state & KSM_PATH_UNREACHABLE) ? KSM_PATH_UNREACHABLE_PREFIX : NULL;
+}
+
+static inline const char *ksm_path_suffix(unsigned state)
+{
+	return (state & KSM_PATH_DELETED) ? KSM_PATH_DELETED_SUFFIX : NULL;
+}
 
 /* Where ksysmon's own mount namespace shows a root the kernel named by
  * its filesystem (KSM_NS_ROOT_FS); 0: not asked. */
@@ -91,6 +112,8 @@ struct ksm_event {
 			uint32_t ppid;
 			struct ksm_file_id image_id;
 			struct ksm_text parent_image;
+			/* enum ksm_path_state of image, cwd, parent_image */
+			uint8_t image_state, cwd_state, parent_image_state;
 		} exec;
 		struct {
 			uint32_t status; /* wait(2) status */
@@ -102,6 +125,7 @@ struct ksm_event {
 			uint32_t dev;
 			struct ksm_text path;
 			struct ksm_file_id file;
+			uint8_t path_state; /* enum ksm_path_state */
 		} image;
 		struct {
 			uint64_t lost[KSM_EV_MAX];
@@ -112,6 +136,7 @@ struct ksm_event {
 			const uint8_t *sha256; /* 32 bytes, or NULL */
 			struct ksm_text path;
 			struct ksm_text rule;
+			uint8_t path_state; /* enum ksm_path_state */
 		} blocked;
 	} u;
 	/* What the client knows beyond the record (its process table, user

@@ -12,7 +12,7 @@ struct walk {
 static void comm(const struct walk *w, const char *c)
 {
 	struct ksm_text t = { .data = (const uint8_t *)c, .len = (uint32_t)strlen(c), .present = true };
-	w->s->text(w->ctx, "comm", &t, NULL);
+	w->s->text(w->ctx, "comm", &t, NULL, NULL);
 }
 
 void ksm_guid_format(const uint8_t g[16], char out[37])
@@ -34,6 +34,19 @@ static void guid(const struct walk *w, const char *name, const uint8_t g[16])
 	w->s->string(w->ctx, name, str);
 }
 
+/* The flags of a path's state (enum ksm_path_state), under the names its
+ * field gives them. */
+static void state_flags(const struct walk *w, unsigned state, const char *deleted,
+			const char *truncated, const char *unreachable)
+{
+	if (state & KSM_PATH_DELETED)
+		w->s->boolean(w->ctx, deleted, true);
+	if (state & KSM_PATH_TRUNCATED)
+		w->s->boolean(w->ctx, truncated, true);
+	if (state & KSM_PATH_UNREACHABLE)
+		w->s->boolean(w->ctx, unreachable, true);
+}
+
 /* Fields the client adds from its own knowledge (struct ksm_context). */
 static void context_fields(const struct walk *w, const struct ksm_event *ev)
 {
@@ -50,21 +63,16 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 		w->s->string(w->ctx, "container_id", c->container->id);
 		w->s->string(w->ctx, "container_runtime", c->container->runtime);
 	}
-	/* program paths the client keeps: their " (deleted)" already there */
+	/* program paths the client keeps: shown in their state already */
 	if (c->parent_image.present)
-		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL);
-	if (c->parent_image_flags & KSM_PATH_DELETED)
-		w->s->boolean(w->ctx, "parent_image_deleted", true);
-	if (c->parent_image_flags & KSM_PATH_TRUNCATED)
-		w->s->boolean(w->ctx, "parent_image_truncated", true);
+		w->s->text(w->ctx, "parent_image", &c->parent_image, NULL, NULL);
+	state_flags(w, c->parent_image_flags, "parent_image_deleted", "parent_image_truncated",
+		    "parent_image_unreachable");
 	if (c->parent_cmdline.present)
-		w->s->text(w->ctx, "parent_cmdline", &c->parent_cmdline, NULL);
+		w->s->text(w->ctx, "parent_cmdline", &c->parent_cmdline, NULL, NULL);
 	if (c->image.present)
-		w->s->text(w->ctx, "image", &c->image, NULL);
-	if (c->image_flags & KSM_PATH_DELETED)
-		w->s->boolean(w->ctx, "image_deleted", true);
-	if (c->image_flags & KSM_PATH_TRUNCATED)
-		w->s->boolean(w->ctx, "image_truncated", true);
+		w->s->text(w->ctx, "image", &c->image, NULL, NULL);
+	state_flags(w, c->image_flags, "image_deleted", "image_truncated", "image_unreachable");
 	if (c->has_sha256)
 		w->s->digest(w->ctx, "sha256", c->sha256);
 	if (c->sha256_error)
@@ -75,10 +83,10 @@ static void context_fields(const struct walk *w, const struct ksm_event *ev)
 	}
 }
 
-/* A file's path; a deleted file's gets " (deleted)", as in /proc/PID/maps. */
-static void path(const struct walk *w, const char *name, const struct ksm_text *t, bool deleted)
+/* A path of the record, shown in its state (enum ksm_path_state). */
+static void path(const struct walk *w, const char *name, const struct ksm_text *t, unsigned state)
 {
-	w->s->text(w->ctx, name, t, deleted ? " (deleted)" : NULL);
+	w->s->text(w->ctx, name, t, ksm_path_prefix(state), ksm_path_suffix(state));
 }
 
 static void create_fields(const struct walk *w, const struct ksm_event *ev)
@@ -90,9 +98,9 @@ static void create_fields(const struct walk *w, const struct ksm_event *ev)
 		w->s->num(w->ctx, "creator_pid", ev->u.create.creator_pid);
 	comm(w, ev->comm);
 	if (ev->u.create.image.present)
-		w->s->text(w->ctx, "image", &ev->u.create.image, NULL);
+		w->s->text(w->ctx, "image", &ev->u.create.image, NULL, NULL);
 	if (ev->u.create.cmdline.present)
-		w->s->text(w->ctx, "cmdline", &ev->u.create.cmdline, NULL);
+		w->s->text(w->ctx, "cmdline", &ev->u.create.cmdline, NULL, NULL);
 }
 
 /* The executed file's identity as stat(2) of /proc/PID/exe shows it, and
@@ -114,12 +122,9 @@ static void exec_file_fields(const struct walk *w, const struct ksm_event *ev)
 static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 {
 	w->s->num(w->ctx, "tid", ev->tid);
-	path(w, "image", &ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED);
-	if (ev->flags & KSM_EXEC_IMAGE_DELETED)
-		w->s->boolean(w->ctx, "image_deleted", true);
-	if (ev->flags & KSM_EXEC_IMAGE_TRUNCATED)
-		w->s->boolean(w->ctx, "image_truncated", true);
-	w->s->text(w->ctx, "filename", &ev->u.exec.filename, NULL);
+	path(w, "image", &ev->u.exec.image, ev->u.exec.image_state);
+	state_flags(w, ev->u.exec.image_state, "image_deleted", "image_truncated", "image_unreachable");
+	w->s->text(w->ctx, "filename", &ev->u.exec.filename, NULL, NULL);
 	w->s->argv(w->ctx, &ev->u.exec.argv);
 	w->s->boolean(w->ctx, "argv_truncated", ev->flags & KSM_EXEC_ARGV_TRUNCATED);
 	if (ev->flags & KSM_EXEC_ARGV_UNREADABLE)
@@ -128,11 +133,8 @@ static void exec_fields(const struct walk *w, const struct ksm_event *ev)
 	w->s->num(w->ctx, "gid", ev->u.exec.gid);
 	comm(w, ev->comm);
 	if (ev->u.exec.cwd.present) {
-		path(w, "cwd", &ev->u.exec.cwd, ev->flags & KSM_EXEC_CWD_DELETED);
-		if (ev->flags & KSM_EXEC_CWD_DELETED)
-			w->s->boolean(w->ctx, "cwd_deleted", true);
-		if (ev->flags & KSM_EXEC_CWD_TRUNCATED)
-			w->s->boolean(w->ctx, "cwd_truncated", true);
+		path(w, "cwd", &ev->u.exec.cwd, ev->u.exec.cwd_state);
+		state_flags(w, ev->u.exec.cwd_state, "cwd_deleted", "cwd_truncated", "cwd_unreachable");
 	}
 	w->s->num(w->ctx, "euid", ev->u.exec.euid);
 	w->s->num(w->ctx, "ppid", ev->u.exec.ppid);
@@ -147,7 +149,7 @@ static void root_fs_fields(const struct walk *w, const struct ksm_event *ev)
 
 	if (c->root_at == KSM_ROOT_AT_PATH &&
 	    !(c->root_host.len == 1 && c->root_host.data[0] == '/'))
-		w->s->text(w->ctx, "root", &c->root_host, NULL);
+		w->s->text(w->ctx, "root", &c->root_host, NULL, NULL);
 	w->s->num(w->ctx, "root_dev", ev->ns.root_dev);
 	if (c->root_at == KSM_ROOT_AT_UNREACHABLE)
 		w->s->boolean(w->ctx, "root_unreachable", true);
@@ -170,7 +172,7 @@ static void ns_fields(const struct walk *w, const struct ksm_event *ev)
 	bool cut = n->cgroup.present ? ev->has_ns && (n->flags & KSM_NS_CGROUP_TRUNCATED)
 				     : ev->ctx.cgroup_cut;
 	if (cg->present) {
-		w->s->text(w->ctx, "cgroup", cg, NULL);
+		w->s->text(w->ctx, "cgroup", cg, NULL, NULL);
 		if (cut)
 			w->s->boolean(w->ctx, "cgroup_truncated", true);
 	}
@@ -201,7 +203,7 @@ static void ns_fields(const struct walk *w, const struct ksm_event *ev)
 	if (n->flags & KSM_NS_ROOT_FS)
 		root_fs_fields(w, ev);
 	else if (n->root.present)
-		path(w, "root", &n->root, n->flags & KSM_NS_ROOT_DELETED);
+		path(w, "root", &n->root, (n->flags & KSM_NS_ROOT_DELETED) ? KSM_PATH_DELETED : 0);
 	if (n->flags & KSM_NS_ROOT_DELETED)
 		w->s->boolean(w->ctx, "root_deleted", true);
 	if (n->flags & KSM_NS_ROOT_TRUNCATED)
@@ -224,7 +226,7 @@ static void exit_fields(const struct walk *w, const struct ksm_event *ev)
 static void image_fields(const struct walk *w, const struct ksm_event *ev)
 {
 	w->s->num(w->ctx, "tid", ev->tid);
-	path(w, "path", &ev->u.image.path, ev->flags & KSM_IMAGE_DELETED);
+	path(w, "path", &ev->u.image.path, ev->u.image.path_state);
 	w->s->hex(w->ctx, "base", ev->u.image.base);
 	w->s->num(w->ctx, "size", ev->u.image.size);
 	w->s->num(w->ctx, "inode", ev->u.image.inode);
@@ -237,16 +239,15 @@ static void image_fields(const struct walk *w, const struct ksm_event *ev)
 		w->s->boolean(w->ctx, "kernel", true);
 	if (ev->flags & KSM_IMAGE_TRUNCATED)
 		w->s->boolean(w->ctx, "path_truncated", true);
+	if (ev->flags & KSM_IMAGE_UNREACHABLE)
+		w->s->boolean(w->ctx, "path_unreachable", true);
 }
 
 static void blocked_fields(const struct walk *w, const struct ksm_event *ev)
 {
-	path(w, "path", &ev->u.blocked.path, ev->flags & KSM_BLOCKED_PATH_DELETED);
-	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
-		w->s->boolean(w->ctx, "deleted", true);
-	if (ev->flags & KSM_BLOCKED_PATH_TRUNCATED)
-		w->s->boolean(w->ctx, "path_truncated", true);
-	w->s->text(w->ctx, "rule", &ev->u.blocked.rule, NULL);
+	path(w, "path", &ev->u.blocked.path, ev->u.blocked.path_state);
+	state_flags(w, ev->u.blocked.path_state, "deleted", "path_truncated", "path_unreachable");
+	w->s->text(w->ctx, "rule", &ev->u.blocked.rule, NULL, NULL);
 	if (ev->u.blocked.sha256)
 		w->s->digest(w->ctx, "sha256", ev->u.blocked.sha256);
 	w->s->boolean(w->ctx, "audit", ev->flags & KSM_BLOCKED_AUDIT);
@@ -289,8 +290,8 @@ void ksm_event_body_fields(const struct ksm_event *ev, const struct ksm_field_si
 	case KSM_EV_EVENTS_LOST:
 		s->lost(ctx, ev->u.lost.lost);
 		if (ev->u.lost.file.present) {
-			s->text(ctx, "file", &ev->u.lost.file, NULL);
-			s->text(ctx, "error", &ev->u.lost.error, NULL);
+			s->text(ctx, "file", &ev->u.lost.file, NULL, NULL);
+			s->text(ctx, "error", &ev->u.lost.error, NULL, NULL);
 		}
 		break;
 	case KSM_EV_EXEC_BLOCKED:

@@ -17,9 +17,11 @@
 struct ksm_field_sink {
 	void (*num)(void *ctx, const char *name, uint64_t v);
 	void (*boolean)(void *ctx, const char *name, bool v);
-	/* a string of the record or the context; suffix (NULL: none) is
-	 * appended as it is, e.g. " (deleted)" */
-	void (*text)(void *ctx, const char *name, const struct ksm_text *t, const char *suffix);
+	/* a string of the record or the context; prefix and suffix (NULL:
+	 * none) are put before and after it as they are: a path's state,
+	 * "(unreachable)" and " (deleted)" (ksm_path_prefix, ksm_path_suffix) */
+	void (*text)(void *ctx, const char *name, const struct ksm_text *t, const char *prefix,
+		     const char *suffix);
 	/* a NUL-terminated string the client made (type, user, guid) */
 	void (*string)(void *ctx, const char *name, const char *s);
 	void (*time)(void *ctx, const char *name, uint64_t ns);   /* wall clock */

@@ -35,11 +35,14 @@ static void json_boolean(void *ctx, const char *name, bool v)
 	ksm_buf_puts(j->b, v ? "true" : "false");
 }
 
-static void json_text(void *ctx, const char *name, const struct ksm_text *t, const char *suffix)
+static void json_text(void *ctx, const char *name, const struct ksm_text *t, const char *prefix,
+		      const char *suffix)
 {
 	struct json *j = ctx;
 	key(j, name);
 	ksm_buf_putc(j->b, '"');
+	if (prefix)
+		ksm_buf_puts(j->b, prefix);
 	ksm_json_text(j->b, t);
 	if (suffix)
 		ksm_buf_puts(j->b, suffix);

@@ -85,6 +85,17 @@ static void container_tag(struct ksm_buf *b, const struct ksm_container *c)
 	ksm_buf_putc(b, ']');
 }
 
+/* A path of the record, shown in its state (enum ksm_path_state). */
+static void text_path(struct ksm_buf *b, const struct ksm_text *t, unsigned state)
+{
+	const char *prefix = ksm_path_prefix(state), *suffix = ksm_path_suffix(state);
+	if (prefix)
+		ksm_buf_puts(b, prefix);
+	ksm_text_text(b, t);
+	if (suffix)
+		ksm_buf_puts(b, suffix);
+}
+
 static void text_exit(struct ksm_buf *b, const struct ksm_event *ev)
 {
 	struct ksm_exit_status st = ksm_exit_status(ev->u.exit.status);
@@ -140,9 +151,7 @@ static void text_image(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_buf_puts(b, " (size ");
 	ksm_buf_hex(b, ev->u.image.size);
 	ksm_buf_puts(b, "): ");
-	ksm_text_text(b, &ev->u.image.path);
-	if (ev->flags & KSM_IMAGE_DELETED)
-		ksm_buf_puts(b, " (deleted)");
+	text_path(b, &ev->u.image.path, ev->u.image.path_state);
 	sha256_tag(b, &ev->ctx);
 }
 
@@ -152,9 +161,7 @@ static void text_blocked(struct ksm_buf *b, const struct ksm_event *ev)
 	ksm_buf_u64(b, ev->pid);
 	ksm_buf_puts(b, ev->flags & KSM_BLOCKED_AUDIT ? " would be denied exec of " :
 							 " denied exec of ");
-	ksm_text_text(b, &ev->u.blocked.path);
-	if (ev->flags & KSM_BLOCKED_PATH_DELETED)
-		ksm_buf_puts(b, " (deleted)");
+	text_path(b, &ev->u.blocked.path, ev->u.blocked.path_state);
 	ksm_buf_puts(b, " (rule: ");
 	ksm_text_text(b, &ev->u.blocked.rule);
 	ksm_buf_putc(b, ')');
@@ -195,9 +202,7 @@ void ksm_format_text(struct ksm_buf *b, const struct ksm_event *ev)
 		ksm_buf_puts(b, "Process ");
 		ksm_buf_u64(b, ev->pid);
 		ksm_buf_puts(b, " Exec ");
-		ksm_text_text(b, &ev->u.exec.image);
-		if (ev->flags & KSM_EXEC_IMAGE_DELETED)
-			ksm_buf_puts(b, " (deleted)");
+		text_path(b, &ev->u.exec.image, ev->u.exec.image_state);
 		ksm_buf_put(b, ": ", 2);
 		text_argv(b, &ev->u.exec.argv);
 		if (ev->flags & KSM_EXEC_ARGV_TRUNCATED)

@@ -272,23 +272,30 @@ static void identity(struct ksm_enricher *e, uint32_t pid, uint64_t start, bool 
 }
 
 
-/* A program's path as process_exec shows it (a deleted file's ends in
- * " (deleted)") into buf; returns its length, *state its enum ksm_path_state. */
-static size_t shown_path(const struct ksm_text *t, bool deleted, bool truncated,
-			 char buf[KSM_PROC_STR_MAX], uint8_t *state)
+/* A program's path as process_exec shows it in its state (state: enum
+ * ksm_path_state; "(unreachable)" before it, " (deleted)" after) into buf;
+ * returns its length, *shown its state.  A path too long to be kept with
+ * them keeps its end, as the kernel cuts paths, and is marked cut. */
+static size_t shown_path(const struct ksm_text *t, unsigned state, char buf[KSM_PROC_STR_MAX],
+			 uint8_t *shown)
 {
-	static const char suffix[] = " (deleted)";
-	size_t n = t->len < KSM_PROC_STR_MAX ? t->len : KSM_PROC_STR_MAX;
+	const char *prefix = ksm_path_prefix(state), *suffix = ksm_path_suffix(state);
+	size_t plen = prefix ? strlen(prefix) : 0, slen = suffix ? strlen(suffix) : 0;
+	size_t room = KSM_PROC_STR_MAX - plen - slen, n = t->len, skip = 0;
 
-	if (n)
-		memcpy(buf, t->data, n);
-	*state = truncated ? KSM_PATH_TRUNCATED : 0;
-	if (deleted && n + sizeof(suffix) - 1 <= KSM_PROC_STR_MAX) {
-		memcpy(buf + n, suffix, sizeof(suffix) - 1);
-		n += sizeof(suffix) - 1;
-		*state |= KSM_PATH_DELETED;
+	*shown = (uint8_t)state;
+	if (n > room) {
+		skip = n - room;
+		n = room;
+		*shown |= KSM_PATH_TRUNCATED;
 	}
-	return n;
+	if (plen)
+		memcpy(buf, prefix, plen);
+	if (n)
+		memcpy(buf + plen, t->data + skip, n);
+	if (slen)
+		memcpy(buf + plen + n, suffix, slen);
+	return plen + n + slen;
 }
 
 /* The program as process_exec shows it, so that its exit and its
@@ -296,8 +303,7 @@ static size_t shown_path(const struct ksm_text *t, bool deleted, bool truncated,
 static void set_image(struct ksm_proc *p, const struct ksm_event *ev)
 {
 	char buf[KSM_PROC_STR_MAX];
-	size_t n = shown_path(&ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED,
-			      ev->flags & KSM_EXEC_IMAGE_TRUNCATED, buf, &p->image_flags);
+	size_t n = shown_path(&ev->u.exec.image, ev->u.exec.image_state, buf, &p->image_flags);
 	ksm_proc_set(&p->image, &p->image_len, buf, n);
 }
 
@@ -389,10 +395,8 @@ static void on_process_exec(struct ksm_enricher *e, struct ksm_event *ev)
 
 	if (ev->u.exec.parent_image.present) {
 		/* the kernel's, at the exec: exact whatever happened since */
-		size_t n = shown_path(&ev->u.exec.parent_image,
-				      ev->flags & KSM_EXEC_PARENT_IMAGE_DELETED,
-				      ev->flags & KSM_EXEC_PARENT_IMAGE_TRUNCATED, e->parent_image,
-				      &c->parent_image_flags);
+		size_t n = shown_path(&ev->u.exec.parent_image, ev->u.exec.parent_image_state,
+				      e->parent_image, &c->parent_image_flags);
 		c->parent_image = text_of(e->parent_image, n);
 	} else if (parent) {
 		c->parent_image = text_of(parent->image, parent->image_len);

@@ -746,6 +746,12 @@ const struct ksm_opt ksm_opts[] = {
 			".B ?\n"
 			"also match\n"
 			".BR / .\n"
+			"A file reached only through a tree in no mount namespace (a bind\n"
+			"mount unmounted with MNT_DETACH, an\n"
+			".BR open_tree (2)\n"
+			"clone never attached; runc's copy of itself) has no such path: no\n"
+			".I GLOB\n"
+			"matches it.\n"
 			"Repeatable, up to 1024.\n",
 	},
 	{

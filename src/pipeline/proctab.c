@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "core/buf.h"
 #include "core/escape.h"
 #include "core/decode.h"
+#include "policy/mountids.h"
 
 void ksm_guid(const uint8_t boot_id[16], uint32_t pid, uint64_t start, uint8_t out[16])
 {
@@ -193,7 +195,56 @@ static int parse_stat(const char *stat, uint32_t *ppid, uint64_t *ticks)
 	return 0;
 }
 
-static void seed_one(struct ksm_proctab *t, int procfd, const char *name)
+/* What seeding reads once: the /proc it reads, and the mounts of
+ * ksysmon's own namespace (empty when they could not be read). */
+struct seed {
+	const char *proc;
+	struct ksm_mount_ids own;
+};
+
+/*
+ * Whether the program of process pid (its exe link in dfd) lies on a
+ * mount of no namespace, as the sensor's walk would find it (see
+ * KSM_PATH_UNREACHABLE): its mount is neither in ksysmon's namespace nor
+ * in the process's own.  false when that cannot be told.
+ */
+static bool exe_unreachable(const struct seed *sd, int dfd, uint32_t pid)
+{
+	struct statx x;
+	if (statx(dfd, "exe", AT_STATX_DONT_SYNC, STATX_MNT_ID, &x) || !(x.stx_mask & STATX_MNT_ID) ||
+	    ksm_mount_ids_has(&sd->own, x.stx_mnt_id))
+		return false;
+	return ksm_mount_in_ns_of(sd->proc, pid, x.stx_mnt_id) == 0;
+}
+
+/* The program of a process found running, as its exe link names it in its
+ * state (enum ksm_path_state), as process_exec would have shown it. */
+static void seed_image(const struct seed *sd, struct ksm_proc *p, int dfd, uint32_t pid)
+{
+	static const char deleted[] = KSM_PATH_DELETED_SUFFIX, prefix[] = KSM_PATH_UNREACHABLE_PREFIX;
+	const size_t dlen = sizeof(deleted) - 1, plen = sizeof(prefix) - 1;
+	char buf[KSM_PROC_STR_MAX];
+	struct stat st; /* of the file itself: no links left when removed */
+
+	ssize_t n = readlinkat(dfd, "exe", buf + plen, sizeof(buf) - plen);
+	if (n <= 0)
+		return;
+	if ((size_t)n == sizeof(buf) - plen)
+		p->image_flags |= KSM_PATH_TRUNCATED;
+	else if ((size_t)n > dlen && !memcmp(buf + plen + n - dlen, deleted, dlen) &&
+		 !fstatat(dfd, "exe", &st, 0) && st.st_nlink == 0)
+		p->image_flags |= KSM_PATH_DELETED;
+	const char *text = buf + plen;
+	if (exe_unreachable(sd, dfd, pid)) {
+		memcpy(buf, prefix, plen);
+		text = buf;
+		n += (ssize_t)plen;
+		p->image_flags |= KSM_PATH_UNREACHABLE;
+	}
+	ksm_proc_set(&p->image, &p->image_len, text, (size_t)n);
+}
+
+static void seed_one(struct ksm_proctab *t, const struct seed *sd, int procfd, const char *name)
 {
 	char buf[KSM_PROC_STR_MAX];
 	uint32_t ppid;
@@ -207,23 +258,13 @@ static void seed_one(struct ksm_proctab *t, int procfd, const char *name)
 	buf[n] = '\0';
 	if (parse_stat(buf, &ppid, &ticks))
 		goto out;
-	struct ksm_proc *p = ksm_proctab_get(t, (uint32_t)atoi(name), ticks * KSM_TICK_NS);
+	uint32_t pid = (uint32_t)atoi(name);
+	struct ksm_proc *p = ksm_proctab_get(t, pid, ticks * KSM_TICK_NS);
 	if (!p)
 		goto out;
 	p->seeded = true;
 	p->ppid = ppid;
-	n = readlinkat(dfd, "exe", buf, sizeof(buf));
-	if (n > 0) {
-		static const char deleted[] = " (deleted)";
-		const size_t dlen = sizeof(deleted) - 1;
-		struct stat st; /* of the file itself: no links left when removed */
-		if ((size_t)n == sizeof(buf))
-			p->image_flags |= KSM_PATH_TRUNCATED;
-		else if ((size_t)n > dlen && !memcmp(buf + n - dlen, deleted, dlen) &&
-			 !fstatat(dfd, "exe", &st, 0) && st.st_nlink == 0)
-			p->image_flags |= KSM_PATH_DELETED;
-		ksm_proc_set(&p->image, &p->image_len, buf, (size_t)n);
-	}
+	seed_image(sd, p, dfd, pid);
 	n = read_file(dfd, "cmdline", buf, sizeof(buf));
 	/* a process that rewrote its arguments (setproctitle) pads the rest of
 	 * them with NULs: /proc shows them, the title ends at the first */
@@ -247,13 +288,18 @@ int ksm_proctab_seed(struct ksm_proctab *t, const char *proc)
 	}
 	struct dirent *de;
 	int n = 0;
+	struct seed sd = { .proc = proc };
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/self/mountinfo", proc);
+	ksm_mount_ids_read(path, &sd.own); /* empty when not read: each process's own then */
 	while ((de = readdir(d))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		seed_one(t, dirfd(d), de->d_name);
+		seed_one(t, &sd, dirfd(d), de->d_name);
 		n++;
 	}
 	closedir(d);
+	ksm_mount_ids_free(&sd.own);
 	/* parents' start times, now that every process is in */
 	for (size_t i = 0; i < t->cap; i++) {
 		struct ksm_proc *p = &t->slots[i];

@@ -34,11 +34,16 @@ static void copy_cmdline(struct ksm_buf *b, struct field_copy *f, const struct k
 	ksm_buf_putc(b, '\0');
 }
 
+/* The event's program path, NULL when it has none a rule can be about: a
+ * path no root leads to (KSM_PATH_UNREACHABLE) is not one rules are
+ * written for, and is unknown to them. */
 static const struct ksm_text *image_of(const struct ksm_event *ev)
 {
 	switch (ev->type) {
-	case KSM_EV_PROCESS_EXEC: return &ev->u.exec.image;
-	case KSM_EV_PROCESS_EXIT: return &ev->ctx.image;
+	case KSM_EV_PROCESS_EXEC:
+		return (ev->u.exec.image_state & KSM_PATH_UNREACHABLE) ? NULL : &ev->u.exec.image;
+	case KSM_EV_PROCESS_EXIT:
+		return (ev->ctx.image_flags & KSM_PATH_UNREACHABLE) ? NULL : &ev->ctx.image;
 	case KSM_EV_PROCESS_CREATE: return &ev->u.create.image;
 	default: return NULL;
 	}
@@ -58,11 +63,13 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	const struct ksm_text *image = image_of(ev);
 	if ((used & (1u << KSM_F_IMAGE)) && image && image->present && !image->utf16)
 		copy_text(scratch, &f[KSM_F_IMAGE], image->data, image->len);
-	if ((used & (1u << KSM_F_PATH)) && ev->type == KSM_EV_IMAGE_LOAD)
+	if ((used & (1u << KSM_F_PATH)) && ev->type == KSM_EV_IMAGE_LOAD &&
+	    !(ev->u.image.path_state & KSM_PATH_UNREACHABLE))
 		copy_text(scratch, &f[KSM_F_PATH], ev->u.image.path.data, ev->u.image.path.len);
 	if ((used & (1u << KSM_F_CMDLINE)) && ev->type == KSM_EV_PROCESS_EXEC)
 		copy_cmdline(scratch, &f[KSM_F_CMDLINE], &ev->u.exec.argv);
-	if ((used & (1u << KSM_F_PARENT_IMAGE)) && ev->ctx.parent_image.present)
+	if ((used & (1u << KSM_F_PARENT_IMAGE)) && ev->ctx.parent_image.present &&
+	    !(ev->ctx.parent_image_flags & KSM_PATH_UNREACHABLE))
 		copy_text(scratch, &f[KSM_F_PARENT_IMAGE], ev->ctx.parent_image.data,
 			  ev->ctx.parent_image.len);
 	if ((used & (1u << KSM_F_USER)) && ev->ctx.user)

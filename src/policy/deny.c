@@ -24,6 +24,7 @@
 #include "policy/hashcache.h"
 #include "ksysmon_event.h"
 #include "ksysmon_limits.h"
+#include "policy/mountids.h"
 #include "policy/policy.h"
 
 #define QUEUE_MAX 4096     /* exec_blocked records waiting for the main loop */
@@ -45,11 +46,12 @@
 #define RULE_ERROR "file unreadable"
 #define RULE_UNVERIFIABLE "unverifiable filesystem"
 
-/* A mount of our namespace (mountinfo's first field), and whether it is
- * an overlay's. */
+/* A mount of our namespace (mountinfo's first field), whether it is an
+ * overlay's, and its mount point (owned; NULL when it could not be kept). */
 struct mount_id {
 	int id;
 	bool stacked;
+	char *point;
 };
 
 /* An exec of a file on a stacked filesystem (overlayfs) that was allowed:
@@ -263,7 +265,14 @@ struct fs_seen {
 	size_t n_mnt_ids, cap;
 };
 
-static void note_mount(struct fs_seen *f, int id, bool stacked)
+static void free_mounts(struct mount_id *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].point);
+	free(m);
+}
+
+static void note_mount(struct fs_seen *f, int id, bool stacked, const char *point)
 {
 	if (f->n_mnt_ids == f->cap) {
 		size_t cap = f->cap ? 2 * f->cap : 256;
@@ -273,7 +282,8 @@ static void note_mount(struct fs_seen *f, int id, bool stacked)
 		f->mnt_ids = p;
 		f->cap = cap;
 	}
-	f->mnt_ids[f->n_mnt_ids++] = (struct mount_id){ .id = id, .stacked = stacked };
+	f->mnt_ids[f->n_mnt_ids++] = (struct mount_id){ .id = id, .stacked = stacked,
+						       .point = strdup(point) };
 }
 
 static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
@@ -284,10 +294,11 @@ static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 	memcpy(d->overlay_devs, f->overlay, f->n_overlay * sizeof(*f->overlay));
 	d->n_overlay_devs = f->n_overlay;
 	struct mount_id *old = d->mnt_ids;
+	size_t n_old = d->n_mnt_ids;
 	d->mnt_ids = f->mnt_ids;
 	d->n_mnt_ids = f->n_mnt_ids;
 	pthread_mutex_unlock(&d->fs_lock);
-	free(old);
+	free_mounts(old, n_old);
 }
 
 static bool dev_in(struct ksm_deny *d, const dev_t *devs, const size_t *n, dev_t dev)
@@ -319,9 +330,14 @@ enum mount_kind {
 	MNT_OURS_STACKED, /* an overlay of our namespace: its layer's file is opened next */
 };
 
-static enum mount_kind fd_mount(struct ksm_deny *d, int fd)
+/* *mnt_id (unless NULL): the mount's id, -1 when not read (then MNT_OURS) */
+static enum mount_kind fd_mount(struct ksm_deny *d, int fd, int *mnt_id)
 {
 	char path[64], buf[512];
+	int unused;
+	if (!mnt_id)
+		mnt_id = &unused;
+	*mnt_id = -1;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	int f = open(path, O_RDONLY | O_CLOEXEC);
 	if (f < 0)
@@ -333,6 +349,7 @@ static enum mount_kind fd_mount(struct ksm_deny *d, int fd)
 	if (!m)
 		return MNT_OURS;
 	int id = atoi(m + 7);
+	*mnt_id = id;
 	enum mount_kind kind = MNT_PRIVATE;
 	pthread_mutex_lock(&d->fs_lock);
 	for (size_t i = 0; i < d->n_mnt_ids && kind == MNT_PRIVATE; i++)
@@ -379,10 +396,10 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			continue;
 		char *sep = rest ? strstr(rest, " - ") : NULL;
 		char *fstype = sep ? sep + 3 : "";
-		note_mount(&seen, id, !strncmp(fstype, "overlay ", 8));
+		unescape(mnt);
+		note_mount(&seen, id, !strncmp(fstype, "overlay ", 8), mnt);
 		if (!strncmp(fstype, "autofs ", 7))
 			continue;
-		unescape(mnt);
 		bool is_root = !strcmp(mnt, "/");
 		if (!is_root && seen_dev(devs, n, dev))
 			continue;
@@ -885,13 +902,88 @@ static void enqueue(struct ksm_deny *d, struct slot *s, const char *path)
 	pthread_mutex_unlock(&d->pend_lock);
 }
 
+/* An event read, and where its file was opened. */
+struct notice {
+	struct fanotify_event_metadata md;
+	enum mount_kind where;
+	int mnt_id;
+	/* MNT_PRIVATE: whether the mount is on no mount of the executing
+	 * process's namespace either (1), is on one (0), or was not looked
+	 * at yet (-1) */
+	int unreachable;
+};
+
+/*
+ * Whether a file opened through a mount of no namespace of ours is on no
+ * mount of the namespace of the process that executes it either: on a
+ * tree in no namespace (unmounted with MNT_DETACH while in use, an
+ * open_tree() clone never attached), whose path, from that tree's top,
+ * names the file from no root.  Looked up once, from procfs only (no
+ * filesystem is asked); a process already gone leaves it 0: its
+ * namespace can no longer be told.
+ */
+static bool unreachable(struct notice *n)
+{
+	if (n->unreachable < 0)
+		n->unreachable = n->where == MNT_PRIVATE && n->mnt_id >= 0 &&
+				 ksm_mount_in_ns_of("/proc", (uint32_t)n->md.pid, (uint64_t)n->mnt_id) == 0;
+	return n->unreachable;
+}
+
+/*
+ * Whether path lies below the mount point our table gives mount id, as a
+ * path on a mount of our namespace does.  One not below it was on a mount
+ * detached (MNT_DETACH) since the table was read: the mount keeps its id,
+ * and its path is from its own top (a bound file's is "/").
+ */
+static bool under_point(struct ksm_deny *d, int id, const char *path)
+{
+	bool under = true;
+	pthread_mutex_lock(&d->fs_lock);
+	for (size_t i = 0; i < d->n_mnt_ids; i++) {
+		if (d->mnt_ids[i].id != id)
+			continue;
+		under = !d->mnt_ids[i].point || ksm_path_under_mount(path, d->mnt_ids[i].point);
+		break;
+	}
+	pthread_mutex_unlock(&d->fs_lock);
+	return under;
+}
+
+/* Our mount table as it is now (the table above is the mount thread's last
+ * reading): a mount no longer in it is taken as MNT_PRIVATE. */
+static void recheck_ours(struct notice *n)
+{
+	struct ksm_mount_ids now;
+	if (ksm_mount_ids_read("/proc/self/mountinfo", &now))
+		return;
+	if (!ksm_mount_ids_has(&now, (uint64_t)n->mnt_id)) {
+		n->where = MNT_PRIVATE;
+		n->unreachable = -1;
+	}
+	ksm_mount_ids_free(&now);
+}
+
+/* The notice of the event md: where its file was opened; under --audit
+ * (where the process runs on and may be gone when its notice is
+ * decided) what mount namespaces hold it, at once. */
+static struct notice notice_of(struct ksm_deny *d, const struct fanotify_event_metadata *md)
+{
+	struct notice n = { .md = *md, .unreachable = -1 };
+	n.where = fd_mount(d, md->fd, &n.mnt_id);
+	if (d->audit)
+		unreachable(&n);
+	return n;
+}
+
 /*
  * Decides one event without waiting on any filesystem: the path (from the
  * kernel's dentry cache), the path rules, the attributes the kernel holds.
  * What needs the file's content goes to the hashers.
  */
-static void decide(struct ksm_deny *d, const struct fanotify_event_metadata *md)
+static void decide(struct ksm_deny *d, struct notice *n)
 {
+	const struct fanotify_event_metadata *md = &n->md;
 	struct slot *s = calloc(1, sizeof(*s));
 	if (!s) { /* no memory even to report it: answered as undecided */
 		pthread_mutex_lock(&d->pend_lock);
@@ -911,9 +1003,8 @@ static void decide(struct ksm_deny *d, const struct fanotify_event_metadata *md)
 		return;
 	}
 	bool have_st = cached_attrs(md->fd, &s->st);
-	enum mount_kind where = fd_mount(d, md->fd);
 	pthread_mutex_lock(&d->pend_lock);
-	bool backing = have_st && backing_open_locked(d, s->pid, &s->st, where);
+	bool backing = have_st && backing_open_locked(d, s->pid, &s->st, n->where);
 	if (backing) {
 		/* the attempt was decided on the file it named; if this layer
 		 * is itself stacked, its own backing open follows (noted
@@ -934,11 +1025,16 @@ static void decide(struct ksm_deny *d, const struct fanotify_event_metadata *md)
 		answer(d, s, &(struct finding){ .undecided = RULE_ERROR });
 		return;
 	}
-	s->rec_flags = deleted ? KSM_BLOCKED_PATH_DELETED : 0;
+	if (n->where != MNT_PRIVATE && !under_point(d, n->mnt_id, path))
+		recheck_ours(n);
+	bool lost = unreachable(n);
+	s->rec_flags = (deleted ? KSM_BLOCKED_PATH_DELETED : 0) |
+		       (lost ? KSM_BLOCKED_PATH_UNREACHABLE : 0);
 	/* an overlay's own open, through our mount or another namespace's */
-	s->stacked = have_st && (where == MNT_OURS_STACKED ||
-				 (where == MNT_PRIVATE && on_overlay(d, s->st.st_dev)));
-	struct finding f = { .rule = ksm_policy_match_path(&d->policy, path) };
+	s->stacked = have_st && (n->where == MNT_OURS_STACKED ||
+				 (n->where == MNT_PRIVATE && on_overlay(d, s->st.st_dev)));
+	/* a file no root leads to has no path a rule names */
+	struct finding f = { .rule = lost ? NULL : ksm_policy_match_path(&d->policy, path) };
 	/* a FUSE server may show ksysmon other bytes than the exec gets */
 	bool fuse = have_st && on_fuse(d, s->st.st_dev);
 	if (!f.rule && d->cache) {
@@ -1009,19 +1105,18 @@ static enum take take_event(struct ksm_deny *d, struct worker *w, struct fanotif
 
 /* One notice held for the overlay notice it may belong to. */
 struct held_notice {
-	struct fanotify_event_metadata md;
+	struct notice n;
 	struct stat st;
 	bool have_st;
 	bool stacked; /* an overlay's own open: through our mount, or another namespace's */
 };
 
-static void hold(struct ksm_deny *d, struct held_notice *h, const struct fanotify_event_metadata *md)
+static void hold(struct ksm_deny *d, struct held_notice *h, const struct notice *n)
 {
-	enum mount_kind kind = fd_mount(d, md->fd);
-	h->md = *md;
-	h->have_st = cached_attrs(md->fd, &h->st);
-	h->stacked = h->have_st && (kind == MNT_OURS_STACKED ||
-				    (kind == MNT_PRIVATE && on_overlay(d, h->st.st_dev)));
+	h->n = *n;
+	h->have_st = cached_attrs(n->md.fd, &h->st);
+	h->stacked = h->have_st && (n->where == MNT_OURS_STACKED ||
+				    (n->where == MNT_PRIVATE && on_overlay(d, h->st.st_dev)));
 }
 
 /* Whether a is the backing open of the later notice b of an overlay's
@@ -1029,9 +1124,9 @@ static void hold(struct ksm_deny *d, struct held_notice *h, const struct fanotif
  * attributes. */
 static bool backs(const struct held_notice *a, const struct held_notice *b)
 {
-	if (!b->stacked || !a->have_st || a->md.pid != b->md.pid || a->st.st_dev == b->st.st_dev)
+	if (!b->stacked || !a->have_st || a->n.md.pid != b->n.md.pid || a->st.st_dev == b->st.st_dev)
 		return false;
-	struct stacked_open o = stacked_of((uint32_t)b->md.pid, &b->st, 0);
+	struct stacked_open o = stacked_of((uint32_t)b->n.md.pid, &b->st, 0);
 	return same_attrs(&o, &a->st);
 }
 
@@ -1047,7 +1142,7 @@ static bool backs(const struct held_notice *a, const struct held_notice *b)
  * the execs of several containers at once, and nested overlays, each make
  * one decision.
  */
-static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fanotify_event_metadata *first)
+static void settle_notices(struct ksm_deny *d, struct worker *w, const struct notice *first)
 {
 	struct held_notice held[HELD_MAX + 1];
 	struct fanotify_event_metadata md;
@@ -1058,9 +1153,9 @@ static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fa
 		t = take_event(d, w, &md, HELD_WAIT_MS);
 		if (t != TAKE_EVENT)
 			break;
-		bool private = fd_mount(d, md.fd) == MNT_PRIVATE;
-		hold(d, &held[n++], &md); /* the last one too: it may be an overlay's open */
-		if (!private || n == HELD_MAX + 1)
+		struct notice next = notice_of(d, &md);
+		hold(d, &held[n++], &next); /* the last one too: it may be an overlay's open */
+		if (next.where != MNT_PRIVATE || n == HELD_MAX + 1)
 			break;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1071,9 +1166,9 @@ static void settle_notices(struct ksm_deny *d, struct worker *w, const struct fa
 			pthread_mutex_lock(&d->pend_lock);
 			d->backing++;
 			pthread_mutex_unlock(&d->pend_lock);
-			close(held[i].md.fd);
+			close(held[i].n.md.fd);
 		} else {
-			decide(d, &held[i].md);
+			decide(d, &held[i].n);
 		}
 	}
 }
@@ -1083,11 +1178,14 @@ static bool read_one(struct ksm_deny *d, struct worker *w)
 {
 	struct fanotify_event_metadata md;
 	enum take t = take_event(d, w, &md, 0);
-	if (t == TAKE_EVENT && d->audit && fd_mount(d, md.fd) == MNT_PRIVATE)
-		settle_notices(d, w, &md);
-	else if (t == TAKE_EVENT)
-		decide(d, &md);
-	return t == TAKE_EVENT || t == TAKE_SKIP;
+	if (t != TAKE_EVENT)
+		return t == TAKE_SKIP;
+	struct notice n = notice_of(d, &md);
+	if (d->audit && n.where == MNT_PRIVATE)
+		settle_notices(d, w, &n);
+	else
+		decide(d, &n);
+	return true;
 }
 
 static void *reader_main(void *arg)
@@ -1369,6 +1467,6 @@ void ksm_deny_free(struct ksm_deny *d)
 	pthread_mutex_destroy(&d->fs_lock);
 	free(d->jobs);
 	free(d->mountinfo);
-	free(d->mnt_ids);
+	free_mounts(d->mnt_ids, d->n_mnt_ids);
 	free(d);
 }

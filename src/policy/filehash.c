@@ -85,10 +85,12 @@ static void try_open(struct search *s, bool own, const char *fmt, ...)
 }
 
 /* A path of the record usable under /proc/PID/root: absolute, whole,
- * not deleted (a deleted file has no name to open). */
-static bool usable_path(const struct ksm_text *t, bool deleted, bool cut, char out[PATH_MAX])
+ * not deleted (a deleted file has no name to open), from a root (one on a
+ * tree in no namespace names, under a root, another file or none);
+ * state: enum ksm_path_state. */
+static bool usable_path(const struct ksm_text *t, unsigned state, char out[PATH_MAX])
 {
-	if (!t->present || t->utf16 || deleted || cut || !t->len || t->len >= PATH_MAX ||
+	if (!t->present || t->utf16 || state || !t->len || t->len >= PATH_MAX ||
 	    t->data[0] != '/' || memchr(t->data, 0, t->len))
 		return false;
 	memcpy(out, t->data, t->len);
@@ -130,15 +132,13 @@ static int open_subject(const struct ksm_event *ev, const struct stat *want, con
 
 	if (ev->type == KSM_EV_PROCESS_EXEC) {
 		try_open(&s, true, "/proc/%u/exe", ev->pid);
-		if (usable_path(&ev->u.exec.image, ev->flags & KSM_EXEC_IMAGE_DELETED,
-				ev->flags & KSM_EXEC_IMAGE_TRUNCATED, path)) {
+		if (usable_path(&ev->u.exec.image, ev->u.exec.image_state, path)) {
 			try_open(&s, true, "/proc/%u/root%s", ev->pid, path);
 			try_open(&s, false, "/proc/%u/root%s", ev->u.exec.ppid, path);
 		}
 	} else {
 		try_map_file(&s, ev->pid, ev->u.image.base);
-		if (usable_path(&ev->u.image.path, ev->flags & KSM_IMAGE_DELETED,
-				ev->flags & KSM_IMAGE_TRUNCATED, path))
+		if (usable_path(&ev->u.image.path, ev->u.image.path_state, path))
 			try_open(&s, true, "/proc/%u/root%s", ev->pid, path);
 	}
 	if (s.fd < 0)

@@ -75,7 +75,8 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 	r.flags = (seeded ? KSM_CAP_PROC_SEEDED : 0) | (image ? KSM_CAP_PROC_IMAGE : 0) |
 		  (cmdline ? KSM_CAP_PROC_CMDLINE : 0) |
 		  (image_flags & KSM_PATH_DELETED ? KSM_CAP_PROC_IMAGE_DELETED : 0) |
-		  (image_flags & KSM_PATH_TRUNCATED ? KSM_CAP_PROC_IMAGE_TRUNCATED : 0);
+		  (image_flags & KSM_PATH_TRUNCATED ? KSM_CAP_PROC_IMAGE_TRUNCATED : 0) |
+		  (image_flags & KSM_PATH_UNREACHABLE ? KSM_CAP_PROC_IMAGE_UNREACHABLE : 0);
 	r.image = place(&end, image ? image_len : 0);
 	r.cmdline = place(&end, cmdline ? cmdline_len : 0);
 	r.hdr = annotation(KSM_CAP_PROC, end);
@@ -318,7 +319,8 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 	memcpy(out->guid, r.guid, sizeof(out->guid));
 	out->seeded = r.flags & KSM_CAP_PROC_SEEDED;
 	out->image_flags = (r.flags & KSM_CAP_PROC_IMAGE_DELETED ? KSM_PATH_DELETED : 0) |
-			   (r.flags & KSM_CAP_PROC_IMAGE_TRUNCATED ? KSM_PATH_TRUNCATED : 0);
+			   (r.flags & KSM_CAP_PROC_IMAGE_TRUNCATED ? KSM_PATH_TRUNCATED : 0) |
+			   (r.flags & KSM_CAP_PROC_IMAGE_UNREACHABLE ? KSM_PATH_UNREACHABLE : 0);
 	if (!r.pid || !str_in(rec, size, sizeof(r), r.image, &out->image) ||
 	    !str_in(rec, size, sizeof(r), r.cmdline, &out->cmdline))
 		return false;

@@ -31,7 +31,8 @@
  * (KSM_HF_TASK_NS).  Version 2 files, whose records never have one, read
  * the same way: their namespace facts are absent.  Version 4: a root may
  * be named by its filesystem (KSM_NS_ROOT_FS), with a KSM_CAP_ROOT saying
- * where the host showed it. */
+ * where the host showed it; paths no root leads to are flagged (the
+ * records' *_UNREACHABLE flags, KSM_CAP_PROC_IMAGE_UNREACHABLE). */
 #define KSM_CAPTURE_VERSION 4
 #define KSM_CAPTURE_VERSION_MIN 2 /* the oldest version read */
 #define KSM_CAPTURE_MAX_RECORD (16u << 20) /* larger sizes are corruption */
@@ -75,6 +76,7 @@ struct ksm_cap_clock {
 #define KSM_CAP_PROC_CMDLINE 4u   /* command line known (it may be empty) */
 #define KSM_CAP_PROC_IMAGE_DELETED 8u    /* image: KSM_PATH_DELETED */
 #define KSM_CAP_PROC_IMAGE_TRUNCATED 16u /* image: KSM_PATH_TRUNCATED */
+#define KSM_CAP_PROC_IMAGE_UNREACHABLE 32u /* image: KSM_PATH_UNREACHABLE */
 
 struct ksm_cap_proc {
 	struct ksm_header hdr;

@@ -95,10 +95,13 @@ static void sd_boolean(void *ctx, const char *name, bool v)
 	sd_value_end(d);
 }
 
-static void sd_text(void *ctx, const char *name, const struct ksm_text *t, const char *suffix)
+static void sd_text(void *ctx, const char *name, const struct ksm_text *t, const char *prefix,
+		    const char *suffix)
 {
 	struct sd *d = ctx;
 	sd_param(d, name);
+	if (prefix)
+		ksm_buf_puts(&d->tmp, prefix);
 	ksm_text_text(&d->tmp, t);
 	if (suffix)
 		ksm_buf_puts(&d->tmp, suffix);

@@ -95,8 +95,10 @@ class Capture(unittest.TestCase):
 
     def test_version_2_replays_without_namespace_facts(self):
         """A version 2 capture (records without the namespace block flag)
-        replays as before: the same events, the namespace fields absent."""
-        _, live = self.record()
+        replays as before: the same events, the namespace fields absent.
+        Containers' processes are left out (--container host): version 2
+        knew no names of another mount namespace's users."""
+        _, live = self.record("--container", "host")
         h, data, recs = records(self.cap)
         old = bytearray(data[:h[2]])
         struct.pack_into("<I", old, 8, 2)

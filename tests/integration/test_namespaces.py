@@ -93,7 +93,8 @@ class Namespaces(unittest.TestCase):
             self.assertNotIn("root_dev", ev)
         else:
             self.assertEqual(ev["root_dev"], t["root_dev"])
-        for f in ("root_unreachable", "root_unresolved", "root_deleted", "root_truncated"):
+        for f in ("root_unreachable", "root_unresolved", "root_deleted", "root_truncated",
+                  "image_unreachable", "cwd_unreachable", "parent_image_unreachable"):
             self.assertNotIn(f, ev)
         self.assertIsNotNone(t["root"], "the test gives the root's host path")
         if t["root"] == "/":

@@ -41,11 +41,16 @@ class PathsAsTheProcessSeesThem(unittest.TestCase):
             start, dev, ino, path = line.split("|", 3)
             maps.setdefault(path, (int(dev), int(ino)))
         view = {k: v[0] for k, v in vals.items() if k != "map"}
-        return execs[-1], by_pid(evs, pid, "image_load"), view, maps
+        loads = by_pid(evs, pid, "image_load")
+        for e in loads:
+            self.assertNotIn("path_unreachable", e)
+        return execs[-1], loads, view, maps
 
     def check_flags(self, ev, field, deleted=False, truncated=False):
         self.assertEqual(ev.get(field + "_deleted", False), deleted, ev)
         self.assertEqual(ev.get(field + "_truncated", False), truncated, ev)
+        # every path here is reached from the process's root (see test_detached)
+        self.assertNotIn(field + "_unreachable", ev)
 
     def test_deleted_and_renamed_cwd(self):
         d = os.path.join(self.tmp, "d")

@@ -63,6 +63,14 @@ GOOD = {
         "image_truncated": True, "filename": "/dev/fd/4", "argv": [], "cmdline": "",
         "argv_truncated": True, "argv_unreadable": True, "uid": 1000, "gid": 1000,
         "comm": "memfd:x", "euid": 0, "ppid": 1, "sha256_error": "unreadable"},
+    "process_exec_unreachable": {
+        "type": "process_exec", "time": "2026-11-25T09:13:44.701637127Z", "pid": 9998,
+        "tid": 9998, "image": "(unreachable)/", "image_unreachable": True, "filename": "/dev/fd/6",
+        "argv": ["/usr/bin/runc", "init"], "cmdline": "/usr/bin/runc init",
+        "argv_truncated": False, "uid": 0, "gid": 0, "comm": "runc:[0:PARENT]",
+        "cwd": "(unreachable)/sub (deleted)", "cwd_deleted": True, "cwd_unreachable": True,
+        "euid": 0, "ppid": 9992, "parent_image": "(unreachable)/sub/p",
+        "parent_image_unreachable": True},
     "process_exit": {
         "type": "process_exit", "time": "2026-11-25T09:13:44.702509559Z", "pid": 9998,
         "tid": 9998, "exit_code": 3, "comm": "sh", "process_guid": GUID, "image": "/usr/bin/dash",
@@ -91,6 +99,10 @@ GOOD = {
                           "file": "/var/log/ksysmon.json", "error": "No space left on device"},
     "exec_blocked": {"type": "exec_blocked", "time": "2026-11-25T09:13:44.702509559Z",
                      "pid": 4242, "path": "/tmp/x/evil", "rule": "/tmp/x/*", "audit": False},
+    "exec_blocked_unreachable": {
+        "type": "exec_blocked", "time": "2026-11-25T09:13:44.702509559Z", "pid": 4242,
+        "path": "(unreachable)/sub/w", "path_unreachable": True, "rule": "sha256:" + SHA,
+        "sha256": SHA, "audit": False},
     "exec_blocked_sha256": {
         "type": "exec_blocked", "time": "2026-11-25T09:13:44.702509559Z", "pid": 4242,
         "path": "/tmp/x/copy", "rule": "sha256:" + SHA, "sha256": SHA, "audit": True},
@@ -157,6 +169,16 @@ BAD = [
     ("exec_blocked relative path", changed("exec_blocked", path="evil")),
     ("exec_blocked unknown rule", changed("exec_blocked", rule="because")),
     ("exec_blocked sha256 with a glob rule", changed("exec_blocked_sha256", rule="/tmp/x/*")),
+    ("image_unreachable, image without the mark", changed("process_exec_unreachable", image="/")),
+    ("image_unreachable false", changed("process_exec_unreachable", image_unreachable=False)),
+    ("a marked image without image_unreachable", changed("process_exec", image="(unreachable)/x")),
+    ("cwd_unreachable, cwd without the mark", changed("process_exec_unreachable", cwd="/sub")),
+    ("a marked parent_image without its flag",
+     changed("process_exec_unreachable", drop=["parent_image_unreachable"])),
+    ("a marked image_load path without its flag", changed("image_load", path="(unreachable)/x")),
+    ("exec_blocked path_unreachable, a root's path", changed("exec_blocked_unreachable", path="/x")),
+    ("exec_blocked marked path without its flag",
+     changed("exec_blocked_unreachable", drop=["path_unreachable"])),
 ]
 
 # Optional fields and values the runs below must produce: (type, field, value
@@ -175,6 +197,9 @@ EXERCISED = [
     ("image_load", "memfd", True), ("image_load", "deleted", True),
     ("exec_blocked", "audit", False), ("exec_blocked", "audit", True),
     ("exec_blocked", "sha256", None),
+    ("process_exec", "image_unreachable", True), ("process_exec", "cwd_unreachable", True),
+    ("process_exec", "parent_image_unreachable", True), ("image_load", "path_unreachable", True),
+    ("process_exit", "image_unreachable", True), ("exec_blocked", "path_unreachable", True),
 ]
 
 
@@ -264,6 +289,17 @@ def run_everything(tmp):
         os.makedirs(deep)
         subprocess.run([TRUE], cwd=deep, check=True)
         subprocess.run([STATIC, "exit", "0"], check=True)
+        # paths no root leads to: a program and a parent's (a bind unmounted
+        # lazily), a working directory, a denied file's
+        run_workload("detached-exec", "bind", WORKLOAD, "w", "vfork", TRUE, "child")
+        lazy = os.path.join(tmp, "lazy")
+        os.mkdir(lazy)
+        subprocess.run(["mount", "--bind", lazy, lazy], check=True)
+        subprocess.run([SH, "-c", 'cd "$1" && umount -l "$1" && exec "$2"', SH, lazy, TRUE],
+                       check=True)
+        _, vals, rc = run_workload("detached-exec", "bind", by_hash, "by-hash")
+        if rc != 127:
+            raise AssertionError("a bound copy of by-hash was not denied (%s, %r)" % (rc, vals))
         for path in (evil, by_hash):
             try:
                 subprocess.run([path])
@@ -280,6 +316,7 @@ def run_everything(tmp):
                  "--config", cfg) as m:
         subprocess.run([evil], check=True)
         subprocess.run([by_hash], check=True)
+        run_workload("detached-exec", "bind", by_hash, "by-hash")
     if m.returncode != 0:
         raise AssertionError("monitor failed: %s" % m.stderr)
     outputs.append(("audit", m.stdout))
@@ -400,8 +437,11 @@ class EventSchema(unittest.TestCase):
         written = set()
         for src in ("src/core/fields.c", "src/core/format_json.c"):
             with open(os.path.join(ROOT, src)) as f:
-                written |= set(re.findall(r'\(\s*(?:w->ctx|ctx|w|j)\s*,\s*"([a-z0-9_]+)"',
-                                          f.read()))
+                text = f.read()
+            written |= set(re.findall(r'\(\s*(?:w->ctx|ctx|w|j)\s*,\s*"([a-z0-9_]+)"', text))
+            # a path's state flags, each under its field's names (state_flags)
+            for call in re.findall(r'\bstate_flags\(\s*w\s*,([^;]*)\);', text):
+                written |= set(re.findall(r'"([a-z0-9_]+)"', call))
         self.assertIn("process_guid", written)
         documented = set()
         for typ in EVENT_TYPES:

@@ -19,6 +19,21 @@
  *                                      object as dl_iterate_phdr reports it:
  *                                      image=NAME|0xBASE|SIZE
  *   workload memfd-exec SRC ARG...     copy SRC into a memfd and fexecve it
+ *   workload detached-exec bind FILE ARG0 ARG...
+ *                                      bind FILE on a new empty file, open it
+ *                                      O_PATH, unmount it (MNT_DETACH) and
+ *                                      fexecve it with argv ARG0 ARG..., as
+ *                                      runc 1.1 runs its copy of itself
+ *   workload detached-exec tree DIR REL ARG0 ARG...
+ *                                      clone DIR's mount tree with open_tree
+ *                                      (OPEN_TREE_CLONE), never attached, and
+ *                                      execute REL from it; both print pid=,
+ *                                      dev= and ino= (fstat of what is
+ *                                      executed) first, and execute it as
+ *                                      glibc's fexecve does: execveat, else
+ *                                      through /proc/self/fd (5.10's guest
+ *                                      refuses execveat); WORKLOAD_BOUND_MS=N:
+ *                                      the bind mount stays N ms first
  *   workload stopped-exec PID MS PATH ARG...
  *                                      stop process PID (SIGSTOP), fork a child
  *                                      that execs PATH, and resume PID after MS
@@ -78,6 +93,7 @@
 #include <errno.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -380,6 +396,65 @@ static int run_memfd_exec(char **argv)
 	fflush(stdout);
 	fexecve(fd, argv, environ);
 	perror("fexecve");
+	return 127;
+}
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#define KSM_OPEN_TREE_CLONE 1
+#define KSM_AT_RECURSIVE 0x8000
+
+/* The file to execute, on a tree in no mount namespace (see usage). */
+static int detached_file(const char *how, char ***argv)
+{
+	char **a = *argv;
+	if (!strcmp(how, "bind") && a[0]) {
+		char target[] = "/tmp/ksm-detached.XXXXXX";
+		int t = mkstemp(target);
+		if (t < 0)
+			return -1;
+		close(t);
+		int fd = -1;
+		const char *ms = getenv("WORKLOAD_BOUND_MS");
+		if (!mount(a[0], target, NULL, MS_BIND, NULL)) {
+			if (ms)
+				usleep((useconds_t)atoi(ms) * 1000);
+			fd = open(target, O_PATH);
+			umount2(target, MNT_DETACH);
+		}
+		unlink(target);
+		*argv = a + 1;
+		return fd;
+	}
+	if (!strcmp(how, "tree") && a[0] && a[1]) {
+		int tree = (int)syscall(SYS_open_tree, AT_FDCWD, a[0],
+					KSM_OPEN_TREE_CLONE | KSM_AT_RECURSIVE | O_CLOEXEC);
+		int fd = tree < 0 ? -1 : openat(tree, a[1], O_PATH);
+		if (tree >= 0)
+			close(tree);
+		*argv = a + 2;
+		return fd;
+	}
+	return -1;
+}
+
+static int run_detached_exec(const char *how, char **argv)
+{
+	struct stat st;
+	int fd = detached_file(how, &argv);
+	if (fd < 0 || fstat(fd, &st) || !argv[0]) {
+		perror("detached-exec");
+		return 1;
+	}
+	printf("pid=%d\ndev=%lu\nino=%lu\n", getpid(), (unsigned long)st.st_dev,
+	       (unsigned long)st.st_ino);
+	fflush(stdout);
+	char proc[64];
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	execv(proc, argv);
+	perror("execveat");
 	return 127;
 }
 
@@ -771,6 +846,8 @@ static int dispatch(int argc, char **argv)
 		return run_dlopen(argc - 2, argv + 2);
 	if (!strcmp(cmd, "memfd-exec") && argc >= 3)
 		return run_memfd_exec(argv + 2);
+	if (!strcmp(cmd, "detached-exec") && argc >= 4)
+		return run_detached_exec(argv[2], argv + 3);
 	if (!strcmp(cmd, "stopped-exec") && argc >= 5)
 		return run_stopped_exec((pid_t)atoi(argv[2]), atof(argv[3]), argv + 4);
 	if (!strcmp(cmd, "mprotect-exec") && argc == 3)

@@ -22,7 +22,8 @@ PASS, FAIL, NA, INFO, FALLBACK = "pass", "fail", "n/a", "info", "fallback"
 # every case, in the order a guest runs them
 CASES = ["features", "core", "images", "images_raw", "images_perf", "module", "pid", "config",
          "deny", "deny_lsm", "deny_stop_lsm", "deny_stop_fanotify", "deny_stop_audit",
-         "deny_unverifiable", "events_all", "namespaces", "scope", "clock_step"]
+         "deny_unverifiable", "events_all", "namespaces", "scope", "clock_step",
+         "detached", "detached_deny_lsm"]
 
 # ksysmon's own bookkeeping lines on standard error; any other line is a
 # note (a feature it says is off, a warning)
@@ -470,17 +471,77 @@ def check_stop_lsm(case, features):
     return guest_only(case) or check_deny_stop(case, "lsm")
 
 
-def check_deny_lsm(case, features):
-    """As check_deny; where the kernel runs no BPF-LSM program (the probe
-    could not attach one, or bpf is not an active LSM), ksysmon must refuse
-    to start, in one line."""
+def lsm_refused(case, features):
+    """(n/a, its line) where the kernel runs no BPF-LSM program (the probe
+    could not attach one, or bpf is not an active LSM) and ksysmon refused
+    to start with --deny-engine lsm, as it must, in one line; None where it
+    ran."""
     if features.get("bpf_lsm") != "1" and not case.has("mon.ready"):
         lines = case.stderr.strip().splitlines()
         if case.text("mon.rc").strip() in ("", "0") or len(lines) != 1:
             raise AssertionError("without BPF-LSM ksysmon must exit non-zero with one line; "
                                  "exit %s, stderr: %r" % (case.text("mon.rc").strip(), lines))
         return NA, lines[0]
-    return check_deny(case)
+    return None
+
+
+def check_deny_lsm(case, features):
+    """As check_deny, decided in the kernel (or its refusal, lsm_refused)."""
+    return lsm_refused(case, features) or check_deny(case)
+
+
+# ---------------------------------------------------------------- detached trees
+
+def check_detached(case):
+    """Programs executed from a tree in no mount namespace: image, the
+    program's image_load and the exit's image are the path inside the tree,
+    as the process's own /proc/self/exe shows it, after "(unreachable)",
+    flagged; the file is the one executed (fstat); the workload's first
+    exec, by its own path, is not flagged."""
+    evs = started_events(case)
+    how, note = feature_note(case, "image loads")
+    for name, in_tree in (("bind", "/"), ("tree", "/sub/prog")):
+        pid = case.one_int(name, "pid")
+        eq(case.truth(name).get("exe"), [in_tree], "/proc/self/exe of the %s exec" % name)
+        want = "(unreachable)" + in_tree
+        dev, ino = case.one_int(name, "dev"), case.one_int(name, "ino")
+        execs = by_pid(evs, pid, "process_exec")
+        eq([(e["image"], e.get("image_unreachable")) for e in execs],
+           [(case.workload, None), (want, True)], "images of the %s process" % name)
+        eq((execs[1]["image_dev"], execs[1]["image_inode"]), (dev, ino), "%s image dev, inode" % name)
+        ex = one(evs, pid, "process_exit")
+        eq((ex.get("image"), ex.get("image_unreachable")), (want, True), "%s exit image" % name)
+        if how == "off":
+            continue
+        loads = sorted((e["path"], e.get("path_unreachable", False))
+                       for e in by_pid(evs, pid, "image_load")
+                       if (e["dev"], e["inode"]) == (dev, ino) or e.get("path_unreachable"))
+        # the bind's file is the workload itself: its first exec maps it too
+        eq(loads, sorted([(want, True)] + ([(case.workload, False)] if name == "bind" else [])),
+           "%s image loads of the executed file" % name)
+    return (FALLBACK, note) if how == "fallback" else None
+
+
+def check_detached_deny_lsm(case, features):
+    """--deny-engine lsm with a rule on the path inside a detached tree
+    and one on the file's own path: the exec from the tree runs, the exec by
+    its path is denied."""
+    refused = lsm_refused(case, features)
+    if refused:
+        return refused
+    evs = started_events(case)
+    pid = case.one_int("detached", "pid")
+    eq(case.text("t.detached.rc").strip(), "0", "status of the exec from the detached tree")
+    eq(by_pid(evs, pid, "exec_blocked"), [], "exec_blocked of the exec from the detached tree")
+    flags = [e.get("image_unreachable") for e in by_pid(evs, pid, "process_exec")]
+    eq((flags[-1:], set(flags[:-1])), ([True], {None}), "its images' flags (timeout, the workload, "
+       "the program from the tree)")
+    path = case.text("denied.path").strip()
+    denied = case.one_int("denied", "pid")
+    eq(case.truth("denied").get("errno"), ["1"], "errno of the exec by the file's path (EPERM)")
+    ev = one(evs, denied, "exec_blocked")
+    eq((ev["path"], ev["rule"], ev.get("path_unreachable")),
+       (path, os.path.dirname(path) + "/*", None), "exec_blocked of the exec by its path")
 
 
 def check_namespaces(case):
@@ -600,6 +661,8 @@ CHECKS = [
     ("pid namespace facts", "namespaces", check_namespaces),
     ("--container in the kernel", "scope", check_scope),
     ("wall clock set while running", "clock_step", lambda c: guest_only(c) or check_clock_step(c)),
+    ("paths on a detached mount", "detached", check_detached),
+    ("--deny-engine lsm, a detached mount", "detached_deny_lsm", None),
 ]
 LOST_CHECK = "events lost: 0"
 
@@ -626,7 +689,8 @@ def check_kernel(results_dir, cases=None):
             continue
         case = loaded[c]
         if fn is None:  # checks that need the kernel's facts
-            fn = {"module": check_module, "deny_lsm": check_deny_lsm, "deny_stop_lsm": check_stop_lsm}[c]
+            fn = {"module": check_module, "deny_lsm": check_deny_lsm, "deny_stop_lsm": check_stop_lsm,
+                  "detached_deny_lsm": check_detached_deny_lsm}[c]
             run_check(results, name, case, lambda k, fn=fn: fn(k, feats))
         else:
             run_check(results, name, case, fn)

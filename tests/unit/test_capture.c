@@ -282,6 +282,14 @@ static void test_annotation_bounds(void **state)
 	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, KSM_PATH_DELETED, "/bin/sh", 7, "sh", 2);
 	assert_true(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len, &p));
 	assert_int_equal(p.image_flags, KSM_PATH_DELETED);
+	/* an image no root leads to keeps saying so in a replay */
+	ksm_buf_reset(&b);
+	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, KSM_PATH_UNREACHABLE | KSM_PATH_TRUNCATED,
+			 "(unreachable)/", 14, "sh", 2);
+	assert_true(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len, &p));
+	assert_int_equal(p.image_flags, KSM_PATH_UNREACHABLE | KSM_PATH_TRUNCATED);
+	ksm_buf_reset(&b);
+	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, KSM_PATH_DELETED, "/bin/sh", 7, "sh", 2);
 	/* a string that would end past the record */
 	assert_false(ksm_capture_read_proc((uint8_t *)b.data, (uint32_t)b.len - 1, &p));
 	/* a fixed part cut short */

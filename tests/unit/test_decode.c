@@ -477,7 +477,52 @@ static void test_image_load(void **state)
 	assert_int_equal(ev->u.image.inode, 1234567);
 	assert_int_equal(ev->u.image.dev, 0x801);
 	assert_int_equal(ev->flags, KSM_IMAGE_MEMFD | KSM_IMAGE_TRUNCATED);
+	assert_int_equal(ev->u.image.path_state, KSM_PATH_TRUNCATED);
 	assert_text(&ev->u.image.path, path, strlen(path), false);
+	exact_free(&x);
+	recb_free(&r);
+}
+
+/* Each path's state (enum ksm_path_state) from its own flags in the
+ * record's: deleted, cut, and on a tree in no mount namespace. */
+static void test_path_states(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	static const struct {
+		uint32_t flags;
+		uint8_t image, cwd, parent;
+	} exec[] = {
+		{ 0, 0, 0, 0 },
+		{ KSM_EXEC_IMAGE_UNREACHABLE, KSM_PATH_UNREACHABLE, 0, 0 },
+		{ KSM_EXEC_CWD_UNREACHABLE | KSM_EXEC_CWD_DELETED, 0,
+		  KSM_PATH_UNREACHABLE | KSM_PATH_DELETED, 0 },
+		{ KSM_EXEC_PARENT_IMAGE_UNREACHABLE | KSM_EXEC_PARENT_IMAGE_TRUNCATED, 0, 0,
+		  KSM_PATH_UNREACHABLE | KSM_PATH_TRUNCATED },
+		{ KSM_EXEC_IMAGE_DELETED | KSM_EXEC_IMAGE_TRUNCATED | KSM_EXEC_ARGV_TRUNCATED,
+		  KSM_PATH_DELETED | KSM_PATH_TRUNCATED, 0, 0 },
+		{ 0xffffffffu, 7, 7, 7 },
+	};
+	for (size_t i = 0; i < sizeof(exec) / sizeof(exec[0]); i++) {
+		mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, exec[i].flags, "/x", "x", "x\0", 2);
+		const struct ksm_event *ev = decode_ok(&x, &r);
+		assert_int_equal(ev->u.exec.image_state, exec[i].image);
+		assert_int_equal(ev->u.exec.cwd_state, exec[i].cwd);
+		assert_int_equal(ev->u.exec.parent_image_state, exec[i].parent);
+	}
+	mk_image(&r, T_REAL, KSM_IMAGE_UNREACHABLE | KSM_IMAGE_DELETED | KSM_IMAGE_MEMFD, "/x");
+	assert_int_equal(decode_ok(&x, &r)->u.image.path_state, KSM_PATH_UNREACHABLE | KSM_PATH_DELETED);
+	build_sample(&r, KSM_EV_EXEC_BLOCKED);
+	((struct ksm_exec_blocked *)r.buf)->flags = KSM_BLOCKED_PATH_UNREACHABLE | KSM_BLOCKED_AUDIT;
+	assert_int_equal(decode_ok(&x, &r)->u.blocked.path_state, KSM_PATH_UNREACHABLE);
+	((struct ksm_exec_blocked *)r.buf)->flags = KSM_BLOCKED_PATH_TRUNCATED;
+	assert_int_equal(decode_ok(&x, &r)->u.blocked.path_state, KSM_PATH_TRUNCATED);
+	/* how every view shows them */
+	assert_string_equal(ksm_path_prefix(KSM_PATH_UNREACHABLE | KSM_PATH_DELETED), "(unreachable)");
+	assert_null(ksm_path_prefix(KSM_PATH_DELETED | KSM_PATH_TRUNCATED));
+	assert_string_equal(ksm_path_suffix(KSM_PATH_UNREACHABLE | KSM_PATH_DELETED), " (deleted)");
+	assert_null(ksm_path_suffix(KSM_PATH_UNREACHABLE));
 	exact_free(&x);
 	recb_free(&r);
 }
@@ -1214,6 +1259,7 @@ int main(void)
 		cmocka_unit_test(test_thread_cgroup),
 		cmocka_unit_test(test_exec_blocked_cgroup),
 		cmocka_unit_test(test_image_load),
+		cmocka_unit_test(test_path_states),
 		cmocka_unit_test(test_events_lost),
 		cmocka_unit_test(test_exec_blocked_sha),
 		cmocka_unit_test(test_exec_blocked_no_sha),

@@ -306,6 +306,42 @@ static void test_process_exec_deleted(void **state)
 	assert_json_line(&out);
 }
 
+/* Paths no root leads to (a tree in no mount namespace): after
+ * "(unreachable)", with their flag, each field under its own name. */
+static void test_process_exec_unreachable(void **state)
+{
+	(void)state;
+	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME,
+		KSM_EXEC_IMAGE_UNREACHABLE | KSM_EXEC_IMAGE_DELETED | KSM_EXEC_CWD_UNREACHABLE, "/",
+		"/dev/fd/5", "runc\0init\0", 10);
+	struct ksm_str cwd = recb_cstr(&r, "/sub");
+	struct ksm_process_exec *e = (struct ksm_process_exec *)r.buf;
+	e->cwd = cwd;
+	recb_end(&r);
+	assert_string_equal(LINE(), "{\"type\":\"process_exec\",\"time\":\"" TS "\",\"pid\":4242,"
+				    "\"tid\":4243,\"image\":\"(unreachable)/ (deleted)\","
+				    "\"image_deleted\":true,\"image_unreachable\":true,"
+				    "\"filename\":\"/dev/fd/5\",\"argv\":[\"runc\",\"init\"],"
+				    "\"cmdline\":\"runc init\",\"argv_truncated\":false,\"uid\":1000,"
+				    "\"gid\":100,\"comm\":\"ls\",\"cwd\":\"(unreachable)/sub\","
+				    "\"cwd_unreachable\":true,\"euid\":0,\"ppid\":0}\n");
+	assert_json_line(&out);
+	/* the parent's program, as the client shows it (enrich.c decorates it) */
+	e->flags = KSM_EXEC_PARENT_IMAGE_UNREACHABLE;
+	struct exact x = { 0 };
+	struct ksm_event ev = *decode_ok(&x, &r);
+	assert_int_equal(ev.u.exec.parent_image_state, KSM_PATH_UNREACHABLE);
+	assert_int_equal(ev.u.exec.image_state | ev.u.exec.cwd_state, 0);
+	ev.ctx.parent_image = (struct ksm_text){ (const uint8_t *)"(unreachable)/", 14, false, true };
+	ev.ctx.parent_image_flags = KSM_PATH_UNREACHABLE;
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_non_null(strstr(buf_str(&out), ",\"parent_image\":\"(unreachable)/\","
+					       "\"parent_image_unreachable\":true}"));
+	assert_null(strstr(buf_str(&out), "\"image_unreachable\""));
+	exact_free(&x);
+}
+
 static void test_process_exec_unreadable(void **state)
 {
 	(void)state;
@@ -356,6 +392,13 @@ static void test_context_fields(void **state)
 			 "\"image\":\"/usr/bin/x\",\"sha256\":\"abcd"
 			 "000000000000000000000000000000000000000000000000000000000001\","
 			 "\"start_time\":\"2023-11-14T22:13:18.623456789Z\",\"duration_ms\":1500}\n");
+	/* an exit's image kept in its state (unreachable: already shown so) */
+	ev.ctx.image = (struct ksm_text){ (const uint8_t *)"(unreachable)/x", 15, false, true };
+	ev.ctx.image_flags = KSM_PATH_UNREACHABLE | KSM_PATH_TRUNCATED;
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_non_null(strstr(buf_str(&out), ",\"image\":\"(unreachable)/x\",\"image_truncated\":true,"
+					       "\"image_unreachable\":true,\"sha256\""));
 	ev.ctx.has_sha256 = false;
 	ev.ctx.sha256_error = "timeout";
 	ksm_buf_reset(&out);
@@ -424,6 +467,12 @@ static void test_image_load(void **state)
 				    "\"base\":\"0x7f12a0000000\",\"size\":122880,\"inode\":1234567,"
 				    "\"dev\":2049,\"deleted\":true,\"memfd\":true,\"kernel\":true,"
 				    "\"path_truncated\":true}\n");
+	assert_json_line(&out);
+	mk_image(&r, T_REAL, KSM_IMAGE_UNREACHABLE, "/sub/w");
+	assert_string_equal(LINE(), "{\"type\":\"image_load\",\"time\":\"" TS "\",\"pid\":4242,"
+				    "\"tid\":4243,\"path\":\"(unreachable)/sub/w\","
+				    "\"base\":\"0x7f12a0000000\",\"size\":122880,\"inode\":1234567,"
+				    "\"dev\":2049,\"path_unreachable\":true}\n");
 	assert_json_line(&out);
 	/* base 0 and the largest */
 	mk_image(&r, T_REAL, 0, "/x");
@@ -509,6 +558,12 @@ static void test_exec_blocked(void **state)
 				    "\"path\":\"/tmp/evil \\\"x\\\"\",\"rule\":\"/tmp/*\","
 				    "\"sha256\":\"070f171f272f373f474f575f676f777f878f979fa7afb7bfc7cfd7dfe7eff7ff\","
 				    "\"audit\":true}\n");
+	assert_json_line(&out);
+
+	b->flags = KSM_BLOCKED_PATH_UNREACHABLE | KSM_BLOCKED_PATH_DELETED;
+	assert_string_equal(LINE(), "{\"type\":\"exec_blocked\",\"time\":\"" TS "\",\"pid\":4242,"
+				    "\"path\":\"(unreachable)/tmp/evil \\\"x\\\" (deleted)\",\"deleted\":true,"
+				    "\"path_unreachable\":true,\"rule\":\"/tmp/*\",\"audit\":false}\n");
 	assert_json_line(&out);
 
 	b->flags = 0; /* no digest, enforced */
@@ -642,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_process_exec_tricky_argv),
 		cmocka_unit_test(test_process_exec_truncated),
 		cmocka_unit_test(test_process_exec_deleted),
+		cmocka_unit_test(test_process_exec_unreachable),
 		cmocka_unit_test(test_process_exec_unreadable),
 		cmocka_unit_test(test_process_exit),
 		cmocka_unit_test(test_context_fields),

@@ -104,6 +104,10 @@ static void test_process_exec(void **state)
 	/* a deleted file, as /proc/PID/maps shows it */
 	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, KSM_EXEC_IMAGE_DELETED, "/tmp/x", "./x", "./x\0", 4);
 	assert_string_equal(LINE(), CLK "Process 4242 Exec /tmp/x (deleted): ./x\n");
+	/* a file no root leads to: the path inside its tree, marked before */
+	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, KSM_EXEC_IMAGE_UNREACHABLE | KSM_EXEC_IMAGE_DELETED,
+		"/sub/w", "w", "w\0", 2);
+	assert_string_equal(LINE(), CLK "Process 4242 Exec (unreachable)/sub/w (deleted): w\n");
 	/* the image is escaped too */
 	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, 0, "/tmp/a\nb\\c", "x", "x\0", 2);
 	assert_string_equal(LINE(), CLK "Process 4242 Exec /tmp/a\\nb\\\\c: x\n");
@@ -214,6 +218,9 @@ static void test_image_load(void **state)
 	mk_image(&r, T_REAL, KSM_IMAGE_DELETED, "/tmp/lib\x1b.so");
 	assert_string_equal(LINE(), CLK "Image loaded into process 4242 at 0x7f12a0000000 "
 				    "(size 0x1e000): /tmp/lib\\x1b.so (deleted)\n");
+	mk_image(&r, T_REAL, KSM_IMAGE_UNREACHABLE, "/");
+	assert_string_equal(LINE(), CLK "Image loaded into process 4242 at 0x7f12a0000000 "
+				    "(size 0x1e000): (unreachable)/\n");
 	/* a kernel image (Windows driver, UTF-16 path) */
 	mk_image(&r, T_REAL, KSM_IMAGE_KERNEL, "");
 	struct ksm_image_load *i = (struct ksm_image_load *)r.buf;
@@ -271,6 +278,8 @@ static void test_exec_blocked(void **state)
 	assert_string_equal(LINE(), CLK "Process 4242 denied exec of /tmp/evil (rule: /tmp/*)\n");
 	b->flags = KSM_BLOCKED_AUDIT;
 	assert_string_equal(LINE(), CLK "Process 4242 would be denied exec of /tmp/evil (rule: /tmp/*)\n");
+	b->flags = KSM_BLOCKED_PATH_UNREACHABLE;
+	assert_string_equal(LINE(), CLK "Process 4242 denied exec of (unreachable)/tmp/evil (rule: /tmp/*)\n");
 	assert_safe_line(&out);
 }
 

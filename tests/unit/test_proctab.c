@@ -174,6 +174,127 @@ static void test_seed_from_fake_proc(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A fake /proc with its own mountinfo files: the program of a process
+ * found running is on a mount neither ksysmon's namespace nor its own
+ * lists (a tree in no namespace), or on one of them. */
+static void test_seed_unreachable_program(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ksm-proc.XXXXXX", path[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f);
+	struct statx x; /* the mount the exe link leads to */
+	assert_int_equal(statx(AT_FDCWD, path, 0, STATX_MNT_ID, &x), 0);
+	assert_true(x.stx_mask & STATX_MNT_ID);
+	const char *stat_line = "S 1 1 1 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 250 1000 1\n";
+	for (int pid = 121; pid <= 123; pid++) {
+		snprintf(path, sizeof(path), "%s/%d", dir, pid);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/%d/stat", dir, pid);
+		f = fopen(path, "w");
+		fprintf(f, "%d (p) %s", pid, stat_line);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/%d/exe", dir, pid);
+		char target[256];
+		snprintf(target, sizeof(target), "%s/prog", dir);
+		assert_int_equal(symlink(target, path), 0);
+		/* 121's namespace lists the mount, 122's does not, 123's cannot be read */
+		if (pid == 123)
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/mountinfo", dir, pid);
+		f = fopen(path, "w");
+		fprintf(f, "1 0 0:1 / / rw - rootfs rootfs rw\n");
+		if (pid == 121)
+			fprintf(f, "%llu 1 0:2 / /x rw - t t rw\n", (unsigned long long)x.stx_mnt_id);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/self", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/self/mountinfo", dir);
+	f = fopen(path, "w");
+	fprintf(f, "2 0 0:1 / / rw - rootfs rootfs rw\n");
+	fclose(f);
+
+	struct ksm_proctab t;
+	char want[300];
+	snprintf(want, sizeof(want), "(unreachable)%s/prog", dir);
+	assert_int_equal(ksm_proctab_init(&t, 10, boot), 0);
+	assert_int_equal(ksm_proctab_seed(&t, dir), 3);
+	struct ksm_proc *p = ksm_proctab_find(&t, 122, 250ull * KSM_TICK_NS);
+	assert_non_null(p);
+	assert_string_equal(p->image, want);
+	assert_int_equal(p->image_flags, KSM_PATH_UNREACHABLE);
+	for (uint32_t pid = 121; pid <= 123; pid += 2) {
+		p = ksm_proctab_find(&t, pid, 250ull * KSM_TICK_NS);
+		assert_string_equal(p->image, want + strlen("(unreachable)"));
+		assert_int_equal(p->image_flags, 0);
+	}
+	ksm_proctab_free(&t);
+	/* listed in ksysmon's own namespace: reachable, whatever the process's says */
+	snprintf(path, sizeof(path), "%s/self/mountinfo", dir);
+	f = fopen(path, "w");
+	fprintf(f, "%llu 0 0:1 / / rw - t t rw\n", (unsigned long long)x.stx_mnt_id);
+	fclose(f);
+	assert_int_equal(ksm_proctab_init(&t, 10, boot), 0);
+	assert_int_equal(ksm_proctab_seed(&t, dir), 3);
+	assert_int_equal(ksm_proctab_find(&t, 122, 250ull * KSM_TICK_NS)->image_flags, 0);
+	ksm_proctab_free(&t);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+/* An exec's program kept in its state: its exit and its children (until
+ * they exec) show it as the exec did, "(unreachable)" and flag included. */
+static void test_unreachable_image_kept(void **state)
+{
+	(void)state;
+	struct ksm_enricher e;
+	assert_int_equal(ksm_enrich_init(&e, 64, NULL, NULL), 0);
+	struct ksm_event ex = { .type = KSM_EV_PROCESS_EXEC, .pid = 10, .tid = 10, .start_time = 1010,
+				.parent_start_time = 1 };
+	ex.u.exec.image = (struct ksm_text){ (const uint8_t *)"/", 1, false, true };
+	ex.u.exec.image_state = KSM_PATH_UNREACHABLE | KSM_PATH_DELETED;
+	ex.u.exec.parent_image = (struct ksm_text){ (const uint8_t *)"/sub/p", 6, false, true };
+	ex.u.exec.parent_image_state = KSM_PATH_UNREACHABLE;
+	ksm_enrich(&e, &ex, 0);
+	assert_true(ex.ctx.parent_image.present);
+	assert_int_equal(ex.ctx.parent_image.len, 19);
+	assert_memory_equal(ex.ctx.parent_image.data, "(unreachable)/sub/p", 19);
+	assert_int_equal(ex.ctx.parent_image_flags, KSM_PATH_UNREACHABLE);
+
+	struct ksm_event fork = { .type = KSM_EV_PROCESS_CREATE, .pid = 11, .start_time = 1011,
+				  .parent_start_time = 1010 };
+	fork.u.create.ppid = 10;
+	ksm_enrich(&e, &fork, 0);
+	for (uint32_t pid = 10; pid <= 11; pid++) {
+		struct ksm_event exit_ = { .type = KSM_EV_PROCESS_EXIT, .pid = pid,
+					   .start_time = 1000 + pid };
+		ksm_enrich(&e, &exit_, 0);
+		assert_int_equal(exit_.ctx.image.len, 24);
+		assert_memory_equal(exit_.ctx.image.data, "(unreachable)/ (deleted)", 24);
+		assert_int_equal(exit_.ctx.image_flags, KSM_PATH_UNREACHABLE | KSM_PATH_DELETED);
+	}
+	/* a path as long as a record's, with its decorations: cut at the
+	 * root's end, and said so, the decorations kept */
+	static char longest[4095];
+	memset(longest, 'a', sizeof(longest));
+	longest[0] = '/';
+	struct ksm_event big = { .type = KSM_EV_PROCESS_EXEC, .pid = 12, .tid = 12, .start_time = 1012 };
+	big.u.exec.image = (struct ksm_text){ (const uint8_t *)longest, sizeof(longest), false, true };
+	big.u.exec.image_state = KSM_PATH_UNREACHABLE | KSM_PATH_DELETED;
+	ksm_enrich(&e, &big, 0);
+	struct ksm_event end = { .type = KSM_EV_PROCESS_EXIT, .pid = 12, .start_time = 1012 };
+	ksm_enrich(&e, &end, 0);
+	assert_int_equal(end.ctx.image.len, KSM_PROC_STR_MAX);
+	assert_memory_equal(end.ctx.image.data, "(unreachable)aaa", 16);
+	assert_memory_equal(end.ctx.image.data + KSM_PROC_STR_MAX - 11, "a (deleted)", 11);
+	assert_int_equal(end.ctx.image_flags,
+			 KSM_PATH_UNREACHABLE | KSM_PATH_DELETED | KSM_PATH_TRUNCATED);
+	ksm_enrich_free(&e);
+}
+
 static void test_boot_id(void **state)
 {
 	(void)state;
@@ -464,6 +585,8 @@ int main(void)
 		cmocka_unit_test(test_ended_processes_are_kept),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_seed_from_fake_proc),
+		cmocka_unit_test(test_seed_unreachable_program),
+		cmocka_unit_test(test_unreachable_image_kept),
 		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_user_names_looked_up_once),
 		cmocka_unit_test(test_user_name_too_long),

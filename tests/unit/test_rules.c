@@ -17,6 +17,7 @@
 
 #include "pipeline/config.h"
 #include "pipeline/rules.h"
+#include "pipeline/select.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -1047,9 +1048,58 @@ static void test_example_and_docs(void **state)
 	assert_true(blocks >= 5);
 }
 
+/* A decoded event's path fields as the rules see them: one no root leads
+ * to (a tree in no mount namespace) is unknown to them, as a missing field
+ * is; the same path from a root is known. */
+static void test_unreachable_paths_unknown(void **state)
+{
+	(void)state;
+	struct ksm_rules *r = ok("events:\n"
+				 "  all:\n"
+				 "    exclude:\n"
+				 "      - image: {begins_with: /}\n"
+				 "      - path: {begins_with: /}\n"
+				 "      - parent_image: {begins_with: /}\n");
+	struct ksm_rules *not = ok("events:\n  all:\n    include:\n      - image: {is_not: /x}\n");
+	struct ksm_buf scratch = { 0 };
+	struct ksm_text slash = { (const uint8_t *)"/sub/w", 6, false, true };
+	struct ksm_text shown = { (const uint8_t *)"(unreachable)/sub/w", 19, false, true };
+
+	struct ksm_event ex = { .type = KSM_EV_PROCESS_EXEC, .pid = 1 };
+	ex.u.exec.image = slash;
+	assert_false(ksm_select_event(r, &ex, &scratch));
+	ex.u.exec.image_state = KSM_PATH_UNREACHABLE;
+	assert_true(ksm_select_event(r, &ex, &scratch));
+	assert_true(ksm_select_event(not, &ex, &scratch)); /* unknown: is_not holds */
+	ex.ctx.parent_image = shown;
+	ex.ctx.parent_image_flags = KSM_PATH_UNREACHABLE;
+	assert_true(ksm_select_event(r, &ex, &scratch));
+	ex.ctx.parent_image = slash;
+	ex.ctx.parent_image_flags = 0;
+	assert_false(ksm_select_event(r, &ex, &scratch));
+
+	struct ksm_event exit_ = { .type = KSM_EV_PROCESS_EXIT, .pid = 1 };
+	exit_.ctx.image = shown;
+	exit_.ctx.image_flags = KSM_PATH_UNREACHABLE;
+	assert_true(ksm_select_event(r, &exit_, &scratch));
+	exit_.ctx.image = slash;
+	exit_.ctx.image_flags = KSM_PATH_DELETED;
+	assert_false(ksm_select_event(r, &exit_, &scratch));
+
+	struct ksm_event load = { .type = KSM_EV_IMAGE_LOAD, .pid = 1 };
+	load.u.image.path = slash;
+	assert_false(ksm_select_event(r, &load, &scratch));
+	load.u.image.path_state = KSM_PATH_UNREACHABLE | KSM_PATH_DELETED;
+	assert_true(ksm_select_event(r, &load, &scratch));
+	ksm_buf_free(&scratch);
+	ksm_rules_free(r);
+	ksm_rules_free(not);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unreachable_paths_unknown),
 		cmocka_unit_test(test_string_conditions),
 		cmocka_unit_test(test_strings_with_lengths),
 		cmocka_unit_test(test_numeric_fields),

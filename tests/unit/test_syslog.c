@@ -131,6 +131,16 @@ static void test_process_exec(void **state)
 			    "uid=\"1000\" gid=\"100\" comm=\"ls\" euid=\"0\" ppid=\"0\"] "
 			    BOM "22:13:20.123: Process 4242 Exec /usr/bin/ls: ls -l \"a b\"");
 	assert_rfc5424(&out);
+	/* a program no root leads to: marked in the value and the message */
+	mk_exec(&r, T_REAL, KSM_HF_TIME_REALTIME, KSM_EXEC_IMAGE_UNREACHABLE, "/", "/dev/fd/5",
+		"runc\0init\0", 10);
+	assert_string_equal(MSG(), HDR(14, "process_exec")
+			    "[ksysmon@32473 pid=\"4242\" tid=\"4243\" image=\"(unreachable)/\" "
+			    "image_unreachable=\"true\" filename=\"/dev/fd/5\" argc=\"2\" "
+			    "cmdline=\"runc init\" argv_truncated=\"false\" uid=\"1000\" gid=\"100\" "
+			    "comm=\"ls\" euid=\"0\" ppid=\"0\"] "
+			    BOM "22:13:20.123: Process 4242 Exec (unreachable)/: runc init");
+	assert_rfc5424(&out);
 }
 
 static void test_process_exit_and_threads(void **state)

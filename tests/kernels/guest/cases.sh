@@ -358,6 +358,36 @@ case_clock_step() {
 	echo $? >"$d/replay.rc"
 }
 
+# programs executed from a tree in no mount namespace, as runc runs its copy
+# of itself: a file bound and lazily unmounted, and an open_tree() clone
+# never attached; the truth is each process's own /proc/self/exe and the
+# executed file's fstat
+case_detached() {
+	rm -rf "$TMPD/ksm-tree"
+	mkdir -p "$TMPD/ksm-tree/sub"
+	cp "$WL" "$TMPD/ksm-tree/sub/prog"
+	mon_start "$d" --events process_exec,process_exit,image_load || return 0
+	truth bind "$WL" detached-exec bind "$WL" ksm-bind paths
+	truth tree "$WL" detached-exec tree "$TMPD/ksm-tree" sub/prog ksm-tree paths
+	mon_stop "$d"
+	rm -rf "$TMPD/ksm-tree"
+}
+
+# --deny-engine lsm: a rule naming the path inside such a tree denies
+# nothing there (no root leads to it); the same file by its own path is
+# denied
+case_detached_deny_lsm() {
+	rm -rf "$TMPD/ksm-tree"
+	mkdir -p "$TMPD/ksm-tree/sub"
+	cp "$WL" "$TMPD/ksm-tree/sub/prog"
+	realpath "$TMPD/ksm-tree/sub/prog" >"$d/denied.path"
+	mon_start "$d" --deny-engine lsm --deny "/sub/*" --deny "$TMPD/ksm-tree/sub/*" || return 0
+	truth detached timeout 30 "$WL" detached-exec tree "$TMPD/ksm-tree" sub/prog ksm-tree exit 0
+	truth denied timeout 30 "$WL" failexec "$TMPD/ksm-tree/sub/prog"
+	mon_stop "$d"
+	rm -rf "$TMPD/ksm-tree"
+}
+
 # what the kernel offers, independently of ksysmon
 case_features() {
 	{
