@@ -9,9 +9,10 @@ linux_pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
             libclang-rt-14-dev libsystemd-dev debhelper lintian logrotate
             systemd procps groff-base man-db prometheus-node-exporter
             qemu-system-x86 busybox-static cpio xz-utils zstd
-            podman runc catatonit)
+            podman runc catatonit btrfs-progs)
 # containers in the tests: podman with runc (crun refuses the cgroup v1/v2
 # hybrid); catatonit is what podman builds a pod's pause image from, offline.
+# btrfs-progs: a root on a btrfs subvolume (a loop file made by the test).
 # No uidmap, slirp4netns or fuse-overlayfs: containers run with --network
 # none, rootless podman maps the one uid it has, and its store is vfs.
 windows_pkgs=(mingw-w64 wine wine64)

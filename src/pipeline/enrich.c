@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ksysmon_limits.h"
+#include "core/bounded.h"
 
 /* the inode of a namespace file (/proc/self/ns/mnt); 0 when unknown */
 static uint64_t ns_inode(const char *path)
@@ -76,7 +77,8 @@ static struct ksm_root_names *find_root(struct ksm_enricher *e, uint64_t mnt_ns)
 
 /* The names of the root of q's process, read once per mount namespace
  * (checked against their file before each use: names_current); NULL
- * when the process was gone before its root could be read. */
+ * when the process was gone before its root could be read, or the read
+ * did not end within its bound (KSM_ROOT_WAIT_MS). */
 static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 					       const struct ksm_user_query *q)
 {
@@ -91,7 +93,8 @@ static const struct ksm_root_names *root_names(struct ksm_enricher *e,
 	 * (not for a chroot, whose root is its own) */
 	if (kind == -ESRCH && !q->own_root && !ksm_mnt_ns_member("/proc", q->mnt_ns, &of))
 		kind = ksm_passwd_of_root("/proc", &of, &pw, &id);
-	if (kind == -ESRCH)
+	/* gone, or its file system did not answer in time: not known now */
+	if (kind == -ESRCH || ksm_bounded_gave_up(kind))
 		return NULL;
 	if (q->own_root) { /* this process's only: read for it, not kept */
 		ksm_passwd_free(&e->chroot.pw);
@@ -118,14 +121,18 @@ static void forget_users(struct ksm_enricher *e, bool all, uint64_t mnt_ns)
 	}
 }
 
-void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid)
+void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid,
+			    uint32_t ns_uid, bool has_ns_uid)
 {
-	for (unsigned i = 0; i < e->n_users; i++)
-		if (e->users[i].mnt_ns == mnt_ns && e->users[i].uid == uid) {
-			free(e->users[i].name);
-			e->users[i] = e->users[--e->n_users];
-			return;
+	for (unsigned i = 0; i < e->n_users;) {
+		struct ksm_user_name *u = &e->users[i];
+		if (u->mnt_ns != mnt_ns || u->uid != uid || (has_ns_uid && u->ns_uid != ns_uid)) {
+			i++;
+			continue;
 		}
+		free(u->name);
+		*u = e->users[--e->n_users];
+	}
 }
 
 /* The host's user database: every name kept is dropped when /etc/passwd
@@ -160,7 +167,8 @@ static int root_id(const struct ksm_user_query *q, struct ksm_root_names *r,
 /* Live: whether the names kept for q (its mount namespace's, or the
  * host's) may be used: those of a passwd file that changed since it was
  * read are dropped (read again when asked).  false: no process of the
- * namespace is left to tell, so no name. */
+ * namespace is left to tell, or its root did not tell in time, so no
+ * name. */
 static bool names_current(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
 	if (!q->mnt_ns || q->mnt_ns == e->own_mnt_ns) {
@@ -171,7 +179,7 @@ static bool names_current(struct ksm_enricher *e, const struct ksm_user_query *q
 	struct ksm_stamp id;
 	struct ksm_passwd_of of;
 	int kind = root_id(q, r, &id, &of);
-	if (kind == -ESRCH)
+	if (kind == -ESRCH || ksm_bounded_gave_up(kind))
 		return false;
 	if (r && (kind == KSM_ROOT_HOST) == (r->kind == KSM_ROOT_HOST) &&
 	    ksm_stamp_equal(&id, &r->id)) {
@@ -210,8 +218,11 @@ const char *ksm_enrich_lookup(void *ctx, const struct ksm_user_query *q, char *b
 	return ksm_passwd_name(&r->pw, q->ns_uid);
 }
 
-/* User names change rarely: looked up once per mount namespace and uid (a
- * bounded cache), a uid without a name too (NULL). */
+/* User names change rarely: looked up once per mount namespace, uid and
+ * uid in the process's user namespace (a bounded cache), a uid without a
+ * name too (NULL).  Both ids are the key: a root's passwd file names the
+ * latter, which two processes of one host uid in one mount namespace but
+ * different user namespaces do not share. */
 static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query *q)
 {
 	/* a chroot's answer, or one a replay has for this exec alone, is asked */
@@ -219,7 +230,8 @@ static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query
 	if (e->live && !q->own_root && !names_current(e, q))
 		return NULL;
 	for (unsigned i = 0; i < e->n_users && !ask; i++)
-		if (e->users[i].uid == q->uid && e->users[i].mnt_ns == q->mnt_ns)
+		if (e->users[i].uid == q->uid && e->users[i].ns_uid == q->ns_uid &&
+		    e->users[i].mnt_ns == q->mnt_ns)
 			return e->users[i].name;
 	char buf[4096];
 	bool keep = true;
@@ -243,6 +255,7 @@ static const char *user_name(struct ksm_enricher *e, const struct ksm_user_query
 	}
 	e->users[slot].mnt_ns = q->mnt_ns;
 	e->users[slot].uid = q->uid;
+	e->users[slot].ns_uid = q->ns_uid;
 	e->users[slot].name = name;
 	return name;
 }

@@ -30,8 +30,9 @@ struct ksm_user_query {
 };
 
 /* Finds the name of q's user (buf: room for it); NULL when it has none.
- * *keep: the answer may be kept for the next event of the same mnt_ns
- * and uid (false when the process was gone before it could be asked). */
+ * *keep: the answer may be kept for the next event of the same mnt_ns,
+ * uid and ns_uid (false when the process was gone before it could be
+ * asked). */
 typedef const char *(*ksm_user_lookup)(void *ctx, const struct ksm_user_query *q, char *buf,
 				       size_t len, bool *keep);
 
@@ -41,7 +42,7 @@ struct ksm_enricher {
 	void *lookup_ctx;
 	struct ksm_user_name {
 		uint64_t mnt_ns;
-		uint32_t uid;
+		uint32_t uid, ns_uid; /* a root's passwd file names ns_uid, the host's uid */
 		char *name;
 	} users[KSM_USER_CACHE];
 	unsigned n_users;
@@ -88,8 +89,10 @@ void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm
 /* What is known of a cgroup id, as a fact for the capture. */
 struct ksm_cgroup_fact ksm_enrich_cgroup_fact(const struct ksm_cgroup_slot *s);
 
-/* Replay: the name of uid in mnt_ns changed; the one kept is dropped. */
-void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid);
+/* Replay: the name of uid (ns_uid in its user namespace) in mnt_ns
+ * changed; the one kept is dropped (has_ns_uid false: of every ns_uid). */
+void ksm_enrich_forget_user(struct ksm_enricher *e, uint64_t mnt_ns, uint32_t uid,
+			    uint32_t ns_uid, bool has_ns_uid);
 
 /* Reads the boot id and seeds the table from proc_dir ("/proc"); either
  * may be NULL (a replay restores both from its capture). */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bounded.h"
 #include "core/errmsg.h"
 #include "core/format.h"
 #include "pipeline/select.h"
@@ -48,7 +49,7 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 	}
 	for (unsigned i = 0; i < p->enrich.n_users; i++)
 		ksm_capture_user(b, p->enrich.users[i].mnt_ns, p->enrich.users[i].uid,
-				 p->enrich.users[i].name, false);
+				 p->enrich.users[i].ns_uid, p->enrich.users[i].name, false);
 	for (size_t i = 0; i < KSM_CGROUP_CACHE; i++) {
 		const struct ksm_cgroup_slot *s = &p->enrich.cgroups[i];
 		struct ksm_cgroup_fact f = ksm_enrich_cgroup_fact(s);
@@ -78,7 +79,7 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 	/* an answer not kept (a chroot's is its process's; a namespace
 	 * already gone has none): written for its record alone */
 	if (*keep || q->mnt_ns) {
-		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, name, !*keep);
+		ksm_capture_user(&p->capture.buf, q->mnt_ns, q->uid, q->ns_uid, name, !*keep);
 		p->user_recorded = true;
 	}
 	return name;
@@ -104,7 +105,8 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 			       ? p->once_user.name : NULL;
 	}
 	for (size_t i = 0; i < p->n_users; i++)
-		if (p->users[i].uid == q->uid && p->users[i].mnt_ns == q->mnt_ns)
+		if (p->users[i].uid == q->uid && p->users[i].mnt_ns == q->mnt_ns &&
+		    (!p->users[i].has_ns_uid || p->users[i].ns_uid == q->ns_uid))
 			return p->users[i].known ? p->users[i].name : NULL;
 	*keep = false; /* not recorded (yet): a later record may name it */
 	return NULL;
@@ -134,14 +136,16 @@ static bool remember_once(struct ksm_pipeline *p, uint32_t uid, const struct ksm
 	return true;
 }
 
-static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
-			  const struct ksm_text *name)
+static bool remember_user(struct ksm_pipeline *p, const struct ksm_cap_user_view *u)
 {
+	const struct ksm_text *name = &u->name;
 	char *copy = strndup(name->len ? (const char *)name->data : "", name->len);
 	if (!copy)
 		return false;
 	size_t i = 0;
-	while (i < p->n_users && (p->users[i].uid != uid || p->users[i].mnt_ns != mnt_ns))
+	while (i < p->n_users &&
+	       (p->users[i].uid != u->uid || p->users[i].mnt_ns != u->mnt_ns ||
+		p->users[i].has_ns_uid != u->has_ns_uid || p->users[i].ns_uid != u->ns_uid))
 		i++;
 	if (i == p->n_users) {
 		void *grown = realloc(p->users, (p->n_users + 1) * sizeof(*p->users));
@@ -153,10 +157,12 @@ static bool remember_user(struct ksm_pipeline *p, uint64_t mnt_ns, uint32_t uid,
 		p->n_users++;
 	} else { /* named again: it changed while the capture was taken */
 		free(p->users[i].name);
-		ksm_enrich_forget_user(&p->enrich, mnt_ns, uid);
+		ksm_enrich_forget_user(&p->enrich, u->mnt_ns, u->uid, u->ns_uid, u->has_ns_uid);
 	}
-	p->users[i].uid = uid;
-	p->users[i].mnt_ns = mnt_ns;
+	p->users[i].uid = u->uid;
+	p->users[i].ns_uid = u->ns_uid;
+	p->users[i].has_ns_uid = u->has_ns_uid;
+	p->users[i].mnt_ns = u->mnt_ns;
 	p->users[i].name = copy;
 	p->users[i].known = name->present;
 	return true;
@@ -411,7 +417,8 @@ static void record_no_user(struct ksm_pipeline *p, const struct ksm_event *ev)
 	if (ev->type != KSM_EV_PROCESS_EXEC || ev->ctx.user || p->user_recorded || !ev->has_ns ||
 	    !ev->ns.mnt_ns || ev->ns.mnt_ns == p->enrich.own_mnt_ns)
 		return;
-	ksm_capture_user(&p->capture.buf, ev->ns.mnt_ns, ev->u.exec.uid, NULL, true);
+	uint32_t ns_uid = ev->ns.flags & KSM_NS_USER ? ev->ns.ns_uid : ev->u.exec.uid;
+	ksm_capture_user(&p->capture.buf, ev->ns.mnt_ns, ev->u.exec.uid, ns_uid, NULL, true);
 }
 
 static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw)
@@ -539,10 +546,7 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 	struct ksm_header h;
 	struct ksm_event ev;
 	struct ksm_cap_proc_view proc;
-	struct ksm_text name;
-	uint32_t uid;
-	uint64_t mnt_ns;
-	bool own_root;
+	struct ksm_cap_user_view user;
 
 	memcpy(&h, rec, sizeof(h));
 	switch (h.type) {
@@ -556,9 +560,9 @@ bool ksm_pipeline_replay_record(struct ksm_pipeline *p, const uint8_t *rec, uint
 		return true;
 	case KSM_CAP_USER:
 	case KSM_CAP_USER_NS:
-		if (!ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root))
+		if (!ksm_capture_read_user(rec, size, &user))
 			return false;
-		return own_root ? remember_once(p, uid, &name) : remember_user(p, mnt_ns, uid, &name);
+		return user.own_root ? remember_once(p, user.uid, &user.name) : remember_user(p, &user);
 	case KSM_CAP_HASH:
 		return replay_hash(p, rec, size);
 	case KSM_CAP_CGROUP:
@@ -721,6 +725,12 @@ void ksm_pipeline_summary(const struct ksm_pipeline *p, int64_t kernel_filtered)
 			(unsigned long long)st.sent, (unsigned long long)st.dropped,
 			(unsigned long long)st.waiting, (unsigned long long)st.failures);
 	}
+	uint64_t given_up = ksm_bounded_given_up();
+	if (given_up && !p->replay)
+		fprintf(stderr,
+			"ksysmon: file system calls given up (a root's after %u ms, a digest's after %u ms): %llu; held now: %u\n",
+			KSM_ROOT_WAIT_MS, KSM_HASH_BUDGET_MS, (unsigned long long)given_up,
+			ksm_bounded_held());
 	view_loss_summary(&p->out);
 	view_loss_summary(&p->capture);
 	if (p->out.reopens || p->capture.reopens)

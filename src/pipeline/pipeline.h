@@ -50,7 +50,13 @@ struct ksm_pipeline {
 	char recorded_error[257];
 	bool pending_root; /* a KSM_CAP_ROOT came before the next record (recorded.root_at) */
 	char recorded_root[KSM_CAP_ROOT_MAX + 1];
-	struct { uint64_t mnt_ns; uint32_t uid; char *name; bool known; } *users; /* recorded names */
+	struct {
+		uint64_t mnt_ns;
+		uint32_t uid, ns_uid;
+		bool has_ns_uid; /* else recorded for the uid in any user namespace */
+		char *name;
+		bool known;
+	} *users; /* recorded names */
 	/* the name live gave for the next record only (a chrooted process's
 	 * root's, or none: its namespace was gone) */
 	struct { bool set, known; uint32_t uid; char *name; } once_user;

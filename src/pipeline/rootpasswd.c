@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "core/bounded.h"
 #include "pipeline/proctab.h"
 
 /* ---- passwd(5) text ------------------------------------------------------- */
@@ -234,9 +236,12 @@ static int read_bounded(int fd, const struct stat *st, struct ksm_passwd *out)
 
 static bool is_own_root(int rootfd)
 {
-	struct stat mine, theirs;
-	return !stat("/", &mine) && !fstat(rootfd, &theirs) && mine.st_dev == theirs.st_dev &&
-	       mine.st_ino == theirs.st_ino;
+	struct stat mine;
+	struct statx theirs;
+	return !stat("/", &mine) &&
+	       !statx(rootfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO, &theirs) &&
+	       mine.st_dev == makedev(theirs.stx_dev_major, theirs.stx_dev_minor) &&
+	       mine.st_ino == theirs.stx_ino;
 }
 
 /* the root of the process of dirfd, or -errno */
@@ -286,8 +291,8 @@ static int open_passwd(const char *proc_dir, const struct ksm_passwd_of *of, int
 	return rc;
 }
 
-int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
-		       struct ksm_passwd *out, struct ksm_stamp *id)
+static int passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+			  struct ksm_passwd *out, struct ksm_stamp *id)
 {
 	struct stat st;
 	int fd, rc = open_passwd(proc_dir, of, &fd, &st);
@@ -302,8 +307,8 @@ int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 	return rc;
 }
 
-int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
-			  struct ksm_stamp *id)
+static int passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+			     struct ksm_stamp *id)
 {
 	struct stat st;
 	int fd, rc = open_passwd(proc_dir, of, &fd, &st);
@@ -312,6 +317,103 @@ int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 		stamp_of(&st, id);
 		close(fd);
 	}
+	return rc;
+}
+
+/* ---- bounded in time ------------------------------------------------------- */
+
+/* What is read of a root, on a worker (core/bounded.h): the root's file
+ * system may be served by a process that never answers. */
+struct root_job {
+	char proc_dir[64];
+	struct ksm_passwd_of of;
+	bool names;           /* the names too, not only the file's identity */
+	int rc;
+	struct ksm_passwd pw;
+	struct ksm_stamp id;
+	struct ksm_dir_id root; /* root_id_job */
+};
+
+static void passwd_job(void *p)
+{
+	struct root_job *j = p;
+	j->rc = j->names ? passwd_of_root(j->proc_dir, &j->of, &j->pw, &j->id)
+			 : passwd_id_of_root(j->proc_dir, &j->of, &j->id);
+}
+
+static void drop_job(void *p)
+{
+	struct root_job *j = p;
+	ksm_passwd_free(&j->pw);
+	free(j);
+}
+
+/* What a held call is about: the root directory (as the kernel knows it,
+ * without asking its file system), so that a root that holds one call up
+ * is not asked again meanwhile, while others are. */
+static int root_key(const char *proc_dir, uint32_t pid, uint64_t *key)
+{
+	char path[256];
+	struct statx stx;
+	snprintf(path, sizeof(path), "%s/%u/root", proc_dir, pid);
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_INO, &stx))
+		return -ESRCH;
+	uint64_t dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	*key = (stx.stx_ino * 0x9e3779b97f4a7c15ull ^ dev * 0xc2b2ae3d27d4eb4full) | 1;
+	return 0;
+}
+
+/* fn on a job of of's root, run within KSM_ROOT_WAIT_MS on a worker (the
+ * calls of one salt and one root directory held together): 0 and *jp the
+ * job, its answer in it (the caller frees it); or -ESRCH (gone), -ENOMEM,
+ * or core/bounded.h's error. */
+static int root_call(const char *proc_dir, const struct ksm_passwd_of *of, bool names,
+		     void (*fn)(void *), uint64_t salt, struct root_job **jp)
+{
+	uint64_t key;
+	int rc = root_key(proc_dir, of->pid, &key);
+	if (rc)
+		return rc;
+	struct root_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	snprintf(j->proc_dir, sizeof(j->proc_dir), "%s", proc_dir);
+	j->of = *of;
+	j->names = names;
+	rc = ksm_bounded_call(key ^ salt, fn, j, drop_job, KSM_ROOT_WAIT_MS * 1000000ull);
+	if (rc && rc != -ETIMEDOUT)
+		drop_job(j); /* not run: still ours */
+	*jp = rc ? NULL : j;
+	return rc;
+}
+
+int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+		       struct ksm_passwd *out, struct ksm_stamp *id)
+{
+	struct root_job *j;
+	memset(out, 0, sizeof(*out));
+	*id = (struct ksm_stamp){ 0 };
+	int rc = root_call(proc_dir, of, true, passwd_job, 0, &j);
+	if (rc)
+		return rc;
+	*out = j->pw;
+	*id = j->id;
+	rc = j->rc;
+	free(j);
+	return rc;
+}
+
+int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
+			  struct ksm_stamp *id)
+{
+	struct root_job *j;
+	*id = (struct ksm_stamp){ 0 };
+	int rc = root_call(proc_dir, of, false, passwd_job, 0, &j);
+	if (rc)
+		return rc;
+	*id = j->id;
+	rc = j->rc;
+	free(j);
 	return rc;
 }
 
@@ -341,20 +443,42 @@ int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_o
 	return rc;
 }
 
-int ksm_proc_root_dev(const char *proc_dir, uint32_t pid, uint64_t start_ns, uint64_t *dev)
+static int proc_root_id(const char *proc_dir, uint32_t pid, uint64_t start_ns,
+			struct ksm_dir_id *id)
 {
 	char path[256];
-	struct stat st;
+	struct statx stx;
 	snprintf(path, sizeof(path), "%s/%u", proc_dir, pid);
 	int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -ESRCH;
 	/* the start is read after the root: a pid reused in between fails it */
-	int r = fstatat(dirfd, "root", &st, 0) ? -ESRCH : 0;
+	int r = statx(dirfd, "root", AT_STATX_DONT_SYNC, STATX_INO, &stx) ? -ESRCH : 0;
 	if (!r && !same_start(dirfd, start_ns))
 		r = -ESRCH;
 	close(dirfd);
 	if (!r)
-		*dev = (uint64_t)st.st_dev;
+		*id = (struct ksm_dir_id){ makedev(stx.stx_dev_major, stx.stx_dev_minor), stx.stx_ino };
 	return r;
+}
+
+static void root_id_job(void *p)
+{
+	struct root_job *j = p;
+	j->rc = proc_root_id(j->proc_dir, j->of.pid, j->of.start_ns, &j->root);
+}
+
+int ksm_proc_root_id(const char *proc_dir, uint32_t pid, uint64_t start_ns, struct ksm_dir_id *id)
+{
+	struct root_job *j;
+	struct ksm_passwd_of of = { .pid = pid, .start_ns = start_ns };
+	/* a salt of its own: a passwd read held in the root's file system
+	 * does not hold this up (statx asks no FUSE server) */
+	int rc = root_call(proc_dir, &of, false, root_id_job, 0x2, &j);
+	if (rc)
+		return rc;
+	*id = j->root;
+	rc = j->rc;
+	free(j);
+	return rc;
 }

@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #define KSM_PASSWD_MAX (4u << 20) /* bytes of a passwd file read; a larger one is refused */
+/* longest an event waits for what is read through a process's root: its
+ * file system may be served by a process that never answers (FUSE) */
+#define KSM_ROOT_WAIT_MS 200
 
 /* uid -> name, as a passwd file lists them (the first line of a uid wins,
  * as getpwuid(3) answers); v sorted by uid, one entry per uid */
@@ -65,7 +68,9 @@ enum ksm_root_kind {
  * is gone or is no longer the one named (pid reused, or another mount
  * namespace), -EFBIG past KSM_PASSWD_MAX, -EINVAL when it is not a regular
  * file, the open's error otherwise (-ENOENT: the root has none; then *out
- * is empty and KSM_ROOT_OWN returned).
+ * is empty and KSM_ROOT_OWN returned); or, when the answer did not come
+ * within KSM_ROOT_WAIT_MS or a read of the same root is still held,
+ * core/bounded.h's errors (ksm_bounded_gave_up).
  */
 int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 		       struct ksm_passwd *out, struct ksm_stamp *id);
@@ -74,8 +79,9 @@ int ksm_passwd_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
  * during it is seen as one next time). */
 
 /* The identity of the passwd file of the root of `of`, not read: the kind
- * of root, or -errno as ksm_passwd_of_root (-ESRCH: gone); the
- * open's errors but -ENOENT (then KSM_ROOT_OWN, id absent) returned. */
+ * of root, or -errno as ksm_passwd_of_root (-ESRCH: gone; given up for,
+ * as there); the open's errors but -ENOENT (then KSM_ROOT_OWN, id absent)
+ * returned. */
 int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
 			  struct ksm_stamp *id);
 
@@ -83,9 +89,14 @@ int ksm_passwd_id_of_root(const char *proc_dir, const struct ksm_passwd_of *of,
  * namespace's when the event's process is gone): 0 and *of, or -ESRCH. */
 int ksm_mnt_ns_member(const char *proc_dir, uint64_t mnt_ns, struct ksm_passwd_of *of);
 
-/* The device (st_dev) of the root directory of process pid, while
+/* A directory as stat(2) gives it. */
+struct ksm_dir_id {
+	uint64_t dev, ino;
+};
+
+/* The device and inode of the root directory of process pid, while
  * proc_dir/PID is still the process that started at start_ns (ns since
- * boot): 0 and *dev, or -ESRCH. */
-int ksm_proc_root_dev(const char *proc_dir, uint32_t pid, uint64_t start_ns, uint64_t *dev);
+ * boot): 0 and *id, or -ESRCH; or given up for, as ksm_passwd_of_root. */
+int ksm_proc_root_id(const char *proc_dir, uint32_t pid, uint64_t start_ns, struct ksm_dir_id *id);
 
 #endif

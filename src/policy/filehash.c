@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "policy/filehash.h"
 
+#include "core/bounded.h"
 #include "core/clock.h"
 
 #include <dirent.h>
@@ -9,6 +10,7 @@
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -21,9 +23,15 @@ int ksm_filehash_init(struct ksm_filehash *h)
 	return h->cache ? 0 : -1;
 }
 
+/* A cache a held read (core/bounded.h) may still come back to. */
+static struct ksm_hashcache *abandoned;
+
 void ksm_filehash_free(struct ksm_filehash *h)
 {
-	ksm_hashcache_free(h->cache);
+	if (ksm_bounded_held())
+		abandoned = h->cache;
+	else
+		ksm_hashcache_free(h->cache);
 	h->cache = NULL;
 }
 
@@ -116,6 +124,25 @@ static void try_map_file(struct search *s, uint32_t pid, uint64_t base)
 	closedir(d);
 }
 
+/* What reading the event's file needs, copied from it: the read runs on a
+ * worker (core/bounded.h) that may outlive the event, held by a file
+ * system whose server never answers. */
+struct hash_job {
+	bool exec;          /* else an image load */
+	uint32_t pid, ppid; /* ppid: an exec's parent */
+	uint64_t base;      /* an image's mapping */
+	bool has_path;
+	char path[PATH_MAX]; /* the record's path, usable under /proc/PID/root */
+	struct stat want;
+	uint64_t deadline_ns;
+	struct ksm_hashcache *cache;
+	/* the answer */
+	const char *why; /* no file: why */
+	enum ksm_hash_status status;
+	int cached;
+	uint8_t sha256[KSM_SHA256_LEN];
+};
+
 /*
  * Opens the file the event is about, proven by fstat to be that file (the
  * record's device, inode, size and change time), only through the
@@ -125,31 +152,65 @@ static void try_map_file(struct search *s, uint32_t pid, uint64_t base)
  * never used: there it may name another file.  Returns the fd, or -1 with
  * *why set.
  */
-static int open_subject(const struct ksm_event *ev, const struct stat *want, const char **why)
+static int open_subject(const struct hash_job *j, const char **why)
 {
-	struct search s = { .want = want, .fd = -1 };
-	char path[PATH_MAX];
+	struct search s = { .want = &j->want, .fd = -1 };
 
-	if (ev->type == KSM_EV_PROCESS_EXEC) {
-		try_open(&s, true, "/proc/%u/exe", ev->pid);
-		if (usable_path(&ev->u.exec.image, ev->u.exec.image_state, path)) {
-			try_open(&s, true, "/proc/%u/root%s", ev->pid, path);
-			try_open(&s, false, "/proc/%u/root%s", ev->u.exec.ppid, path);
+	if (j->exec) {
+		try_open(&s, true, "/proc/%u/exe", j->pid);
+		if (j->has_path) {
+			try_open(&s, true, "/proc/%u/root%s", j->pid, j->path);
+			try_open(&s, false, "/proc/%u/root%s", j->ppid, j->path);
 		}
 	} else {
-		try_map_file(&s, ev->pid, ev->u.image.base);
-		if (usable_path(&ev->u.image.path, ev->u.image.path_state, path))
-			try_open(&s, true, "/proc/%u/root%s", ev->pid, path);
+		try_map_file(&s, j->pid, j->base);
+		if (j->has_path)
+			try_open(&s, true, "/proc/%u/root%s", j->pid, j->path);
 	}
 	if (s.fd < 0)
 		*why = s.other ? KSM_HASH_ERR_CHANGED : s.error ? KSM_HASH_ERR_UNREADABLE : KSM_HASH_ERR_GONE;
 	return s.fd;
 }
 
+static void hash_job(void *p)
+{
+	struct hash_job *j = p;
+	int fd = open_subject(j, &j->why);
+	if (fd < 0)
+		return;
+	j->status = ksm_hashcache_get(j->cache, fd, j->deadline_ns, j->sha256, &j->cached);
+	close(fd);
+}
+
+static void drop_job(void *p)
+{
+	free(p);
+}
+
+/* The job of the event's file; NULL: no memory. */
+static struct hash_job *job_of(const struct ksm_event *ev, const struct stat *want,
+			       struct ksm_hashcache *cache)
+{
+	struct hash_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->exec = ev->type == KSM_EV_PROCESS_EXEC;
+	j->pid = ev->pid;
+	j->want = *want;
+	j->cache = cache;
+	if (j->exec) {
+		j->ppid = ev->u.exec.ppid;
+		j->has_path = usable_path(&ev->u.exec.image, ev->u.exec.image_state, j->path);
+	} else {
+		j->base = ev->u.image.base;
+		j->has_path = usable_path(&ev->u.image.path, ev->u.image.path_state, j->path);
+	}
+	return j;
+}
+
 void ksm_filehash_event(struct ksm_filehash *h, struct ksm_event *ev)
 {
 	struct ksm_context *c = &ev->ctx;
-	int cached = 0;
 
 	if (ev->type != KSM_EV_PROCESS_EXEC &&
 	    !(ev->type == KSM_EV_IMAGE_LOAD && !(ev->flags & KSM_IMAGE_KERNEL)))
@@ -167,30 +228,39 @@ void ksm_filehash_event(struct ksm_filehash *h, struct ksm_event *ev)
 		h->cached++;
 		return;
 	}
-	const char *why = NULL;
-	int fd = open_subject(ev, &want, &why);
-	if (fd < 0) {
-		c->sha256_error = why;
+	struct hash_job *j = job_of(ev, &want, h->cache);
+	if (!j) {
+		c->sha256_error = KSM_HASH_ERR_UNREADABLE;
 		h->failed++;
 		return;
 	}
-	uint64_t deadline = ksm_monotonic_ns() + KSM_HASH_BUDGET_MS * 1000000ull;
-	switch (ksm_hashcache_get(h->cache, fd, deadline, c->sha256, &cached)) {
-	case KSM_HASH_OK:
+	/* the whole of it (opening too: a FUSE server may hold the open) within
+	 * the budget; the same file held already is not asked again */
+	uint64_t budget = KSM_HASH_BUDGET_MS * 1000000ull;
+	j->deadline_ns = ksm_monotonic_ns() + budget;
+	uint64_t key = ((uint64_t)want.st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)want.st_dev) | 1;
+	int rc = ksm_bounded_call(key, hash_job, j, drop_job, budget);
+	if (rc) {
+		if (rc != -ETIMEDOUT)
+			drop_job(j);
+		c->sha256_error = KSM_HASH_ERR_TIMEOUT;
+		h->failed++;
+		return;
+	}
+	if (j->why) {
+		c->sha256_error = j->why;
+		h->failed++;
+	} else if (j->status == KSM_HASH_OK) {
+		memcpy(c->sha256, j->sha256, KSM_SHA256_LEN);
 		c->has_sha256 = true;
-		if (cached)
+		if (j->cached)
 			h->cached++;
 		else
 			h->hashed++;
-		break;
-	case KSM_HASH_TIMEOUT:
-		c->sha256_error = KSM_HASH_ERR_TIMEOUT;
+	} else {
+		c->sha256_error = j->status == KSM_HASH_TIMEOUT ? KSM_HASH_ERR_TIMEOUT
+								: KSM_HASH_ERR_UNREADABLE;
 		h->failed++;
-		break;
-	default:
-		c->sha256_error = KSM_HASH_ERR_UNREADABLE;
-		h->failed++;
-		break;
 	}
-	close(fd);
+	free(j);
 }

@@ -87,24 +87,29 @@ void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t s
 		ksm_buf_put(b, cmdline, cmdline_len);
 }
 
-void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
-		      bool own_root)
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, uint32_t ns_uid,
+		      const char *name, bool own_root)
 {
 	/* the namespace's form only where there is one: older readers know
 	 * the other */
 	struct ksm_cap_user_ns r = { .uid = uid, .mnt_ns = mnt_ns };
+	struct ksm_cap_user_ns_id id = { .ns_uid = ns_uid };
 	struct ksm_cap_user host = { .uid = uid };
-	size_t fixed = mnt_ns ? sizeof(r) : sizeof(host);
+	size_t fixed = mnt_ns ? sizeof(r) + sizeof(id) : sizeof(host);
 	uint32_t end = (uint32_t)fixed;
 	size_t len = name ? cap_len(strlen(name), 256) : 0;
 
 	r.flags = host.flags = name ? KSM_CAP_USER_KNOWN : 0;
-	if (own_root)
-		r.flags |= KSM_CAP_USER_OWN_ROOT;
+	r.flags |= KSM_CAP_USER_NS_ID | (own_root ? KSM_CAP_USER_OWN_ROOT : 0);
 	r.name = host.name = place(&end, len);
 	r.hdr = annotation(KSM_CAP_USER_NS, end);
 	host.hdr = annotation(KSM_CAP_USER, end);
-	ksm_buf_put(b, mnt_ns ? (const void *)&r : (const void *)&host, fixed);
+	if (mnt_ns) {
+		ksm_buf_put(b, &r, sizeof(r));
+		ksm_buf_put(b, &id, sizeof(id));
+	} else {
+		ksm_buf_put(b, &host, sizeof(host));
+	}
 	ksm_buf_put(b, name, len);
 }
 
@@ -330,35 +335,42 @@ bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_pro
 	return true;
 }
 
-static bool read_user_ns(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			 struct ksm_text *name, bool *own_root)
+static bool read_user_ns(const uint8_t *rec, uint32_t size, struct ksm_cap_user_view *out)
 {
 	FIXED(struct ksm_cap_user_ns, r);
-	*own_root = r.flags & KSM_CAP_USER_OWN_ROOT;
-	*uid = r.uid;
-	*mnt_ns = r.mnt_ns;
-	if (!r.mnt_ns || !str_in(rec, size, sizeof(r), r.name, name))
+	uint32_t fixed = sizeof(r);
+	out->own_root = r.flags & KSM_CAP_USER_OWN_ROOT;
+	out->uid = r.uid;
+	out->mnt_ns = r.mnt_ns;
+	out->has_ns_uid = r.flags & KSM_CAP_USER_NS_ID;
+	if (out->has_ns_uid) {
+		struct ksm_cap_user_ns_id id;
+		if (size < fixed + sizeof(id))
+			return false;
+		memcpy(&id, rec + fixed, sizeof(id));
+		out->ns_uid = id.ns_uid;
+		fixed += sizeof(id);
+	}
+	if (!r.mnt_ns || !str_in(rec, size, fixed, r.name, &out->name))
 		return false;
-	name->present = r.flags & KSM_CAP_USER_KNOWN;
+	out->name.present = r.flags & KSM_CAP_USER_KNOWN;
 	return true;
 }
 
-bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			   struct ksm_text *name, bool *own_root)
+bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, struct ksm_cap_user_view *out)
 {
 	struct ksm_header h;
+	memset(out, 0, sizeof(*out));
 	if (size < sizeof(h))
 		return false;
 	memcpy(&h, rec, sizeof(h));
 	if (h.type == KSM_CAP_USER_NS)
-		return read_user_ns(rec, size, mnt_ns, uid, name, own_root);
+		return read_user_ns(rec, size, out);
 	FIXED(struct ksm_cap_user, r);
-	*own_root = false;
-	*mnt_ns = 0;
-	*uid = r.uid;
-	if (!str_in(rec, size, sizeof(r), r.name, name))
+	out->uid = r.uid;
+	if (!str_in(rec, size, sizeof(r), r.name, &out->name))
 		return false;
-	name->present = r.flags & KSM_CAP_USER_KNOWN;
+	out->name.present = r.flags & KSM_CAP_USER_KNOWN;
 	return true;
 }
 

@@ -96,6 +96,9 @@ struct ksm_cap_proc {
  * process's own root's name, or the answer live did not keep (none: every
  * process of the mount namespace was gone) */
 #define KSM_CAP_USER_OWN_ROOT 2u
+#define KSM_CAP_USER_NS_ID 4u /* KSM_CAP_USER_NS: struct ksm_cap_user_ns_id follows the fixed
+			       * part; records without it (older writers) name the uid
+			       * whatever the user namespace */
 
 struct ksm_cap_user {
 	struct ksm_header hdr;
@@ -112,6 +115,15 @@ struct ksm_cap_user_ns {
 	ksm_u32 flags; /* KSM_CAP_USER_KNOWN */
 	ksm_u64 mnt_ns;
 	struct ksm_str name;
+};
+
+/* After a KSM_CAP_USER_NS with KSM_CAP_USER_NS_ID: the uid as the
+ * process's own user namespace shows it, the one its root's passwd file
+ * names (processes of one mount namespace in different user namespaces
+ * have one host uid and different names) */
+struct ksm_cap_user_ns_id {
+	ksm_u32 ns_uid;
+	ksm_u32 reserved;
 };
 
 #define KSM_CAP_CGROUP_CONTAINER 1u /* else in none: the host's, or gone */
@@ -171,10 +183,20 @@ void ksm_capture_clock(struct ksm_buf *b, uint64_t from, uint64_t boot_ns);
 void ksm_capture_proc(struct ksm_buf *b, uint32_t pid, uint32_t ppid, uint64_t start,
 		      uint64_t parent_start, const uint8_t guid[16], bool seeded,
 		      uint8_t image_flags, const char *image, size_t image_len, const char *cmdline, size_t cmdline_len);
+/* Whose name a KSM_CAP_USER or KSM_CAP_USER_NS record gives. */
+struct ksm_cap_user_view {
+	uint64_t mnt_ns;  /* 0: not asked of a mount namespace (KSM_CAP_USER) */
+	uint32_t uid;     /* as the initial user namespace shows it */
+	uint32_t ns_uid;  /* as the process's own user namespace shows it */
+	bool has_ns_uid;  /* else ns_uid was not recorded (an older record): any */
+	bool own_root;    /* with a mnt_ns: the next record's only, its chroot's */
+	struct ksm_text name; /* present: the name; else the id had none */
+};
+
 /* mnt_ns 0: the name was not asked of a mount namespace (KSM_CAP_USER);
  * own_root (with a mnt_ns): the next record's only (see KSM_CAP_USER_OWN_ROOT) */
-void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, const char *name,
-		      bool own_root);
+void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, uint32_t ns_uid,
+		      const char *name, bool own_root);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
 /* What is known of a cgroup id: its container (NULL: none) and path (not
  * present: not known; cut: the end of a longer one), as the client shows
@@ -223,9 +245,8 @@ struct ksm_cap_proc_view {
 bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns, bool *has_from,
 			    uint64_t *from);
 bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
-/* KSM_CAP_USER (*mnt_ns 0) or KSM_CAP_USER_NS */
-bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, uint64_t *mnt_ns, uint32_t *uid,
-			   struct ksm_text *name, bool *own_root);
+/* KSM_CAP_USER (mnt_ns 0) or KSM_CAP_USER_NS; out->name points into rec */
+bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, struct ksm_cap_user_view *out);
 /* f->container: c, or NULL when the cgroup is in none (c untouched);
  * f->path points into the record (not present: a record without it) */
 bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,

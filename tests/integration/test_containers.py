@@ -626,5 +626,39 @@ class Containers(unittest.TestCase):
                 self.assertEqual(got[0]["uid"], uid)
                 self.assertEqual(got[0].get("user"), want, "step %d" % i)
 
+    def test_user_namespace_made_inside_the_container(self):
+        """One host uid (the container's 1000), one mount namespace, two
+        user namespaces: `unshare -U -r` inside the container makes the
+        same process uid 0 in a namespace of its own, whose name in the
+        container's passwd is root.  Each exec's user is the name its own
+        `id -un` prints (the process's view), in either order, live and in
+        the replay of the capture."""
+        cap = os.path.join(tempfile.mkdtemp(prefix="ksysmon-userns."), "cap")
+        steps = [["unshare", "-U", "-r", "/bin/id", "-un"], ["/bin/id", "-un"],
+                 ["unshare", "-U", "-r", "/bin/id", "-un"], ["/bin/id", "-un"]]
+        with C.Containers() as s:
+            c = s.run_detached(SLEEPER)
+            cid = c.inspect()["id"]
+            said = []
+            with Monitor("--events", "process_exec", "--container", cid, "-w", cap,
+                         "--print") as m:
+                for argv in steps:
+                    said.append(c.exec(argv, user=C.CTR_UID).stdout.strip())
+                    time.sleep(0.3)  # each seen before the next
+                m.stop()
+            live = m.events()
+        self.assertEqual(said, ["root", C.CTR_USER, "root", C.CTR_USER])
+        r = subprocess.run([MONITOR, "-r", cap, "-f", "json"], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        replayed = [json.loads(l) for l in r.stdout.decode().splitlines()]
+        for evs in (live, replayed):
+            ids = execs_of(evs, cid, "/bin/id")
+            self.assertEqual(len(ids), len(steps))
+            for e, name, argv in zip(ids, said, steps):
+                self.assertEqual(e["uid"], C.CTR_UID)
+                self.assertEqual(e.get("ns_uid"), 0 if argv[0] == "unshare" else None)
+                self.assertEqual(e.get("user"), name, argv)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -3,8 +3,11 @@ compared with the truth read from /proc and /sys while the process lives:
 a plain host process, a new pid and mount namespace with a chroot, a user
 namespace made by an unprivileged user, a cgroup made by hand, programs on
 an overlay's upper and lower layers, podman (runc) containers (their root
-against podman's MergedDir), a root the host does not mount, and a
-container gone before ksysmon looked at its root."""
+against podman's MergedDir), a root the host does not mount, a container
+gone before ksysmon looked at its root, and roots whose host path
+mountinfo's order does not tell (a mount moved under a later one, a path
+covered by another view of the same filesystem, btrfs subvolumes)."""
+import hashlib
 import json
 import os
 import signal
@@ -16,6 +19,7 @@ import unittest
 
 import containers as C
 import harness
+import stallfs
 from harness import MONITOR, Monitor, by_pid
 
 SLEEP = shutil.which("sleep")
@@ -491,6 +495,255 @@ class Containers(unittest.TestCase):
         ex, ent = self.container(uidmap="0:100000:65536")
         self.assertEqual((ex["uid"], ex["ns_uid"]), (100000, 0))
 
+
+def mountinfo_dev(point):
+    """major:minor of the mount at point, as /proc/self/mountinfo lists it
+    (the superblock's device), in st_dev form."""
+    found = None
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            fields = line.split(b" ")
+            p = fields[4].decode()
+            for esc, ch in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+                p = p.replace(esc, ch)
+            if p == point:
+                major, minor = map(int, fields[2].split(b":"))
+                found = os.makedev(major, minor)
+    return found
+
+
+class RootPaths(unittest.TestCase):
+    """Roots in another mount namespace found where the host's mount table
+    does not say it in its order: each answer against the truth of stat(2)
+    (the path reported shows the very directory /proc/PID/root is), on a
+    base directory whose name mountinfo escapes."""
+
+    def setUp(self):
+        self.top = tempfile.mkdtemp(prefix="ksysmon-roots.")
+        self.base = os.path.join(self.top, "a b\tc\nd\\e\\040f")
+        self.mounts = harness.Mounts()
+        # moves need a parent that is not shared; mounts below stay here
+        self.mounts.mount("-t", "tmpfs", "ksysmon-base", self.base)
+        subprocess.check_call(["mount", "--make-private", self.base])
+
+    def tearDown(self):
+        self.mounts.undo()
+        shutil.rmtree(self.top, ignore_errors=True)
+
+    def mount(self, *args):
+        return self.mounts.mount(*args)
+
+    def rootfs(self, at):
+        os.makedirs(os.path.join(at, "bin"))
+        shutil.copy("/bin/busybox", os.path.join(at, "bin", "sleep"))
+        return at
+
+    def later_chroot(self, root):
+        """A process in a mount namespace of its own made now (it keeps
+        the mounts there are now), that chroots into root and runs
+        /bin/sleep there once go() is called; returns go, which returns
+        the process's pid (the same through unshare, chroot and the exec)."""
+        p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                              'read go && exec chroot "$1" /bin/sleep 5', "sh", root],
+                             stdin=subprocess.PIPE)
+        own = os.readlink("/proc/self/ns/mnt")
+        C.wait_for(lambda: os.readlink("/proc/%d/ns/mnt" % p.pid) != own and
+                   C.cmdline(p.pid)[:1] == ["sh"], what="the namespace")
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+
+        def go():
+            p.stdin.write(b"go\n")
+            p.stdin.flush()
+            C.wait_for(lambda: C.cmdline(p.pid) == ["/bin/sleep", "5"], what="the exec")
+            return p.pid
+        return go
+
+    def root_of(self, go):
+        """The process_exec of go()'s process and the stat(2) truth of its
+        root, read while it lives."""
+        with Monitor("--events", "process_exec") as mon:
+            pid = go()
+            time.sleep(0.3)
+            st = os.stat("/proc/%d/root" % pid)
+            mon.stop()
+        ex = [e for e in by_pid(mon.events(), pid) if e["type"] == "process_exec" and
+              e["argv"] == ["/bin/sleep", "5"]]
+        self.assertEqual(len(ex), 1)
+        return ex[0], (st.st_dev, st.st_ino)
+
+    def check_root(self, ev, truth, path, dev):
+        for f in ("root_unreachable", "root_unresolved"):
+            self.assertNotIn(f, ev)
+        self.assertEqual(ev["root"], path)
+        st = os.stat(path)
+        self.assertEqual((st.st_dev, st.st_ino), truth, "the path shows the root itself")
+        self.assertEqual(ev["root_dev"], dev)
+
+    def test_mount_moved_under_a_later_one(self):
+        """A filesystem mounted, another mounted after it, then the first
+        moved below the second: mountinfo lists the first before the
+        second that holds it, and the root is still shown there."""
+        a, b = os.path.join(self.base, "a"), os.path.join(self.base, "b")
+        self.mount("-t", "tmpfs", "ksysmon-moved", a)
+        self.rootfs(os.path.join(a, "root"))
+        self.mount("-t", "tmpfs", "ksysmon-holder", b)
+        moved = os.path.join(b, "a")
+        os.mkdir(moved)
+        subprocess.check_call(["mount", "--move", a, moved])
+        self.mounts.targets.append(moved)
+        go = self.later_chroot(os.path.join(moved, "root"))
+        ev, truth = self.root_of(go)
+        self.check_root(ev, truth, os.path.join(moved, "root"), mountinfo_dev(moved))
+
+    def test_shortest_path_covered_by_another_view_of_the_filesystem(self):
+        """The root's filesystem bound at a short path and at a long one;
+        then a bind of another directory of the same filesystem, made
+        before them, moved over the short one: the short path now shows
+        that other directory (same device), the long one the root."""
+        first = os.path.join(self.base, "first")
+        self.mount("-t", "tmpfs", "ksysmon-fs", first)
+        self.rootfs(os.path.join(first, "root"))
+        self.rootfs(os.path.join(first, "decoy", "root"))
+        decoy = self.mount("--bind", os.path.join(first, "decoy"), os.path.join(self.base, "d"))
+        short = self.mount("--bind", first, os.path.join(self.base, "s"))
+        long_ = self.mount("--bind", first, os.path.join(self.base, "a", "longer", "path"))
+        go = self.later_chroot(os.path.join(first, "root"))
+        subprocess.check_call(["mount", "--move", decoy, short])
+        self.mounts.targets.remove(decoy)
+        self.mounts.targets.append(short)
+        subprocess.check_call(["umount", first])
+        self.mounts.targets.remove(first)
+        ev, truth = self.root_of(go)
+        st = os.stat(os.path.join(short, "root"))
+        self.assertNotEqual((st.st_dev, st.st_ino), truth, "the short path shows another directory")
+        self.assertEqual(st.st_dev, truth[0])
+        self.check_root(ev, truth, os.path.join(long_, "root"), mountinfo_dev(long_))
+
+    def test_btrfs_subvolume_and_top(self):
+        """Roots on btrfs, whose stat(2) gives each subvolume a device
+        number of its own (not the filesystem's, that mountinfo lists):
+        a subvolume and a directory of the top one, each found, root_dev
+        the filesystem's."""
+        img = os.path.join(self.top, "btrfs.img")
+        with open(img, "wb") as f:
+            f.truncate(256 << 20)
+        subprocess.run(["mkfs.btrfs", "-q", img], check=True, capture_output=True)
+        m = self.mount("-o", "loop", img, os.path.join(self.base, "btrfs"))
+        subprocess.run(["btrfs", "subvolume", "create", os.path.join(m, "sub")], check=True,
+                       capture_output=True)
+        dev = mountinfo_dev(m)
+        for d in ("sub", "plain"):
+            root = self.rootfs(os.path.join(m, d))
+            ev, truth = self.root_of(self.later_chroot(root))
+            self.assertNotEqual(truth[0], dev, "btrfs: stat's number is not mountinfo's")
+            self.check_root(ev, truth, root, dev)
+
+
+class HeldFileSystems(unittest.TestCase):
+    """A program on a file system whose server answers everyone but
+    ksysmon, and holds ksysmon's requests forever (what any user can do
+    with FUSE in a user namespace of their own): its root chrooted into on
+    the host, in a mount namespace of its own, and run from the host with
+    --hash sha256.  The monitor never waits on it longer than its bound:
+    the host's execs meanwhile are shown while the server holds (with
+    their digests), the held process's exec is shown without a user name
+    (not known, never another), with its root, and with the digest said
+    to be timed out; the monitor stops while still held (its summary at
+    once, naming what is held; its end once answered)."""
+
+    HELD = (stallfs.LOOKUP, stallfs.GETATTR, stallfs.OPEN, stallfs.READ, stallfs.OPENDIR,
+            stallfs.READDIR, stallfs.ACCESS, stallfs.STATFS, stallfs.GETXATTR)
+
+    def held(self, how, *args):
+        """how: "chroot" (on the host), "mntns" (chroot in a mount
+        namespace of its own), "path" (run by its path from the host)."""
+        mnt = tempfile.mkdtemp(prefix="ksysmon-heldfs.")
+        with open(shutil.which("busybox"), "rb") as f:
+            busybox = f.read()
+        mon = Monitor("--events", "process_exec", *args)
+        mon.start()
+        fs = stallfs.StallFS(mnt, busybox, self.HELD, victim=mon.proc.pid).start()
+        dev = mountinfo_dev(mnt)
+        try:
+            pid = os.fork()
+            if pid == 0:  # busybox as sleep from the FUSE mount, nothing else
+                try:
+                    if how == "mntns" and stallfs._libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+                        os._exit(126)
+                    if how != "path":
+                        os.chroot(mnt)
+                    os.execv("/prog" if how != "path" else os.path.join(mnt, "prog"),
+                             ["sleep", "4"])
+                finally:
+                    os._exit(127)
+            time.sleep(0.3)
+            # the host's execs go on being shown while the server holds
+            markers = []
+            for i in range(5):
+                argv = ["/bin/echo", "after-held-%d-%d" % (os.getpid(), i)]
+                subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+                markers.append(argv)
+
+            def shown():
+                with open(mon.out_path, "rb") as f:
+                    seen = [json.loads(l) for l in f.read().splitlines()]
+                return [e for e in seen if e["argv"] in markers]
+            C.wait_for(lambda: len(shown()) == len(markers), timeout=5,
+                       what="the host's execs shown while the file system holds")
+            if "--hash" in args:
+                with open("/bin/echo", "rb") as f:
+                    echo = hashlib.sha256(f.read()).hexdigest()
+                self.assertEqual({e.get("sha256") for e in shown()}, {echo})
+            self.assertIsNotNone(fs.pid, "the server still holds")
+            # stopped while held: the summary at once, saying what is held;
+            # the process itself ends once the server answers (its thread
+            # returns from the file system only then)
+            mon.proc.send_signal(signal.SIGINT)
+            C.wait_for(lambda: b"ksysmon: lost:" in open(mon.err_path, "rb").read(), timeout=5,
+                       what="the summary while held")
+            with open(mon.err_path, "rb") as f:
+                err = f.read().decode()
+            self.assertRegex(err, r"(?m)^ksysmon: file system calls given up \(a root's after "
+                             r"200 ms, a digest's after 50 ms\): [1-9]\d*; held now: [1-9]\d*$")
+            fs.stop()
+            self.assertEqual(mon.stop(timeout=30), 0, mon.stderr)
+            # the held process too may wait behind ksysmon's held lookup
+            # (the directory's lock): it ends once the server is gone
+            os.waitpid(pid, 0)
+        finally:
+            fs.stop()
+            if mon.proc.poll() is None:
+                mon.proc.kill()
+                mon.proc.wait()
+            os.rmdir(mnt)
+        ex = [e for e in by_pid(mon.events(), pid) if e["type"] == "process_exec"]
+        self.assertEqual(len(ex), 1)
+        self.assertEqual(ex[0]["argv"], ["sleep", "4"])
+        self.assertEqual(mon.summary()["lost"]["total"], 0)
+        return ex[0], mnt, dev
+
+    def test_chroot_on_the_host(self):
+        ev, mnt, _ = self.held("chroot")
+        self.assertNotIn("user", ev)
+        self.assertEqual(ev["root"], mnt)
+        self.assertNotIn("root_dev", ev)
+
+    def test_own_mount_namespace(self):
+        """The root's host path is proven without asking the server (the
+        walk ends on its mount by crossing it, and statx asks no server)."""
+        ev, mnt, dev = self.held("mntns")
+        self.assertNotIn("user", ev)
+        for f in ("root_unreachable", "root_unresolved"):
+            self.assertNotIn(f, ev)
+        self.assertEqual(ev["root"], mnt)
+        self.assertEqual(ev["root_dev"], dev)
+
+    def test_digest(self):
+        ev, mnt, _ = self.held("path", "--hash", "sha256")
+        self.assertEqual(ev["image"], os.path.join(mnt, "prog"))
+        self.assertNotIn("sha256", ev)
+        self.assertEqual(ev["sha256_error"], "timeout")
+        self.assertEqual(ev["user"], "root")  # the host's: its root is the host's
 
 if __name__ == "__main__":
     unittest.main()

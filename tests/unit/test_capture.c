@@ -51,10 +51,10 @@ static void test_round_trip(void **state)
 	ksm_capture_proc(&b, 10, 1, 100, 50, guid, true, KSM_PATH_DELETED | KSM_PATH_TRUNCATED,
 			 "/bin/sh", 7, "", 0);
 	ksm_capture_proc(&b, 11, 10, 200, 100, guid, false, 0, NULL, 0, NULL, 0);
-	ksm_capture_user(&b, 0, 1000, "alice", false);
-	ksm_capture_user(&b, 0, 4242, NULL, false);
-	ksm_capture_user(&b, 4026532123ull, 100000, "ctruser", false);
-	ksm_capture_user(&b, 4026532123ull, 1000, "chrooted", true);
+	ksm_capture_user(&b, 0, 1000, 1000, "alice", false);
+	ksm_capture_user(&b, 0, 4242, 4242, NULL, false);
+	ksm_capture_user(&b, 4026532123ull, 100000, 1000, "ctruser", false);
+	ksm_capture_user(&b, 4026532123ull, 1000, 1000, "chrooted", true);
 	ksm_capture_hash(&b, &hashed);
 	ksm_capture_hash(&b, &failed);
 	struct ksm_context found = { .root_at = KSM_ROOT_AT_PATH,
@@ -104,32 +104,32 @@ static void test_round_trip(void **state)
 	assert_true(ksm_capture_read_proc(rec, size, &p));
 	assert_false(p.seeded || p.image.present || p.cmdline.present);
 
-	uint32_t uid;
-	uint64_t mnt_ns;
-	bool own_root;
-	struct ksm_text name;
+	struct ksm_cap_user_view u;
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
-	assert_int_equal(uid, 1000);
-	assert_true(mnt_ns == 0);
-	assert_true(name.present && name.len == 5 && !memcmp(name.data, "alice", 5));
+	assert_true(ksm_capture_read_user(rec, size, &u));
+	assert_int_equal(u.uid, 1000);
+	assert_true(u.mnt_ns == 0 && !u.has_ns_uid && !u.own_root);
+	assert_true(u.name.present && u.name.len == 5 && !memcmp(u.name.data, "alice", 5));
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
-	assert_int_equal(uid, 4242);
-	assert_false(name.present);
-	/* a name in a container's root: the mount namespace's own */
+	assert_true(ksm_capture_read_user(rec, size, &u));
+	assert_int_equal(u.uid, 4242);
+	assert_false(u.name.present);
+	/* a name in a container's root: the mount namespace's own, for the
+	 * uid its user namespace shows */
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
-	assert_int_equal(uid, 100000);
-	assert_true(mnt_ns == 4026532123ull);
-	assert_true(name.present && name.len == 7 && !memcmp(name.data, "ctruser", 7));
-	assert_false(own_root);
+	assert_true(ksm_capture_read_user(rec, size, &u));
+	assert_int_equal(u.uid, 100000);
+	assert_true(u.has_ns_uid);
+	assert_int_equal(u.ns_uid, 1000);
+	assert_true(u.mnt_ns == 4026532123ull);
+	assert_true(u.name.present && u.name.len == 7 && !memcmp(u.name.data, "ctruser", 7));
+	assert_false(u.own_root);
 	/* a chrooted process's, for the next record only */
 	assert_int_equal(ksm_capture_next(&r, &rec, &size, err, sizeof(err)), KSM_CAPTURE_RECORD);
-	assert_true(ksm_capture_read_user(rec, size, &mnt_ns, &uid, &name, &own_root));
-	assert_true(own_root);
-	assert_int_equal(uid, 1000);
-	assert_true(name.present && name.len == 8 && !memcmp(name.data, "chrooted", 8));
+	assert_true(ksm_capture_read_user(rec, size, &u));
+	assert_true(u.own_root);
+	assert_int_equal(u.uid, 1000);
+	assert_true(u.name.present && u.name.len == 8 && !memcmp(u.name.data, "chrooted", 8));
 
 	bool has;
 	uint8_t d[32];
@@ -273,10 +273,6 @@ static void test_annotation_bounds(void **state)
 	struct ksm_buf b = { 0 };
 	const uint8_t guid[16] = { 0 };
 	struct ksm_cap_proc_view p;
-	uint32_t uid;
-	uint64_t mnt_ns;
-	bool own_root;
-	struct ksm_text name;
 	uint64_t boot;
 
 	ksm_capture_proc(&b, 10, 1, 100, 50, guid, false, KSM_PATH_DELETED, "/bin/sh", 7, "sh", 2);
@@ -295,17 +291,33 @@ static void test_annotation_bounds(void **state)
 	/* a fixed part cut short */
 	assert_false(ksm_capture_read_proc((uint8_t *)b.data, 40, &p));
 	ksm_buf_reset(&b);
-	ksm_capture_user(&b, 0, 1, "root", false);
+	struct ksm_cap_user_view uv;
+	ksm_capture_user(&b, 0, 1, 1, "root", false);
 	struct ksm_cap_user *u = (struct ksm_cap_user *)b.data;
 	u->name.offset = 4; /* inside the fixed part */
-	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name, &own_root));
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &uv));
 	ksm_buf_reset(&b);
-	ksm_capture_user(&b, 7, 1, "root", false);
+	ksm_capture_user(&b, 7, 1, 0, "root", false);
 	struct ksm_cap_user_ns *un = (struct ksm_cap_user_ns *)b.data;
+	assert_int_equal(un->name.offset, sizeof(*un) + sizeof(struct ksm_cap_user_ns_id));
+	un->name.offset = sizeof(*un); /* inside the namespace's uid */
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &uv));
 	un->name.offset = 8;
-	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &mnt_ns, &uid, &name, &own_root));
-	/* cut short */
-	assert_false(ksm_capture_read_user((uint8_t *)b.data, 36, &mnt_ns, &uid, &name, &own_root));
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &uv));
+	/* cut short, also within the namespace's uid */
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, 36, &uv));
+	assert_false(ksm_capture_read_user((uint8_t *)b.data, sizeof(*un) + 4, &uv));
+	/* a record of an older writer: no namespace uid, the name right
+	 * after the fixed part, for the uid in any user namespace */
+	ksm_buf_reset(&b);
+	struct ksm_cap_user_ns old = { .hdr = { .type = KSM_CAP_USER_NS, .size = sizeof(old) + 4 },
+				       .uid = 5, .flags = KSM_CAP_USER_KNOWN, .mnt_ns = 7,
+				       .name = { sizeof(old), 4 } };
+	ksm_buf_put(&b, &old, sizeof(old));
+	ksm_buf_put(&b, "olds", 4);
+	assert_true(ksm_capture_read_user((uint8_t *)b.data, (uint32_t)b.len, &uv));
+	assert_true(uv.uid == 5 && uv.mnt_ns == 7 && !uv.has_ns_uid);
+	assert_true(uv.name.present && uv.name.len == 4 && !memcmp(uv.name.data, "olds", 4));
 	bool has_from;
 	uint64_t from;
 	assert_false(ksm_capture_read_clock((uint8_t *)b.data, 16, &boot, &has_from, &from));
