@@ -120,13 +120,14 @@ class Monitor:
         self.remove()
 
 
-def storm_under(args, binary, n, extra=()):
-    """One exec storm of n execs under ksysmon binary (with extra options):
-    (wall s, storm CPU s, client CPU s, client stderr); fails on loss."""
+def storm_under(args, binary, n, extra=(), kind="exec"):
+    """One storm of n execs (or threads) under ksysmon binary (with extra
+    options): (wall s, storm CPU s, client CPU s, client stderr); fails on
+    loss."""
     mon = Monitor(binary, list(extra))
     try:
         time.sleep(args.settle)
-        wall, cpu, _ = run_storm(args, "exec", n)
+        wall, cpu, _ = run_storm(args, kind, n)
         mcpu, _, lost, err = mon.stop()
     finally:
         mon.kill()

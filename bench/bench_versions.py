@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Two ksysmon builds side by side on the exec storm: what one costs more
-than the other.
+"""Two ksysmon builds side by side on the exec storm (or the thread storm,
+--storm thread): what one costs more than the other.
 
 Runs alternate — monitored by A, by B, by A, ... — so that drift on the
 machine falls on both sides, and gives per pair the ratio B / A of the
@@ -16,6 +16,7 @@ every exec is a container's.
 
   python3 bench/bench_versions.py --old OLD/build/ksysmon --new build/ksysmon \\
       --workload build/tests/workload [--pairs 9] [--exec-n N] [--in-container]
+      [--storm thread [--thread-n N] [--cpu C]]
 """
 import argparse
 import contextlib
@@ -28,8 +29,8 @@ import bench  # noqa: E402
 
 
 def monitored(args, binary, n):
-    """One exec storm under binary: (wall s, storm CPU s); fails on loss."""
-    wall, cpu, _, _ = bench.storm_under(args, binary, n)
+    """One storm under binary: (wall s, storm CPU s); fails on loss."""
+    wall, cpu, _, _ = bench.storm_under(args, binary, n, kind=args.storm)
     return wall, cpu
 
 
@@ -47,9 +48,15 @@ def in_container():
         host_cmds = bench.storm_cmds
 
         def storm_cmds(args, kind, n):
-            return [["sh", "-c", 'echo 0 > "$0" && exec "$@"', procs,
-                     "nsenter", "-t", str(pid), "-a", "-r", "-w", "--",
-                     C.WORKLOAD_IN_IMAGE] + cmd[1:] for cmd in host_cmds(args, kind, n)]
+            """each storm command, its workload run in the container (what
+            comes before it, taskset, stays outside)"""
+            cmds = []
+            for cmd in host_cmds(args, kind, n):
+                i = cmd.index(args.workload)
+                cmds.append(cmd[:i] + ["sh", "-c", 'echo 0 > "$0" && exec "$@"', procs,
+                                       "nsenter", "-t", str(pid), "-a", "-r", "-w", "--",
+                                       C.WORKLOAD_IN_IMAGE] + cmd[i + 1:])
+            return cmds
         bench.storm_cmds = storm_cmds
         try:
             yield
@@ -64,6 +71,10 @@ def main():
     bench.versus_args(ap, pairs=9)
     ap.add_argument("--in-container", action="store_true",
                     help="run the storm in a podman container")
+    ap.add_argument("--storm", choices=("exec", "thread"), default="exec",
+                    help="exec: fork, exec, wait; thread: pthread_create, join on one CPU")
+    ap.add_argument("--thread-n", type=int, help="threads per thread storm (default: calibrated)")
+    ap.add_argument("--cpu", type=int, default=0, help="CPU the thread storm is pinned to (0)")
     args = ap.parse_args()
     args.fast_exec = None
     if args.in_container:
@@ -74,9 +85,10 @@ def main():
 
 def compare(args):
 
-    n = args.exec_n or bench.calibrate(args, "exec")
-    print("exec storm: %d execs per run, %d pairs, kernel %s" % (n, args.pairs, os.uname().release),
-          flush=True)
+    kind = args.storm
+    n = (args.thread_n if kind == "thread" else args.exec_n) or bench.calibrate(args, kind)
+    print("%s storm: %d %ss per run, %d pairs, kernel %s"
+          % (kind, n, kind, args.pairs, os.uname().release), flush=True)
     walls, cpus = [], []
     try:
         for i in range(args.pairs):
@@ -89,7 +101,7 @@ def compare(args):
         stats = {}
         for name in ("old", "new"):
             args.monitor = getattr(args, name)
-            stats[name] = {r["program"]: r for r in bench.bpf_stats(args, "exec", n)["programs"]}
+            stats[name] = {r["program"]: r for r in bench.bpf_stats(args, kind, n)["programs"]}
     except bench.BenchError as e:
         print("bench: %s" % e, file=sys.stderr)
         return 2

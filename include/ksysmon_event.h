@@ -74,6 +74,11 @@ enum ksm_header_flags {
 	 * start is unknown.  Readers that do not know the flag see the field
 	 * as bytes past the fixed part, and ignore them. */
 	KSM_HF_CREATOR_START = 1u << 3,
+	/* the fixed part ends with a struct ksm_task_cgroup (thread records,
+	 * and exec_blocked records of the fanotify engine, which have no
+	 * namespace block); without it the record is the type's fixed part up
+	 * to that member, and the cgroup is unknown */
+	KSM_HF_CGROUP = 1u << 4,
 };
 
 struct ksm_header {
@@ -157,7 +162,8 @@ enum ksm_task_ns_flags {
  * the kernel holds them when the event happens.  Namespace ids are the
  * inode numbers of /proc/PID/ns/<kind> (pid: the namespace of the process
  * itself, not pid_for_children).  Strings point into the record's variable
- * part; they are set on process_exec only and absent elsewhere.
+ * part: the cgroup is set on process_exec and exec_blocked, the root on
+ * process_exec; absent elsewhere.
  */
 struct ksm_task_ns {
 	ksm_u64 cgroup_id;       /* cgroup v2 id (the unified hierarchy's directory inode); 0: none */
@@ -265,12 +271,30 @@ struct ksm_process_exit {
 	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS */
 };
 
+/*
+ * The control group alone, where a record has no namespace block
+ * (KSM_HF_CGROUP): that of the task the record is about, as the kernel
+ * (or, for a fanotify decision, /proc/PID/cgroup) holds it when the event
+ * happens.
+ */
+struct ksm_task_cgroup {
+	ksm_u64 id;          /* cgroup v2 id (the unified hierarchy's directory inode); 0: none */
+	struct ksm_str path; /* from the hierarchy's root; absent when not read */
+};
+
 /* A thread other than the initial one started or ended. */
 struct ksm_thread {
 	struct ksm_header hdr;
 	ksm_u32 pid;
 	ksm_u32 tid;
 	ksm_u64 start_time; /* of the process, ns since boot */
+};
+
+/* A thread record with the thread's own cgroup (KSM_HF_CGROUP): in a
+ * threaded cgroup subtree that may differ from its process's. */
+struct ksm_thread_cgroup {
+	struct ksm_thread base;
+	struct ksm_task_cgroup cgroup; /* the id only: the kernel reads no path */
 };
 
 /* ksm_image_load.flags */
@@ -333,7 +357,10 @@ struct ksm_exec_blocked {
 	ksm_u8 sha256[32];
 	struct ksm_str path;
 	struct ksm_str rule;
-	struct ksm_task_ns ns; /* with KSM_HF_TASK_NS (the BPF-LSM engine only) */
+	/* with KSM_HF_TASK_NS (decided in the kernel: the BPF-LSM engine,
+	 * and --deny-unverifiable's kills); with KSM_HF_CGROUP, a struct
+	 * ksm_task_cgroup in its place (the fanotify engine) */
+	struct ksm_task_ns ns;
 };
 
 #endif /* KSYSMON_EVENT_H */

@@ -47,7 +47,7 @@ struct deny_scratch {
 	 * another. */
 	struct ksm_glob_state st;
 	struct ksm_exec_blocked rec;
-	char strings[KSM_PATH_MAX + KSM_GLOB_TEXT_MAX];
+	char strings[KSM_PATH_MAX + KSM_GLOB_TEXT_MAX + KSM_NS_PATH_MAX]; /* path, rule, cgroup */
 };
 
 struct {
@@ -95,7 +95,9 @@ static long rule_cb(__u32 i, struct rules_run *r)
 }
 
 /* The exec_blocked record: the path (and its PATH_* flags), then the
- * rule's text (a --deny rule by index, or RULE_UNDECIDED, RULE_UNWATCHED). */
+ * rule's text (a --deny rule by index, or RULE_UNDECIDED, RULE_UNWATCHED),
+ * then the cgroup's path, read now: a container whose first exec is
+ * refused may be gone, cgroup and all, before the client looks. */
 static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __s32 rule,
 					   __u32 path_flags)
 {
@@ -129,9 +131,12 @@ static __always_inline void report_blocked(struct deny_scratch *s, __u32 len, __
 	s->rec.path.length = len;
 	s->rec.rule.offset = sizeof(s->rec) + (len & KSM_POS_MASK);
 	s->rec.rule.length = rlen;
-	__u32 size = sizeof(s->rec) + (len & KSM_POS_MASK) + (rlen & (KSM_GLOB_TEXT_MAX - 1));
+	__u32 at = (len & KSM_POS_MASK) + (rlen & (KSM_GLOB_TEXT_MAX - 1));
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	ns_fill(&s->rec.ns, task);
+	__u32 clen = ns_cgroup(&s->rec.ns, &s->strings[at], sizeof(s->rec) + at, task);
+	__u32 size = sizeof(s->rec) + at + (clen & KSM_NS_POS_MASK);
 	fill_header(&s->rec.hdr, KSM_EV_EXEC_BLOCKED, size);
-	ns_fill(&s->rec.ns, (struct task_struct *)bpf_get_current_task());
 	s->rec.hdr.flags |= KSM_HF_TASK_NS;
 	if (bpf_ringbuf_output(&events, &s->rec, size, BPF_RB_FORCE_WAKEUP))
 		count_lost(KSM_EV_EXEC_BLOCKED);

@@ -41,22 +41,26 @@ struct {
 	__type(value, struct exec_buf);
 } exec_bufs SEC(".maps");
 
-/* thread_create or thread_exit of task, if wanted */
+/* thread_create or thread_exit of task, if wanted, with the thread's own
+ * cgroup id (the client finds its path and container from the id) */
 static __always_inline void thread_event(__u32 type, struct task_struct *task)
 {
 	__u32 pid = task->tgid;
 
 	if (!type_enabled(type) || excluded_pid(type, pid) || excluded_container(type, task))
 		return;
-	struct ksm_thread *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct ksm_thread_cgroup *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost(type);
 		return;
 	}
-	fill_header(&e->hdr, type, sizeof(*e));
-	e->pid = pid;
-	e->tid = task->pid;
-	e->start_time = process_start(task);
+	fill_header(&e->base.hdr, type, sizeof(*e));
+	e->base.hdr.flags |= KSM_HF_CGROUP;
+	e->base.pid = pid;
+	e->base.tid = task->pid;
+	e->base.start_time = process_start(task);
+	e->cgroup.id = task_cgroup_id(task);
+	e->cgroup.path.offset = e->cgroup.path.length = 0;
 	bpf_ringbuf_submit(e, wakeup_flag());
 }
 

@@ -250,19 +250,29 @@ static __always_inline void ns_pids(struct ksm_task_ns *ns, struct task_struct *
 }
 
 /*
+ * The cgroup v2 id of task itself (in a threaded subtree a thread's may
+ * differ from its process's): the inode of its directory in the unified
+ * hierarchy, as bpf_get_current_cgroup_id() gives it; 0: none.
+ */
+static __always_inline __u64 task_cgroup_id(struct task_struct *task)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	return kn ? BPF_CORE_READ(kn, id) : 0;
+}
+
+/*
  * Fills the namespace block of a record about task (the fixed facts; the
- * cgroup and root strings are process_exec's, see ns_exec_paths).
+ * cgroup and root strings are written apart, see ns_paths and ns_cgroup).
  */
 static __always_inline void ns_fill(struct ksm_task_ns *ns, struct task_struct *task)
 {
 	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
 
 	ns->flags = 0;
 	ns->root_dev = 0;
 	ns->cgroup.offset = ns->cgroup.length = 0;
 	ns->root.offset = ns->root.length = 0;
-	ns->cgroup_id = kn ? BPF_CORE_READ(kn, id) : 0;
+	ns->cgroup_id = task_cgroup_id(task);
 	ns->mnt_ns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
 	ns->net_ns = BPF_CORE_READ(nsp, net_ns, ns.inum);
 	ns->uts_ns = BPF_CORE_READ(nsp, uts_ns, ns.inum);
@@ -272,6 +282,25 @@ static __always_inline void ns_fill(struct ksm_task_ns *ns, struct task_struct *
 	ns->pid_ns = 0;
 	ns_pids(ns, task);
 	ns_ids(ns, task);
+}
+
+/*
+ * The cgroup path of task (at most KSM_NS_PATH_MAX - 1 bytes, its end
+ * when cut) written at dst, which is rec_off bytes from the record's
+ * start, as ns->cgroup; returns its length.
+ */
+static __always_inline __u32 ns_cgroup(struct ksm_task_ns *ns, char *dst, __u32 rec_off,
+				       struct task_struct *task)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+
+	if (!kn)
+		return 0;
+	__u64 r = cgroup_walk((__u64)kn);
+	__u32 len = ns_path_copy(r, dst, &ns->flags, KSM_NS_CGROUP_TRUNCATED, 0);
+	ns->cgroup.offset = rec_off;
+	ns->cgroup.length = len;
+	return len;
 }
 
 /*
@@ -287,19 +316,12 @@ static __always_inline void ns_fill(struct ksm_task_ns *ns, struct task_struct *
 static __always_inline __u32 ns_paths(struct ksm_task_ns *ns, char *data, __u32 off,
 				      __u32 rec_size, struct task_struct *task)
 {
-	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
 	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
 	bool foreign = host_mnt_ns && ns->mnt_ns != host_mnt_ns;
 	__u32 len;
 
-	if (kn) {
-		__u64 r = cgroup_walk((__u64)kn);
-		off &= KSM_NS_STRINGS_AT - 1;
-		len = ns_path_copy(r, &data[off], &ns->flags, KSM_NS_CGROUP_TRUNCATED, 0);
-		ns->cgroup.offset = rec_size + off;
-		ns->cgroup.length = len;
-		off += len;
-	}
+	off &= KSM_NS_STRINGS_AT - 1;
+	off += ns_cgroup(ns, &data[off], rec_size + off, task);
 	struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
 	__u64 r = path_walk((__u64)root_mnt, (__u64)root, WALK_TO_TOP);
 	bool top = (__u32)r == KSM_PATH_MAX - 1 && !(r >> 32);

@@ -35,6 +35,13 @@ static bool has_ns_block(unsigned type)
 	       type == KSM_EV_EXEC_BLOCKED;
 }
 
+/* Types whose records may end with a struct ksm_task_cgroup instead. */
+static bool has_cgroup_block(unsigned type)
+{
+	return type == KSM_EV_THREAD_CREATE || type == KSM_EV_THREAD_EXIT ||
+	       type == KSM_EV_EXEC_BLOCKED;
+}
+
 const char *ksm_event_name(unsigned type)
 {
 	return type < KSM_EV_MAX ? event_names[type] : NULL;
@@ -98,7 +105,7 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t at, uint32_t f
 	if (!get_text(rec, size, fixed, utf16, &n.cgroup, &v->cgroup) ||
 	    !get_text(rec, size, fixed, utf16, &n.root, &v->root))
 		return false;
-	ev->has_ns = true;
+	ev->has_ns = ev->has_cgroup = true;
 	v->cgroup_id = n.cgroup_id;
 	v->container_start_ns = (n.flags & KSM_NS_PID) ? ksm_boot_clock_wall(clock, n.container_start) : 0;
 	v->pid_ns = n.pid_ns;
@@ -116,6 +123,21 @@ static bool decode_ns(const uint8_t *rec, uint32_t size, uint32_t at, uint32_t f
 	v->pid_ns_level = n.pid_ns_level;
 	v->flags = n.flags;
 	v->root_dev = (n.flags & KSM_NS_ROOT_FS) ? n.root_dev : 0;
+	return true;
+}
+
+/* The cgroup block (KSM_HF_CGROUP) at offset at, in the fixed part of
+ * length fixed: the task's cgroup, the other namespace facts unknown. */
+static bool decode_cgroup(const uint8_t *rec, uint32_t size, uint32_t at, uint32_t fixed,
+			  bool utf16, struct ksm_event *ev)
+{
+	struct ksm_task_cgroup c;
+
+	memcpy(&c, rec + at, sizeof(c));
+	if (!get_text(rec, size, fixed, utf16, &c.path, &ev->ns.cgroup))
+		return false;
+	ev->has_cgroup = true;
+	ev->ns.cgroup_id = c.id;
 	return true;
 }
 
@@ -149,12 +171,15 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 	memcpy(&hdr, p, sizeof(hdr));
 	if (hdr.type == KSM_EV_NONE || hdr.type >= KSM_EV_MAX)
 		return KSM_DECODE_BAD_TYPE;
-	/* the fixed part: the type's, then the namespace block, then the
-	 * creator's start (each when its flag says so) */
+	/* the fixed part: the type's, then the namespace block (or the
+	 * cgroup block), then the creator's start (each when its flag says so) */
 	uint32_t ns_at = fixed_size[hdr.type], fixed = ns_at;
 	bool ns = (hdr.flags & KSM_HF_TASK_NS) && has_ns_block(hdr.type);
+	bool cg = !ns && (hdr.flags & KSM_HF_CGROUP) && has_cgroup_block(hdr.type);
 	if (ns)
 		fixed += sizeof(struct ksm_task_ns);
+	else if (cg)
+		fixed += sizeof(struct ksm_task_cgroup);
 	bool creator = (hdr.flags & KSM_HF_CREATOR_START) && hdr.type == KSM_EV_PROCESS_CREATE;
 	if (creator)
 		fixed += sizeof(ksm_u64);
@@ -174,6 +199,8 @@ enum ksm_decode_status ksm_decode(const void *data, size_t avail,
 		ev->since_boot_ns = hdr.time;
 	ev->time_ns = ksm_boot_clock_wall(clock, hdr.time);
 	if (ns && !decode_ns(p, hdr.size, ns_at, fixed, utf16, clock, ev))
+		return KSM_DECODE_BAD_STRING;
+	if (cg && !decode_cgroup(p, hdr.size, ns_at, fixed, utf16, ev))
 		return KSM_DECODE_BAD_STRING;
 
 	switch (hdr.type) {

@@ -76,6 +76,10 @@ struct ksm_event {
 	 * with KSM_HF_TASK_NS); has_ns false: not recorded, or an older
 	 * capture. */
 	bool has_ns;
+	/* ns.cgroup_id and ns.cgroup hold: with has_ns, or from a record's
+	 * struct ksm_task_cgroup (KSM_HF_CGROUP: thread records, fanotify
+	 * exec_blocked), whose other namespace facts are unknown */
+	bool has_cgroup;
 	struct ksm_ns_view {
 		uint64_t cgroup_id;
 		uint64_t container_start_ns; /* wall clock; with KSM_NS_PID */
@@ -147,6 +151,10 @@ struct ksm_event {
 		const char *user;             /* process_exec: name of uid */
 		/* the container of the process's cgroup (NULL: the host's, or not known) */
 		const struct ksm_container *container;
+		/* the path of that cgroup when the record carries none: as
+		 * first found for its id; cut: its end */
+		struct ksm_text cgroup;
+		bool cgroup_cut;
 		struct ksm_text parent_image;   /* process_exec */
 		uint8_t parent_image_flags;     /* enum ksm_path_state */
 		struct ksm_text parent_cmdline; /* process_exec */

@@ -163,15 +163,21 @@ static void ns_fields(const struct walk *w, const struct ksm_event *ev)
 {
 	const struct ksm_ns_view *n = &ev->ns;
 
-	if (!ev->has_ns)
+	if (!ev->has_cgroup)
 		return;
 	if (n->cgroup_id)
 		w->s->num(w->ctx, "cgroup_id", n->cgroup_id);
-	if (n->cgroup.present) {
-		w->s->text(w->ctx, "cgroup", &n->cgroup, NULL, NULL);
-		if (n->flags & KSM_NS_CGROUP_TRUNCATED)
+	/* the record's path, or the one the client found for the id */
+	const struct ksm_text *cg = n->cgroup.present ? &n->cgroup : &ev->ctx.cgroup;
+	bool cut = n->cgroup.present ? ev->has_ns && (n->flags & KSM_NS_CGROUP_TRUNCATED)
+				     : ev->ctx.cgroup_cut;
+	if (cg->present) {
+		w->s->text(w->ctx, "cgroup", cg, NULL, NULL);
+		if (cut)
 			w->s->boolean(w->ctx, "cgroup_truncated", true);
 	}
+	if (!ev->has_ns)
+		return; /* the cgroup alone */
 	w->s->num(w->ctx, "pid_ns_level", n->pid_ns_level);
 	if (n->flags & KSM_NS_PID) {
 		w->s->num(w->ctx, "vpid", n->vpid);

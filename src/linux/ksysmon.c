@@ -472,6 +472,7 @@ static int watch(struct monitor *m, const struct ksm_options *opts)
 			.timeout_ms = opts->deny_timeout_ms,
 			.unwatched_killed = opts->deny_unverifiable,
 			.watched = opts->deny_unverifiable ? on_watched : NULL, .watched_ctx = m,
+			.cgroup_root_fd = m->pipe.enrich.tree.mnt_fd,
 		};
 		if (ksm_deny_start(&m->deny, &dc, err_msg, sizeof(err_msg))) {
 			fprintf(stderr, "ksysmon: %s\n", err_msg);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ksysmon_limits.h"
 #include "core/bounded.h"
 
 /* the inode of a namespace file (/proc/self/ns/mnt); 0 when unknown */
@@ -52,6 +53,8 @@ void ksm_enrich_free(struct ksm_enricher *e)
 	for (unsigned i = 0; i < e->n_roots; i++)
 		ksm_passwd_free(&e->roots[i].pw);
 	ksm_passwd_free(&e->chroot.pw);
+	for (size_t i = 0; i < KSM_CGROUP_CACHE; i++)
+		free(e->cgroups[i].path);
 	ksm_cgroups_close(&e->tree);
 	free(e->user_once);
 }
@@ -446,50 +449,76 @@ static void on_process_exit(struct ksm_enricher *e, struct ksm_event *ev,
 	c->image_flags = p->image_flags;
 }
 
-/* The container of the event's cgroup: parsed once per cgroup id, from
- * the path the record carries (process_exec) or, live, the path of the
- * id in the hierarchy now.  NULL for the host, or when the cgroup is gone
- * before any record named its path (not kept: a later record may). */
-/* What is known of cgroup id from now on (c NULL: no container), told
- * to the capture when live. */
-static const struct ksm_container *keep_cgroup(struct ksm_enricher *e, uint64_t id,
-					       const struct ksm_container *c)
+struct ksm_cgroup_fact ksm_enrich_cgroup_fact(const struct ksm_cgroup_slot *s)
+{
+	struct ksm_cgroup_fact f = { .container = s->in_container ? &s->c : NULL,
+				     .path = text_of(s->path, s->path_len), .path_cut = s->path_cut };
+	return f;
+}
+
+/* Keeps the path as shown: its last KSM_NS_PATH_MAX - 1 bytes, as the
+ * kernel cuts the path of a process_exec. */
+static void keep_path(struct ksm_cgroup_slot *s, const uint8_t *path, size_t len, bool cut)
+{
+	size_t n = len < KSM_NS_PATH_MAX - 1 ? len : KSM_NS_PATH_MAX - 1;
+	s->path = malloc(n + 1);
+	if (!s->path)
+		return; /* out of memory: not shown */
+	memcpy(s->path, path + len - n, n);
+	s->path[n] = '\0';
+	s->path_len = (uint32_t)n;
+	s->path_cut = cut || n < len;
+}
+
+/* What is known of cgroup id from now on (c NULL: no container; path
+ * NULL: not known), told to the capture when live. */
+static const struct ksm_cgroup_slot *keep_cgroup(struct ksm_enricher *e, uint64_t id,
+						 const struct ksm_container *c, const uint8_t *path,
+						 size_t len, bool cut)
 {
 	struct ksm_cgroup_slot *s = &e->cgroups[id % KSM_CGROUP_CACHE];
-	s->id = id;
-	s->in_container = c != NULL;
+	free(s->path);
+	*s = (struct ksm_cgroup_slot){ .id = id, .in_container = c != NULL };
 	if (c)
 		s->c = *c;
-	if (e->on_cgroup)
-		e->on_cgroup(e->cgroup_ctx, id, c);
-	return c ? &s->c : NULL;
+	if (path)
+		keep_path(s, path, len, cut);
+	if (e->on_cgroup) {
+		struct ksm_cgroup_fact f = ksm_enrich_cgroup_fact(s);
+		e->on_cgroup(e->cgroup_ctx, id, &f);
+	}
+	return s;
 }
 
-void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_container *c)
+void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_cgroup_fact *f)
 {
-	keep_cgroup(e, id, c);
+	keep_cgroup(e, id, f->container, f->path.present ? f->path.data : NULL, f->path.len,
+		    f->path_cut);
 }
 
-/* The container of the event's cgroup: parsed once per cgroup id, from
- * the path the record carries (process_exec) or, live, the path of the
- * id in the hierarchy now; a replay has what the capture says of the id
- * (ksm_enrich_set_cgroup).  NULL for the host, or when the cgroup is gone
- * before any record named its path (not kept: a later record may). */
-static const struct ksm_container *container_of(struct ksm_enricher *e, const struct ksm_event *ev)
+/*
+ * What is known of the event's cgroup: found once per cgroup id, from the
+ * path the record carries (process_exec, exec_blocked) or, live, the path
+ * of the id in the hierarchy now; a replay has what the capture says of
+ * the id (ksm_enrich_set_cgroup).  NULL when the record has no cgroup, or
+ * the id could not be looked up (not kept: a later record may say); a
+ * cgroup gone before any record named its path is kept as in none.
+ */
+static const struct ksm_cgroup_slot *cgroup_of(struct ksm_enricher *e, const struct ksm_event *ev)
 {
 	const struct ksm_ns_view *n = &ev->ns;
-	if (!ev->has_ns || !n->cgroup_id)
+	if (!ev->has_cgroup || !n->cgroup_id)
 		return NULL;
 	struct ksm_cgroup_slot *s = &e->cgroups[n->cgroup_id % KSM_CGROUP_CACHE];
 	if (s->id == n->cgroup_id)
-		return s->in_container ? &s->c : NULL;
+		return s;
 	char *buf = e->cgroup_path;
 	const uint8_t *path = n->cgroup.data;
 	size_t len = n->cgroup.len;
-	if (!n->cgroup.present || (n->flags & KSM_NS_CGROUP_TRUNCATED)) {
+	if (!n->cgroup.present || (ev->has_ns && (n->flags & KSM_NS_CGROUP_TRUNCATED))) {
 		int rc = ksm_cgroup_path(&e->tree, n->cgroup_id, buf, sizeof(e->cgroup_path));
 		if (rc == -ESTALE) /* gone, and ids are not reused: asked once */
-			return keep_cgroup(e, n->cgroup_id, NULL);
+			return keep_cgroup(e, n->cgroup_id, NULL, NULL, 0, false);
 		if (rc < 0)
 			return NULL;
 		path = (const uint8_t *)buf;
@@ -497,12 +526,24 @@ static const struct ksm_container *container_of(struct ksm_enricher *e, const st
 	}
 	struct ksm_container c;
 	bool in = ksm_container_from_cgroup(path, len, &c);
-	return keep_cgroup(e, n->cgroup_id, in ? &c : NULL);
+	return keep_cgroup(e, n->cgroup_id, in ? &c : NULL, path, len, false);
+}
+
+void ksm_enrich_cgroup(struct ksm_enricher *e, struct ksm_event *ev)
+{
+	const struct ksm_cgroup_slot *s = cgroup_of(e, ev);
+	if (!s)
+		return;
+	ev->ctx.container = s->in_container ? &s->c : NULL;
+	if (!ev->ns.cgroup.present) { /* the record's own path, when it has one */
+		ev->ctx.cgroup = text_of(s->path, s->path_len);
+		ev->ctx.cgroup_cut = s->path_cut;
+	}
 }
 
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock)
 {
-	ev->ctx.container = container_of(e, ev);
+	ksm_enrich_cgroup(e, ev);
 	if (!ev->start_time)
 		return; /* no process identity in this record */
 	switch (ev->type) {

@@ -10,13 +10,14 @@
 
 #include "core/decode.h"
 #include "pipeline/cgroups.h"
+#include "sinks/capture.h"
 #include "pipeline/proctab.h"
 #include "pipeline/rootpasswd.h"
 
 #define KSM_USER_CACHE 64
 #define KSM_USER_NAME_MAX 255 /* bytes of a user name given (LOGIN_NAME_MAX less its NUL) */
-#define KSM_ROOT_CACHE 32
-#define KSM_CGROUP_CACHE 1024 /* cgroups whose container is kept (direct-mapped by id) */ /* mount namespaces whose passwd file is kept */
+#define KSM_ROOT_CACHE 32 /* mount namespaces whose passwd file is kept */
+#define KSM_CGROUP_CACHE 1024 /* cgroups whose path and container are kept (direct-mapped by id) */
 
 /* Whom to name: a user id and where the process sees it. */
 struct ksm_user_query {
@@ -65,22 +66,28 @@ struct ksm_enricher {
 	 * each use (a replay has the capture's names, in their order) */
 	bool live;
 	struct ksm_stamp host_passwd; /* the host's /etc/passwd, when last looked at */
-	/* the container of each cgroup id met, parsed once */
+	/* the path and container of each cgroup id met, found once */
 	struct ksm_cgroup_slot {
 		uint64_t id; /* 0: free */
 		bool in_container;
+		bool path_cut;   /* path is the end of a longer one */
 		struct ksm_container c;
+		char *path;      /* as shown (NULL: not known); owned */
+		uint32_t path_len;
 	} cgroups[KSM_CGROUP_CACHE];
 	struct ksm_cgroups tree; /* live: the path of an id no record names */
 	char cgroup_path[KSM_CGROUP_PATH_MAX]; /* one found there */
-	/* told what is found of each cgroup id (c NULL: no container) */
-	void (*on_cgroup)(void *ctx, uint64_t id, const struct ksm_container *c);
+	/* told what is found of each cgroup id */
+	void (*on_cgroup)(void *ctx, uint64_t id, const struct ksm_cgroup_fact *f);
 	void *cgroup_ctx;
 	char parent_image[KSM_PROC_STR_MAX]; /* the event's parent_image, as shown */
 };
 
-/* Replay: what the capture says of cgroup id (c NULL: no container). */
-void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_container *c);
+/* Replay: what the capture says of cgroup id. */
+void ksm_enrich_set_cgroup(struct ksm_enricher *e, uint64_t id, const struct ksm_cgroup_fact *f);
+
+/* What is known of a cgroup id, as a fact for the capture. */
+struct ksm_cgroup_fact ksm_enrich_cgroup_fact(const struct ksm_cgroup_slot *s);
 
 /* Replay: the name of uid (ns_uid in its user namespace) in mnt_ns
  * changed; the one kept is dropped (has_ns_uid false: of every ns_uid). */
@@ -95,6 +102,9 @@ int ksm_enrich_init(struct ksm_enricher *e, size_t max_procs, const char *proc_d
  * boot-relative start of an exiting process).  The strings ev->ctx points
  * to stay valid until the next call. */
 void ksm_enrich(struct ksm_enricher *e, struct ksm_event *ev, const struct ksm_boot_clock *clock);
+/* Only the container and cgroup path of the event's cgroup id (the
+ * policy's exec_blocked: no process table to learn from). */
+void ksm_enrich_cgroup(struct ksm_enricher *e, struct ksm_event *ev);
 void ksm_enrich_free(struct ksm_enricher *e);
 /* The live answer (the default ksm_user_lookup; ctx: the enricher): the
  * host's user database for a process whose root is ksysmon's own, the

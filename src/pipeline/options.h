@@ -28,7 +28,7 @@ struct ksm_options {
 	uint32_t event_mask;  /* bit (1 << type) per wanted event type */
 	uint32_t pids[KSM_MAX_PIDS];
 	size_t n_pids;
-	/* --container: ids or their prefixes (lowercase hex), "all", "host";
+	/* --container: ids or their prefixes (hex, either case), "all", "host";
 	 * point into argv */
 	const char *containers[KSM_MAX_CONTAINERS];
 	size_t n_containers;

@@ -192,17 +192,18 @@ static int set_pid(const struct ksm_opt *opt, struct ksm_options *o, const char 
 	return 0;
 }
 
-/* all, host, or 1 to 64 lowercase hex digits: an id or its prefix; which
- * running container a prefix names is decided at start */
+/* all, host, or 1 to 64 hex digits (either case: engines print lowercase,
+ * a pasted id may not be): an id or its prefix; which running container a
+ * prefix names is decided at start */
 static int set_container(const struct ksm_opt *opt, struct ksm_options *o, const char *arg,
 			 char *err, size_t errlen)
 {
 	size_t n = strlen(arg);
 	(void)opt;
 	if (strcmp(arg, "all") && strcmp(arg, "host") &&
-	    (n < 1 || n > 64 || strspn(arg, "0123456789abcdef") != n))
+	    (n < 1 || n > 64 || strspn(arg, "0123456789abcdefABCDEF") != n))
 		return ksm_fail(err, errlen,
-				"invalid --container '%s' (expected a container id or its prefix in lowercase hex, all or host; a name is not an id: podman ps --no-trunc shows ids)",
+				"invalid --container '%s' (expected a container id or its prefix in hex, all or host; a name is not an id: podman ps --no-trunc shows ids)",
 				arg);
 	if (o->n_containers == KSM_MAX_CONTAINERS)
 		return ksm_fail(err, errlen, "too many --container options (at most %d)",
@@ -403,8 +404,9 @@ const struct ksm_opt ksm_opts[] = {
 			"any container (all) or of the host (host);\n"
 			"repeatable",
 		.man =
-			"Only events of this container: its id or a prefix of it (lowercase hex)\n"
-			"naming exactly one running container at start, \\fBall\\fR (any container)\n"
+			"Only events of this container: its id or a prefix of it (hex digits, in\n"
+			"either case: engines print lowercase, an id pasted in capitals means the\n"
+			"same) naming exactly one running container at start, \\fBall\\fR (any container)\n"
 			"or \\fBhost\\fR (processes in no container).  Repeatable; events of the\n"
 			"others are counted as filtered.  A value naming none or several running\n"
 			"containers is refused with a one-line error.  The id selected stays\n"
@@ -425,10 +427,8 @@ const struct ksm_opt ksm_opts[] = {
 			"with a\n"
 			".B container_id\n"
 			"rule in the configuration.\n"
-			"Thread events carry no container: they are dropped by an id or\n"
-			".BR all ,\n"
-			"and kept by\n"
-			".BR host .\n",
+			"Thread events are selected by the thread's own cgroup, as the others\n"
+			"by their process's; an exec refused by the policy is always shown.\n",
 	},
 	{
 		.name = "max-args-bytes",

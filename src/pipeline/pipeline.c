@@ -52,8 +52,9 @@ static void capture_state(void *ctx, struct ksm_buf *b)
 				 p->enrich.users[i].ns_uid, p->enrich.users[i].name, false);
 	for (size_t i = 0; i < KSM_CGROUP_CACHE; i++) {
 		const struct ksm_cgroup_slot *s = &p->enrich.cgroups[i];
+		struct ksm_cgroup_fact f = ksm_enrich_cgroup_fact(s);
 		if (s->id)
-			ksm_capture_cgroup(b, s->id, s->in_container ? &s->c : NULL);
+			ksm_capture_cgroup(b, s->id, &f);
 	}
 }
 
@@ -85,10 +86,10 @@ static const char *record_user(void *ctx, const struct ksm_user_query *q, char *
 }
 
 /* Live: what was found of a cgroup, kept in the capture. */
-static void record_cgroup(void *ctx, uint64_t id, const struct ksm_container *c)
+static void record_cgroup(void *ctx, uint64_t id, const struct ksm_cgroup_fact *f)
 {
 	struct ksm_pipeline *p = ctx;
-	ksm_capture_cgroup(&p->capture.buf, id, c);
+	ksm_capture_cgroup(&p->capture.buf, id, f);
 }
 
 /* Replay: the name the capture recorded. */
@@ -114,11 +115,11 @@ static const char *recorded_user(void *ctx, const struct ksm_user_query *q, char
 static bool replay_cgroup(struct ksm_pipeline *p, const uint8_t *rec, uint32_t size)
 {
 	uint64_t id;
-	bool in;
+	struct ksm_cgroup_fact f;
 	struct ksm_container c;
-	if (!ksm_capture_read_cgroup(rec, size, &id, &in, &c))
+	if (!ksm_capture_read_cgroup(rec, size, &id, &f, &c))
 		return false;
-	ksm_enrich_set_cgroup(&p->enrich, id, in ? &c : NULL);
+	ksm_enrich_set_cgroup(&p->enrich, id, &f);
 	return true;
 }
 
@@ -426,7 +427,9 @@ static void handle(struct ksm_pipeline *p, struct ksm_event *ev, const void *raw
 	bool own = ev->type == KSM_EV_EVENTS_LOST || ev->type == KSM_EV_EXEC_BLOCKED;
 	bool shown = true;
 
-	if (!own) {
+	if (own) {
+		ksm_enrich_cgroup(&p->enrich, ev); /* a refused exec's container */
+	} else {
 		/* the process table learns from every event, shown or not */
 		p->user_recorded = false;
 		p->enrich.answer_once = p->replay && p->once_user.set;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "pipeline/select.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,9 +83,10 @@ bool ksm_select_event(const struct ksm_rules *rules, const struct ksm_event *ev,
 	if ((used & (1u << KSM_F_CONTAINER_RUNTIME)) && c)
 		copy_text(scratch, &f[KSM_F_CONTAINER_RUNTIME], (const uint8_t *)c->runtime,
 			  strlen(c->runtime));
-	/* the path the record carries (process_exec) */
-	if ((used & (1u << KSM_F_CGROUP)) && ev->has_ns && ev->ns.cgroup.present)
-		copy_text(scratch, &f[KSM_F_CGROUP], ev->ns.cgroup.data, ev->ns.cgroup.len);
+	/* the path the record carries (process_exec), or the one found for its id */
+	const struct ksm_text *cg = ev->ns.cgroup.present ? &ev->ns.cgroup : &ev->ctx.cgroup;
+	if ((used & (1u << KSM_F_CGROUP)) && ev->has_cgroup && cg->present)
+		copy_text(scratch, &f[KSM_F_CGROUP], cg->data, cg->len);
 	if (scratch->failed)
 		return true; /* out of memory: show rather than lose */
 
@@ -131,9 +133,24 @@ static void match_prefix(void *ctx, const struct ksm_container *c, uint64_t cgro
 	}
 }
 
-static int resolve(struct ksm_container_sel *s, const char *v, const struct ksm_cgroups *tree,
+/* An id as engines write it: hex digits in either case mean the same id,
+ * and engines give lowercase ones.  false: not hex, or too long. */
+static bool lower_id(const char *v, char out[KSM_CONTAINER_ID_MAX + 1])
+{
+	size_t n = strlen(v);
+	if (n > KSM_CONTAINER_ID_MAX || strspn(v, "0123456789abcdefABCDEF") != n)
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)v[i]);
+	return true;
+}
+
+static int resolve(struct ksm_container_sel *s, const char *given, const struct ksm_cgroups *tree,
 		   char *err, size_t errlen)
 {
+	char v[KSM_CONTAINER_ID_MAX + 1];
+	if (!lower_id(given, v))
+		return ksm_fail(err, errlen, "--container '%s' is not a container id", given);
 	struct prefix_match m = { .prefix = v, .len = strlen(v) };
 	if (!tree) {
 		snprintf(s->ids[s->n].id, sizeof(s->ids[s->n].id), "%s", v);
@@ -141,11 +158,11 @@ static int resolve(struct ksm_container_sel *s, const char *v, const struct ksm_
 		return 0;
 	}
 	if (ksm_cgroups_containers(tree, match_prefix, &m))
-		return ksm_fail(err, errlen, "--container '%s': the cgroup hierarchy cannot be read", v);
+		return ksm_fail(err, errlen, "--container '%s': the cgroup hierarchy cannot be read", given);
 	if (m.ambiguous)
-		return ksm_fail(err, errlen, "--container '%s' is ambiguous: several running containers have ids beginning so", v);
+		return ksm_fail(err, errlen, "--container '%s' is ambiguous: several running containers have ids beginning so", given);
 	if (!m.id[0])
-		return ksm_fail(err, errlen, "--container '%s': no running container has an id beginning so", v);
+		return ksm_fail(err, errlen, "--container '%s': no running container has an id beginning so", given);
 	snprintf(s->ids[s->n].id, sizeof(s->ids[s->n].id), "%s", m.id);
 	s->ids[s->n].len = strlen(m.id);
 	s->ids[s->n++].whole = true;

@@ -23,6 +23,7 @@
 
 #include "policy/hashcache.h"
 #include "ksysmon_event.h"
+#include "ksysmon_limits.h"
 #include "policy/mountids.h"
 #include "policy/policy.h"
 
@@ -35,7 +36,7 @@
 #define FUSE_DEVS_MAX 256  /* and overlay superblocks */
 #define STACKED_MAX 64 /* allowed opens on a stacked filesystem awaiting their backing open */
 #define STACKED_WAIT_NS 1000000000ull
-#define HELD_MAX 8       /* --audit: notices held for the overlay notice they belong to */
+#define HELD_MAX 16      /* --audit: notices held for the overlay notice they belong to */
 #define HELD_WAIT_MS 100
 #define TICK_NS 20000000ull  /* the timer looks at the threads this often */
 #define STUCK_NS 50000000ull /* in one call for longer: waiting on a filesystem */
@@ -111,6 +112,7 @@ struct ksm_deny {
 	int fan_fd;
 	int mnt_fd;  /* /proc/self/mountinfo, polled for POLLPRI */
 	int stop_fd; /* eventfd: readable once stopping */
+	int cgroup_fd; /* the unified cgroup hierarchy's root; -1: none */
 	atomic_bool stopping;
 	bool started;
 	bool stopped;
@@ -143,6 +145,8 @@ struct ksm_deny {
 	pthread_mutex_t fs_lock;
 	dev_t fuse_devs[FUSE_DEVS_MAX];
 	size_t n_fuse_devs;
+	dev_t overlay_devs[FUSE_DEVS_MAX];
+	size_t n_overlay_devs;
 	struct mount_id *mnt_ids;
 	size_t n_mnt_ids;
 	char *mountinfo; /* the mount thread's */
@@ -250,10 +254,13 @@ static bool is_fuse(const char *fstype)
 	return !strncmp(fstype, "fuse", 4) && (fstype[4] == ' ' || fstype[4] == '.' || !strncmp(fstype + 4, "blk ", 4));
 }
 
-/* What the marking met: FUSE superblocks (as many as fit), our mounts. */
+/* What the marking met: FUSE and overlay superblocks (as many as fit),
+ * our mounts. */
 struct fs_seen {
 	dev_t fuse[FUSE_DEVS_MAX];
 	size_t n_fuse;
+	dev_t overlay[FUSE_DEVS_MAX];
+	size_t n_overlay;
 	struct mount_id *mnt_ids;
 	size_t n_mnt_ids, cap;
 };
@@ -284,6 +291,8 @@ static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 	pthread_mutex_lock(&d->fs_lock);
 	memcpy(d->fuse_devs, f->fuse, f->n_fuse * sizeof(*f->fuse));
 	d->n_fuse_devs = f->n_fuse;
+	memcpy(d->overlay_devs, f->overlay, f->n_overlay * sizeof(*f->overlay));
+	d->n_overlay_devs = f->n_overlay;
 	struct mount_id *old = d->mnt_ids;
 	size_t n_old = d->n_mnt_ids;
 	d->mnt_ids = f->mnt_ids;
@@ -292,14 +301,26 @@ static void publish_fs(struct ksm_deny *d, struct fs_seen *f)
 	free_mounts(old, n_old);
 }
 
-static bool on_fuse(struct ksm_deny *d, dev_t dev)
+static bool dev_in(struct ksm_deny *d, const dev_t *devs, const size_t *n, dev_t dev)
 {
 	bool found = false;
 	pthread_mutex_lock(&d->fs_lock);
-	for (size_t i = 0; i < d->n_fuse_devs && !found; i++)
-		found = d->fuse_devs[i] == dev;
+	for (size_t i = 0; i < *n && !found; i++)
+		found = devs[i] == dev;
 	pthread_mutex_unlock(&d->fs_lock);
 	return found;
+}
+
+static bool on_fuse(struct ksm_deny *d, dev_t dev)
+{
+	return dev_in(d, d->fuse_devs, &d->n_fuse_devs, dev);
+}
+
+/* An overlay our namespace mounts: another namespace's mount of it (a
+ * container's root) is an exec's own open, its layer's file opened next. */
+static bool on_overlay(struct ksm_deny *d, dev_t dev)
+{
+	return dev_in(d, d->overlay_devs, &d->n_overlay_devs, dev);
 }
 
 /* Where fd was opened (fdinfo's mnt_id; procfs, no filesystem asked). */
@@ -400,6 +421,8 @@ static int mark_all(struct ksm_deny *d, bool verbose)
 			continue; /* no exec waits for ksysmon's open of a FUSE file */
 		if (is_fuse(fstype))
 			seen.fuse[seen.n_fuse++] = makedev(maj, min);
+		if (!strncmp(fstype, "overlay ", 8) && seen.n_overlay < FUSE_DEVS_MAX)
+			seen.overlay[seen.n_overlay++] = makedev(maj, min);
 		int r = fanotify_mark(d->fan_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM | FAN_MARK_DONT_FOLLOW, mask,
 				      AT_FDCWD, mnt);
 		int e = r ? errno : 0;
@@ -444,11 +467,68 @@ static void *mounter_main(void *arg)
 
 /* ---- records ---- */
 
+/* The path of process pid's cgroup in the unified hierarchy: the "0::"
+ * line of /proc/PID/cgroup (procfs and the cgroup file system: nothing a
+ * user's file system can hold up), into buf (NUL-terminated); false when
+ * it cannot be read or does not fit. */
+static bool proc_cgroup(uint32_t pid, char *buf, size_t size)
+{
+	char name[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	snprintf(name, sizeof(name), "/proc/%u/cgroup", pid);
+	FILE *f = fopen(name, "re");
+	if (!f)
+		return false;
+	ssize_t n;
+	while (!found && (n = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		size_t len = (size_t)n - 3 - (line[n - 1] == '\n');
+		if (len >= size)
+			break;
+		memcpy(buf, line + 3, len);
+		buf[len] = '\0';
+		found = true;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * The cgroup of process pid (its first thread's, as /proc/PID/cgroup
+ * shows it) while its exec waits for the answer (with --audit, just
+ * after: a process gone by then has none): its id, the inode of its
+ * directory in the hierarchy, and its path (in buf) when shorter than
+ * KSM_NS_PATH_MAX, as records carry one (a longer one is found from the
+ * id, as for other records).  false: not known (nor is a path longer than
+ * buf).
+ */
+static bool exec_cgroup(const struct ksm_deny *d, uint32_t pid, struct ksm_task_cgroup *cg,
+			char *buf, size_t size)
+{
+	struct stat st;
+	memset(cg, 0, sizeof(*cg));
+	if (d->cgroup_fd < 0 || !proc_cgroup(pid, buf, size))
+		return false;
+	if (fstatat(d->cgroup_fd, buf[1] ? buf + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISDIR(st.st_mode))
+		return false;
+	size_t len = strlen(buf);
+	cg->id = (uint64_t)st.st_ino;
+	cg->path.length = len < KSM_NS_PATH_MAX ? (uint32_t)len : 0;
+	return true;
+}
+
 static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t *sha256,
 		 const char *path, const char *rule)
 {
-	size_t plen = strlen(path), rlen = strlen(rule);
-	size_t size = (sizeof(struct ksm_exec_blocked) + plen + rlen + 7) & ~(size_t)7;
+	char cpath[PATH_MAX];
+	struct ksm_task_cgroup cg;
+	bool has_cg = exec_cgroup(d, pid, &cg, cpath, sizeof(cpath));
+	size_t plen = strlen(path), rlen = strlen(rule), clen = has_cg ? cg.path.length : 0;
+	size_t size = (sizeof(struct ksm_exec_blocked) + plen + rlen + clen + 7) & ~(size_t)7;
 	struct pending *p = calloc(1, sizeof(*p) + size);
 	if (!p) {
 		pthread_mutex_lock(&d->lock);
@@ -474,6 +554,12 @@ static void push(struct ksm_deny *d, uint32_t pid, uint32_t flags, const uint8_t
 	r->rule.offset = (uint32_t)(sizeof(*r) + plen);
 	r->rule.length = (uint32_t)rlen;
 	memcpy(s + plen, rule, rlen);
+	if (has_cg) { /* in the namespace block's place */
+		r->hdr.flags |= KSM_HF_CGROUP;
+		cg.path.offset = clen ? (uint32_t)(sizeof(*r) + plen + rlen) : 0;
+		memcpy(s + plen + rlen, cpath, clen);
+		memcpy(&r->ns, &cg, sizeof(cg));
+	}
 	p->size = size;
 
 	pthread_mutex_lock(&d->lock);
@@ -944,7 +1030,9 @@ static void decide(struct ksm_deny *d, struct notice *n)
 	bool lost = unreachable(n);
 	s->rec_flags = (deleted ? KSM_BLOCKED_PATH_DELETED : 0) |
 		       (lost ? KSM_BLOCKED_PATH_UNREACHABLE : 0);
-	s->stacked = have_st && n->where == MNT_OURS_STACKED;
+	/* an overlay's own open, through our mount or another namespace's */
+	s->stacked = have_st && (n->where == MNT_OURS_STACKED ||
+				 (n->where == MNT_PRIVATE && on_overlay(d, s->st.st_dev)));
 	/* a file no root leads to has no path a rule names */
 	struct finding f = { .rule = lost ? NULL : ksm_policy_match_path(&d->policy, path) };
 	/* a FUSE server may show ksysmon other bytes than the exec gets */
@@ -1015,55 +1103,74 @@ static enum take take_event(struct ksm_deny *d, struct worker *w, struct fanotif
 	}
 }
 
-/* Whether held is the backing open of the (later) notice md of an
- * overlay's file: the same process, a file of another filesystem with
- * md's attributes. */
-static bool backing_notice(const struct fanotify_event_metadata *held, const struct fanotify_event_metadata *md,
-			   const struct stat *st)
+/* One notice held for the overlay notice it may belong to. */
+struct held_notice {
+	struct notice n;
+	struct stat st;
+	bool have_st;
+	bool stacked; /* an overlay's own open: through our mount, or another namespace's */
+};
+
+static void hold(struct ksm_deny *d, struct held_notice *h, const struct notice *n)
 {
-	struct stat hst;
-	if (held->pid != md->pid || !cached_attrs(held->fd, &hst) || hst.st_dev == st->st_dev)
+	h->n = *n;
+	h->have_st = cached_attrs(n->md.fd, &h->st);
+	h->stacked = h->have_st && (n->where == MNT_OURS_STACKED ||
+				    (n->where == MNT_PRIVATE && on_overlay(d, h->st.st_dev)));
+}
+
+/* Whether a is the backing open of the later notice b of an overlay's
+ * file: the same process, a file of another filesystem with b's
+ * attributes. */
+static bool backs(const struct held_notice *a, const struct held_notice *b)
+{
+	if (!b->stacked || !a->have_st || a->n.md.pid != b->n.md.pid || a->st.st_dev == b->st.st_dev)
 		return false;
-	struct stacked_open o = stacked_of((uint32_t)md->pid, st, 0);
-	return same_attrs(&o, &hst);
+	struct stacked_open o = stacked_of((uint32_t)b->n.md.pid, &b->st, 0);
+	return same_attrs(&o, &a->st);
 }
 
 /*
  * --audit: a notice comes when an open ends, so an overlay's backing open
  * (through a mount of no namespace) is noticed before the overlay's own.
- * Such notices are held until one through a mount of our namespace comes:
- * those of the same process for a file with the same attributes were its
- * backing opens, the same attempt; the others are decided as they are.
+ * Such notices are held until one through a mount of our namespace comes
+ * (or none for a while): a notice that a later one of an overlay's own
+ * open (through our mount, or, for an overlay our namespace also mounts
+ * such as a container's root, through another namespace's) shows to be its
+ * backing open (the same process, a file with the same attributes) is the
+ * same attempt; the others are decided as they are, in their order.  So
+ * the execs of several containers at once, and nested overlays, each make
+ * one decision.
  */
 static void settle_notices(struct ksm_deny *d, struct worker *w, const struct notice *first)
 {
-	struct notice held[HELD_MAX], next;
+	struct held_notice held[HELD_MAX + 1];
 	struct fanotify_event_metadata md;
 	size_t n = 0;
 	enum take t;
-	held[n++] = *first;
+	hold(d, &held[n++], first);
 	for (;;) {
 		t = take_event(d, w, &md, HELD_WAIT_MS);
-		if (t == TAKE_EVENT)
-			next = notice_of(d, &md);
-		if (t != TAKE_EVENT || n == HELD_MAX || next.where != MNT_PRIVATE)
+		if (t != TAKE_EVENT)
 			break;
-		held[n++] = next;
+		struct notice next = notice_of(d, &md);
+		hold(d, &held[n++], &next); /* the last one too: it may be an overlay's open */
+		if (next.where != MNT_PRIVATE || n == HELD_MAX + 1)
+			break;
 	}
-	struct stat st;
-	bool stacked = t == TAKE_EVENT && next.where == MNT_OURS_STACKED && cached_attrs(md.fd, &st);
 	for (size_t i = 0; i < n; i++) {
-		if (stacked && backing_notice(&held[i].md, &md, &st)) {
+		bool backing = false;
+		for (size_t j = i + 1; j < n && !backing; j++)
+			backing = backs(&held[i], &held[j]);
+		if (backing) {
 			pthread_mutex_lock(&d->pend_lock);
 			d->backing++;
 			pthread_mutex_unlock(&d->pend_lock);
-			close(held[i].md.fd);
+			close(held[i].n.md.fd);
 		} else {
-			decide(d, &held[i]);
+			decide(d, &held[i].n);
 		}
 	}
-	if (t == TAKE_EVENT)
-		decide(d, &next);
 }
 
 /* Reads and decides one event; false when there was none. */
@@ -1170,6 +1277,7 @@ int ksm_deny_start(struct ksm_deny **out, const struct ksm_deny_config *cfg, cha
 	if (!d)
 		return ksm_fail(err, errlen, "out of memory for the deny policy");
 	d->fan_fd = d->mnt_fd = d->stop_fd = -1;
+	d->cgroup_fd = cfg->cgroup_root_fd >= 0 ? fcntl(cfg->cgroup_root_fd, F_DUPFD_CLOEXEC, 0) : -1;
 	d->tail = &d->head;
 	d->self = getpid();
 	d->audit = cfg->audit;
@@ -1346,6 +1454,8 @@ void ksm_deny_free(struct ksm_deny *d)
 		close(d->mnt_fd);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	if (d->cgroup_fd >= 0)
+		close(d->cgroup_fd);
 	ksm_hashcache_free(d->cache);
 	ksm_policy_free(&d->policy);
 	if (d->started) {

@@ -13,7 +13,9 @@
  * the notices in order), path rules are decided from
  * the dentry cache, content goes to hasher threads, and a timer answers
  * every exec whose timeout passed.  Refusals are queued as exec_blocked
- * records that the main loop takes with ksm_deny_drain().
+ * records that the main loop takes with ksm_deny_drain(), each with the
+ * cgroup of the process that tried (/proc/PID/cgroup), read before the
+ * exec is answered.
  *
  * Safety: ksysmon's own process is always allowed; an exec that cannot be
  * decided within the timeout (or whose file cannot be read, or lives on
@@ -45,6 +47,9 @@ struct ksm_deny_config {
 	 * later; may be NULL */
 	void (*watched)(void *ctx, const uint32_t *sb_devs, size_t n);
 	void *watched_ctx;
+	/* the unified cgroup hierarchy's root directory (-1: none), where the
+	 * id of a refused exec's cgroup is read; the engine keeps a copy */
+	int cgroup_root_fd;
 };
 
 struct ksm_deny;

@@ -2,10 +2,12 @@
 #include "sinks/capture.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/errmsg.h"
+#include "ksysmon_limits.h"
 
 /* ---- writing ----------------------------------------------------------- */
 
@@ -127,21 +129,27 @@ void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx)
 	ksm_buf_put(b, ctx->sha256_error, len);
 }
 
-void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c)
+void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_cgroup_fact *f)
 {
 	struct ksm_cap_cgroup r = { .cgroup_id = cgroup_id };
+	const struct ksm_container *c = f->container;
 	uint32_t end = sizeof(r);
 	size_t rlen = c ? strlen(c->runtime) : 0, ilen = c ? strlen(c->id) : 0;
+	size_t plen = f->path.present ? cap_len(f->path.len, KSM_NS_PATH_MAX - 1) : 0;
 
-	r.flags = c ? KSM_CAP_CGROUP_CONTAINER : 0;
+	r.flags = (c ? KSM_CAP_CGROUP_CONTAINER : 0) | KSM_CAP_CGROUP_PATH |
+		  (f->path_cut ? KSM_CAP_CGROUP_PATH_CUT : 0);
 	r.runtime = place(&end, rlen);
 	r.id = place(&end, ilen);
+	r.path = place(&end, plen);
 	r.hdr = annotation(KSM_CAP_CGROUP, end);
 	ksm_buf_put(b, &r, sizeof(r));
 	if (c) {
 		ksm_buf_put(b, c->runtime, rlen);
 		ksm_buf_put(b, c->id, ilen);
 	}
+	if (plen) /* its end: what is shown */
+		ksm_buf_put(b, f->path.data + f->path.len - plen, plen);
 }
 
 void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx)
@@ -367,16 +375,29 @@ bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, struct ksm_cap_use
 }
 
 bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
-			     bool *in_container, struct ksm_container *c)
+			     struct ksm_cgroup_fact *f, struct ksm_container *c)
 {
-	FIXED(struct ksm_cap_cgroup, r);
+	struct ksm_cap_cgroup r = { 0 };
 	struct ksm_text runtime, id;
-	*cgroup_id = r.cgroup_id;
-	*in_container = r.flags & KSM_CAP_CGROUP_CONTAINER;
-	if (!r.cgroup_id || !str_in(rec, size, sizeof(r), r.runtime, &runtime) ||
-	    !str_in(rec, size, sizeof(r), r.id, &id))
+	uint32_t fixed = offsetof(struct ksm_cap_cgroup, path);
+
+	if (size < fixed)
 		return false;
-	if (!*in_container)
+	memcpy(&r, rec, fixed);
+	if (r.flags & KSM_CAP_CGROUP_PATH) { /* the path's string is part of the fixed part */
+		fixed = sizeof(r);
+		if (size < fixed)
+			return false;
+		memcpy(&r, rec, fixed);
+	}
+	*cgroup_id = r.cgroup_id;
+	memset(f, 0, sizeof(*f));
+	if (!r.cgroup_id || !str_in(rec, size, fixed, r.runtime, &runtime) ||
+	    !str_in(rec, size, fixed, r.id, &id) || !str_in(rec, size, fixed, r.path, &f->path) ||
+	    f->path.len > KSM_NS_PATH_MAX - 1)
+		return false;
+	f->path_cut = f->path.present && (r.flags & KSM_CAP_CGROUP_PATH_CUT);
+	if (!(r.flags & KSM_CAP_CGROUP_CONTAINER))
 		return true;
 	/* the names and lengths the parser gives, nothing else */
 	const char *name = ksm_container_runtime((const char *)runtime.data, runtime.len);
@@ -385,6 +406,7 @@ bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup
 	c->runtime = name;
 	memcpy(c->id, id.data, id.len);
 	c->id[id.len] = '\0';
+	f->container = c;
 	return true;
 }
 

@@ -127,6 +127,9 @@ struct ksm_cap_user_ns_id {
 };
 
 #define KSM_CAP_CGROUP_CONTAINER 1u /* else in none: the host's, or gone */
+/* the record has path (older ones end before it, and say nothing of it) */
+#define KSM_CAP_CGROUP_PATH 2u
+#define KSM_CAP_CGROUP_PATH_CUT 4u /* path is the end of a longer one */
 
 /* KSM_CAP_CGROUP: what the live monitor found of a cgroup id, also from
  * the hierarchy where no record carried the path, so that a replay says
@@ -134,10 +137,13 @@ struct ksm_cap_user_ns_id {
 struct ksm_cap_cgroup {
 	struct ksm_header hdr;
 	ksm_u64 cgroup_id;
-	ksm_u32 flags; /* KSM_CAP_CGROUP_CONTAINER */
+	ksm_u32 flags; /* KSM_CAP_CGROUP_* */
 	ksm_u32 reserved;
 	struct ksm_str runtime;
 	struct ksm_str id;
+	/* with KSM_CAP_CGROUP_PATH: the path found (absent: not known), at
+	 * most KSM_NS_PATH_MAX - 1 bytes */
+	struct ksm_str path;
 };
 
 #define KSM_CAP_HASH_DIGEST 1u /* else error says why there is none */
@@ -192,13 +198,20 @@ struct ksm_cap_user_view {
 void ksm_capture_user(struct ksm_buf *b, uint64_t mnt_ns, uint32_t uid, uint32_t ns_uid,
 		      const char *name, bool own_root);
 void ksm_capture_hash(struct ksm_buf *b, const struct ksm_context *ctx);
-/* c NULL: the cgroup is in no container */
-void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_container *c);
+/* What is known of a cgroup id: its container (NULL: none) and path (not
+ * present: not known; cut: the end of a longer one), as the client shows
+ * them. */
+struct ksm_cgroup_fact {
+	const struct ksm_container *container;
+	struct ksm_text path;
+	bool path_cut;
+};
+void ksm_capture_cgroup(struct ksm_buf *b, uint64_t cgroup_id, const struct ksm_cgroup_fact *f);
 /* ctx's root_at and root_host (at most KSM_CAP_ROOT_MAX bytes) */
 void ksm_capture_root(struct ksm_buf *b, const struct ksm_context *ctx);
 #define KSM_CAP_ROOT_MAX 4095
 /* Room the annotations written with one event may need. */
-#define KSM_CAPTURE_ANNOTATION_MAX (1024 + KSM_CAP_ROOT_MAX + 64)
+#define KSM_CAPTURE_ANNOTATION_MAX (2048 + KSM_CAP_ROOT_MAX + 64)
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -234,9 +247,10 @@ bool ksm_capture_read_clock(const uint8_t *rec, uint32_t size, uint64_t *boot_ns
 bool ksm_capture_read_proc(const uint8_t *rec, uint32_t size, struct ksm_cap_proc_view *out);
 /* KSM_CAP_USER (mnt_ns 0) or KSM_CAP_USER_NS; out->name points into rec */
 bool ksm_capture_read_user(const uint8_t *rec, uint32_t size, struct ksm_cap_user_view *out);
-/* *in_container false: the cgroup is in none (*c untouched) */
+/* f->container: c, or NULL when the cgroup is in none (c untouched);
+ * f->path points into the record (not present: a record without it) */
 bool ksm_capture_read_cgroup(const uint8_t *rec, uint32_t size, uint64_t *cgroup_id,
-			     bool *in_container, struct ksm_container *c);
+			     struct ksm_cgroup_fact *f, struct ksm_container *c);
 /* *at (enum ksm_root_at, checked) and *path (with KSM_ROOT_AT_PATH) */
 bool ksm_capture_read_root(const uint8_t *rec, uint32_t size, uint8_t *at, struct ksm_text *path);
 bool ksm_capture_read_hash(const uint8_t *rec, uint32_t size, bool *has_digest,

@@ -61,6 +61,15 @@ def seeds():
                            struct.pack("<IIQQ", 1000, 10, 9 * 10**7, 7 * 10**7), FILE_ID],
                        [exe, b"./tool", argv, b"/tmp"]),
         "thread": record(4, [struct.pack("<IIQ", 11, 12, 9 * 10**7)]),
+        # with the thread's cgroup block (KSM_HF_CGROUP); a path the kernel never sets
+        "thread-cgroup": record(5, [struct.pack("<IIQ", 11, 12, 9 * 10**7), struct.pack("<Q", 77),
+                                    None], [b"/libpod_parent/libpod-" + b"ab" * 32], flags=16),
+        # what the live monitor found of a cgroup id: with its path, and in
+        # the older form without one
+        "cgroup": record(0x106, [struct.pack("<QII", 77, 3, 0), None, None, None],
+                         [b"podman", b"ab" * 32, b"/libpod_parent/libpod-" + b"ab" * 32]),
+        "cgroup-older": record(0x106, [struct.pack("<QII", 78, 1, 0), None, None],
+                               [b"lxc", b"web"]),
         "image": record(6, [struct.pack("<IIQQQII", 11, 11, 0x7f0000000000, 0x20000, 42, 8, 3),
                             None, struct.pack("<Q", 9 * 10**7), FILE_ID], [b"/memfd:x (deleted)"]),
         "exit": record(3, [struct.pack("<IIII16s", 11, 11, 0x8b, 0, comm(b"tool")),
@@ -68,6 +77,11 @@ def seeds():
         "lost": record(7, [struct.pack("<9Q", 0, 1, 2, 3, 4, 5, 6, 7, 8)], flags=1),
         "blocked": record(8, [struct.pack("<II32s", 11, 3, bytes(32)), None, None],
                           [b"/tmp/evil", b"/tmp/*"], flags=1),
+        # the fanotify engine's, with the cgroup block in the namespace block's place
+        "blocked-cgroup": record(8, [struct.pack("<II32s", 11, 0, bytes(32)), None, None,
+                                     struct.pack("<Q", 77), None],
+                                 [b"/tmp/evil", b"/tmp/*", b"/libpod_parent/libpod-" + b"ab" * 32],
+                                 flags=1 | 16),
     }
     whole = header() + b"".join(out.values())
     files = {"all": whole, "empty-body": header(), "each-" + "clock": header() + out["clock"]}

@@ -456,6 +456,94 @@ def cgroup_id(path):
     return os.stat(os.path.join(unified_mount(), path.lstrip("/"))).st_ino
 
 
+def thread_cgroup(pid, tid):
+    """(path, id) of one thread's own cgroup in the unified hierarchy: the
+    "0::" line of /proc/PID/task/TID/cgroup (in a threaded subtree a
+    thread's may differ from its process's) and its directory's inode."""
+    with open("/proc/%d/task/%d/cgroup" % (pid, tid)) as f:
+        for line in f:
+            if line.startswith("0::"):
+                path = line[3:].rstrip("\n")
+                return path, cgroup_id(path)
+    raise RuntimeError("thread %d/%d: no unified cgroup line" % (pid, tid))
+
+
+def host_tid(pid, ns_tid):
+    """The host id of the thread of process pid whose id in the process's
+    own pid namespace is ns_tid (the last NSpid of its task status)."""
+    for t in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+            for line in f:
+                if line.startswith("NSpid:") and int(line.split()[-1]) == ns_tid:
+                    return int(t)
+    raise KeyError("process %d has no thread %d in its namespace" % (pid, ns_tid))
+
+
+class ThreadChain:
+    """`workload wait-stdin thread-chain N` in a container (podman run -i,
+    RUN_FLAGS) or on the host (in_container False), driven one line at a
+    time: start() lets thread 1 begin, next() each following one, finish()
+    ends them all.  Each thread's truth is read while it waits for its
+    line: threads[host tid] = (cgroup path, cgroup id).  pid is the host
+    pid; container the Container (None on the host)."""
+
+    def __init__(self, s, n, tag="chain", in_container=True):
+        self.n, self.threads, self.container = n, {}, None
+        argv = ["wait-stdin", "thread-chain", str(n)]
+        if in_container:
+            name = unique_name(tag)
+            self.cidfile = os.path.join(tempfile.mkdtemp(prefix="ksysmon-cid."), "cid")
+            cmd = ["podman", "run", "-i", "--rm", "--cidfile", self.cidfile, *RUN_FLAGS,
+                   "--name", name, IMAGE, WORKLOAD_IN_IMAGE] + argv
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         env=_engine_env())
+        else:
+            self.proc = subprocess.Popen([WORKLOAD] + argv, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE)
+        self.line("pid")
+        if in_container:
+            with open(self.cidfile) as f:
+                self.container = Container(f.read().strip(), name)
+            s.made.append(self.container)
+            self.pid = self.container.pid()
+        else:
+            self.pid = self.proc.pid
+
+    def line(self, key):
+        got = self.proc.stdout.readline().decode()
+        k, _, v = got.strip().partition("=")
+        if k != key:
+            raise RuntimeError("workload said %r, not %s=" % (got, key))
+        return int(v)
+
+    def _go(self):
+        self.proc.stdin.write(b"\n")
+        self.proc.stdin.flush()
+
+    def _thread_started(self):
+        self.line("pid")  # thread-chain's own, after the first line
+        self._note(self.line("tid"))
+
+    def _note(self, tid):
+        if self.container:
+            tid = host_tid(self.pid, tid)
+        self.threads[tid] = thread_cgroup(self.pid, tid)
+
+    def start(self):
+        self._go()
+        self._thread_started()
+
+    def next(self):
+        self._go()
+        self._note(self.line("tid"))
+
+    def finish(self, timeout=30):
+        """The last line: every thread ends, then the process."""
+        self._go()
+        self.proc.stdin.close()
+        return self.proc.wait(timeout)
+
+
 def init_tree(pid):
     """(parents walked, whether they lead to the namespace's init) for a
     process in a non-initial pid namespace, from /proc: its parents are

@@ -72,6 +72,12 @@
  *                                      waits until it is gone, then SYS_exit C2
  *   workload thread-exit-group C       a thread calls exit(C) while the
  *                                      initial thread waits
+ *   workload thread-chain N            thread 1 (started by the initial one)
+ *                                      prints tid= and waits for a line on
+ *                                      stdin; then thread k starts thread
+ *                                      k+1, which does the same, up to N;
+ *                                      each one ends after its successor, so
+ *                                      that all N live before the last line
  *
  * The four storms also read two environment variables, for the benchmarks:
  *   WORKLOAD_IDS=FILE   write the ids the storm created to FILE at the end,
@@ -773,6 +779,36 @@ static int run_hold(int argc, char **argv)
 	return rc;
 }
 
+static long chain_len;
+
+static void *chain_thread(void *arg)
+{
+	long k = (long)(intptr_t)arg;
+	char line[64];
+	pthread_t t;
+
+	printf("tid=%d\n", gettid_());
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin) || k >= chain_len)
+		return NULL;
+	if (pthread_create(&t, NULL, chain_thread, (void *)(intptr_t)(k + 1)))
+		return NULL;
+	pthread_join(t, NULL);
+	return NULL;
+}
+
+static int run_thread_chain(long n)
+{
+	pthread_t t;
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+	chain_len = n;
+	if (n < 1 || pthread_create(&t, NULL, chain_thread, (void *)(intptr_t)1))
+		return 1;
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static int dispatch(int argc, char **argv)
 {
 	if (argc < 2)
@@ -826,6 +862,8 @@ static int dispatch(int argc, char **argv)
 		return run_leader_exit(atoi(argv[2]), atoi(argv[3]));
 	if (!strcmp(cmd, "thread-exit-group") && argc == 3)
 		return run_thread_exit_group(atoi(argv[2]));
+	if (!strcmp(cmd, "thread-chain") && argc == 3)
+		return run_thread_chain(atol(argv[2]));
 	if (!strcmp(cmd, "clone-parent") && argc >= 3)
 		return run_clone_parent(argc - 2, argv + 2);
 	if (!strcmp(cmd, "orphans") && argc >= 4)

@@ -353,11 +353,16 @@ def check_config(case):
                              % (kernel, user))
 
 
+def cgroup_of(case, name):
+    """The id of a cgroup the case made (the inode stat gave in the guest)."""
+    return int(case.text(name + ".id").strip())
+
+
 def check_scope(case):
     evs = started_events(case)
     cid = "5ca1ab1e0123456789abcdef0123456789abcdef0123456789abcdef01234567"
-    for name, code, cgroup in (("inside", 3, "/ksm_scope/libpod-" + cid),
-                               ("below", 4, "/ksm_scope/libpod-%s/sub" % cid)):
+    top, sub = "/ksm_scope/libpod-" + cid, "/ksm_scope/libpod-%s/sub" % cid
+    for name, code, cgroup in (("inside", 3, top), ("below", 4, sub)):
         _, child, status = vfork_truth(case, name)
         eq(status >> 8, code, "wait status of the %s child" % name)
         ex = one(evs, child, "process_exec")
@@ -366,11 +371,26 @@ def check_scope(case):
         eq(one(evs, child, "process_exit").get("exit_code"), code, "%s exit code" % name)
     _, outside, _ = vfork_truth(case, "outside")
     eq(by_pid(evs, outside), [], "events of the process outside")
+    # threads: each event with the thread's cgroup (read in the kernel),
+    # its path and container; those outside dropped before the queue
+    t = case.truth("threads_inside")
+    pid, tids = int(t["pid"][0]), [int(x) for x in t["tid"]]
+    eq(len(tids), 2, "threads started inside")
+    mine = by_pid(evs, pid)
+    got = sorted((e["type"], e["tid"]) for e in mine if e["type"].startswith("thread_"))
+    eq(got, sorted((k, tid) for tid in tids for k in ("thread_create", "thread_exit")),
+       "thread events inside")
+    eq(sorted(e["type"] for e in mine if not e["type"].startswith("thread_")),
+       ["process_exec", "process_exit"], "process events of the threads' process")
+    for e in mine:
+        eq((e.get("cgroup_id"), e.get("cgroup"), e.get("container_runtime")),
+           (cgroup_of(case, "sub"), sub, "podman"), "cgroup of %s %d" % (e["type"], e["tid"]))
+    eq(by_pid(evs, int(case.truth("threads_outside")["pid"][0])), [], "events of the threads outside")
     for e in evs:
         eq(e.get("container_id"), cid, "container of every event shown")
     kernel, _ = case.filtered()
-    if kernel < 3:
-        raise AssertionError("filtered: kernel=%d, want >= 3" % kernel)
+    if kernel < 7:
+        raise AssertionError("filtered: kernel=%d, want >= 7" % kernel)
 
 
 def check_deny(case):
@@ -382,6 +402,11 @@ def check_deny(case):
     eq(ev["path"], path, "exec_blocked path")
     eq(ev["rule"], os.path.join(os.path.dirname(path), "ksm-denied*"), "exec_blocked rule")
     eq(ev.get("audit", False), False, "exec_blocked audit")
+    # tried in a cgroup named as podman names a container's
+    cid = "de11ed0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+    eq((ev.get("cgroup_id"), ev.get("cgroup"), ev.get("container_id"), ev.get("container_runtime")),
+       (cgroup_of(case, "cgroup"), "/ksm_deny/libpod-" + cid, cid, "podman"),
+       "exec_blocked cgroup and container")
     eq([e for e in by_pid(evs, pid, "process_exec") if e["image"] == path], [],
        "process_exec of the denied file")
     _, child, status = vfork_truth(case, "allowed")

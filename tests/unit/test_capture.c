@@ -3,6 +3,8 @@
  * files are named by the byte offset of the damage. */
 #include "unit.h"
 
+#include "ksysmon_limits.h"
+
 #include "sinks/capture.h"
 
 static const struct ksm_capture_info info = {
@@ -322,51 +324,128 @@ static void test_annotation_bounds(void **state)
 	ksm_buf_free(&b);
 }
 
+static struct ksm_cgroup_fact fact(const struct ksm_container *c, const char *path, bool cut)
+{
+	struct ksm_cgroup_fact f = { .container = c, .path_cut = cut };
+	if (path)
+		f.path = (struct ksm_text){ (const uint8_t *)path, (uint32_t)strlen(path), false, true };
+	return f;
+}
+
 /* What a live monitor found of a cgroup: a container of any runtime, its
- * name whole (255 bytes), or none; a forged runtime, an id too long or
- * holding a NUL, or a string out of the record is refused. */
+ * name whole (255 bytes), or none; its path, cut or not; a forged
+ * runtime, an id too long or holding a NUL, a path longer than is ever
+ * shown, or a string out of the record is refused. */
 static void test_cgroup_annotation(void **state)
 {
 	(void)state;
 	struct ksm_buf b = { 0 };
 	struct ksm_container c = { .runtime = "lxc" }, got;
+	struct ksm_cgroup_fact f;
 	uint64_t id;
-	bool in;
 	memset(c.id, 'n', KSM_CONTAINER_NAME_MAX);
 	c.id[KSM_CONTAINER_NAME_MAX] = '\0';
-	ksm_capture_cgroup(&b, 4242, &c);
-	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	struct ksm_cgroup_fact in = fact(&c, "/lxc.payload.nnn", false);
+	ksm_capture_cgroup(&b, 4242, &in);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
 	assert_int_equal(id, 4242);
-	assert_true(in);
+	assert_ptr_equal(f.container, &got);
 	assert_ptr_equal(got.runtime, ksm_container_runtime("lxc", 3));
 	assert_string_equal(got.id, c.id);
+	assert_true(f.path.present);
+	assert_int_equal(f.path.len, 16);
+	assert_memory_equal(f.path.data, "/lxc.payload.nnn", 16);
+	assert_false(f.path_cut);
 	ksm_buf_reset(&b);
-	ksm_capture_cgroup(&b, 17, NULL);
-	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	in = fact(NULL, "/", true);
+	ksm_capture_cgroup(&b, 17, &in);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
 	assert_int_equal(id, 17);
-	assert_false(in);
+	assert_null(f.container);
+	assert_int_equal(f.path.len, 1);
+	assert_true(f.path_cut);
+	/* gone before its path was found: neither */
+	ksm_buf_reset(&b);
+	in = fact(NULL, NULL, false);
+	ksm_capture_cgroup(&b, 18, &in);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
+	assert_null(f.container);
+	assert_false(f.path.present);
+	/* a longer path: its end, as shown */
+	char longer[KSM_NS_PATH_MAX + 10];
+	memset(longer, 'd', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 2] = 'E';
+	longer[sizeof(longer) - 1] = '\0';
+	ksm_buf_reset(&b);
+	in = fact(NULL, longer, true);
+	ksm_capture_cgroup(&b, 19, &in);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
+	assert_int_equal(f.path.len, KSM_NS_PATH_MAX - 1);
+	assert_int_equal(f.path.data[f.path.len - 1], 'E');
+	/* forged longer than that */
+	struct ksm_cap_cgroup *r = (struct ksm_cap_cgroup *)b.data;
+	r->path.length += 1;
+	r->path.offset -= 1;
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
 
 	/* forged: a runtime the parser never gives */
 	ksm_buf_reset(&b);
 	struct ksm_container bad = { .runtime = "rkt" };
 	snprintf(bad.id, sizeof(bad.id), "x");
-	ksm_capture_cgroup(&b, 5, &bad);
-	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	in = fact(&bad, NULL, false);
+	ksm_capture_cgroup(&b, 5, &in);
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
 	/* an id longer than any cgroup name, or holding a NUL */
 	ksm_buf_reset(&b);
-	ksm_capture_cgroup(&b, 5, &c);
-	struct ksm_cap_cgroup *r = (struct ksm_cap_cgroup *)b.data;
+	in = fact(&c, NULL, false);
+	ksm_capture_cgroup(&b, 5, &in);
+	r = (struct ksm_cap_cgroup *)b.data;
 	uint8_t *idp = (uint8_t *)b.data + r->id.offset;
 	idp[3] = '\0';
-	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
 	idp[3] = 'n';
 	r->id.length = KSM_CONTAINER_NAME_MAX + 1;
 	r->hdr.size += 1;
 	ksm_buf_putc(&b, 'n');
 	r = (struct ksm_cap_cgroup *)b.data;
-	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &in, &got));
-	/* cut short */
-	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, 30, &id, &in, &got));
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
+	/* cut short: before the path's string too */
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, 30, &id, &f, &got));
+	assert_false(ksm_capture_read_cgroup((uint8_t *)b.data, offsetof(struct ksm_cap_cgroup, path) + 4,
+					     &id, &f, &got));
+	ksm_buf_free(&b);
+}
+
+/* A cgroup annotation of an older capture: no path (its fixed part ends
+ * before it), its strings right after; read whatever its size, with no
+ * path rather than bytes of its other strings. */
+static void test_cgroup_annotation_older(void **state)
+{
+	(void)state;
+	struct ksm_buf b = { 0 };
+	struct ksm_container got;
+	struct ksm_cgroup_fact f;
+	uint64_t id;
+	size_t fixed = offsetof(struct ksm_cap_cgroup, path);
+	static const char runtime[] = "podman";
+	char cid[65];
+	memset(cid, 'a', 64);
+	cid[64] = '\0';
+	struct ksm_cap_cgroup r = { .hdr = { KSM_CAP_CGROUP, 0, (uint32_t)(fixed + 6 + 64), 0 },
+				    .cgroup_id = 6846, .flags = KSM_CAP_CGROUP_CONTAINER,
+				    .runtime = { (uint32_t)fixed, 6 },
+				    .id = { (uint32_t)fixed + 6, 64 } };
+	ksm_buf_put(&b, &r, fixed);
+	ksm_buf_put(&b, runtime, 6);
+	ksm_buf_put(&b, cid, 64);
+	assert_true(ksm_capture_read_cgroup((uint8_t *)b.data, (uint32_t)b.len, &id, &f, &got));
+	assert_int_equal(id, 6846);
+	assert_non_null(f.container);
+	assert_string_equal(got.runtime, "podman");
+	assert_string_equal(got.id, cid);
+	assert_false(f.path.present);
+	assert_false(f.path_cut);
 	ksm_buf_free(&b);
 }
 
@@ -378,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_records),
 		cmocka_unit_test(test_annotation_bounds),
 		cmocka_unit_test(test_cgroup_annotation),
+		cmocka_unit_test(test_cgroup_annotation_older),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

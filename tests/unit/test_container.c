@@ -196,6 +196,29 @@ static void test_selection_whole_id(void **state)
 	assert_true(ksm_container_selected(&replay, &abc));
 }
 
+/* An id pasted in capitals selects the container engines name in
+ * lowercase (the same hex number); a value that is no hex id is refused
+ * in one line, whoever calls. */
+static void test_selection_any_case(void **state)
+{
+	(void)state;
+	struct ksm_container c;
+	char path[128], err[256];
+	snprintf(path, sizeof(path), "/libpod_parent/libpod-%s", ID);
+	assert_true(parse(path, &c));
+	struct ksm_container_sel sel;
+	const char *upper[] = { "3F2A9C" };
+	assert_int_equal(ksm_container_sel_init(&sel, upper, 1, NULL, err, sizeof(err)), 0);
+	assert_string_equal(sel.ids[0].id, "3f2a9c");
+	assert_true(ksm_container_selected(&sel, &c));
+	const char *other[] = { "3F2B" };
+	assert_int_equal(ksm_container_sel_init(&sel, other, 1, NULL, err, sizeof(err)), 0);
+	assert_false(ksm_container_selected(&sel, &c));
+	const char *name[] = { "web-1" };
+	assert_int_equal(ksm_container_sel_init(&sel, name, 1, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "--container 'web-1' is not a container id");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_long_and_deep),
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_selection_whole_id),
+		cmocka_unit_test(test_selection_any_case),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -343,6 +343,124 @@ static void test_threads(void **state)
 	recb_free(&r);
 }
 
+/* A thread record with its cgroup block (KSM_HF_CGROUP): the thread's
+ * cgroup id, no path and no other namespace fact; the JSON view gives
+ * cgroup_id alone.  The 32-byte record of captures written before (no
+ * flag) still decodes, with no cgroup; the flag on a record too short
+ * for the block is a bad size, and a path inside the fixed part a bad
+ * string. */
+static void test_thread_cgroup(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	struct ksm_buf out = { 0 };
+	struct ksm_thread_cgroup *t = recb_start(&r, sizeof(*t), KSM_EV_THREAD_CREATE,
+						 KSM_HF_CGROUP | KSM_HF_TIME_REALTIME, T_REAL);
+	t->base.pid = 70;
+	t->base.tid = 77;
+	t->base.start_time = 5;
+	t->cgroup.id = 6846;
+	uint32_t n = recb_end(&r);
+	assert_int_equal(n, 48);
+	struct ksm_event ev = *decode_ok(&x, &r);
+	assert_true(ev.has_cgroup);
+	assert_false(ev.has_ns);
+	assert_int_equal(ev.ns.cgroup_id, 6846);
+	assert_absent(&ev.ns.cgroup);
+	assert_int_equal(ev.size, 48);
+	assert_int_equal(ev.pid, 70);
+	assert_int_equal(ev.tid, 77);
+	assert_int_equal(ev.start_time, 5);
+	ksm_format_json(&out, &ev);
+	assert_buf(&out, "{\"type\":\"thread_create\",\"time\":\"2023-11-14T22:13:20.123456789Z\","
+			 "\"pid\":70,\"tid\":77,\"cgroup_id\":6846}\n");
+	/* the path the client found for the id, cut or not */
+	static const char path[] = "/libpod_parent/libpod-3f2a";
+	ev.ctx.cgroup = (struct ksm_text){ (const uint8_t *)path, sizeof(path) - 1, false, true };
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_non_null(strstr(buf_str(&out), "\"cgroup_id\":6846,\"cgroup\":\"/libpod_parent/libpod-3f2a\"}"));
+	ev.ctx.cgroup_cut = true;
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_non_null(strstr(buf_str(&out), "\"cgroup\":\"/libpod_parent/libpod-3f2a\",\"cgroup_truncated\":true}"));
+	exact_free(&x);
+
+	/* a path string inside the fixed part */
+	t = (struct ksm_thread_cgroup *)r.buf;
+	t->cgroup.path = (struct ksm_str){ offsetof(struct ksm_thread_cgroup, cgroup), 4 };
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_BAD_STRING);
+	t->cgroup.path = (struct ksm_str){ 0, 0 };
+
+	/* the older record: 32 bytes, no flag */
+	mk_thread(&r, KSM_EV_THREAD_EXIT, T_REAL, 70, 77);
+	ev = *decode_ok(&x, &r);
+	assert_false(ev.has_cgroup);
+	assert_int_equal(ev.ns.cgroup_id, 0);
+	assert_int_equal(ev.size, sizeof(struct ksm_thread));
+	ksm_buf_reset(&out);
+	ksm_format_json(&out, &ev);
+	assert_null(strstr(buf_str(&out), "cgroup"));
+	/* the flag on a record without room for the block */
+	((struct ksm_header *)r.buf)->flags |= KSM_HF_CGROUP;
+	assert_int_equal(decode_exact(&x, r.buf, r.len, 0), KSM_DECODE_SHORT);
+	exact_free(&x);
+	ksm_buf_free(&out);
+	recb_free(&r);
+}
+
+/* An exec_blocked of the fanotify engine: the cgroup block in the
+ * namespace block's place, its path among the record's strings.  The
+ * namespace block wins when both flags are set; the flag on a type that
+ * never has the block is not read. */
+static void test_exec_blocked_cgroup(void **state)
+{
+	(void)state;
+	struct recb r = { 0 };
+	struct exact x = { 0 };
+	struct ksm_buf out = { 0 };
+	struct ksm_exec_blocked *b = recb_start(&r, sizeof(*b), KSM_EV_EXEC_BLOCKED,
+						KSM_HF_TIME_REALTIME | KSM_HF_CGROUP, T_REAL);
+	b->pid = 4242;
+	b->path = recb_cstr(&r, "/tmp/evil");
+	b->rule = recb_cstr(&r, "/tmp/*");
+	struct ksm_task_cgroup cg = { .id = 52275, .path = recb_cstr(&r, "/libpod_parent/libpod-ab") };
+	memcpy(&b->ns, &cg, sizeof(cg));
+	recb_end(&r);
+	struct ksm_event ev = *decode_ok(&x, &r);
+	assert_true(ev.has_cgroup);
+	assert_false(ev.has_ns);
+	assert_int_equal(ev.ns.cgroup_id, 52275);
+	assert_text(&ev.ns.cgroup, "/libpod_parent/libpod-ab", 24, false);
+	assert_text(&ev.u.blocked.path, "/tmp/evil", 9, false);
+	ksm_format_json(&out, &ev);
+	assert_buf(&out, "{\"type\":\"exec_blocked\",\"time\":\"2023-11-14T22:13:20.123456789Z\","
+			 "\"pid\":4242,\"path\":\"/tmp/evil\",\"rule\":\"/tmp/*\",\"audit\":false,"
+			 "\"cgroup_id\":52275,\"cgroup\":\"/libpod_parent/libpod-ab\"}\n");
+	exact_free(&x);
+
+	/* both flags: the namespace block, whose cgroup is empty here */
+	b = (struct ksm_exec_blocked *)r.buf;
+	b->hdr.flags |= KSM_HF_TASK_NS;
+	memset(&b->ns, 0, sizeof(b->ns));
+	b->ns.cgroup_id = 9;
+	ev = *decode_ok(&x, &r);
+	assert_true(ev.has_ns);
+	assert_int_equal(ev.ns.cgroup_id, 9);
+	assert_absent(&ev.ns.cgroup);
+	exact_free(&x);
+
+	/* a process_exit with the flag: its fixed part as ever, no cgroup */
+	mk_exit(&r, T_REAL, 0);
+	((struct ksm_header *)r.buf)->flags |= KSM_HF_CGROUP;
+	ev = *decode_ok(&x, &r);
+	assert_false(ev.has_cgroup);
+	exact_free(&x);
+	ksm_buf_free(&out);
+	recb_free(&r);
+}
+
 static void test_image_load(void **state)
 {
 	(void)state;
@@ -1138,6 +1256,8 @@ int main(void)
 		cmocka_unit_test(test_process_exec_absent_strings),
 		cmocka_unit_test(test_process_exit),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_thread_cgroup),
+		cmocka_unit_test(test_exec_blocked_cgroup),
 		cmocka_unit_test(test_image_load),
 		cmocka_unit_test(test_path_states),
 		cmocka_unit_test(test_events_lost),

@@ -215,6 +215,28 @@ static void test_pid(void **state)
 	expect_error((const char *const[]){ "4294967297", NULL });
 }
 
+/* --container: hex ids or prefixes in either case (a pasted id may be in
+ * capitals; engines print lowercase), all, host; anything else one line */
+static void test_container(void **state)
+{
+	(void)state;
+	OK("--container", "3f2a", "--container", "3F2A", "--container=AbCdEf0123",
+	   "--container", "all", "--container", "host");
+	assert_int_equal(o.n_containers, 5);
+	assert_string_equal(o.containers[1], "3F2A"); /* as given: lowered when resolved */
+	char id[66];
+	memset(id, 'F', 64);
+	id[64] = '\0';
+	OK("--container", id);
+	BAD("invalid --container 'ALL'", "--container", "ALL"); /* the keywords are lowercase */
+	BAD("invalid --container '3f2g'", "--container", "3f2g");
+	BAD("a name is not an id", "--container", "web-1");
+	BAD("invalid --container ''", "--container", "");
+	id[63] = '\0';
+	strcat(id, "F0"); /* 65 digits */
+	BAD("invalid --container", "--container", id);
+}
+
 /* strtoull skips any leading white space, not just ' ' */
 static void test_pid_leading_whitespace(void **state)
 {
@@ -864,6 +886,7 @@ int main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_pid),
+		cmocka_unit_test(test_container),
 		cmocka_unit_test(test_pid_leading_whitespace),
 		cmocka_unit_test(test_pid_limit),
 		cmocka_unit_test(test_max_args_bytes),

@@ -207,14 +207,33 @@ case_deny_lsm() {
 	deny_with --deny-engine lsm
 }
 
+# the denied exec is tried in a cgroup named as podman names a
+# container's: exec_blocked must name it (cgroup.id: its inode)
 deny_with() {
+	cg=$(cgroup2_mount) || return 0
+	c="$cg/ksm_deny/libpod-$DENY_CID"
+	mkdir -p "$c"
+	stat -c %i "$c" >"$d/cgroup.id"
 	cp "$WL" "$TMPD/ksm-denied"
 	realpath "$TMPD/ksm-denied" >"$d/denied.path"
-	mon_start "$d" --deny "$TMPD/ksm-denied*" "$@" || return 0
-	truth denied timeout 30 "$WL" failexec "$TMPD/ksm-denied"
+	mon_start "$d" --deny "$TMPD/ksm-denied*" "$@" || { rmdir "$c" "$cg/ksm_deny"; return 0; }
+	truth denied sh -c 'echo $$ >"$1/cgroup.procs"; exec timeout 30 "$2" failexec "$3"' \
+		sh "$c" "$WL" "$TMPD/ksm-denied"
 	truth allowed timeout 30 "$WL" vfork "$WL" exit 0
 	mon_stop "$d"
 	rm -f "$TMPD/ksm-denied"
+	rmdir "$c" "$cg/ksm_deny"
+}
+DENY_CID=de11ed0123456789abcdef0123456789abcdef0123456789abcdef0123456789
+
+# where the unified cgroup hierarchy is mounted (mounted at
+# /sys/fs/cgroup first where it is not); fails when it cannot be
+cgroup2_mount() {
+	while read -r _ point type _; do
+		[ "$type" = cgroup2 ] && { echo "$point"; return 0; }
+	done </proc/mounts
+	mount -t cgroup2 none /sys/fs/cgroup || return 1
+	echo /sys/fs/cgroup
 }
 
 # true in the matrix's guest, not in a native run: there a stalled or
@@ -295,24 +314,22 @@ case_namespaces() {
 
 # --container decided in the kernel: a cgroup named as podman names a
 # container's, a process in it, one in a cgroup made below it after start,
-# one outside (dropped before the queue)
+# one outside (dropped before the queue); threads in it and outside
+# (cgroup.id, sub.id: the inodes of the two cgroups)
 case_scope() {
-	cg=
-	while read -r _ point type _; do
-		[ "$type" = cgroup2 ] && { cg=$point; break; }
-	done </proc/mounts
-	if [ -z "$cg" ]; then
-		cg=/sys/fs/cgroup
-		mount -t cgroup2 none "$cg" || return 0
-	fi
+	cg=$(cgroup2_mount) || return 0
 	id=5ca1ab1e0123456789abcdef0123456789abcdef0123456789abcdef01234567
 	c="$cg/ksm_scope/libpod-$id"
 	mkdir -p "$c"
-	mon_start "$d" --container 5ca1ab1e || { rmdir "$c" "$cg/ksm_scope"; return 0; }
+	stat -c %i "$c" >"$d/cgroup.id"
+	mon_start "$d" --container 5CA1AB1E || { rmdir "$c" "$cg/ksm_scope"; return 0; }
 	mkdir "$c/sub"
+	stat -c %i "$c/sub" >"$d/sub.id"
 	truth inside sh -c 'echo $$ >"$1/cgroup.procs"; exec "$2" vfork "$2" exit 3' sh "$c" "$WL"
 	truth below sh -c 'echo $$ >"$1/cgroup.procs"; exec "$2" vfork "$2" exit 4' sh "$c/sub" "$WL"
 	truth outside "$WL" vfork "$WL" exit 5
+	truth threads_inside sh -c 'echo $$ >"$1/cgroup.procs"; exec "$2" threads 2' sh "$c/sub" "$WL"
+	truth threads_outside "$WL" threads 2
 	mon_stop "$d"
 	rmdir "$c/sub" "$c" "$cg/ksm_scope"
 }
