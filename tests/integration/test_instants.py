@@ -81,7 +81,10 @@ class ContainerStart(unittest.TestCase):
         # the rotated files, each replayed alone, oldest first, print what
         # was printed live
         files = sorted(glob.glob(self.cap + ".*"), key=lambda f: -int(f.rsplit(".", 1)[1]))
-        self.assertGreater(len(files), 1)
+        # at least one rotated file beside the current one (each begins with
+        # the process table and the cgroups known, so how many a run fills
+        # depends on what else the machine runs)
+        self.assertGreaterEqual(len(files), 1)
         self.assertEqual(b"".join(replay(f) for f in files + [self.cap]), mon.stdout)
 
     def monitor(self):
